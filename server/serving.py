@@ -70,7 +70,9 @@ class ServerThread:
 
 
 @contextmanager
-def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0, **options: Any) -> Iterator[ServerThread]:
+def serve_in_thread(
+    app: Any, host: str = "127.0.0.1", port: int = 0, **options: Any
+) -> Iterator[ServerThread]:
     """``with serve_in_thread(app) as srv: httpx.get(srv.base_url + "/healthz")``."""
     with ServerThread(app, host, port, **options) as server:
         yield server

@@ -25,45 +25,60 @@ def _doc(description: str) -> msgspec.Meta:
 class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
     """Every setting, its type, default and meaning. Field ``x`` is read from ``LEDGERSYNC_X``."""
 
-    database_url: Annotated[str, _doc(
-        "SQLAlchemy URL of the database. SQLite (aiosqlite) by default; "
-        "`postgresql://…` URLs are served through asyncpg."
-    )] = "sqlite:///var/ledgersync.sqlite3"
+    database_url: Annotated[
+        str,
+        _doc(
+            "SQLAlchemy URL of the database. SQLite (aiosqlite) by default; "
+            "`postgresql://…` URLs are served through asyncpg."
+        ),
+    ] = "sqlite:///var/ledgersync.sqlite3"
     host: Annotated[str, _doc("Address the HTTP server binds to.")] = "127.0.0.1"
     port: Annotated[int, _doc("Port the HTTP server binds to."), msgspec.Meta(ge=0, le=65535)] = 8000
-    public_url: Annotated[str, _doc(
-        "Base URL under which users and Xero reach this server (links, OAuth redirect). "
-        "Empty: derived from host and port."
-    )] = ""
-    secret_key: Annotated[str, _doc(
-        "Key that encrypts secrets at rest (Xero tokens): 32 bytes, urlsafe-base64. "
-        "Empty: a development key is generated into `var/secret.key` on first start."
-    )] = ""
+    public_url: Annotated[
+        str,
+        _doc(
+            "Base URL under which users and Xero reach this server (links, OAuth redirect). "
+            "Empty: derived from host and port."
+        ),
+    ] = ""
+    secret_key: Annotated[
+        str,
+        _doc(
+            "Key that encrypts secrets at rest (Xero tokens): 32 bytes, urlsafe-base64. "
+            "Empty: a development key is generated into `var/secret.key` on first start."
+        ),
+    ] = ""
     xero_client_id: Annotated[str, _doc("OAuth client id of the Xero app.")] = ""
     xero_client_secret: Annotated[str, _doc("OAuth client secret of the Xero app.")] = ""
-    xero_redirect_url: Annotated[str, _doc(
-        "OAuth redirect URL registered with the Xero app. Empty: `<public_url>/admin/xero/callback`."
-    )] = ""
-    xero_identity_url: Annotated[str, _doc(
-        "Base URL of Xero's identity server (authorize, token, revoke)."
-    )] = "https://identity.xero.com"
-    xero_login_url: Annotated[str, _doc(
-        "Base URL of Xero's login server (the browser consent page)."
-    )] = "https://login.xero.com"
-    xero_api_url: Annotated[str, _doc(
-        "Base URL of Xero's API (`/connections`, `/api.xro/2.0`)."
-    )] = "https://api.xero.com"
-    xero_granular_scopes: Annotated[bool, _doc(
-        "Ask Xero for the granular accounting scopes (required for apps created after March 2026) "
-        "instead of the classic ones."
-    )] = False
-    max_request_body_bytes: Annotated[int, _doc(
-        "Largest request body accepted; larger bodies get 413."
-    ), msgspec.Meta(gt=0)] = 8 * 1024 * 1024
-    log_level: Annotated[LogLevel, _doc("Lowest level of log records written (JSON lines on stderr).")] = "INFO"
-    sandbox_shared_xero_dir: Annotated[str, _doc(
-        "Folder holding Xero's OpenAPI specs (used by the sandbox's self-checks and the tests)."
-    )] = "../shared/xero"
+    xero_redirect_url: Annotated[
+        str,
+        _doc("OAuth redirect URL registered with the Xero app. Empty: `<public_url>/admin/xero/callback`."),
+    ] = ""
+    xero_identity_url: Annotated[
+        str, _doc("Base URL of Xero's identity server (authorize, token, revoke).")
+    ] = "https://identity.xero.com"
+    xero_login_url: Annotated[str, _doc("Base URL of Xero's login server (the browser consent page).")] = (
+        "https://login.xero.com"
+    )
+    xero_api_url: Annotated[str, _doc("Base URL of Xero's API (`/connections`, `/api.xro/2.0`).")] = (
+        "https://api.xero.com"
+    )
+    xero_granular_scopes: Annotated[
+        bool,
+        _doc(
+            "Ask Xero for the granular accounting scopes (required for apps created after March 2026) "
+            "instead of the classic ones."
+        ),
+    ] = False
+    max_request_body_bytes: Annotated[
+        int, _doc("Largest request body accepted; larger bodies get 413."), msgspec.Meta(gt=0)
+    ] = 8 * 1024 * 1024
+    log_level: Annotated[LogLevel, _doc("Lowest level of log records written (JSON lines on stderr).")] = (
+        "INFO"
+    )
+    sandbox_shared_xero_dir: Annotated[
+        str, _doc("Folder holding Xero's OpenAPI specs (used by the sandbox's self-checks and the tests).")
+    ] = "../shared/xero"
 
     @property
     def base_url(self) -> str:
@@ -108,6 +123,6 @@ def describe() -> Iterator[tuple[str, str, str]]:
     for field in info.fields:
         description = ""
         if isinstance(field.type, msgspec.inspect.Metadata):
-            for extra in (field.type.extra_json_schema or {}, ):
+            for extra in (field.type.extra_json_schema or {},):
                 description = extra.get("description", "")
         yield ENV_PREFIX + field.name.upper(), repr(field.default), description

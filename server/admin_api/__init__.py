@@ -1,0 +1,1 @@
+"""The admin JSON API (``/admin/api``): thin handlers over ``server.services``."""

@@ -1,0 +1,97 @@
+"""The composition root: ``create_app(settings)`` builds every part and wires them together."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import swagger_ui_bundle
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+
+from server.admin_api.session import SessionController
+from server.crypto import SecretBox, load_or_create_dev_key
+from server.db.database import Database
+from server.health import HealthController
+from server.http_errors import EXCEPTION_HANDLERS
+from server.logs import configure_logging
+from server.services.admins import AdminService
+from server.settings import Settings
+
+SCHEMA_ASSETS = "/schema-assets"
+
+
+def _version() -> str:
+    try:
+        return version("ledgersync")
+    except PackageNotFoundError:
+        return "0.1.0"
+
+
+def secret_box_for(settings: Settings) -> SecretBox:
+    key = settings.secret_key
+    if not key:
+        database_file = settings.database_url.partition(":///")[2] or "var/ledgersync"
+        key = load_or_create_dev_key(Path(database_file).parent / "secret.key")
+    return SecretBox.from_text(key)
+
+
+def openapi_config() -> OpenAPIConfig:
+    # The UI's assets come from the swagger-ui-bundle package and are served here: no CDN.
+    return OpenAPIConfig(
+        title="ledgersync",
+        version=_version(),
+        description="Sync server between field invoicing phones and Xero. See docs/protocol.md.",
+        path="/schema",
+        render_plugins=[
+            SwaggerRenderPlugin(
+                path="/",
+                js_url=f"{SCHEMA_ASSETS}/swagger-ui-bundle.js",
+                css_url=f"{SCHEMA_ASSETS}/swagger-ui.css",
+                standalone_preset_js_url=f"{SCHEMA_ASSETS}/swagger-ui-standalone-preset.js",
+                favicon="<link rel='icon' href='data:,'>",
+            )
+        ],
+    )
+
+
+def create_app(settings: Settings) -> Litestar:
+    configure_logging(settings.log_level)
+    database = Database(settings.database_url)
+    state = State(
+        {
+            "settings": settings,
+            "database": database,
+            "secrets": secret_box_for(settings),
+            "admins": AdminService(database),
+        }
+    )
+
+    async def start() -> None:
+        await database.migrate()
+
+    async def stop() -> None:
+        await database.close()
+
+    return Litestar(
+        route_handlers=[
+            HealthController,
+            SessionController,
+            create_static_files_router(
+                path=SCHEMA_ASSETS,
+                directories=[swagger_ui_bundle.swagger_ui_path],
+                include_in_schema=False,
+            ),
+        ],
+        state=state,
+        on_startup=[start],
+        on_shutdown=[stop],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=openapi_config(),
+        request_max_body_size=settings.max_request_body_bytes,
+        logging_config=None,
+        debug=False,
+    )

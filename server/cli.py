@@ -1,0 +1,100 @@
+"""``python -m server``: run, migrate, demo, create-admin (and, with the sandbox, ``sandbox``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from server.app import create_app
+from server.db.database import Database
+from server.errors import LedgersyncError
+from server.logs import configure_logging
+from server.services.admins import AdminService
+from server.settings import Settings, SettingsError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m server", description="ledgersync server")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="serve the API (settings from LEDGERSYNC_* variables)")
+    run.add_argument("--host", help="bind address (default: LEDGERSYNC_HOST)")
+    run.add_argument("--port", type=int, help="port (default: LEDGERSYNC_PORT)")
+
+    commands.add_parser("migrate", help="apply database migrations and exit")
+
+    demo = commands.add_parser("demo", help="serve with a demo SQLite file and the embedded Xero sandbox")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+
+    admin = commands.add_parser("create-admin", help="create an admin (and their organisation)")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--organisation", required=True, help="organisation name (created if new)")
+    admin.add_argument("--password", help="password (asked for when omitted)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "run":
+        settings = settings.replace(
+            **{k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+        )
+        return serve(settings)
+    if args.command == "migrate":
+        configure_logging(settings.log_level)
+        asyncio.run(_migrate(settings))
+        return 0
+    if args.command == "create-admin":
+        password = args.password or getpass.getpass("password: ")
+        return asyncio.run(_create_admin(settings, args.email, password, args.organisation))
+    if args.command == "demo":
+        from server.demo import run_demo
+
+        return run_demo(settings, args.host, args.port)
+    return 2
+
+
+def serve(settings: Settings) -> int:
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+async def _migrate(settings: Settings) -> None:
+    database = Database(settings.database_url)
+    try:
+        await database.migrate()
+    finally:
+        await database.close()
+
+
+async def _create_admin(settings: Settings, email: str, password: str, organisation: str) -> int:
+    database = Database(settings.database_url)
+    try:
+        await database.migrate()
+        principal = await AdminService(database).create_admin(email, password, organisation)
+    except LedgersyncError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        await database.close()
+    print(f"admin {principal.email} created for organisation {organisation} ({principal.organisation_id})")
+    return 0
