@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from server.db.engine import create_engine, session_factory
+from server.db.engine import READ_ONLY_OPTION, create_engine, session_factory
 from server.db.migrate import is_current, upgrade_to_head
 
 
@@ -27,6 +27,20 @@ class Database:
         """A session inside one transaction: committed on success, rolled back on error."""
         async with self.sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session whose statements all see one consistent snapshot.
+
+        PostgreSQL: REPEATABLE READ, READ ONLY. SQLite: one deferred read transaction (WAL).
+        """
+        options: dict[str, object] = {READ_ONLY_OPTION: True}
+        if self.dialect == "postgresql":
+            options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        async with self.engine.connect() as conn:
+            conn = await conn.execution_options(**options)
+            async with AsyncSession(bind=conn, expire_on_commit=False) as session, session.begin():
+                yield session
 
     async def migrate(self) -> None:
         await upgrade_to_head(self.engine)

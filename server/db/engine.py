@@ -10,6 +10,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
+# Execution option marking a read-only snapshot transaction (see Database.snapshot).
+READ_ONLY_OPTION = "ledgersync_read_only"
+
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
     "postgresql": "postgresql+asyncpg",
@@ -57,10 +60,14 @@ def _create_sqlite_engine(url: URL, **options: Any) -> AsyncEngine:
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
-    def _begin_immediate(conn: Any) -> None:
-        # Take the write lock at BEGIN: a read-then-write transaction otherwise fails with
-        # "database is locked" instead of waiting when another writer got there first.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    def _begin(conn: Any) -> None:
+        # Writers take the write lock at BEGIN: a read-then-write transaction otherwise fails with
+        # "database is locked" instead of waiting when another writer got there first. Snapshot
+        # reads (Database.snapshot) begin deferred and never block writers (WAL).
+        if conn.get_execution_options().get(READ_ONLY_OPTION):
+            conn.exec_driver_sql("BEGIN DEFERRED")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     # aiosqlite's own implicit BEGIN would clash with ours.
     @event.listens_for(engine.sync_engine, "connect")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, MetaData, String, Uuid
+from sqlalchemy import BigInteger, ForeignKey, LargeBinary, MetaData, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from server.db.types import UTCDateTime, utcnow
@@ -62,3 +62,43 @@ class AdminSession(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+
+
+class SyncRecord(Base):
+    """The latest state of one record as phones see it: the change feed.
+
+    One row per (organisation, entity, id), not one per change: an edit replaces the row and
+    stamps it with a new version, so the feed never grows with edits. A deleted record stays as
+    a tombstone (``payload`` NULL) until tombstones older than the retention horizon are purged.
+    """
+
+    __tablename__ = "sync_records"
+    __table_args__ = (UniqueConstraint("organisation_id", "version"),)
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
+    )
+    entity: Mapped[str] = mapped_column(String(32), primary_key=True)
+    entity_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+    # The record's wire form, already encoded as JSON: a pull joins these bytes, it never re-encodes.
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SyncCounter(Base):
+    """Per organisation: the last version handed out, and the oldest cursor still served.
+
+    Writers bump ``version`` with an UPDATE inside their own transaction; the row lock that takes
+    is held until they commit, so versions become visible in the order they were given (see
+    ``server.sync.feed``).
+    """
+
+    __tablename__ = "sync_counters"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Cursors below this cannot be served incrementally (tombstones purged, or the mirror reset).
+    horizon: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -1,0 +1,1 @@
+"""The change feed phones pull from: one row per record, each stamped with a per-organisation version."""
