@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 import msgspec
 from litestar import Request, Response, Router, delete, get, post
+from litestar.params import FromPath
 
 from . import contacts, invoices, items, payments
 from .faults import FaultSpec
@@ -123,36 +124,46 @@ def list_organisations(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @post("/organisations/{tenant_id:str}/contacts/seed")
-async def seed_contacts(request: Request[Any, Any, Any], tenant_id: str) -> Response[bytes]:
+async def seed_contacts(request: Request[Any, Any, Any], tenant_id: FromPath[str]) -> Response[bytes]:
     spec: SeedContacts = await _body(request, SeedContacts)
     ids = _sandbox(request).add_contacts(tenant_id, spec.count, spec.seed)
     return _json({"created": len(ids)}, 201)
 
 
 @post("/organisations/{tenant_id:str}/contacts/{contact_id:str}")
-async def edit_contact(request: Request[Any, Any, Any], tenant_id: str, contact_id: str) -> Response[bytes]:
+async def edit_contact(
+    request: Request[Any, Any, Any], tenant_id: FromPath[str], contact_id: FromPath[str]
+) -> Response[bytes]:
     fields = msgspec.json.decode(await request.body() or b"{}", type=dict[str, Any])
     return _json(contacts.wire(_sandbox(request).user_edit_contact(tenant_id, contact_id, fields)))
 
 
 @post("/organisations/{tenant_id:str}/contacts/{contact_id:str}/archive", sync_to_thread=False)
-def archive_contact(request: Request[Any, Any, Any], tenant_id: str, contact_id: str) -> Response[bytes]:
+def archive_contact(
+    request: Request[Any, Any, Any], tenant_id: FromPath[str], contact_id: FromPath[str]
+) -> Response[bytes]:
     return _json(contacts.wire(_sandbox(request).user_archive_contact(tenant_id, contact_id)))
 
 
 @delete("/organisations/{tenant_id:str}/items/{item_id:str}", sync_to_thread=False, status_code=200)
-def delete_item(request: Request[Any, Any, Any], tenant_id: str, item_id: str) -> Response[bytes]:
+def delete_item(
+    request: Request[Any, Any, Any], tenant_id: FromPath[str], item_id: FromPath[str]
+) -> Response[bytes]:
     return _json(items.wire(_sandbox(request).user_delete_item(tenant_id, item_id), 4))
 
 
 @post("/organisations/{tenant_id:str}/tax-rates/{tax_type:str}")
-async def change_tax_rate(request: Request[Any, Any, Any], tenant_id: str, tax_type: str) -> Response[bytes]:
+async def change_tax_rate(
+    request: Request[Any, Any, Any], tenant_id: FromPath[str], tax_type: FromPath[str]
+) -> Response[bytes]:
     fields = msgspec.json.decode(await request.body() or b"{}", type=dict[str, Any])
     return _json(tax_rate_wire(_sandbox(request).user_change_tax_rate(tenant_id, tax_type, fields)))
 
 
 @post("/organisations/{tenant_id:str}/invoices/{invoice_id:str}/payments")
-async def record_payment(request: Request[Any, Any, Any], tenant_id: str, invoice_id: str) -> Response[bytes]:
+async def record_payment(
+    request: Request[Any, Any, Any], tenant_id: FromPath[str], invoice_id: FromPath[str]
+) -> Response[bytes]:
     spec: UserPayment = await _body(request, UserPayment)
     sandbox = _sandbox(request)
     payment = sandbox.user_record_payment(tenant_id, invoice_id, spec.amount, spec.account_code, spec.date)
@@ -160,14 +171,16 @@ async def record_payment(request: Request[Any, Any, Any], tenant_id: str, invoic
 
 
 @post("/organisations/{tenant_id:str}/invoices/{invoice_id:str}/void", sync_to_thread=False)
-def void_invoice(request: Request[Any, Any, Any], tenant_id: str, invoice_id: str) -> Response[bytes]:
+def void_invoice(
+    request: Request[Any, Any, Any], tenant_id: FromPath[str], invoice_id: FromPath[str]
+) -> Response[bytes]:
     sandbox = _sandbox(request)
     invoice = sandbox.user_void_invoice(tenant_id, invoice_id)
     return _json(invoices.wire(sandbox.organisation(tenant_id), invoice, 2))
 
 
 @post("/organisations/{tenant_id:str}/revoke")
-async def revoke(request: Request[Any, Any, Any], tenant_id: str) -> Response[bytes]:
+async def revoke(request: Request[Any, Any, Any], tenant_id: FromPath[str]) -> Response[bytes]:
     spec: Revoke = await _body(request, Revoke)
     return _json({"disconnected": _sandbox(request).revoke_connection(tenant_id, spec.client_id)})
 

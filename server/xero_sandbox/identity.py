@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from litestar import Request, Response, delete, get, post
+from litestar.params import FromPath
 from litestar.response import Redirect
 
 from .consent import consent_page, error_page
@@ -188,7 +189,7 @@ def connections(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @delete("/connections/{connection_id:str}", name="disconnect", sync_to_thread=False, status_code=200)
-def disconnect(request: Request[Any, Any, Any], connection_id: str) -> Response[bytes]:
+def disconnect(request: Request[Any, Any, Any], connection_id: FromPath[str]) -> Response[bytes]:
     sandbox = _sandbox(request)
     sandbox.state.record_call("DELETE /connections/{id}")
     try:
