@@ -31,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="serve with a demo SQLite file and the embedded Xero sandbox")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--sandbox-port", type=int, default=8700, help="port of the embedded Xero sandbox")
+
+    sandbox = commands.add_parser("sandbox", help="run the Xero sandbox alone", add_help=False)
+    sandbox.add_argument("sandbox_args", nargs=argparse.REMAINDER)
 
     admin = commands.add_parser("create-admin", help="create an admin (and their organisation)")
     admin.add_argument("--email", required=True)
@@ -40,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["sandbox"]:
+        from server.xero_sandbox import run_sandbox_cli
+
+        return run_sandbox_cli(argv[1:])
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -61,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from server.demo import run_demo
 
-        return run_demo(settings, args.host, args.port)
+        return run_demo(settings, args.host, args.port, args.sandbox_port)
     return 2
 
 

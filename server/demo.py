@@ -1,20 +1,31 @@
-"""``python -m server demo``: ledgersync on a demo SQLite file, ready to click through."""
+"""``python -m server demo``: ledgersync on a demo SQLite file with the Xero sandbox beside it.
+
+Everything a newcomer needs comes up with one command: the sandbox (a simulated Xero with one seeded
+organisation, its state kept in ``var/`` across restarts), ledgersync configured to talk to it over
+real HTTP exactly as it would talk to Xero, and a demo admin account.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from pathlib import Path
 
 from server.cli import serve
 from server.db.database import Database
 from server.errors import Conflict
 from server.services.admins import AdminService
+from server.serving import ServerThread
 from server.settings import Settings
+from server.xero_sandbox import RegisteredClient, SandboxConfig, create_sandbox_app
 
 DEMO_DATABASE = "sqlite:///var/demo.sqlite3"
+DEMO_SANDBOX_STATE = "var/demo-sandbox.json"
 DEMO_ADMIN_EMAIL = "admin@demo.example"
 DEMO_ADMIN_PASSWORD = "demo-password"
 DEMO_ORGANISATION = "Demo Field Services"
+DEMO_CLIENT_ID = "ledgersync-demo"
+DEMO_CLIENT_SECRET = "ledgersync-demo-secret"
 
 
 async def _prepare(settings: Settings) -> None:
@@ -29,15 +40,41 @@ async def _prepare(settings: Settings) -> None:
         await database.close()
 
 
-def run_demo(settings: Settings, host: str, port: int) -> int:
-    settings = settings.replace(
-        host=host,
-        port=port,
-        database_url=settings.database_url
-        if settings.database_url != Settings().database_url
-        else DEMO_DATABASE,
+def start_sandbox(redirect_url: str, port: int) -> ServerThread:
+    Path(DEMO_SANDBOX_STATE).parent.mkdir(parents=True, exist_ok=True)
+    config = SandboxConfig(
+        control_api_enabled=True,
+        clients=(
+            RegisteredClient(
+                client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET, redirect_uris=(redirect_url,)
+            ),
+        ),
+        state_file=DEMO_SANDBOX_STATE,
     )
+    app = create_sandbox_app(config)
+    server = ServerThread(app, port=port)
+    server.start()  # loads the saved state, if any, at startup
+    sandbox = app.state.sandbox
+    if not sandbox.state.organisations:
+        sandbox.create_organisation(name="Demo Company (NZ)", contacts_count=50, items_count=20)
+    return server
+
+
+def run_demo(settings: Settings, host: str, port: int, sandbox_port: int = 0) -> int:
+    if settings.database_url == Settings().database_url:
+        settings = settings.replace(database_url=DEMO_DATABASE)
+    settings = settings.replace(host=host, port=port)
+    redirect_url = settings.xero_redirect_url or f"{settings.base_url}/admin/xero/callback"
     asyncio.run(_prepare(settings))
+    sandbox = start_sandbox(redirect_url, sandbox_port)
+    settings = settings.replace(
+        xero_login_url=sandbox.base_url,
+        xero_identity_url=sandbox.base_url,
+        xero_api_url=sandbox.base_url,
+        xero_client_id=DEMO_CLIENT_ID,
+        xero_client_secret=DEMO_CLIENT_SECRET,
+        xero_redirect_url=redirect_url,
+    )
     base = settings.base_url
     print(
         f"""
@@ -47,8 +84,12 @@ ledgersync demo
   API docs      {base}/schema
   admin         {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}   (POST {base}/admin/api/session)
   database      {settings.database_url}
+  Xero sandbox  {sandbox.base_url}   (client {DEMO_CLIENT_ID}; control API {sandbox.base_url}/_sandbox)
 Press Ctrl-C to stop.
 """,
         flush=True,
     )
-    return serve(settings)
+    try:
+        return serve(settings)
+    finally:
+        sandbox.stop()  # saves the sandbox's state for the next run

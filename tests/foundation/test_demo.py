@@ -1,0 +1,58 @@
+"""The demo command a newcomer runs first: it comes up ready and stops cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_ready(url: str, process: subprocess.Popen[str], timeout: float = 30) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[0]
+        try:
+            return httpx.get(url, timeout=2)
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} never answered")
+
+
+def test_demo_serves_ready_with_the_sandbox_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    port, sandbox_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGERSYNC_")}
+    env["PYTHONPATH"] = str(REPO)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server", "demo", "--port", str(port), "--sandbox-port", str(sandbox_port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert wait_ready(f"http://127.0.0.1:{port}/readyz", process).status_code == 200
+        organisations = httpx.get(f"http://127.0.0.1:{sandbox_port}/_sandbox/organisations").json()
+        assert len(organisations) == 1
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert "admin@demo.example" in output
+    assert (tmp_path / "var" / "demo.sqlite3").exists()
+    assert (tmp_path / "var" / "demo-sandbox.json").exists()
