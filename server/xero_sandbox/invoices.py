@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from . import contacts
@@ -187,7 +187,7 @@ def _line(
     discount = _decimal(raw, "DiscountRate", None, errors)
     # Without unitdp=4 Xero keeps unit amounts to 2 dp.
     unit = unit_amount(unit, unitdp)
-    quantity = quantity.quantize(FOUR_DP)
+    quantity = quantity.quantize(FOUR_DP, rounding=ROUND_HALF_UP)
     account_code = raw.get("AccountCode") or sales.get("AccountCode")
     account = None
     if account_code:

@@ -282,7 +282,7 @@ class Identity:
     def token_response(self, pair: TokenPair) -> dict[str, Any]:
         body: dict[str, Any] = {
             "access_token": pair.access_token,
-            "expires_in": max(0, int(pair.access_expires_at - self.clock.seconds())),
+            "expires_in": max(0, round(pair.access_expires_at - self.clock.seconds())),
             "token_type": "Bearer",
             "scope": pair.scope,
         }
