@@ -190,7 +190,7 @@ def test_expired_access_token_gets_xero_401(sandbox: RunningSandbox, xero_org: O
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
     body = response.json()
-    assert body["Type"] is None and body["Title"] == "Unauthorized" and body["Status"] == 401
+    assert (body["Type"], body["Title"], body["Status"]) == (None, "Unauthorized", 401)
     assert re.fullmatch(r"TokenExpired: token expired at \d\d/\d\d/\d{4} \d\d:\d\d:\d\d", body["Detail"])
 
 
