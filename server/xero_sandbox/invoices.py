@@ -35,7 +35,7 @@ _TRANSITIONS = {
     "DRAFT": {"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"},
     "SUBMITTED": {"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"},
     "AUTHORISED": {"AUTHORISED", "VOIDED"},
-    "PAID": {"PAID"},
+    "PAID": set(),
     "VOIDED": set(),
     "DELETED": set(),
 }
@@ -370,9 +370,10 @@ def prepare_update(
         if given is None:
             given = [_line_as_element(line) for line in invoice["LineItems"]]
         lines = _lines(org, given, amount_type, unitdp, status, errors)
-        new_total = totals(((line["LineAmount"], line["TaxAmount"]) for line in lines), amount_type).total
-        if new_total < invoice["AmountPaid"]:
-            errors.append("The invoice total cannot be less than the amount already paid.")
+        if invoice["AmountPaid"] > 0:
+            errors.append(
+                "This document cannot be edited as it has a payment or credit note allocated to it."
+            )
     contact = None
     if isinstance(element.get("Contact"), dict):
         contact = contacts.reference_for_invoice(org, element["Contact"])
