@@ -74,12 +74,6 @@ def _batch(
     return results
 
 
-def _single(prepare: Commit | None, element: dict[str, Any]) -> Commit:
-    if prepare is None:
-        raise NotFound()
-    return prepare
-
-
 def _id_param(call: Call, name: str) -> str:
     value = str(call.path_params[name])
     return value

@@ -156,10 +156,6 @@ def commit_update(org: Organisation, prepared: dict[str, Any], now: datetime) ->
     return contact
 
 
-def set_status(org: Organisation, contact: Record, status: str, now: datetime) -> Record:
-    return commit_update(org, prepare_update(org, contact, {"ContactStatus": status}), now)
-
-
 def mark_customer(contact: Record, now: datetime) -> None:
     """A contact's first sales invoice makes it a customer."""
     if not contact["IsCustomer"]:

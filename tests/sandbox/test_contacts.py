@@ -146,3 +146,16 @@ def test_paths_are_case_insensitive(xero: httpx.Client) -> None:
 
 def test_json_only_clients_must_ask_for_json(xero: httpx.Client) -> None:
     assert xero.get("/Contacts", headers={"Accept": "application/xml"}).status_code == 406
+
+
+def test_post_contacts_updates_by_id_and_creates_the_rest(xero: httpx.Client) -> None:
+    existing = xero.get("/Contacts").json()["Contacts"][0]
+    response = xero.post(
+        "/Contacts",
+        json={
+            "Contacts": [{"ContactID": existing["ContactID"], "LastName": "Updated"}, {"Name": "Brand New"}]
+        },
+    )
+    updated, created = response.json()["Contacts"]
+    assert (updated["ContactID"], updated["LastName"]) == (existing["ContactID"], "Updated")
+    assert created["Name"] == "Brand New"

@@ -144,3 +144,17 @@ def test_invoices_page_and_if_modified_since(sandbox: RunningSandbox, xero: http
     assert len(paged["Invoices"]) == 2
     recent = xero.get("/Invoices", headers={"If-Modified-Since": moment}).json()["Invoices"]
     assert [i["InvoiceID"] for i in recent] == [late["InvoiceID"]]
+
+
+def test_post_invoices_updates_by_number_and_creates_new(xero: httpx.Client) -> None:
+    contact_id = first_contact_id(xero)
+    existing = create_invoice(xero, contact_id, status="DRAFT")
+    batch = {
+        "Invoices": [
+            {"InvoiceNumber": existing["InvoiceNumber"], "Reference": "via POST"},
+            invoice_body(contact_id, [line("5.00")]),
+        ]
+    }
+    updated, created = send(xero, "POST", "/Invoices", batch).json()["Invoices"]
+    assert (updated["InvoiceID"], updated["Reference"]) == (existing["InvoiceID"], "via POST")
+    assert created["InvoiceNumber"] == "INV-0002"

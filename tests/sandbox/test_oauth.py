@@ -292,3 +292,31 @@ def test_missing_or_unknown_token_is_401(
         headers["Authorization"] = header
     response = sandbox.http().get("/api.xro/2.0/Contacts", headers=headers)
     assert response.status_code == 401
+
+
+def test_confidential_client_refresh_needs_its_secret(
+    sandbox: RunningSandbox, xero_org: Organisation
+) -> None:
+    tokens = sandbox.authorize()
+    response = sandbox.http().post(
+        "/connect/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": TEST_CLIENT.client_id,
+        },
+    )
+    assert (response.status_code, response.json()) == (400, {"error": "invalid_client"})
+
+
+def test_pkce_client_refreshes_with_client_id_alone(sandbox: RunningSandbox, xero_org: Organisation) -> None:
+    tokens = sandbox.authorize(pkce=True)
+    response = sandbox.http().post(
+        "/connect/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": TEST_CLIENT.client_id,
+        },
+    )
+    assert response.status_code == 200
