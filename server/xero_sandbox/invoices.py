@@ -358,9 +358,9 @@ def prepare_update(
     errors: list[str] = []
     status = element.get("Status") or invoice["Status"]
     if status not in _TRANSITIONS[invoice["Status"]]:
-        if invoice["Status"] in ("PAID", "VOIDED", "DELETED"):
-            raise ElementInvalid(["Invoice not of valid status for modification"])
-        raise ElementInvalid([f"Invoice status cannot be changed from {invoice['Status']} to {status}."])
+        # Xero's one answer to any change a status does not allow (e.g. AUTHORISED -> DELETED, or any
+        # change to a PAID or VOIDED invoice).
+        raise ElementInvalid(["Invoice not of valid status for modification"])
     if status == "VOIDED" and invoice["AmountPaid"] > 0:
         errors.append("Invoice has payments applied and cannot be voided. Remove the payments first.")
     amount_type = _amount_type(element.get("LineAmountTypes", invoice["LineAmountTypes"]), errors)
