@@ -62,3 +62,15 @@ def test_faults_can_be_listed_and_cleared(sandbox: RunningSandbox) -> None:
     assert len(control.get("/faults").json()) == 1
     control.delete("/faults")
     assert control.get("/faults").json() == []
+
+
+def test_retry_with_same_idempotency_key_after_drop_gets_the_committed_result(
+    sandbox: RunningSandbox, xero: httpx.Client
+) -> None:
+    _fault(sandbox, kind="drop", route="PUT */Contacts", count=1)
+    headers = {"Idempotency-Key": "retry-after-drop"}
+    with pytest.raises(httpx.RemoteProtocolError):
+        xero.put("/Contacts", json={"Name": "Once Only"}, headers=headers)
+    retried = xero.put("/Contacts", json={"Name": "Once Only"}, headers=headers)
+    assert retried.status_code == 200
+    assert len(xero.get("/Contacts", params={"where": 'Name=="Once Only"'}).json()["Contacts"]) == 1
