@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import contacts, invoices, items, payments
-from .errors import BadRequest, ElementInvalid, NotFound, ValidationFailed
+from .errors import ElementInvalid, NotFound, PostDataInvalid, ValidationFailed
 from .gateway import Call, Operation, Outcome, envelope
 from .query import ids_filter, if_modified_since, include_archived, page_of, paginate, parse_where, select
 from .records import is_guid
@@ -31,9 +31,9 @@ def _elements(call: Call, collection: str) -> list[dict[str, Any]]:
     elif isinstance(body, dict) and collection not in body:
         elements = [body]
     else:
-        raise BadRequest(f"The request body must be an object with a '{collection}' list.")
+        raise PostDataInvalid(f"expected an object with a '{collection}' list.")
     if not all(isinstance(element, dict) for element in elements):
-        raise BadRequest(f"Every element of '{collection}' must be an object.")
+        raise PostDataInvalid(f"every element of '{collection}' must be an object.")
     return elements
 
 

@@ -159,3 +159,9 @@ def test_post_contacts_updates_by_id_and_creates_the_rest(xero: httpx.Client) ->
     updated, created = response.json()["Contacts"]
     assert (updated["ContactID"], updated["LastName"]) == (existing["ContactID"], "Updated")
     assert created["Name"] == "Brand New"
+
+
+def test_unreadable_body_is_post_data_invalid(xero: httpx.Client) -> None:
+    response = xero.put("/Contacts", content=b"{not json", headers={"Content-Type": "application/json"})
+    body = response.json()
+    assert (response.status_code, body["ErrorNumber"], body["Type"]) == (400, 14, "PostDataInvalidException")

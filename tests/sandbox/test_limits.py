@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -78,3 +79,13 @@ def test_concurrent_limit_gives_429_concurrent(make_sandbox) -> None:  # type: i
     problems = sorted(r.headers.get("X-Rate-Limit-Problem", "") for r in responses)
     assert problems.count("concurrent") >= 1
     assert sum(r.status_code == 200 for r in responses) == 2
+
+
+def test_waiting_retry_after_in_real_time_is_enough(make_sandbox) -> None:  # type: ignore[no-untyped-def]
+    _, xero = _api(make_sandbox, per_minute=2)
+    xero.get("/Items")
+    xero.get("/Items")
+    limited = xero.get("/Items")
+    assert limited.status_code == 429
+    time.sleep(int(limited.headers["Retry-After"]))
+    assert xero.get("/Items").status_code == 200

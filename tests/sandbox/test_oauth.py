@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -320,3 +321,12 @@ def test_pkce_client_refreshes_with_client_id_alone(sandbox: RunningSandbox, xer
         },
     )
     assert response.status_code == 200
+
+
+def test_time_scale_makes_tokens_expire_in_real_time(make_sandbox) -> None:  # type: ignore[no-untyped-def]
+    sb = make_sandbox(time_scale=60, access_token_seconds=60)  # a Xero minute lasts one real second
+    org = sb.organisation()
+    api = sb.api(org.tenant_id)
+    assert api.get("/Organisation").status_code == 200
+    time.sleep(1.1)
+    assert api.get("/Organisation").status_code == 401

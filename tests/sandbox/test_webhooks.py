@@ -115,3 +115,24 @@ def test_deliveries_are_listed(make_sandbox, receiver) -> None:  # type: ignore[
     deliveries = sb.control().get("/webhooks/deliveries").json()
     assert [d["status"] for d in deliveries] == [401, 200]
     assert isinstance(httpx.URL(url), httpx.URL)
+
+
+def test_invoice_created_through_the_api_sends_an_invoice_event(make_sandbox, receiver) -> None:  # type: ignore[no-untyped-def]
+    app, url = receiver
+    sb = make_sandbox(webhook_url=url, webhook_key=KEY, webhook_auto=True)
+    org = sb.organisation()
+    xero = sb.api(org.tenant_id)
+    contact_id = next(iter(org.contacts))
+    invoice = xero.put(
+        "/Invoices",
+        json={
+            "Type": "ACCREC",
+            "Contact": {"ContactID": contact_id},
+            "LineItems": [{"Description": "x", "Quantity": 1, "UnitAmount": 5, "AccountCode": "200"}],
+        },
+    ).json()["Invoices"][0]
+    deadline = time.monotonic() + 5
+    while not app.bodies and time.monotonic() < deadline:
+        time.sleep(0.02)
+    events = {(e["eventCategory"], e["resourceId"], e["eventType"]) for b in app.bodies for e in b["events"]}
+    assert ("INVOICE", invoice["InvoiceID"], "CREATE") in events
