@@ -68,6 +68,13 @@ def _name_key(name: str) -> str:
     return " ".join(name.split()).lower()
 
 
+def duplicate_name_message(name: str) -> str:
+    return (
+        f"The contact name {name} is already assigned to another contact. "
+        "The contact name must be unique across all active contacts."
+    )
+
+
 def _check(org: Organisation, element: dict[str, Any], contact_id: str | None, status: str) -> list[str]:
     errors: list[str] = []
     name = text(element, "Name", 255)

@@ -39,6 +39,7 @@ _TRANSITIONS = {
     "VOIDED": set(),
     "DELETED": set(),
 }
+DUPLICATE_NUMBER = "Invoice # must be unique."
 TAX_MESSAGE = "The TaxType code '{}' does not exist or cannot be used for this type of transaction."
 
 
@@ -274,7 +275,7 @@ def prepare_create(org: Organisation, element: dict[str, Any], unitdp: int, toda
     except ElementInvalid as exc:
         errors.extend(exc.messages)
     if number and find_by_number(org, number) is not None:
-        errors.append("Invoice # must be unique.")
+        errors.append(DUPLICATE_NUMBER)
     currency = element.get("CurrencyCode") or org.info["BaseCurrency"]
     if currency != org.info["BaseCurrency"]:
         errors.append(f"The currency '{currency}' is not enabled for this organisation.")
@@ -386,7 +387,7 @@ def prepare_update(
     if number and number != invoice["InvoiceNumber"]:
         other = find_by_number(org, number)
         if other is not None and other is not invoice:
-            errors.append("Invoice # must be unique.")
+            errors.append(DUPLICATE_NUMBER)
     if errors:
         raise ElementInvalid(errors)
     return {

@@ -165,3 +165,9 @@ def test_unreadable_body_is_post_data_invalid(xero: httpx.Client) -> None:
     response = xero.put("/Contacts", content=b"{not json", headers={"Content-Type": "application/json"})
     body = response.json()
     assert (response.status_code, body["ErrorNumber"], body["Type"]) == (400, 14, "PostDataInvalidException")
+
+
+def test_same_name_twice_in_one_summarized_batch_is_rejected(xero: httpx.Client) -> None:
+    response = xero.put("/Contacts", json={"Contacts": [{"Name": "Twin"}, {"Name": "twin"}]})
+    assert response.status_code == 400
+    assert xero.get("/Contacts", params={"where": 'Name=="Twin"'}).json()["Contacts"] == []
