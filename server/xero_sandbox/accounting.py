@@ -68,7 +68,8 @@ def _batch(
     results: list[dict[str, Any]] = []
     for element in elements:
         try:
-            results.append({**to_wire(prepare(element)()), "StatusAttributeString": "OK"})
+            record = to_wire(prepare(element)())
+            results.append({**record, "StatusAttributeString": "OK", "ValidationErrors": []})
         except ElementInvalid as error:
             results.append(_echo(element, error))
     return results
