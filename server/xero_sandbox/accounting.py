@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import contacts, invoices, items, payments
-from .errors import BadRequest, ElementInvalid, NotFound, ValidationFailed
+from .errors import ElementInvalid, NotFound, PostDataInvalid, ValidationFailed
 from .gateway import Call, Operation, Outcome, envelope
 from .query import ids_filter, if_modified_since, include_archived, page_of, paginate, parse_where, select
 from .records import is_guid
@@ -31,9 +31,9 @@ def _elements(call: Call, collection: str) -> list[dict[str, Any]]:
     elif isinstance(body, dict) and collection not in body:
         elements = [body]
     else:
-        raise BadRequest(f"The request body must be an object with a '{collection}' list.")
+        raise PostDataInvalid(f"expected an object with a '{collection}' list.")
     if not all(isinstance(element, dict) for element in elements):
-        raise BadRequest(f"Every element of '{collection}' must be an object.")
+        raise PostDataInvalid(f"every element of '{collection}' must be an object.")
     return elements
 
 
@@ -68,21 +68,36 @@ def _batch(
     results: list[dict[str, Any]] = []
     for element in elements:
         try:
-            results.append({**to_wire(prepare(element)()), "StatusAttributeString": "OK"})
+            record = to_wire(prepare(element)())
+            results.append({**record, "StatusAttributeString": "OK", "ValidationErrors": []})
         except ElementInvalid as error:
             results.append(_echo(element, error))
     return results
 
 
-def _single(prepare: Commit | None, element: dict[str, Any]) -> Commit:
-    if prepare is None:
-        raise NotFound()
-    return prepare
-
-
 def _id_param(call: Call, name: str) -> str:
     value = str(call.path_params[name])
     return value
+
+
+class _Claims:
+    """Unique keys claimed by earlier elements of the same batch.
+
+    A summarised batch validates every element before committing any, so the store cannot see that two
+    elements of one request want the same contact name or item code; this can.
+    """
+
+    def __init__(self, message: Callable[[str], str]) -> None:
+        self._message = message
+        self._seen: set[str] = set()
+
+    def claim(self, value: Any) -> None:
+        if not isinstance(value, str) or not value.strip():
+            return
+        key = " ".join(value.split()).lower()
+        if key in self._seen:
+            raise ElementInvalid([self._message(value)])
+        self._seen.add(key)
 
 
 @dataclass
@@ -180,11 +195,14 @@ def get_contact(sandbox: Sandbox, call: Call) -> Outcome:
 def _contact_writer(call: Call, outcome: Outcome, update_existing: bool) -> Prepare:
     changes = _Changes(outcome, "Contact", "CONTACT")
     org = call.org
+    names = _Claims(contacts.duplicate_name_message)
 
     def prepare(element: dict[str, Any]) -> Commit:
         existing = contacts.find(org, element) if update_existing else None
         if existing is None and element.get("ContactID"):
             raise ElementInvalid([f"The contact with ContactID '{element['ContactID']}' could not be found."])
+        if (element.get("ContactStatus") or "ACTIVE") == "ACTIVE":
+            names.claim(element.get("Name"))
         if existing is not None:
             prepared = contacts.prepare_update(org, existing, element)
 
@@ -250,11 +268,13 @@ def get_item(sandbox: Sandbox, call: Call) -> Outcome:
 def _item_writer(call: Call, outcome: Outcome, update_existing: bool) -> Prepare:
     changes = _Changes(outcome, "Item", None)
     org = call.org
+    codes = _Claims(items.duplicate_code_message)
 
     def prepare(element: dict[str, Any]) -> Commit:
         existing = items.find(org, element) if update_existing else None
         if existing is None and element.get("ItemID"):
             raise ElementInvalid([f"The item with ItemID '{element['ItemID']}' could not be found."])
+        codes.claim(element.get("Code"))
         prepared = items.prepare(org, element, existing, call.unitdp)
 
         def commit() -> Record:
@@ -347,11 +367,13 @@ def get_invoice(sandbox: Sandbox, call: Call) -> Outcome:
 def _invoice_writer(call: Call, outcome: Outcome, update_existing: bool) -> Prepare:
     changes = _Changes(outcome, "Invoice", "INVOICE")
     org = call.org
+    numbers = _Claims(lambda _: invoices.DUPLICATE_NUMBER)
 
     def prepare(element: dict[str, Any]) -> Commit:
         existing = invoices.find(org, element) if update_existing else None
         if existing is None and element.get("InvoiceID"):
             raise ElementInvalid([f"The invoice with InvoiceID '{element['InvoiceID']}' could not be found."])
+        numbers.claim(element.get("InvoiceNumber"))
         if existing is not None:
             prepared = invoices.prepare_update(org, existing, element, call.unitdp)
 

@@ -8,6 +8,7 @@ from typing import Any
 import h11
 from litestar import Litestar, Request, Response, route
 from litestar.enums import HttpMethod
+from litestar.exceptions import HTTPException
 from litestar.handlers import HTTPRouteHandler
 from litestar.types import Message
 
@@ -20,6 +21,7 @@ from .gateway import DROP_KEY, serve
 from .identity import IDENTITY_HANDLERS
 from .responses import error_reply
 from .sandbox import Sandbox
+from .wire import encode_json
 
 
 class ConnectionDropped(Exception):
@@ -107,7 +109,10 @@ def _sandbox_error(request: Request[Any, Any, Any], error: SandboxError) -> Resp
 
 
 def _value_error(request: Request[Any, Any, Any], error: ValueError) -> Response[bytes]:
-    return Response(f'{{"error": "{error}"}}'.encode(), status_code=400, media_type="application/json")
+    """Bad control-API input (unknown client, malformed body) is a 400; Litestar's own HTTP errors pass."""
+    if isinstance(error, HTTPException):
+        return Response(str(error.detail).encode(), status_code=error.status_code, media_type="text/plain")
+    return Response(encode_json({"error": str(error)}), status_code=400, media_type="application/json")
 
 
 def create_sandbox_app(config: SandboxConfig, sandbox: Sandbox | None = None) -> Litestar:

@@ -68,6 +68,13 @@ def _name_key(name: str) -> str:
     return " ".join(name.split()).lower()
 
 
+def duplicate_name_message(name: str) -> str:
+    return (
+        f"The contact name {name} is already assigned to another contact. "
+        "The contact name must be unique across all active contacts."
+    )
+
+
 def _check(org: Organisation, element: dict[str, Any], contact_id: str | None, status: str) -> list[str]:
     errors: list[str] = []
     name = text(element, "Name", 255)
@@ -154,10 +161,6 @@ def commit_update(org: Organisation, prepared: dict[str, Any], now: datetime) ->
     touch(contact, now)
     _index(org, contact)
     return contact
-
-
-def set_status(org: Organisation, contact: Record, status: str, now: datetime) -> Record:
-    return commit_update(org, prepare_update(org, contact, {"ContactStatus": status}), now)
 
 
 def mark_customer(contact: Record, now: datetime) -> None:

@@ -38,6 +38,13 @@ class BadRequest(SandboxError):
         self.number = number
 
 
+class PostDataInvalid(BadRequest):
+    """Xero's answer to a body it cannot read: ErrorNumber 14, PostDataInvalidException."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"JSON for post data was invalid, {detail}", "PostDataInvalidException", 14)
+
+
 class NotFound(SandboxError):
     """404: Xero answers with a plain-text body, `The resource you're looking for cannot be found`."""
 

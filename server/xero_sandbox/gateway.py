@@ -14,7 +14,7 @@ from typing import Any
 
 from litestar import Request
 
-from .errors import BadRequest, Forbidden, InjectedFault, SandboxError
+from .errors import BadRequest, Forbidden, InjectedFault, PostDataInvalid, SandboxError
 from .idempotency import IdempotencyStore, fingerprint
 from .limits import Remaining
 from .responses import JSON, Reply, error_reply
@@ -40,11 +40,11 @@ class Call:
 
     def json(self) -> Any:
         if not self.body.strip():
-            raise BadRequest("The request body is empty.")
+            raise PostDataInvalid("the request body is empty.")
         try:
             return decode_json(self.body)
         except WireError as exc:
-            raise BadRequest(f"The request body is not valid JSON: {exc}") from exc
+            raise PostDataInvalid(str(exc)) from exc
 
     def flag(self, name: str, default: bool = False) -> bool:
         try:

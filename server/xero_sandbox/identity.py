@@ -146,8 +146,10 @@ async def token(request: Request[Any, Any, Any]) -> Response[bytes]:
                     client, form.get("code", ""), form.get("redirect_uri"), form.get("code_verifier")
                 )
             elif grant_type == "refresh_token":
-                client = sandbox.identity.authenticate_client(client_id, secret, secret_required=False)
-                pair = sandbox.identity.refresh(client, form.get("refresh_token", ""))
+                refresh_token = form.get("refresh_token", "")
+                public = sandbox.identity.is_public_grant(refresh_token)
+                client = sandbox.identity.authenticate_client(client_id, secret, secret_required=not public)
+                pair = sandbox.identity.refresh(client, refresh_token)
             else:
                 raise OAuthError("unsupported_grant_type")
             body = sandbox.identity.token_response(pair)
@@ -164,8 +166,10 @@ async def revocation(request: Request[Any, Any, Any]) -> Response[bytes]:
     try:
         client_id, secret = _client_credentials(request, form)
         with sandbox.locked():
-            client = sandbox.identity.authenticate_client(client_id, secret, secret_required=False)
-            sandbox.identity.revoke(client, form.get("token", ""))
+            token = form.get("token", "")
+            public = sandbox.identity.is_public_grant(token)
+            client = sandbox.identity.authenticate_client(client_id, secret, secret_required=not public)
+            sandbox.identity.revoke(client, token)
         return Response(b"", status_code=200)
     except SandboxError as error:
         reply = error_reply(error)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from . import contacts
@@ -35,10 +35,11 @@ _TRANSITIONS = {
     "DRAFT": {"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"},
     "SUBMITTED": {"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"},
     "AUTHORISED": {"AUTHORISED", "VOIDED"},
-    "PAID": {"PAID"},
+    "PAID": set(),
     "VOIDED": set(),
     "DELETED": set(),
 }
+DUPLICATE_NUMBER = "Invoice # must be unique."
 TAX_MESSAGE = "The TaxType code '{}' does not exist or cannot be used for this type of transaction."
 
 
@@ -187,7 +188,7 @@ def _line(
     discount = _decimal(raw, "DiscountRate", None, errors)
     # Without unitdp=4 Xero keeps unit amounts to 2 dp.
     unit = unit_amount(unit, unitdp)
-    quantity = quantity.quantize(FOUR_DP)
+    quantity = quantity.quantize(FOUR_DP, rounding=ROUND_HALF_UP)
     account_code = raw.get("AccountCode") or sales.get("AccountCode")
     account = None
     if account_code:
@@ -274,7 +275,7 @@ def prepare_create(org: Organisation, element: dict[str, Any], unitdp: int, toda
     except ElementInvalid as exc:
         errors.extend(exc.messages)
     if number and find_by_number(org, number) is not None:
-        errors.append("Invoice # must be unique.")
+        errors.append(DUPLICATE_NUMBER)
     currency = element.get("CurrencyCode") or org.info["BaseCurrency"]
     if currency != org.info["BaseCurrency"]:
         errors.append(f"The currency '{currency}' is not enabled for this organisation.")
@@ -358,9 +359,9 @@ def prepare_update(
     errors: list[str] = []
     status = element.get("Status") or invoice["Status"]
     if status not in _TRANSITIONS[invoice["Status"]]:
-        if invoice["Status"] in ("PAID", "VOIDED", "DELETED"):
-            raise ElementInvalid(["Invoice not of valid status for modification"])
-        raise ElementInvalid([f"Invoice status cannot be changed from {invoice['Status']} to {status}."])
+        # Xero's one answer to any change a status does not allow (e.g. AUTHORISED -> DELETED, or any
+        # change to a PAID or VOIDED invoice).
+        raise ElementInvalid(["Invoice not of valid status for modification"])
     if status == "VOIDED" and invoice["AmountPaid"] > 0:
         errors.append("Invoice has payments applied and cannot be voided. Remove the payments first.")
     amount_type = _amount_type(element.get("LineAmountTypes", invoice["LineAmountTypes"]), errors)
@@ -370,9 +371,10 @@ def prepare_update(
         if given is None:
             given = [_line_as_element(line) for line in invoice["LineItems"]]
         lines = _lines(org, given, amount_type, unitdp, status, errors)
-        new_total = totals(((line["LineAmount"], line["TaxAmount"]) for line in lines), amount_type).total
-        if new_total < invoice["AmountPaid"]:
-            errors.append("The invoice total cannot be less than the amount already paid.")
+        if invoice["AmountPaid"] > 0:
+            errors.append(
+                "This document cannot be edited as it has a payment or credit note allocated to it."
+            )
     contact = None
     if isinstance(element.get("Contact"), dict):
         contact = contacts.reference_for_invoice(org, element["Contact"])
@@ -385,7 +387,7 @@ def prepare_update(
     if number and number != invoice["InvoiceNumber"]:
         other = find_by_number(org, number)
         if other is not None and other is not invoice:
-            errors.append("Invoice # must be unique.")
+            errors.append(DUPLICATE_NUMBER)
     if errors:
         raise ElementInvalid(errors)
     return {

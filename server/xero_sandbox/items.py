@@ -76,6 +76,10 @@ def _details(org: Organisation, element: dict[str, Any], unitdp: int) -> tuple[d
     return out, errors
 
 
+def duplicate_code_message(code: str) -> str:
+    return f"Item code '{code}' already exists."
+
+
 def prepare(
     org: Organisation, element: dict[str, Any], existing: Record | None, unitdp: int
 ) -> dict[str, Any]:
@@ -91,7 +95,7 @@ def prepare(
     if code:
         other = org.item_by_code(code)
         if other is not None and other is not existing:
-            errors.append(f"Item code '{code}' already exists.")
+            errors.append(duplicate_code_message(code))
     details, detail_errors = _details(org, element, unitdp)
     errors.extend(detail_errors)
     if errors:

@@ -80,6 +80,8 @@ class Grant:
     client_id: str
     scope: str
     auth_event_id: str
+    # PKCE apps have no secret: their refreshes authenticate with the client_id alone.
+    public_client: bool = False
     revoked: bool = False
 
 
@@ -197,10 +199,19 @@ class Identity:
         ):
             raise OAuthError("invalid_grant")
         grant = Grant(
-            id=new_id(), client_id=client.client_id, scope=issued.scope, auth_event_id=issued.auth_event_id
+            id=new_id(),
+            client_id=client.client_id,
+            scope=issued.scope,
+            auth_event_id=issued.auth_event_id,
+            public_client=issued.code_challenge is not None,
         )
         self.grants[grant.id] = grant
         return self._mint(grant)
+
+    def is_public_grant(self, refresh_token: str) -> bool:
+        """Whether a refresh token belongs to a PKCE (secret-less) authorisation."""
+        stored = self.refresh_tokens.get(refresh_token)
+        return stored is not None and self.grants[stored.grant_id].public_client
 
     def refresh(self, client: RegisteredClient, token: str) -> TokenPair:
         """Rotate. Within the grace period the old token yields the same new pair again."""
@@ -282,7 +293,7 @@ class Identity:
     def token_response(self, pair: TokenPair) -> dict[str, Any]:
         body: dict[str, Any] = {
             "access_token": pair.access_token,
-            "expires_in": max(0, int(pair.access_expires_at - self.clock.seconds())),
+            "expires_in": max(0, round(pair.access_expires_at - self.clock.seconds())),
             "token_type": "Bearer",
             "scope": pair.scope,
         }

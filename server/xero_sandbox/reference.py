@@ -47,13 +47,3 @@ def organisation_wire(org: Organisation) -> dict[str, Any]:
     out = public(org.info)
     out["CreatedDateUTC"] = msdate(org.created)
     return out
-
-
-def usable_tax_type(org: Organisation, tax_type: str, account_class: str | None) -> Record | None:
-    """A tax rate an ACTIVE document line may use: it exists, is ACTIVE and fits the account's class."""
-    rate = org.tax_rates.get(tax_type)
-    if rate is None or rate["Status"] != "ACTIVE":
-        return None
-    if account_class == "REVENUE" and not rate.get("CanApplyToRevenue", True):
-        return None
-    return rate

@@ -11,6 +11,7 @@ import pickle
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -150,8 +151,6 @@ class Sandbox:
 
     def user_change_tax_rate(self, tenant_id: str, tax_type: str, fields: dict[str, Any]) -> Record:
         """Edit a tax rate: Status (ACTIVE/DELETED/ARCHIVED/PENDING), Name, or a single-component Rate."""
-        from decimal import Decimal
-
         with self.locked():
             org = self.organisation(tenant_id)
             rate = org.tax_rates.get(tax_type)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 import msgspec
@@ -96,8 +96,8 @@ def parse_bool(text: str | None, default: bool = False) -> bool:
 
 def money(amount: Decimal) -> Decimal:
     """Amounts go out with two decimal places (`115.00`)."""
-    return amount.quantize(TWO_DP)
+    return amount.quantize(TWO_DP, rounding=ROUND_HALF_UP)
 
 
 def unit_amount(amount: Decimal, unitdp: int) -> Decimal:
-    return amount.quantize(FOUR_DP if unitdp == 4 else TWO_DP)
+    return amount.quantize(FOUR_DP if unitdp == 4 else TWO_DP, rounding=ROUND_HALF_UP)
