@@ -1,5 +1,6 @@
 """Money keeps every digit and time keeps its zone, on SQLite and PostgreSQL alike."""
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -23,10 +24,12 @@ ledger = Table(
 
 
 @pytest.fixture
-async def db(database: Database) -> Database:
+async def db(database: Database) -> AsyncIterator[Database]:
     async with database.engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
-    return database
+    yield database
+    async with database.engine.begin() as conn:
+        await conn.run_sync(metadata.drop_all)
 
 
 async def roundtrip(db: Database, amount: Decimal) -> Decimal:
