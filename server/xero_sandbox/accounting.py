@@ -126,6 +126,7 @@ def get_accounts(sandbox: Sandbox, call: Call) -> Outcome:
         call.org.accounts.values(),
         where=parse_where(call.params.get("where")),
         ids=None,
+        order=call.params.get("order"),
         id_key="AccountID",
         since=if_modified_since(call.headers.get("if-modified-since")),
         extra=lambda account: account["Status"] != "DELETED",
@@ -146,6 +147,7 @@ def get_tax_rates(sandbox: Sandbox, call: Call) -> Outcome:
         call.org.tax_rates.values(),
         where=parse_where(call.params.get("where")),
         ids=None,
+        order=call.params.get("order"),
         id_key="TaxType",
         since=None,
     )
@@ -176,6 +178,7 @@ def get_contacts(sandbox: Sandbox, call: Call) -> Outcome:
         call.org.contacts.values(),
         where=parse_where(call.params.get("where")),
         ids=ids_filter(call.params, "IDs"),
+        order=call.params.get("order"),
         id_key="ContactID",
         since=if_modified_since(call.headers.get("if-modified-since")),
         extra=extra,
@@ -254,6 +257,7 @@ def get_items(sandbox: Sandbox, call: Call) -> Outcome:
         call.org.items.values(),
         where=parse_where(call.params.get("where")),
         ids=None,
+        order=call.params.get("order"),
         id_key="ItemID",
         since=if_modified_since(call.headers.get("if-modified-since")),
     )
@@ -338,6 +342,7 @@ def get_invoices(sandbox: Sandbox, call: Call) -> Outcome:
         call.org.invoices.values(),
         where=parse_where(call.params.get("where")),
         ids=ids_filter(call.params, "IDs"),
+        order=call.params.get("order"),
         id_key="InvoiceID",
         since=if_modified_since(call.headers.get("if-modified-since")),
         extra=extra,
@@ -432,6 +437,7 @@ def get_payments(sandbox: Sandbox, call: Call) -> Outcome:
         call.org.payments.values(),
         where=parse_where(call.params.get("where")),
         ids=None,
+        order=call.params.get("order"),
         id_key="PaymentID",
         since=if_modified_since(call.headers.get("if-modified-since")),
     )

@@ -1,8 +1,9 @@
 """Invoice arithmetic as Xero does it.
 
 Each line: LineAmount = round(Quantity x UnitAmount x (1 - DiscountRate/100), 2); its tax is rounded to
-2 dp per line, then lines are summed. Rounding is half away from zero (Decimal ROUND_HALF_UP), which is
-how Xero rounds money in the regions the sandbox seeds (NZ/AU/UK): 0.125 -> 0.13, -0.125 -> -0.13.
+2 dp per line, then lines are summed (Xero's "Rounding in Xero" guide). Ties round half away from zero
+(Decimal ROUND_HALF_UP: 0.125 -> 0.13, -0.125 -> -0.13): the guide does not say, and this is the usual
+commercial rule in NZ/AU/UK, so it is the sandbox's documented choice.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
-"""Xero's list filters: `where` equality expressions, IDs, paging, If-Modified-Since."""
+"""Xero's list filters: `where` comparisons, `order`, IDs, paging, If-Modified-Since."""
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -16,16 +17,28 @@ from .wire import WireError, parse_bool, parse_datetime
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
 
-# One clause: Field.Path == "text" | guid("...") | true/false | number; also !=.
+# One clause: Field.Path <op> value, where value is "text", guid("..."), true/false, a number or
+# DateTime(y,m,d[,h,m,s]); ops ==, !=, >, >=, <, <=.
 _CLAUSE = re.compile(
-    r"""^\s*(?P<field>[A-Za-z][A-Za-z0-9_.]*)\s*(?P<op>==|!=)\s*
-        (?:"(?P<text>[^"]*)"|guid\(\s*"(?P<guid>[^"]*)"\s*\)|Guid\(\s*"(?P<guid2>[^"]*)"\s*\)
-          |(?P<bool>true|false|True|False)|(?P<number>-?\d+(?:\.\d+)?))\s*$""",
+    r"""^\s*(?P<field>[A-Za-z][A-Za-z0-9_.]*)\s*(?P<op>==|!=|>=|<=|>|<)\s*
+        (?:"(?P<text>[^"]*)"|[Gg]uid\(\s*"(?P<guid>[^"]*)"\s*\)
+          |(?P<bool>true|false|True|False)|(?P<number>-?\d+(?:\.\d+)?)
+          |DateTime\(\s*(?P<datetime>\d+(?:\s*,\s*\d+){2,5})\s*\))\s*$""",
     re.VERBOSE,
 )
 _AND = re.compile(r"\s*(?:&&|\bAND\b)\s*")
+# Names on the wire whose values the records keep under the sandbox's own keys.
+_STORED_AS = {"UpdatedDateUTC": "_updated"}
 
 Predicate = Callable[[Record], bool]
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
 
 
 def _value_at(record: Record, path: str) -> Any:
@@ -33,23 +46,50 @@ def _value_at(record: Record, path: str) -> Any:
     for part in path.split("."):
         if not isinstance(value, dict):
             return None
-        value = value.get(part)
+        value = value.get(_STORED_AS.get(part, part))
     return value
 
 
-def _equals(actual: Any, expected: Any) -> bool:
+def _comparable(actual: Any, expected: Any) -> tuple[Any, Any] | None:
+    """Bring both sides to one type (text case-insensitively, numbers as Decimal, dates as datetimes)."""
     if isinstance(expected, str) and isinstance(actual, str):
-        return actual.lower() == expected.lower()
-    if isinstance(expected, Decimal) and isinstance(actual, int | Decimal) and not isinstance(actual, bool):
-        return Decimal(actual) == expected
-    return bool(actual == expected)
+        return actual.lower(), expected.lower()
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return (actual, expected) if isinstance(actual, bool) and isinstance(expected, bool) else None
+    if isinstance(expected, Decimal) and isinstance(actual, int | Decimal):
+        return Decimal(actual), expected
+    if isinstance(expected, datetime) and isinstance(actual, date):
+        moment = actual if isinstance(actual, datetime) else datetime.combine(actual, time(), UTC)
+        return moment, expected
+    return None
+
+
+def _holds(actual: Any, op: str, expected: Any) -> bool:
+    pair = _comparable(actual, expected)
+    if pair is None:
+        return op == "!=" if actual != expected else op in ("==", ">=", "<=")
+    return _COMPARE[op](*pair)
+
+
+def _literal(match: re.Match[str]) -> Any:
+    if match["text"] is not None:
+        return match["text"]
+    if match["guid"] is not None:
+        return match["guid"]
+    if match["bool"] is not None:
+        return match["bool"].lower() == "true"
+    if match["datetime"] is not None:
+        parts = [int(part) for part in match["datetime"].split(",")] + [0, 0, 0]
+        year, month, day, hour, minute, second = parts[:6]
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    return Decimal(match["number"])
 
 
 def parse_where(expression: str | None) -> Predicate:
-    """Simple conjunctions of equalities; anything else is a 400, as an unparsable where is in Xero."""
+    """Conjunctions of comparisons; anything else is a 400, as an unparsable where is in Xero."""
     if not expression or not expression.strip():
         return lambda record: True
-    clauses: list[tuple[str, bool, Any]] = []
+    clauses: list[tuple[str, str, Any]] = []
     for clause in _AND.split(expression.strip()):
         match = _CLAUSE.match(clause)
         if match is None:
@@ -58,22 +98,38 @@ def parse_where(expression: str | None) -> Predicate:
                 error_type="QueryParseException",
                 number=16,
             )
-        if match["text"] is not None:
-            expected: Any = match["text"]
-        elif match["guid"] is not None or match["guid2"] is not None:
-            expected = match["guid"] if match["guid"] is not None else match["guid2"]
-        elif match["bool"] is not None:
-            expected = match["bool"].lower() == "true"
-        else:
-            expected = Decimal(match["number"])
-        clauses.append((match["field"], match["op"] == "==", expected))
+        try:
+            clauses.append((match["field"], match["op"], _literal(match)))
+        except ValueError as exc:
+            raise BadRequest(f"The where clause '{clause}' has an invalid value: {exc}") from exc
 
     def predicate(record: Record) -> bool:
-        return all(
-            _equals(_value_at(record, field), expected) == positive for field, positive, expected in clauses
-        )
+        return all(_holds(_value_at(record, field), op, expected) for field, op, expected in clauses)
 
     return predicate
+
+
+def sort_by(records: list[Record], order: str | None) -> list[Record]:
+    """`order=Name ASC, UpdatedDateUTC DESC`; without it, creation order. Missing values sort first."""
+    if not order or not order.strip():
+        return records
+    for term in reversed([part.split() for part in order.split(",") if part.strip()]):
+        field = term[0]
+        descending = len(term) > 1 and term[1].upper() == "DESC"
+
+        def key(record: Record, field: str = field) -> tuple[bool, Any]:
+            value = _value_at(record, field)
+            if isinstance(value, str):
+                value = value.lower()
+            return value is not None, value
+
+        try:
+            records = sorted(records, key=key, reverse=descending)
+        except TypeError as exc:
+            raise BadRequest(
+                f"Cannot order by '{field}'.", error_type="QueryParseException", number=16
+            ) from exc
+    return records
 
 
 @dataclass(frozen=True)
@@ -130,6 +186,7 @@ def select(
     id_key: str,
     since: datetime | None,
     extra: Predicate | None = None,
+    order: str | None = None,
 ) -> list[Record]:
     out: list[Record] = []
     for record in records:
@@ -141,7 +198,7 @@ def select(
             continue
         if where(record):
             out.append(record)
-    return out
+    return sort_by(out, order)
 
 
 def paginate(records: list[Record], page: Page | None) -> tuple[list[Record], dict[str, int] | None]:

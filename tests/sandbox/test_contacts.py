@@ -171,3 +171,13 @@ def test_same_name_twice_in_one_summarized_batch_is_rejected(xero: httpx.Client)
     response = xero.put("/Contacts", json={"Contacts": [{"Name": "Twin"}, {"Name": "twin"}]})
     assert response.status_code == 400
     assert xero.get("/Contacts", params={"where": 'Name=="Twin"'}).json()["Contacts"] == []
+
+
+def test_order_by_name_and_updated_date(xero: httpx.Client) -> None:
+    names = _names(xero.get("/Contacts", params={"order": "Name ASC"}))
+    assert names == sorted(names, key=str.lower)
+    dates = [
+        c["UpdatedDateUTC"]
+        for c in xero.get("/Contacts", params={"order": "UpdatedDateUTC DESC"}).json()["Contacts"]
+    ]
+    assert dates == sorted(dates, reverse=True)

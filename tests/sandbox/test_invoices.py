@@ -158,3 +158,21 @@ def test_post_invoices_updates_by_number_and_creates_new(xero: httpx.Client) -> 
     updated, created = send(xero, "POST", "/Invoices", batch).json()["Invoices"]
     assert (updated["InvoiceID"], updated["Reference"]) == (existing["InvoiceID"], "via POST")
     assert created["InvoiceNumber"] == "INV-0002"
+
+
+def test_where_compares_dates_and_amounts(xero: httpx.Client) -> None:
+    contact_id = first_contact_id(xero)
+    early = create_invoice(xero, contact_id, Date="2024-01-15")
+    late = create_invoice(xero, contact_id, Date="2024-06-15", LineItems=[line("500.00")])
+    after = xero.get("/Invoices", params={"where": "Date>=DateTime(2024,03,01)"}).json()["Invoices"]
+    assert [i["InvoiceID"] for i in after] == [late["InvoiceID"]]
+    small = xero.get("/Invoices", params={"where": 'Total<200 && Type=="ACCREC"'}).json()["Invoices"]
+    assert [i["InvoiceID"] for i in small] == [early["InvoiceID"]]
+
+
+def test_order_sorts_the_list(xero: httpx.Client) -> None:
+    contact_id = first_contact_id(xero)
+    first = create_invoice(xero, contact_id, Date="2024-01-15")
+    second = create_invoice(xero, contact_id, Date="2024-06-15")
+    ordered = xero.get("/Invoices", params={"order": "Date DESC"}).json()["Invoices"]
+    assert [i["InvoiceID"] for i in ordered] == [second["InvoiceID"], first["InvoiceID"]]

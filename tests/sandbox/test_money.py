@@ -126,3 +126,19 @@ def test_money_is_emitted_with_two_decimals_and_units_with_four_on_request(xero:
 def test_compound_tax_rate_uses_the_effective_rate(xero: httpx.Client) -> None:
     created = create_invoice(xero, first_contact_id(xero), [line("100.00", tax="TAX004")])
     assert created["TotalTax"] == Decimal("12.20")
+
+
+def test_xero_rounding_guide_example(xero: httpx.Client) -> None:
+    """Xero's 'Rounding in Xero' guide: per-line tax 3.76 + 3.84 + 3.84 = 11.44 (not 15% of 76.30)."""
+    lines = [line(amount, tax="OUTPUT2") for amount in ("25.06", "25.61", "25.63")]
+    created = create_invoice(xero, first_contact_id(xero), lines)
+    assert [item["TaxAmount"] for item in created["LineItems"]] == [
+        Decimal("3.76"),
+        Decimal("3.84"),
+        Decimal("3.84"),
+    ]
+    assert (created["SubTotal"], created["TotalTax"], created["Total"]) == (
+        Decimal("76.30"),
+        Decimal("11.44"),
+        Decimal("87.74"),
+    )
