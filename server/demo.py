@@ -20,7 +20,7 @@ from server.settings import Settings
 from server.xero_sandbox import RegisteredClient, SandboxConfig, create_sandbox_app
 
 DEMO_DATABASE = "sqlite:///var/demo.sqlite3"
-DEMO_SANDBOX_STATE = "var/demo-sandbox.json"
+DEMO_SANDBOX_STATE = "var/demo-sandbox.pickle"
 DEMO_ADMIN_EMAIL = "admin@demo.example"
 DEMO_ADMIN_PASSWORD = "demo-password"
 DEMO_ORGANISATION = "Demo Field Services"

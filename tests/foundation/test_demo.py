@@ -55,4 +55,4 @@ def test_demo_serves_ready_with_the_sandbox_and_stops_on_ctrl_c(tmp_path: Path) 
     assert process.returncode == 0, output
     assert "admin@demo.example" in output
     assert (tmp_path / "var" / "demo.sqlite3").exists()
-    assert (tmp_path / "var" / "demo-sandbox.json").exists()
+    assert (tmp_path / "var" / "demo-sandbox.pickle").exists()
