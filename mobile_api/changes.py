@@ -14,32 +14,13 @@ from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import Stream
 
 from mobile_api.auth import provide_device, require_device, require_protocol
+from mobile_api.examples import PULL_RESPONSE
 from server.http_errors import error_response
 from server.services.devices import DevicePrincipal
 from server.sync.pull import DEFAULT_LIMIT, MAX_LIMIT, PullService
 from sync_protocol.messages import PullResponse
 
 MAX_CURSOR = 2**53  # cursors stay exact as JSON numbers in every client language
-
-PULL_EXAMPLE = {
-    "changes": [
-        {
-            "version": 41,
-            "entity": "tax_rate",
-            "id": "7d6e8a52-3f1b-4c55-9a0e-0f8b7c2d1e40",
-            "record": {
-                "entity": "tax_rate",
-                "id": "7d6e8a52-3f1b-4c55-9a0e-0f8b7c2d1e40",
-                "tax_type": "OUTPUT2",
-                "name": "GST on Income",
-                "rate": "15.0000",
-            },
-        },
-        {"version": 42, "entity": "customer", "id": "0c1d2e3f-0000-4000-8000-000000000001", "record": None},
-    ],
-    "cursor": 42,
-    "has_more": False,
-}
 
 
 class ChangesController(Controller):
@@ -62,7 +43,7 @@ class ChangesController(Controller):
                 data_container=PullResponse,
                 description="A page of changes",
                 generate_examples=False,
-                examples=[Example(summary="Two changes", value=PULL_EXAMPLE)],
+                examples=[Example(summary="Two changes", value=PULL_RESPONSE)],
             ),
             304: ResponseSpec(data_container=None, description="Nothing changed since this ETag"),
             409: error_response("The cursor must resync (`resync_required`)"),

@@ -17,8 +17,6 @@ from server.services.devices import DeviceService
 from sync_protocol.messages import PairRequest, PairResponse
 from sync_protocol.version import PROTOCOL_VERSION
 
-PAIR_EXAMPLE = {"code": "KQ7MX-P2DRT", "device_name": "Sam's phone"}
-
 
 class PairingController(Controller):
     path = "/mobile/v1/pair"

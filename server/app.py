@@ -14,6 +14,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from mobile_api.changes import ChangesController
+from mobile_api.mutations import MutationsController
 from mobile_api.pairing import PairingController
 from server.admin_api.devices import DevicesController
 from server.admin_api.session import SessionController
@@ -26,7 +27,9 @@ from server.services.admins import AdminService
 from server.services.devices import DeviceService
 from server.services.rate_limit import RateLimiter
 from server.settings import Settings
+from server.sync.mutations import PushService
 from server.sync.pull import PullService
+from server.sync.uploads import UploadStatusService
 
 SCHEMA_ASSETS = "/schema-assets"
 
@@ -77,6 +80,8 @@ def create_app(settings: Settings) -> Litestar:
             "devices": DeviceService(database),
             "device_rate_limiter": RateLimiter(settings.device_requests_per_minute),
             "pulls": PullService(database),
+            "pushes": PushService(database),
+            "upload_statuses": UploadStatusService(database),
         }
     )
 
@@ -93,6 +98,7 @@ def create_app(settings: Settings) -> Litestar:
             DevicesController,
             PairingController,
             ChangesController,
+            MutationsController,
             create_static_files_router(
                 path=SCHEMA_ASSETS,
                 directories=[swagger_ui_bundle.swagger_ui_path],

@@ -68,7 +68,13 @@ class ChangeOut(msgspec.Struct, kw_only=True):
     version: int
     entity: str
     id: str
-    record: msgspec.Raw | None = None
+    # Left undecoded (the raw JSON): decode it by ``entity``, and skip entities this client does
+    # not know (newer servers may add some). ``null`` is a tombstone.
+    record: msgspec.Raw
+
+    @property
+    def deleted(self) -> bool:
+        return bytes(self.record) == b"null"
 
 
 class PullResponse(msgspec.Struct, kw_only=True):

@@ -6,9 +6,9 @@ streams the page in chunks while reading the rows through a server-side cursor. 
 flat whatever the page size. Rows and the counter are read in one snapshot, which is what makes
 the returned cursor safe (see ``server.sync.feed``).
 
-The answer for a given (cursor, limit) changes only when the organisation's latest version or
-horizon moves, so ``"<latest>.<horizon>.<cursor>.<limit>"`` is a strong ETag: a phone that sends
-it back in ``If-None-Match`` gets a 304 for the price of reading one counter row.
+Every answer carries the ETag ``"<latest>.<horizon>"`` of the feed it was read from. A phone that
+is caught up (its cursor is the latest version) and sends the ETag of its last answer in
+``If-None-Match`` gets a 304 when nothing has changed since: the price of reading one counter row.
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ class PullBody:
     chunks: AsyncIterator[bytes] | None
 
 
-def _etag(latest: int, horizon: int, cursor: int, limit: int) -> str:
-    return f'"{latest}.{horizon}.{cursor}.{limit}"'
+def _etag(latest: int, horizon: int) -> str:
+    return f'"{latest}.{horizon}"'
 
 
 def _row_bytes(entity: str, entity_id: str, version: int, payload: bytes | None) -> bytes:
@@ -87,8 +87,8 @@ class PullService:
                     "and replace the local copy (unsent uploads stay queued)",
                     details={"cursor": cursor, "horizon": horizon, "latest": latest},
                 )
-            etag = _etag(latest, horizon, cursor, limit)
-            if if_none_match == etag:
+            etag = _etag(latest, horizon)
+            if cursor == latest and if_none_match == etag:
                 await stack.aclose()
                 return PullBody(etag, None)
             if cursor == latest:
