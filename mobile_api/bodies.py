@@ -23,7 +23,11 @@ def decode_strict(body: bytes, type_: type[T]) -> T:
     except msgspec.ValidationError as exc:
         message, _, path = str(exc).partition(" - at `")
         field = path.rstrip("`").removeprefix("$.").removeprefix("$") or None
-        raise InvalidInput(f"{field}: {message}" if field else message, field=field) from exc
+        # Same shape as the framework's own validation errors: details.fields lists the problems.
+        fields = [{"field": field or "", "message": message}]
+        raise InvalidInput(
+            f"{field}: {message}" if field else message, field=field, details={"fields": fields}
+        ) from exc
     except msgspec.DecodeError as exc:
         raise InvalidInput(f"request body is not valid JSON: {exc}", code="malformed_json") from exc
 
