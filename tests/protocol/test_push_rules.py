@@ -87,7 +87,8 @@ async def test_a_line_amount_mismatch_is_rejected_showing_both_values(
     [result] = await push(database, device, invoice(lines=[line(0, line_amount="99.91"), line(1)]))
     assert (result.code, result.field) == ("totals_mismatch", "invoice.lines[0].line_amount")
     assert result.details == {"expected": "99.90", "got": "99.91"}
-    assert "99.91" in result.message and "99.90" in result.message
+    assert "99.91" in result.message
+    assert "99.90" in result.message
 
 
 async def test_a_total_mismatch_is_rejected(database: Database, device: DevicePrincipal) -> None:
