@@ -22,7 +22,6 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     RATE_LIMITED = "rate_limited"
     RESYNC_REQUIRED = "resync_required"
-    TOO_MANY_MUTATIONS = "too_many_mutations"
     # Mutation-level rejections (a push's per-mutation result).
     TOTALS_MISMATCH = "totals_mismatch"
     UNKNOWN_CUSTOMER = "unknown_customer"
@@ -59,7 +58,6 @@ ERROR_DESCRIPTIONS: dict[ErrorCode, str] = {
         "The cursor is older than the tombstone horizon or from before a mirror reset: pull again "
         "without a cursor (a snapshot) and replace the local mirror."
     ),
-    ErrorCode.TOO_MANY_MUTATIONS: "A push carries more mutations than `details.max`; split it.",
     ErrorCode.TOTALS_MISMATCH: (
         "An amount the phone computed differs from the server's Xero-rounded one; "
         "`details.expected` and `details.got` show both."
