@@ -123,7 +123,9 @@ class PullService:
             last_version = after
             has_more = False
             head = b'{"changes":['
-            result = await session.stream(query)
+            # Core-level streaming: no ORM row processing between the driver and the bytes.
+            connection = await session.connection()
+            result = await connection.stream(query)
             async for partition in result.partitions(_PARTITION):
                 parts: list[bytes] = []
                 for entity, entity_id, version, payload in partition:
