@@ -7,11 +7,16 @@ from pathlib import Path
 
 import swagger_ui_bundle
 from litestar import Litestar
+from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
+from mobile_api.changes import ChangesController
+from mobile_api.mutations import MutationsController
+from mobile_api.pairing import PairingController
+from server.admin_api.devices import DevicesController
 from server.admin_api.session import SessionController
 from server.crypto import SecretBox, load_or_create_dev_key
 from server.db.database import Database
@@ -19,7 +24,12 @@ from server.health import HealthController
 from server.http_errors import EXCEPTION_HANDLERS
 from server.logs import configure_logging
 from server.services.admins import AdminService
+from server.services.devices import DeviceService
+from server.services.rate_limit import RateLimiter
 from server.settings import Settings
+from server.sync.mutations import PushService
+from server.sync.pull import PullService
+from server.sync.uploads import UploadStatusService
 
 SCHEMA_ASSETS = "/schema-assets"
 
@@ -67,6 +77,11 @@ def create_app(settings: Settings) -> Litestar:
             "database": database,
             "secrets": secret_box_for(settings),
             "admins": AdminService(database),
+            "devices": DeviceService(database),
+            "device_rate_limiter": RateLimiter(settings.device_requests_per_minute),
+            "pulls": PullService(database),
+            "pushes": PushService(database),
+            "upload_statuses": UploadStatusService(database),
         }
     )
 
@@ -80,6 +95,10 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[
             HealthController,
             SessionController,
+            DevicesController,
+            PairingController,
+            ChangesController,
+            MutationsController,
             create_static_files_router(
                 path=SCHEMA_ASSETS,
                 directories=[swagger_ui_bundle.swagger_ui_path],
@@ -91,6 +110,8 @@ def create_app(settings: Settings) -> Litestar:
         on_shutdown=[stop],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
+        # Level 1: JSON of records compresses well even at the fastest level; large pulls stay fast.
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=1),
         request_max_body_size=settings.max_request_body_bytes,
         logging_config=None,
         debug=False,

@@ -76,6 +76,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     log_level: Annotated[LogLevel, _doc("Lowest level of log records written (JSON lines on stderr).")] = (
         "INFO"
     )
+    device_requests_per_minute: Annotated[
+        int,
+        _doc("Requests one paired device may make per minute (bursts up to a quarter of it); more get 429."),
+        msgspec.Meta(gt=0),
+    ] = 600
     sandbox_shared_xero_dir: Annotated[
         str, _doc("Folder holding Xero's OpenAPI specs (used by the sandbox's self-checks and the tests).")
     ] = "../shared/xero"

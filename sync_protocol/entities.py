@@ -7,6 +7,7 @@ Xero, ``xero_id``.
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
@@ -20,6 +21,22 @@ class Entity(msgspec.Struct, kw_only=True, tag_field="entity"):
     id: str
     xero_id: str | None = None
     updated_at: datetime | None = None
+
+
+UploadState = Literal["accepted", "waiting", "forwarding", "in_xero", "failed"]
+
+
+class RecordSync(msgspec.Struct, kw_only=True):
+    """Where a record a phone uploaded stands on its way to Xero.
+
+    ``accepted``: validated and queued; ``waiting``: queued behind a record it depends on that
+    is not in Xero yet; ``forwarding``: being sent; ``in_xero``: Xero has it (``xero_id`` on the
+    record); ``failed``: Xero refused it (``message`` says why).
+    """
+
+    state: UploadState
+    mutation_id: str
+    message: str = ""
 
 
 class TaxRate(Entity, tag="tax_rate"):
@@ -53,6 +70,8 @@ class Customer(Entity, tag="customer"):
     tax_number: str = ""
     address: Address | None = None
     status: Literal["ACTIVE", "ARCHIVED"] = "ACTIVE"
+    # Set when the customer was created or edited on a phone: its upload's fate.
+    sync: RecordSync | None = None
 
 
 class Product(Entity, tag="product"):
@@ -91,6 +110,51 @@ class OrganisationSettings(Entity, tag="organisation"):
     invoice_status: Literal["DRAFT", "AUTHORISED"] = "AUTHORISED"
 
 
+class InvoiceLine(msgspec.Struct, kw_only=True):
+    description: str = ""
+    product_id: str | None = None
+    quantity: Decimal
+    unit_amount: Decimal
+    discount_rate: Decimal | None = None  # percent
+    account_code: str | None = None
+    tax_type: str | None = None
+    line_amount: Decimal
+    tax_amount: Decimal
+
+
+class Invoice(Entity, kw_only=True, tag="invoice"):
+    """A sales invoice (Xero ACCREC). Phones create them; Xero-side facts (paid, voided,
+    amount due, number) come back on later pulls."""
+
+    customer_id: str
+    invoice_number: str = ""
+    reference: str = ""
+    date: dt.date
+    due_date: dt.date | None = None
+    currency: str = ""
+    line_amount_type: LineAmountType = "Exclusive"
+    lines: list[InvoiceLine] = []
+    sub_total: Decimal
+    total_tax: Decimal
+    total: Decimal
+    amount_paid: Decimal = Decimal("0.00")
+    amount_due: Decimal
+    status: Literal["DRAFT", "SUBMITTED", "AUTHORISED", "PAID", "VOIDED", "DELETED"] = "AUTHORISED"
+    sync: RecordSync | None = None
+
+
+class Payment(Entity, kw_only=True, tag="payment"):
+    """A payment against an invoice, into a bank account (``account_code``)."""
+
+    invoice_id: str
+    account_code: str
+    date: dt.date
+    amount: Decimal
+    reference: str = ""
+    status: Literal["AUTHORISED", "DELETED"] = "AUTHORISED"
+    sync: RecordSync | None = None
+
+
 # The feed's entity names, by struct; ``Change.entity`` uses these.
 ENTITY_NAME: dict[type[Entity], str] = {
     TaxRate: "tax_rate",
@@ -98,6 +162,14 @@ ENTITY_NAME: dict[type[Entity], str] = {
     Product: "product",
     Account: "account",
     OrganisationSettings: "organisation",
+    Invoice: "invoice",
+    Payment: "payment",
+}
+
+AnyEntity = TaxRate | Customer | Product | Account | OrganisationSettings | Invoice | Payment
+
+_decoders: dict[str, msgspec.json.Decoder[Entity]] = {
+    name: msgspec.json.Decoder(cls) for cls, name in ENTITY_NAME.items()
 }
 
 _encoder = msgspec.json.Encoder(decimal_format="string")
@@ -106,3 +178,10 @@ _encoder = msgspec.json.Encoder(decimal_format="string")
 def encode_entity(entity: Entity) -> bytes:
     """The exact bytes the feed stores and a pull sends for ``entity``."""
     return _encoder.encode(entity)
+
+
+def decode_entity(entity: str, payload: bytes) -> Entity | None:
+    """The record a pull sent, or ``None`` for an entity this client version does not know
+    (newer servers may add entities; old clients skip them)."""
+    decoder = _decoders.get(entity)
+    return decoder.decode(payload) if decoder else None

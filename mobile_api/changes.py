@@ -1,0 +1,69 @@
+"""``GET /mobile/v1/changes``: Refresh from Cloud, the pull side of the protocol."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Response, get
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.enums import MediaType
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
+from litestar.params import HeaderParameter, QueryParameter
+from litestar.response import Stream
+
+from mobile_api.auth import provide_device, require_device, require_protocol
+from mobile_api.examples import PULL_RESPONSE
+from server.http_errors import error_response
+from server.services.devices import DevicePrincipal
+from server.sync.pull import DEFAULT_LIMIT, MAX_LIMIT, PullService
+from sync_protocol.messages import PullResponse
+
+MAX_CURSOR = 2**53  # cursors stay exact as JSON numbers in every client language
+
+
+class ChangesController(Controller):
+    path = "/mobile/v1/changes"
+    tags = ["mobile"]
+    guards = [require_protocol, require_device]
+    dependencies = {"device": Provide(provide_device)}
+
+    @get(
+        "/",
+        summary="Pull changes after a cursor",
+        description=(
+            "Every record that changed after `cursor`, oldest version first, at most `limit`. "
+            "Without a cursor: a snapshot (no tombstones) and the cursor to go on from. Pull again "
+            "while `has_more`. Send the last ETag as `If-None-Match` to get 304 when nothing changed. "
+            "A cursor older than the tombstone horizon or from before a mirror reset: 409 `resync_required`."
+        ),
+        responses={
+            200: ResponseSpec(
+                data_container=PullResponse,
+                description="A page of changes",
+                generate_examples=False,
+                examples=[Example(summary="Two changes", value=PULL_RESPONSE)],
+            ),
+            304: ResponseSpec(data_container=None, description="Nothing changed since this ETag"),
+            409: error_response("The cursor must resync (`resync_required`)"),
+        },
+    )
+    async def changes(
+        self,
+        state: State,
+        device: NamedDependency[DevicePrincipal],
+        cursor: Annotated[
+            int, QueryParameter(ge=0, le=MAX_CURSOR, description="Cursor of the last pull; 0: snapshot")
+        ] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="Most changes in this page")] = (
+            DEFAULT_LIMIT
+        ),
+        if_none_match: Annotated[str | None, HeaderParameter(name="If-None-Match", required=False)] = None,
+    ) -> Response[bytes] | Stream:
+        pulls: PullService = state.pulls
+        body = await pulls.pull(device.organisation_id, cursor, limit, if_none_match)
+        headers = {"ETag": body.etag, "Cache-Control": "private, no-cache"}
+        if body.chunks is None:
+            return Response(b"", status_code=304, headers=headers)
+        return Stream(body.chunks, media_type=MediaType.JSON, headers=headers)

@@ -1,0 +1,143 @@
+"""Pairing phones to an organisation, resolving their bearer tokens, and revoking them."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from server.db.database import Database
+from server.db.sync_models import Device, PairingCode
+from server.db.types import utcnow
+from server.errors import InvalidInput, NotFound, Unauthenticated
+from server.tokens import new_token, token_hash
+
+PAIRING_CODE_LIFETIME = timedelta(minutes=15)
+# No 0/O, 1/I/L: a code is read off a screen and typed on a phone.
+_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+_CODE_LENGTH = 10  # 31^10 ≈ 8e14 guesses, behind a short lifetime and one-time use
+
+
+@dataclass(frozen=True)
+class DevicePrincipal:
+    device_id: uuid.UUID
+    organisation_id: uuid.UUID
+    staff_name: str
+
+
+@dataclass(frozen=True)
+class IssuedPairingCode:
+    code: str
+    staff_name: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class PairedDevice:
+    token: str
+    principal: DevicePrincipal
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    id: uuid.UUID
+    staff_name: str
+    device_name: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def normalise_code(code: str) -> str:
+    """Codes are shown as ``ABCDE-FGHJK``; typed case and separators do not matter."""
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def _new_code() -> str:
+    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_LENGTH))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+class DeviceService:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def issue_pairing_code(self, organisation_id: uuid.UUID, staff_name: str) -> IssuedPairingCode:
+        staff_name = staff_name.strip()
+        if not staff_name:
+            raise InvalidInput("staff_name must not be empty", field="staff_name")
+        code = _new_code()
+        expires_at = utcnow() + PAIRING_CODE_LIFETIME
+        async with self._db.transaction() as session:
+            session.add(
+                PairingCode(
+                    organisation_id=organisation_id,
+                    staff_name=staff_name,
+                    code_hash=token_hash(normalise_code(code)),
+                    expires_at=expires_at,
+                )
+            )
+        return IssuedPairingCode(code, staff_name, expires_at)
+
+    async def pair(self, code: str, device_name: str) -> PairedDevice:
+        """Trades a pairing code for a device token, once."""
+        now = utcnow()
+        async with self._db.transaction() as session:
+            # The conditional UPDATE claims the code atomically: two phones racing get one winner.
+            claimed = (
+                await session.execute(
+                    update(PairingCode)
+                    .where(
+                        PairingCode.code_hash == token_hash(normalise_code(code)),
+                        PairingCode.used_at.is_(None),
+                        PairingCode.expires_at > now,
+                    )
+                    .values(used_at=now)
+                    .returning(PairingCode.organisation_id, PairingCode.staff_name)
+                )
+            ).one_or_none()
+            if claimed is None:
+                raise Unauthenticated(
+                    "pairing code is unknown, expired or used already; ask your admin for a new one",
+                    code="pairing_code_invalid",
+                )
+            token = new_token("ls_dev")
+            device = Device(
+                organisation_id=claimed.organisation_id,
+                staff_name=claimed.staff_name,
+                device_name=device_name,
+                token_hash=token_hash(token),
+            )
+            session.add(device)
+            await session.flush()
+            return PairedDevice(token, DevicePrincipal(device.id, device.organisation_id, device.staff_name))
+
+    async def resolve(self, token: str) -> DevicePrincipal:
+        async with self._db.sessions() as session:
+            device = await session.scalar(select(Device).where(Device.token_hash == token_hash(token)))
+        if device is None:
+            raise Unauthenticated("unknown device token; pair this device again", code="unauthenticated")
+        if device.revoked_at is not None:
+            raise Unauthenticated("this device was revoked; pair it again", code="device_revoked")
+        return DevicePrincipal(device.id, device.organisation_id, device.staff_name)
+
+    async def list_devices(self, organisation_id: uuid.UUID) -> list[DeviceInfo]:
+        async with self._db.sessions() as session:
+            devices = await session.scalars(
+                select(Device).where(Device.organisation_id == organisation_id).order_by(Device.created_at)
+            )
+            return [
+                DeviceInfo(d.id, d.staff_name, d.device_name, d.created_at, d.revoked_at) for d in devices
+            ]
+
+    async def revoke(self, organisation_id: uuid.UUID, device_id: uuid.UUID) -> None:
+        async with self._db.transaction() as session:
+            device = await session.scalar(
+                select(Device).where(Device.id == device_id, Device.organisation_id == organisation_id)
+            )
+            if device is None:
+                raise NotFound("no such device in this organisation", code="not_found")
+            if device.revoked_at is None:
+                device.revoked_at = utcnow()

@@ -1,0 +1,304 @@
+"""Applying a push: each mutation validated, stored once under its mutation id, and published.
+
+A push runs in one transaction holding the organisation's feed lock, so what a mutation checks
+(an invoice's amount due) cannot change under it. Each mutation gets its own result; a rejected
+one changes nothing but is remembered, so a replay answers the same and a mutation that refers
+to its record is rejected as ``dependency_rejected``. Accepted records are published to the
+feed with their upload state, so phones see them (and later their fate) on their next pull.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+import msgspec
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db.database import Database
+from server.db.sync_models import Upload
+from server.services.devices import DevicePrincipal
+from server.sync import feed, outbox
+from server.sync.invoices import build_invoice
+from server.sync.records import RecordView, lock_organisation
+from server.sync.rejections import Rejected
+from sync_protocol.entities import Address, Customer, Entity, Invoice, Payment, RecordSync
+from sync_protocol.errors import ErrorCode
+from sync_protocol.messages import (
+    AnyMutation,
+    CreatePayment,
+    DeletePayment,
+    MutationResult,
+    PushRequest,
+    PushResponse,
+    UpsertCustomer,
+    UpsertInvoice,
+    VoidInvoice,
+)
+from sync_protocol.money import to_decimal
+
+_CLIENT_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_result_decoder = msgspec.json.Decoder(MutationResult)
+_ATTEMPTS = 3  # a concurrent replay of the same mutation id loses the unique race; retry it as a replay
+
+
+@dataclass(frozen=True, slots=True)
+class _Applied:
+    entity: str
+    record_id: str
+
+
+def _hash(mutation: AnyMutation) -> str:
+    return hashlib.sha256(msgspec.json.encode(mutation)).hexdigest()
+
+
+def _kind(mutation: AnyMutation) -> str:
+    return type(mutation).__struct_config__.tag  # type: ignore[return-value]
+
+
+class PushService:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def push(self, device: DevicePrincipal, request: PushRequest) -> PushResponse:
+        for attempt in range(_ATTEMPTS):
+            try:
+                async with self._db.transaction() as session:
+                    return await _Batch(session, device).run(request.mutations)
+            except IntegrityError:
+                if attempt == _ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+
+class _Batch:
+    def __init__(self, session: AsyncSession, device: DevicePrincipal) -> None:
+        self._session = session
+        self._device = device
+        self._org = device.organisation_id
+        self._view = RecordView(session, self._org)
+
+    async def run(self, mutations: list[AnyMutation]) -> PushResponse:
+        await lock_organisation(self._session, self._org)
+        known = await outbox.find_uploads(self._session, self._org, [m.mutation_id for m in mutations])
+        results = []
+        for mutation in mutations:
+            prior = known.get(mutation.mutation_id)
+            if prior is not None:
+                results.append(self._replay(prior, mutation))
+                continue
+            upload, result = await self._apply(mutation)
+            known[mutation.mutation_id] = upload
+            results.append(result)
+        await feed.publish(self._session, self._org, self._view.changes())
+        return PushResponse(results=results)
+
+    def _replay(self, prior: Upload, mutation: AnyMutation) -> MutationResult:
+        if prior.request_hash != _hash(mutation):
+            return MutationResult(
+                mutation_id=mutation.mutation_id,
+                status="rejected",
+                code=ErrorCode.MUTATION_ID_REUSED,
+                message="this mutation id was used before for a different mutation",
+                field="mutation_id",
+            )
+        return msgspec.structs.replace(_result_decoder.decode(prior.result), replayed=True)
+
+    async def _apply(self, mutation: AnyMutation) -> tuple[Upload, MutationResult]:
+        entity, record_id = _target(mutation)
+        try:
+            applied, depends_on = await self._validate_and_stage(mutation)
+            state = outbox.WAITING if depends_on else outbox.ACCEPTED
+            result = MutationResult(
+                mutation_id=mutation.mutation_id, status="applied", entity=entity, record_id=record_id
+            )
+        except Rejected as rejection:
+            applied, depends_on, state = None, [], outbox.REJECTED
+            result = MutationResult(
+                mutation_id=mutation.mutation_id,
+                status="rejected",
+                entity=entity,
+                record_id=record_id,
+                code=rejection.code,
+                message=rejection.message,
+                field=rejection.field,
+                details=rejection.details,
+            )
+        if applied is not None:
+            self._stamp(applied, mutation.mutation_id, state)
+        upload = await outbox.add_upload(
+            self._session,
+            self._org,
+            outbox.NewUpload(
+                device_id=self._device.device_id,
+                mutation_id=mutation.mutation_id,
+                request_hash=_hash(mutation),
+                kind=_kind(mutation),
+                entity=entity,
+                record_id=record_id,
+                state=state,
+                request=msgspec.json.encode(mutation),
+                result=msgspec.json.encode(result),
+            ),
+            depends_on,
+        )
+        return upload, result
+
+    def _stamp(self, record: Entity, mutation_id: str, state: str) -> None:
+        sync = RecordSync(state=state, mutation_id=mutation_id)  # type: ignore[arg-type]
+        self._view.put(msgspec.structs.replace(record, sync=sync))
+
+    async def _validate_and_stage(self, mutation: AnyMutation) -> tuple[Entity, list[int]]:
+        """The record the mutation produces and the uploads it must wait for; ``Rejected`` if bad.
+
+        Side records (an invoice whose amount due a payment lowers) are staged in the view here;
+        the mutation's own record is stamped with its upload state by the caller.
+        """
+        if isinstance(mutation, UpsertCustomer):
+            return await self._customer(mutation)
+        if isinstance(mutation, UpsertInvoice):
+            return await self._invoice(mutation)
+        if isinstance(mutation, CreatePayment):
+            return await self._payment(mutation)
+        if isinstance(mutation, VoidInvoice):
+            return await self._void_invoice(mutation)
+        return await self._delete_payment(mutation)
+
+    async def _new_id(self, cls: type[Entity], record_id: str, field: str) -> None:
+        if not _CLIENT_ID.match(record_id):
+            raise Rejected(ErrorCode.INVALID_VALUE, "a new record's id must be a lowercase UUID", field)
+        if await self._view.exists_as_other_entity(cls, record_id):
+            raise Rejected(ErrorCode.ID_TAKEN, f"{record_id} names another kind of record", field)
+
+    async def _missing(self, record_id: str, code: ErrorCode, what: str, field: str) -> Rejected:
+        if await outbox.was_rejected(self._session, self._org, record_id):
+            return Rejected(
+                ErrorCode.DEPENDENCY_REJECTED,
+                f"{what} {record_id} was rejected, so this cannot apply",
+                field,
+                {"depends_on": record_id},
+            )
+        return Rejected(code, f"no {what} {record_id}", field)
+
+    async def _customer(self, mutation: UpsertCustomer) -> tuple[Entity, list[int]]:
+        draft = mutation.customer
+        previous = await self._view.get(Customer, draft.id)
+        if previous is None:
+            await self._new_id(Customer, draft.id, "customer.id")
+        record = Customer(
+            id=draft.id,
+            xero_id=previous.xero_id if previous else None,
+            name=draft.name,
+            first_name=draft.first_name,
+            last_name=draft.last_name,
+            email=draft.email,
+            phone=draft.phone,
+            account_number=draft.account_number,
+            tax_number=draft.tax_number,
+            address=Address(**msgspec.structs.asdict(draft.address)) if draft.address else None,
+            status=previous.status if previous else "ACTIVE",
+        )
+        return record, await outbox.open_dependencies(self._session, self._org, [draft.id])
+
+    async def _invoice(self, mutation: UpsertInvoice) -> tuple[Entity, list[int]]:
+        draft = mutation.invoice
+        previous = await self._view.get(Invoice, draft.id)
+        if previous is None:
+            await self._new_id(Invoice, draft.id, "invoice.id")
+        elif previous.status in ("VOIDED", "DELETED", "PAID"):
+            raise Rejected(ErrorCode.INVOICE_NOT_EDITABLE, f"the invoice is {previous.status}", "invoice.id")
+        if await self._view.get(Customer, draft.customer_id) is None:
+            raise await self._missing(
+                draft.customer_id, ErrorCode.UNKNOWN_CUSTOMER, "customer", "invoice.customer_id"
+            )
+        record = await build_invoice(self._view, draft, previous)
+        if previous is not None:
+            record = msgspec.structs.replace(record, sync=previous.sync)
+        return record, await outbox.open_dependencies(self._session, self._org, [draft.customer_id, draft.id])
+
+    async def _payment(self, mutation: CreatePayment) -> tuple[Entity, list[int]]:
+        draft = mutation.payment
+        if await self._view.get(Payment, draft.id) is not None:
+            raise Rejected(ErrorCode.ID_TAKEN, "a payment with this id exists already", "payment.id")
+        await self._new_id(Payment, draft.id, "payment.id")
+        invoice = await self._view.get(Invoice, draft.invoice_id)
+        if invoice is None:
+            raise await self._missing(
+                draft.invoice_id, ErrorCode.UNKNOWN_INVOICE, "invoice", "payment.invoice_id"
+            )
+        if invoice.status in ("VOIDED", "DELETED"):
+            raise Rejected(ErrorCode.ALREADY_VOIDED, f"the invoice is {invoice.status}", "payment.invoice_id")
+        account = await self._view.account(draft.account_code)
+        if account is None or not (account.type == "BANK" or account.enable_payments):
+            raise Rejected(
+                ErrorCode.UNKNOWN_ACCOUNT, f"no bank account {draft.account_code}", "payment.account_code"
+            )
+        amount = to_decimal(draft.amount)
+        if amount <= 0:
+            raise Rejected(ErrorCode.INVALID_VALUE, "a payment amount must be positive", "payment.amount")
+        if amount > invoice.amount_due:
+            raise Rejected(
+                ErrorCode.PAYMENT_EXCEEDS_AMOUNT_DUE,
+                f"the payment {draft.amount} exceeds the amount due {invoice.amount_due}",
+                "payment.amount",
+                {"amount_due": str(invoice.amount_due), "got": draft.amount},
+            )
+        self._view.put(_paid(invoice, amount))
+        record = Payment(
+            id=draft.id,
+            invoice_id=draft.invoice_id,
+            account_code=draft.account_code,
+            date=draft.date,
+            amount=amount,
+            reference=draft.reference,
+        )
+        return record, await outbox.open_dependencies(self._session, self._org, [draft.invoice_id])
+
+    async def _void_invoice(self, mutation: VoidInvoice) -> tuple[Entity, list[int]]:
+        invoice = await self._view.get(Invoice, mutation.invoice_id)
+        if invoice is None:
+            raise await self._missing(mutation.invoice_id, ErrorCode.UNKNOWN_INVOICE, "invoice", "invoice_id")
+        if invoice.status in ("VOIDED", "DELETED"):
+            raise Rejected(ErrorCode.ALREADY_VOIDED, f"the invoice is {invoice.status}", "invoice_id")
+        if invoice.amount_paid > 0:
+            raise Rejected(
+                ErrorCode.INVOICE_HAS_PAYMENTS, "delete the invoice's payments first", "invoice_id"
+            )
+        record = msgspec.structs.replace(invoice, status="VOIDED", amount_due=Decimal("0.00"))
+        return record, await outbox.open_dependencies(self._session, self._org, [mutation.invoice_id])
+
+    async def _delete_payment(self, mutation: DeletePayment) -> tuple[Entity, list[int]]:
+        payment = await self._view.get(Payment, mutation.payment_id)
+        if payment is None:
+            raise await self._missing(mutation.payment_id, ErrorCode.UNKNOWN_PAYMENT, "payment", "payment_id")
+        if payment.status == "DELETED":
+            raise Rejected(ErrorCode.ALREADY_VOIDED, "the payment is deleted already", "payment_id")
+        invoice = await self._view.get(Invoice, payment.invoice_id)
+        if invoice is not None:
+            self._view.put(_paid(invoice, -payment.amount))
+        record = msgspec.structs.replace(payment, status="DELETED")
+        return record, await outbox.open_dependencies(self._session, self._org, [mutation.payment_id])
+
+
+def _paid(invoice: Invoice, amount: Decimal) -> Invoice:
+    """The invoice after a payment of ``amount`` (negative: a payment deleted)."""
+    paid = invoice.amount_paid + amount
+    due = invoice.total - paid
+    status = "PAID" if due == 0 else ("AUTHORISED" if invoice.status == "PAID" else invoice.status)
+    return msgspec.structs.replace(invoice, amount_paid=paid, amount_due=due, status=status)
+
+
+def _target(mutation: AnyMutation) -> tuple[str, str]:
+    """The (entity, record id) a mutation changes."""
+    if isinstance(mutation, UpsertCustomer):
+        return "customer", mutation.customer.id
+    if isinstance(mutation, UpsertInvoice):
+        return "invoice", mutation.invoice.id
+    if isinstance(mutation, CreatePayment):
+        return "payment", mutation.payment.id
+    if isinstance(mutation, VoidInvoice):
+        return "invoice", mutation.invoice_id
+    return "payment", mutation.payment_id

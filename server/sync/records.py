@@ -1,0 +1,123 @@
+"""Current record states, read from (and written back to) the change feed.
+
+The feed holds every record a phone can see, mirror records and uploaded ones alike, so push
+validation looks references up here (product by id, tax rate by ``tax_type``, account by
+``code``) instead of in the mirror's own tables. Records changed earlier in the same push are
+served from the batch's own view, so a customer, its invoice and a payment can travel together.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TypeVar
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db.models import SyncCounter, SyncRecord
+from server.sync.feed import Change
+from sync_protocol.entities import (
+    ENTITY_NAME,
+    Account,
+    Entity,
+    OrganisationSettings,
+    TaxRate,
+    encode_entity,
+)
+
+E = TypeVar("E", bound=Entity)
+
+
+async def lock_organisation(session: AsyncSession, organisation_id: uuid.UUID) -> None:
+    """Serialises pushes of one organisation until the transaction ends.
+
+    Validation reads state (an invoice's amount due) that a concurrent push could change; taking
+    the counter row's lock first (the same lock publishing takes) makes check-then-write safe.
+    SQLite's BEGIN IMMEDIATE serialises writers already.
+    """
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    await session.execute(
+        insert(SyncCounter)
+        .values(organisation_id=organisation_id, version=0, horizon=0)
+        .on_conflict_do_nothing(index_elements=["organisation_id"])
+    )
+    await session.execute(
+        select(SyncCounter.version).where(SyncCounter.organisation_id == organisation_id).with_for_update()
+    )
+
+
+class RecordView:
+    """What the organisation's records look like: the feed, plus this batch's changes on top."""
+
+    def __init__(self, session: AsyncSession, organisation_id: uuid.UUID) -> None:
+        self._session = session
+        self._org = organisation_id
+        self._changed: dict[tuple[str, str], Entity] = {}
+        self._by_code: dict[str, dict[str, Entity]] = {}
+
+    async def get(self, cls: type[E], record_id: str) -> E | None:
+        entity = ENTITY_NAME[cls]
+        changed = self._changed.get((entity, record_id))
+        if changed is not None:
+            return changed if isinstance(changed, cls) else None
+        payload = await self._session.scalar(
+            select(SyncRecord.payload).where(
+                SyncRecord.organisation_id == self._org,
+                SyncRecord.entity == entity,
+                SyncRecord.entity_id == record_id,
+            )
+        )
+        return msgspec.json.decode(payload, type=cls) if payload is not None else None
+
+    async def exists_as_other_entity(self, cls: type[Entity], record_id: str) -> bool:
+        """Whether ``record_id`` names a live record of another kind (ids are shared across kinds)."""
+        others = [name for c, name in ENTITY_NAME.items() if c is not cls]
+        if any((name, record_id) in self._changed for name in others):
+            return True
+        found = await self._session.scalar(
+            select(SyncRecord.entity).where(
+                SyncRecord.organisation_id == self._org,
+                SyncRecord.entity.in_(others),
+                SyncRecord.entity_id == record_id,
+                SyncRecord.payload.is_not(None),
+            )
+        )
+        return found is not None
+
+    async def _all_of(self, cls: type[Entity]) -> list[Entity]:
+        rows = await self._session.scalars(
+            select(SyncRecord.payload).where(
+                SyncRecord.organisation_id == self._org,
+                SyncRecord.entity == ENTITY_NAME[cls],
+                SyncRecord.payload.is_not(None),
+            )
+        )
+        return [msgspec.json.decode(payload, type=cls) for payload in rows if payload is not None]
+
+    async def tax_rate(self, tax_type: str) -> TaxRate | None:
+        if "tax_rate" not in self._by_code:
+            rates = [r for r in await self._all_of(TaxRate) if isinstance(r, TaxRate)]
+            self._by_code["tax_rate"] = {r.tax_type: r for r in rates if r.status == "ACTIVE"}
+        found = self._by_code["tax_rate"].get(tax_type)
+        return found if isinstance(found, TaxRate) else None
+
+    async def account(self, code: str) -> Account | None:
+        if "account" not in self._by_code:
+            accounts = [a for a in await self._all_of(Account) if isinstance(a, Account)]
+            self._by_code["account"] = {a.code: a for a in accounts if a.status == "ACTIVE"}
+        found = self._by_code["account"].get(code)
+        return found if isinstance(found, Account) else None
+
+    async def organisation(self) -> OrganisationSettings | None:
+        found = await self._all_of(OrganisationSettings)
+        return found[0] if found and isinstance(found[0], OrganisationSettings) else None
+
+    def put(self, record: Entity) -> None:
+        self._changed[(ENTITY_NAME[type(record)], record.id)] = record
+
+    def changes(self) -> list[Change]:
+        return [
+            Change(entity, record_id, encode_entity(r)) for (entity, record_id), r in self._changed.items()
+        ]

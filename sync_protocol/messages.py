@@ -1,0 +1,210 @@
+"""The request and response bodies of the mobile API (``/mobile/v1``).
+
+Pull (``GET /mobile/v1/changes``) answers a :class:`PullResponse`; push
+(``POST /mobile/v1/mutations``) takes a :class:`PushRequest` and answers a :class:`PushResponse`
+with one :class:`MutationResult` per mutation, in order. Decode request bodies strictly
+(``msgspec.json.decode(body, type=PushRequest)``): amounts are strings, so a JSON number fails.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from sync_protocol.entities import Address, LineAmountType, UploadState
+from sync_protocol.money import Money, Percent, Quantity, UnitAmount
+
+MAX_MUTATIONS_PER_PUSH = 500
+
+ClientId = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        description="A client-generated UUID (lowercase, hyphenated) naming a record a phone made.",
+    ),
+]
+RecordId = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=64, description="The id of a record (`id` of an entity).")
+]
+MutationId = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=64,
+        description="Client-generated, unique per mutation; resending it is harmless.",
+    ),
+]
+Text = Annotated[str, msgspec.Meta(max_length=4000)]
+ShortText = Annotated[str, msgspec.Meta(max_length=255)]
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+
+
+# --- pairing -------------------------------------------------------------------------------
+
+
+class PairRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    device_name: ShortText = ""
+
+
+class PairResponse(msgspec.Struct, kw_only=True):
+    device_id: str
+    token: str
+    organisation_id: str
+    staff_name: str
+    protocol_version: int
+
+
+# --- pull ----------------------------------------------------------------------------------
+
+
+class ChangeOut(msgspec.Struct, kw_only=True):
+    """One record's latest state. ``record`` is the entity (tagged by ``entity``), or ``null``
+    for a tombstone: the record is gone, delete it locally."""
+
+    version: int
+    entity: str
+    id: str
+    # Left undecoded (the raw JSON): decode it by ``entity``, and skip entities this client does
+    # not know (newer servers may add some). ``null`` is a tombstone.
+    record: msgspec.Raw
+
+    @property
+    def deleted(self) -> bool:
+        return bytes(self.record) == b"null"
+
+
+class PullResponse(msgspec.Struct, kw_only=True):
+    """``cursor``: pass it as ``?cursor=`` next time. ``has_more``: pull again right away."""
+
+    changes: list[ChangeOut]
+    cursor: int
+    has_more: bool
+
+
+# --- push ----------------------------------------------------------------------------------
+
+
+class AddressDraft(Address, forbid_unknown_fields=True):
+    pass
+
+
+class CustomerDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A customer as the phone wants it. ``id``: a new client UUID, or the id of a customer the
+    phone has (from the mirror or uploaded before) to edit it."""
+
+    id: RecordId
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+    first_name: ShortText = ""
+    last_name: ShortText = ""
+    email: ShortText = ""
+    phone: ShortText = ""
+    account_number: ShortText = ""
+    tax_number: ShortText = ""
+    address: AddressDraft | None = None
+
+
+class InvoiceLineDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    description: Text = ""
+    product_id: RecordId | None = None
+    quantity: Quantity
+    unit_amount: UnitAmount
+    discount_rate: Percent | None = None
+    account_code: Code | None = None
+    tax_type: Code | None = None
+    # What the phone computed; the server recomputes with Xero's rounding and rejects a mismatch.
+    line_amount: Money
+    tax_amount: Money
+
+
+class InvoiceDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    id: RecordId
+    customer_id: RecordId
+    reference: ShortText = ""
+    date: dt.date
+    due_date: dt.date | None = None
+    line_amount_type: LineAmountType = "Exclusive"
+    lines: Annotated[list[InvoiceLineDraft], msgspec.Meta(min_length=1, max_length=200)]
+    sub_total: Money
+    total_tax: Money
+    total: Money
+
+
+class PaymentDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    id: ClientId
+    invoice_id: RecordId
+    account_code: Code
+    date: dt.date
+    amount: Money
+    reference: ShortText = ""
+
+
+class Mutation(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="op"):
+    mutation_id: MutationId
+
+
+class UpsertCustomer(Mutation, tag="upsert_customer"):
+    customer: CustomerDraft
+
+
+class UpsertInvoice(Mutation, tag="upsert_invoice"):
+    invoice: InvoiceDraft
+
+
+class CreatePayment(Mutation, tag="create_payment"):
+    payment: PaymentDraft
+
+
+class VoidInvoice(Mutation, tag="void_invoice"):
+    """Voids an invoice (Xero: VOIDED if authorised, DELETED if it never left draft)."""
+
+    invoice_id: RecordId
+
+
+class DeletePayment(Mutation, tag="delete_payment"):
+    payment_id: RecordId
+
+
+AnyMutation = UpsertCustomer | UpsertInvoice | CreatePayment | VoidInvoice | DeletePayment
+
+
+class PushRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    mutations: Annotated[list[AnyMutation], msgspec.Meta(min_length=1, max_length=MAX_MUTATIONS_PER_PUSH)]
+
+
+class MutationResult(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """``applied``: accepted and queued for Xero (its fate arrives on later pulls). ``rejected``:
+    nothing changed; ``code`` (see the error table), ``message`` and ``field`` (a path into the
+    mutation, e.g. ``invoice.lines[0].line_amount``) say why. A replayed mutation id gets the
+    original result with ``replayed: true``."""
+
+    mutation_id: str
+    status: Literal["applied", "rejected"]
+    entity: str = ""
+    record_id: str = ""
+    code: str | None = None
+    message: str = ""
+    field: str | None = None
+    details: dict[str, Any] = {}
+    replayed: bool = False
+
+
+class PushResponse(msgspec.Struct, kw_only=True):
+    results: list[MutationResult]
+
+
+class UploadStatus(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Where one uploaded mutation stands (``GET /mobile/v1/uploads/{mutation_id}``)."""
+
+    mutation_id: str
+    status: Literal["applied", "rejected"]
+    entity: str
+    record_id: str
+    state: UploadState | Literal["rejected"]
+    xero_id: str | None = None
+    message: str = ""
+    code: str | None = None
+    updated_at: datetime | None = None

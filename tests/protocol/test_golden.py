@@ -1,0 +1,81 @@
+"""The documented messages: golden files decode strictly, match the OpenAPI examples and the docs."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from mobile_api import examples
+from server.app import create_app
+from server.http_errors import ErrorEnvelope
+from server.settings import Settings
+from sync_protocol.entities import decode_entity
+from sync_protocol.errors import ERROR_DESCRIPTIONS, ErrorCode
+from sync_protocol.messages import (
+    PairRequest,
+    PairResponse,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    UploadStatus,
+)
+
+GOLDEN = Path(__file__).parent / "golden"
+PROTOCOL_DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
+
+MESSAGES: dict[str, tuple[type[Any], dict[str, Any]]] = {
+    "pair_request": (PairRequest, examples.PAIR_REQUEST),
+    "pair_response": (PairResponse, examples.PAIR_RESPONSE),
+    "pull_response": (PullResponse, examples.PULL_RESPONSE),
+    "push_request": (PushRequest, examples.PUSH_REQUEST),
+    "push_response": (PushResponse, examples.PUSH_RESPONSE),
+    "upload_status": (UploadStatus, examples.UPLOAD_STATUS),
+    "error_resync_required": (ErrorEnvelope, examples.RESYNC_ERROR),
+    "error_invalid_input": (ErrorEnvelope, examples.FIELD_ERROR),
+}
+
+
+def doc_json_blocks() -> list[Any]:
+    return [json.loads(block) for block in re.findall(r"```json\n(.*?)```", PROTOCOL_DOC.read_text(), re.S)]
+
+
+@pytest.mark.parametrize("name", sorted(MESSAGES))
+def test_a_golden_message_decodes_strictly(name: str) -> None:
+    message_type, _ = MESSAGES[name]
+    msgspec.json.decode((GOLDEN / f"{name}.json").read_bytes(), type=message_type, strict=True)
+
+
+@pytest.mark.parametrize("name", sorted(MESSAGES))
+def test_a_golden_message_is_the_openapi_example(name: str) -> None:
+    assert json.loads((GOLDEN / f"{name}.json").read_text()) == MESSAGES[name][1]
+
+
+@pytest.mark.parametrize("name", sorted(MESSAGES))
+def test_a_golden_message_is_shown_in_the_protocol_doc(name: str) -> None:
+    assert json.loads((GOLDEN / f"{name}.json").read_text()) in doc_json_blocks()
+
+
+def test_the_records_of_the_pull_example_decode_by_entity() -> None:
+    page = msgspec.json.decode((GOLDEN / "pull_response.json").read_bytes(), type=PullResponse)
+    decoded = [decode_entity(c.entity, bytes(c.record)) if not c.deleted else None for c in page.changes]
+    assert [type(d).__name__ for d in decoded] == ["TaxRate", "NoneType"]
+
+
+def test_every_error_code_is_described_and_in_the_protocol_doc() -> None:
+    table = set(re.findall(r"^\| `([a-z_]+)` \| \d{3}(?:/\d{3})? \| ", PROTOCOL_DOC.read_text(), re.M))
+    assert set(ERROR_DESCRIPTIONS) == set(ErrorCode)
+    assert set(table) == {code.value for code in ErrorCode}
+
+
+def test_the_mobile_endpoints_carry_examples_in_the_openapi_schema() -> None:
+    schema = create_app(Settings(database_url="sqlite:///:memory:", secret_key="")).openapi_schema.to_schema()
+    push = schema["paths"]["/mobile/v1/mutations"]["post"]
+    assert push["requestBody"]["content"]["application/json"]["schema"]["examples"]
+    assert push["responses"]["200"]["content"]["application/json"]["examples"]
+    pull = schema["paths"]["/mobile/v1/changes"]["get"]
+    assert pull["responses"]["200"]["content"]["application/json"]["examples"]
