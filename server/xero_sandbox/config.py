@@ -1,0 +1,50 @@
+"""The sandbox's own configuration (independent of ledgersync's settings)."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class Limits(msgspec.Struct, kw_only=True, frozen=True):
+    """Xero's API limits, per tenant unless named app-wide. Minutes and days are sandbox (scaled) time."""
+
+    concurrent: int = 5
+    per_minute: int = 60
+    per_day: int = 5000
+    app_per_minute: int = 10000
+
+
+class RegisteredClient(msgspec.Struct, kw_only=True, frozen=True):
+    """An OAuth app registered with the sandbox (what a developer sets up at developer.xero.com)."""
+
+    client_id: str
+    client_secret: str
+    redirect_uris: tuple[str, ...] = ()
+
+
+class SandboxConfig(msgspec.Struct, kw_only=True, frozen=True):
+    """Everything that shapes one sandbox instance.
+
+    ``time_scale`` speeds up sandbox time: 60 means a Xero minute passes in one real second, so token
+    lifetimes, rate-limit windows, grace periods and idempotency windows all shrink by that factor.
+    """
+
+    time_scale: float = 1.0
+    access_token_seconds: int = 1800
+    refresh_grace_seconds: int = 1800
+    # Xero's refresh tokens expire after 60 days unused.
+    refresh_token_seconds: int = 60 * 24 * 3600
+    authorization_code_seconds: int = 300
+    idempotency_window_seconds: int = 24 * 3600
+    limits: Limits = Limits()
+    control_api_enabled: bool = False
+    # Approve every authorize request at once (no consent page) for registered clients.
+    auto_consent: bool = False
+    clients: tuple[RegisteredClient, ...] = ()
+    webhook_url: str | None = None
+    webhook_key: str | None = None
+    # Send webhook events automatically on every contact/invoice change.
+    webhook_auto: bool = False
+    state_file: str | None = None
+    # Name the sandbox gives itself in envelopes (ProviderName is the calling app's name in Xero).
+    provider_name: str = "ledgersync sandbox"

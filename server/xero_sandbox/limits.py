@@ -1,0 +1,89 @@
+"""Xero's rate limits: concurrent, per minute and per day per tenant, and an app-wide minute limit.
+
+Windows are rolling, measured on the sandbox clock (so ``time_scale`` shortens them).
+Retry-After is given in *real* seconds (sandbox wait / time_scale, rounded up, at least 1), so a
+client that honours it waits the right amount of wall-clock time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict, deque
+from dataclasses import dataclass
+
+from .clock import Clock
+from .config import Limits
+from .errors import RateLimited
+
+MINUTE = 60.0
+DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class Remaining:
+    minute: int
+    day: int
+    app_minute: int
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-MinLimit-Remaining": str(self.minute),
+            "X-DayLimit-Remaining": str(self.day),
+            "X-AppMinLimit-Remaining": str(self.app_minute),
+        }
+
+
+class RateLimiter:
+    def __init__(self, limits: Limits, clock: Clock) -> None:
+        self.limits = limits
+        self.clock = clock
+        self._minute: dict[str, deque[float]] = defaultdict(deque)
+        self._day: dict[str, deque[float]] = defaultdict(deque)
+        self._app: deque[float] = deque()
+        self._in_flight: dict[str, int] = defaultdict(int)
+
+    def reset(self) -> None:
+        self._minute.clear()
+        self._day.clear()
+        self._app.clear()
+        self._in_flight.clear()
+
+    def remaining(self, tenant_id: str) -> Remaining:
+        now = self.clock.seconds()
+        return Remaining(
+            minute=max(0, self.limits.per_minute - len(_trim(self._minute[tenant_id], now - MINUTE))),
+            day=max(0, self.limits.per_day - len(_trim(self._day[tenant_id], now - DAY))),
+            app_minute=max(0, self.limits.app_per_minute - len(_trim(self._app, now - MINUTE))),
+        )
+
+    def acquire(self, tenant_id: str) -> Remaining:
+        """Count one call or raise RateLimited; the caller must ``release`` when the call ends."""
+        now = self.clock.seconds()
+        minute = _trim(self._minute[tenant_id], now - MINUTE)
+        day = _trim(self._day[tenant_id], now - DAY)
+        app = _trim(self._app, now - MINUTE)
+        if self._in_flight[tenant_id] >= self.limits.concurrent:
+            raise RateLimited("concurrent", 1)
+        if len(day) >= self.limits.per_day:
+            raise RateLimited("daily", self._real_wait(day[0] + DAY - now))
+        if len(app) >= self.limits.app_per_minute:
+            raise RateLimited("appminute", self._real_wait(app[0] + MINUTE - now))
+        if len(minute) >= self.limits.per_minute:
+            raise RateLimited("minute", self._real_wait(minute[0] + MINUTE - now))
+        minute.append(now)
+        day.append(now)
+        app.append(now)
+        self._in_flight[tenant_id] += 1
+        return self.remaining(tenant_id)
+
+    def release(self, tenant_id: str) -> None:
+        self._in_flight[tenant_id] = max(0, self._in_flight[tenant_id] - 1)
+
+    def _real_wait(self, sandbox_seconds: float) -> int:
+        return max(1, math.ceil(self.clock.real_seconds(max(0.0, sandbox_seconds))))
+
+
+def _trim(window: deque[float], since: float) -> deque[float]:
+    while window and window[0] <= since:
+        window.popleft()
+    return window

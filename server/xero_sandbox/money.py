@@ -1,0 +1,52 @@
+"""Invoice arithmetic as Xero does it.
+
+Each line: LineAmount = round(Quantity x UnitAmount x (1 - DiscountRate/100), 2); its tax is rounded to
+2 dp per line, then lines are summed. Rounding is half away from zero (Decimal ROUND_HALF_UP), which is
+how Xero rounds money in the regions the sandbox seeds (NZ/AU/UK): 0.125 -> 0.13, -0.125 -> -0.13.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
+
+LineAmountType = Literal["Exclusive", "Inclusive", "NoTax"]
+
+CENT = Decimal("0.01")
+HUNDRED = Decimal(100)
+
+
+def round_money(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def line_amount(quantity: Decimal, unit_amount: Decimal, discount_rate: Decimal = Decimal(0)) -> Decimal:
+    return round_money(quantity * unit_amount * (HUNDRED - discount_rate) / HUNDRED)
+
+
+def line_tax(amount: Decimal, rate_percent: Decimal, amount_type: LineAmountType) -> Decimal:
+    """Tax of one line, rounded to cents. Inclusive lines carry their tax: extract rate/(100+rate)."""
+    if amount_type == "NoTax":
+        return Decimal("0.00")
+    if amount_type == "Inclusive":
+        return round_money(amount * rate_percent / (HUNDRED + rate_percent))
+    return round_money(amount * rate_percent / HUNDRED)
+
+
+@dataclass(frozen=True)
+class Totals:
+    sub_total: Decimal
+    total_tax: Decimal
+    total: Decimal
+
+
+def totals(lines: Iterable[tuple[Decimal, Decimal]], amount_type: LineAmountType) -> Totals:
+    """Totals from (LineAmount, TaxAmount) pairs: line amounts include tax only when Inclusive."""
+    pairs = list(lines)
+    amounts = sum((amount for amount, _ in pairs), Decimal("0.00"))
+    tax = sum((tax for _, tax in pairs), Decimal("0.00"))
+    if amount_type == "Inclusive":
+        return Totals(sub_total=amounts - tax, total_tax=tax, total=amounts)
+    return Totals(sub_total=amounts, total_tax=tax, total=amounts + tax)

@@ -1,0 +1,100 @@
+"""Xero-style webhooks: signed event batches and the intent-to-receive check.
+
+Xero signs the raw body: ``x-xero-signature = base64(HMAC-SHA256(webhook key, body))``. Its
+intent-to-receive check sends an event-less payload once with a wrong signature (the receiver must answer
+401) and once correctly signed (must answer 200); the subscription is only enabled if both are right.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from .wire import encode_json
+
+CATEGORY_PATHS = {"CONTACT": "Contacts", "INVOICE": "Invoices"}
+
+
+def sign(key: str, body: bytes) -> str:
+    return base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def event(tenant_id: str, category: str, resource_id: str, event_type: str, at: datetime) -> dict[str, Any]:
+    return {
+        "resourceUrl": f"https://api.xero.com/api.xro/2.0/{CATEGORY_PATHS[category]}/{resource_id}",
+        "resourceId": resource_id,
+        "tenantId": tenant_id,
+        "tenantType": "ORGANISATION",
+        "eventCategory": category,
+        "eventType": event_type,
+        "eventDateUtc": at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3],
+    }
+
+
+@dataclass
+class Delivery:
+    at: datetime
+    body: dict[str, Any]
+    signature_valid: bool
+    status: int | None
+    error: str | None = None
+
+
+@dataclass
+class WebhookSender:
+    url: str | None
+    key: str | None
+    sequence: int = 0
+    deliveries: list[Delivery] = field(default_factory=list)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.url and self.key)
+
+    def payload(self, events: list[dict[str, Any]]) -> dict[str, Any]:
+        first = self.sequence + 1
+        self.sequence += max(1, len(events))
+        return {
+            "events": events,
+            "firstEventSequence": first,
+            "lastEventSequence": self.sequence,
+            "entropy": secrets.token_urlsafe(15)[:20].upper(),
+        }
+
+    async def post(self, body: dict[str, Any], at: datetime, valid_signature: bool = True) -> Delivery:
+        if not self.url or not self.key:
+            raise ValueError("no webhook url/key configured")
+        raw = encode_json(body)
+        key = self.key if valid_signature else secrets.token_urlsafe(24)
+        headers = {"Content-Type": "application/json", "x-xero-signature": sign(key, raw)}
+        try:
+            async with httpx.AsyncClient(timeout=10.0) as client:
+                response = await client.post(self.url, content=raw, headers=headers)
+            delivery = Delivery(
+                at=at, body=body, signature_valid=valid_signature, status=response.status_code
+            )
+        except httpx.HTTPError as exc:
+            delivery = Delivery(
+                at=at, body=body, signature_valid=valid_signature, status=None, error=str(exc)
+            )
+        self.deliveries.append(delivery)
+        return delivery
+
+    async def send(self, events: list[dict[str, Any]], at: datetime) -> Delivery:
+        return await self.post(self.payload(events), at)
+
+    async def intent_to_receive(self, at: datetime) -> dict[str, Any]:
+        bad = await self.post(self.payload([]), at, valid_signature=False)
+        good = await self.post(self.payload([]), at, valid_signature=True)
+        return {
+            "invalid_signature_status": bad.status,
+            "valid_signature_status": good.status,
+            "passed": bad.status == 401 and good.status == 200,
+        }
