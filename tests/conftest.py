@@ -2,4 +2,5 @@ pytest_plugins = [
     "tests.fixtures.databases",
     "tests.fixtures.servers",
     "tests.fixtures.sandbox",
+    "tests.fixtures.xero_connect",
 ]

@@ -102,3 +102,7 @@ class SyncCounter(Base):
     version: Mapped[int] = mapped_column(BigInteger, default=0)
     # Cursors below this cannot be served incrementally (tombstones purged, or the mirror reset).
     horizon: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# The mirror's tables live in their own module; imported here so Alembic's metadata sees them.
+from server.db import mirror_models  # noqa: E402, F401
