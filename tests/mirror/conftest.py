@@ -10,7 +10,7 @@ from server.app import create_app
 from server.serving import ServerThread
 from server.settings import Settings
 from tests.fixtures.sandbox import RunningSandbox
-from tests.fixtures.xero_connect import free_port, point_at
+from tests.fixtures.xero_connect import fast, free_port, point_at
 
 
 @pytest.fixture
@@ -20,5 +20,5 @@ def settings(settings: Settings, xero_sandbox: RunningSandbox) -> Settings:
 
 @pytest.fixture
 def ledgersync(settings: Settings) -> Iterator[ServerThread]:
-    with ServerThread(create_app(settings), port=settings.port) as server:
+    with ServerThread(fast(create_app(settings)), port=settings.port) as server:
         yield server
