@@ -44,7 +44,7 @@ class TenantLimiter:
         self._sleep = sleep
         self._slots = asyncio.Semaphore(policy.concurrent)
         self._turn = asyncio.Lock()
-        self._starts: deque[float] = deque()
+        self._done: deque[float] = deque()  # completion times of calls within the last minute
         self._paused_until = 0.0
         self.day_remaining: int | None = None
         self.in_flight = 0
@@ -61,6 +61,9 @@ class TenantLimiter:
                 yield
             finally:
                 self.in_flight -= 1
+                # A call enters the rolling window when it completes, not when it left: Xero stamps
+                # it somewhere in between, so counting from the end never frees a slot too early.
+                self._done.append(self._clock())
 
     async def _wait_turn(self) -> None:
         # One waiter at a time decides; the others queue behind it in arrival order.
@@ -71,13 +74,15 @@ class TenantLimiter:
                         "Xero's daily call budget for this organisation is spent", retry_after=3600
                     )
                 now = self._clock()
-                while self._starts and self._starts[0] <= now - self.policy.minute:
-                    self._starts.popleft()
+                while self._done and self._done[0] <= now - self.policy.minute:
+                    self._done.popleft()
                 wait = self._paused_until - now
-                if len(self._starts) >= self.policy.per_minute:
-                    wait = max(wait, self._starts[0] + self.policy.minute - now)
+                if len(self._done) + self.in_flight >= self.policy.per_minute:
+                    # Full: room comes when the oldest completed call leaves the window (or, if
+                    # every counted call is still in flight, soon after one completes).
+                    oldest = self._done[0] + self.policy.minute - now if self._done else 0.01
+                    wait = max(wait, oldest, 0.001)
                 if wait <= 0:
-                    self._starts.append(now)
                     if self.day_remaining is not None:
                         self.day_remaining -= 1  # corrected by the answer's header
                     return
