@@ -85,3 +85,41 @@ async def test_first_pull_mirrors_every_record_of_a_seeded_organisation_exactly(
     )
     assert run["fetched"] == 1000 + 200 + len(org.tax_rates) + len(org.accounts)
     assert run["created"] == len(customers) + len(products) + len(rates) + len(accounts) + 1  # + settings
+
+
+async def test_with_several_tenants_approved_the_admin_chooses_one(
+    xero_sandbox: RunningSandbox, admin_client: httpx.AsyncClient
+) -> None:
+    xero_sandbox.organisation("First Org")
+    second = xero_sandbox.organisation("Second Org")
+    offered = (await connect(admin_client)).json()
+    assert offered["status"] == "choose_tenant"
+    assert {t["tenant_id"] for t in offered["tenants"]} >= {second.tenant_id}
+
+    chosen = await admin_client.post(
+        "/admin/api/xero/tenant", json={"state": offered["state"], "tenant_id": second.tenant_id}
+    )
+
+    assert chosen.status_code == 200, chosen.text
+    assert (await admin_client.get("/admin/api/xero/connection")).json()["tenant_id"] == second.tenant_id
+    assert xero_sandbox.control().get("/calls").json().get("DELETE /connections/{id}") == 1
+
+
+async def test_callback_with_an_unknown_state_is_refused(admin_client: httpx.AsyncClient) -> None:
+    response = await admin_client.get("/admin/xero/callback", params={"code": "x", "state": "forged"})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "oauth_state_invalid"
+
+
+async def test_disconnect_revokes_at_xero_and_forgets_the_tokens(
+    xero_sandbox: RunningSandbox, admin_client: httpx.AsyncClient
+) -> None:
+    org = xero_sandbox.organisation(contacts=1, items=1)
+    await connect(admin_client)
+
+    response = await admin_client.delete("/admin/api/xero/connection")
+
+    assert response.status_code == 204
+    assert (await admin_client.get("/admin/api/xero/connection")).json()["status"] == "not_connected"
+    assert not [c for c in xero_sandbox.handle.identity.connections.values() if c.tenant_id == org.tenant_id]
