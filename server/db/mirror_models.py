@@ -77,6 +77,8 @@ class MirrorRecord(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    # The tenant the record came from: connecting the organisation to another tenant retires them.
+    tenant_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))  # tax_rate | customer | product | account | organisation
     xero_id: Mapped[str] = mapped_column(String(64))
     payload: Mapped[bytes] = mapped_column(LargeBinary)

@@ -20,9 +20,10 @@ from sqlalchemy import delete, select
 
 from server.crypto import SecretBox
 from server.db.database import Database
-from server.db.mirror_models import XeroConnection, XeroOAuthState
+from server.db.mirror_models import MirrorRecord, XeroConnection, XeroOAuthState
 from server.db.types import utcnow
 from server.errors import Conflict, InvalidInput, NotFound, Unavailable
+from server.services.mirror.store import forget_mirror
 from server.services.xero_access import XeroAccess
 from server.services.xero_tokens import CONNECTED, ConnectionInfo
 from server.settings import Settings
@@ -166,6 +167,13 @@ class XeroConnectService:
                     "this Xero organisation is connected to another ledgersync organisation",
                     code="xero_tenant_taken",
                 )
+            stale = await session.scalar(
+                select(MirrorRecord.id)
+                .where(MirrorRecord.organisation_id == organisation_id, MirrorRecord.tenant_id != tenant_id)
+                .limit(1)
+            )
+            if stale is not None:
+                await forget_mirror(session, organisation_id)
             row = await session.scalar(
                 select(XeroConnection)
                 .where(XeroConnection.organisation_id == organisation_id)

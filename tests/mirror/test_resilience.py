@@ -112,3 +112,24 @@ async def test_reconnecting_resumes_pulls_from_where_they_stopped(
     assert run["updated"] == 1
     assert await count_live(settings, "customer") == (3, 3)
     assert (await organisation_of(admin_client)) is not None
+
+
+async def test_reconnecting_to_another_tenant_tombstones_the_old_tenants_records(
+    xero_sandbox: RunningSandbox, admin_client: httpx.AsyncClient, settings: Settings
+) -> None:
+    first = xero_sandbox.organisation("First", contacts=4, items=1)
+    await connect(admin_client)
+    await sync_and_wait(admin_client, ["customers"])
+    await admin_client.delete("/admin/api/xero/connection")
+    xero_sandbox.handle.reset()
+    xero_sandbox.handle.register_client(
+        settings.xero_client_id, settings.xero_client_secret, (settings.xero_redirect_url,)
+    )
+    xero_sandbox.organisation("Second", contacts=2, items=1)
+
+    await connect(admin_client)
+    run = await sync_and_wait(admin_client, ["customers"])
+
+    assert run["created"] == 2
+    assert await count_live(settings, "customer") == (2, 2)
+    assert first.tenant_id not in (await admin_client.get("/admin/api/xero/connection")).json()["tenant_id"]

@@ -2,7 +2,7 @@
 
 Revision ID: 0200
 Revises: 0002
-Create Date: 2026-11-20 23:24:01.454586
+Create Date: 2026-11-20 23:37:59.505609
 """
 
 from collections.abc import Sequence
@@ -43,6 +43,7 @@ def upgrade() -> None:
     op.create_table('mirror_records',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('organisation_id', sa.Uuid(), nullable=False),
+    sa.Column('tenant_id', sa.String(length=64), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('xero_id', sa.String(length=64), nullable=False),
     sa.Column('payload', sa.LargeBinary(), nullable=False),

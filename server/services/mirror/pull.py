@@ -102,7 +102,9 @@ class MirrorPuller:
             seen = {r.xero_id for r in records}
             vanished = [row for xero_id, row in existing.items() if xero_id not in seen]
             self.result.counts.add(
-                await store.apply(session, self._org, kind, records, existing, vanished=vanished)
+                await store.apply(
+                    session, self._org, self._client.tenant_id, kind, records, existing, vanished=vanished
+                )
             )
         return _newest(records)
 
@@ -116,7 +118,9 @@ class MirrorPuller:
                 mapping.organisation_of(o, self._id(kinds.ORGANISATION, o.organisation_id, existing))
                 for o in organisations.organisations[:1]
             ]
-            counts = await store.apply(session, self._org, kinds.ORGANISATION, records, existing)
+            counts = await store.apply(
+                session, self._org, self._client.tenant_id, kinds.ORGANISATION, records, existing
+            )
             counts.fetched = 0  # settings, not a record an admin counts
             self.result.counts.add(counts)
 
@@ -152,7 +156,9 @@ class MirrorPuller:
             ids = [_xero_id(record) for record in fetched]
             existing = await store.existing_rows(session, self._org, kind, ids)
             records = [to_mapped(record, self._id(kind, _xero_id(record), existing)) for record in fetched]
-            self.result.counts.add(await store.apply(session, self._org, kind, records, existing))
+            self.result.counts.add(
+                await store.apply(session, self._org, self._client.tenant_id, kind, records, existing)
+            )
         return _newest(records)
 
     async def _customers(self) -> None:

@@ -12,10 +12,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db.mirror_models import MirrorRecord
+from server.db.mirror_models import MirrorCursor, MirrorRecord
 from server.db.types import utcnow
 from server.sync import feed
 from server.xero.mapping import Mapped
@@ -63,6 +63,7 @@ async def existing_rows(
 async def apply(
     session: AsyncSession,
     organisation_id: uuid.UUID,
+    tenant_id: str,
     kind: str,
     records: Sequence[Mapped],
     existing: dict[str, MirrorRecord],
@@ -81,6 +82,7 @@ async def apply(
             row = MirrorRecord(
                 id=uuid.UUID(mapped.entity.id),
                 organisation_id=organisation_id,
+                tenant_id=tenant_id.lower(),
                 kind=kind,
                 xero_id=mapped.xero_id,
                 payload=payload,
@@ -114,3 +116,11 @@ async def apply(
             changes.append(feed.Change(kind, str(row.id), None))
     await feed.publish(session, organisation_id, changes)
     return counts
+
+
+async def forget_mirror(session: AsyncSession, organisation_id: uuid.UUID) -> None:
+    """The organisation now mirrors another tenant: every record of the old one is gone for phones."""
+    rows = await session.scalars(select(MirrorRecord).where(MirrorRecord.organisation_id == organisation_id))
+    await feed.publish(session, organisation_id, [feed.Change(row.kind, str(row.id), None) for row in rows])
+    await session.execute(delete(MirrorRecord).where(MirrorRecord.organisation_id == organisation_id))
+    await session.execute(delete(MirrorCursor).where(MirrorCursor.organisation_id == organisation_id))
