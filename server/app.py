@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
+from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -18,6 +22,8 @@ from mobile_api.mutations import MutationsController
 from mobile_api.pairing import PairingController
 from server.admin_api.devices import DevicesController
 from server.admin_api.session import SessionController
+from server.admin_api.sync import SyncController
+from server.admin_api.xero import XeroAdminController, XeroCallbackController
 from server.crypto import SecretBox, load_or_create_dev_key
 from server.db.database import Database
 from server.health import HealthController
@@ -25,7 +31,11 @@ from server.http_errors import EXCEPTION_HANDLERS
 from server.logs import configure_logging
 from server.services.admins import AdminService
 from server.services.devices import DeviceService
+from server.services.mirror.scheduler import MirrorScheduler
+from server.services.mirror.service import SyncService
 from server.services.rate_limit import RateLimiter
+from server.services.xero_access import XeroAccess
+from server.services.xero_connect import XeroConnectService
 from server.settings import Settings
 from server.sync.mutations import PushService
 from server.sync.pull import PullService
@@ -71,24 +81,38 @@ def openapi_config() -> OpenAPIConfig:
 def create_app(settings: Settings) -> Litestar:
     configure_logging(settings.log_level)
     database = Database(settings.database_url)
+    secrets = secret_box_for(settings)
+    xero = XeroAccess(settings, database, secrets)
+    # Who holds leases from this process: distinct per app instance, readable in the leases table.
+    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    sync = SyncService(database, xero, holder)
+    scheduler = MirrorScheduler(database, sync, timedelta(minutes=settings.sync_interval_minutes))
     state = State(
         {
             "settings": settings,
             "database": database,
-            "secrets": secret_box_for(settings),
+            "secrets": secrets,
             "admins": AdminService(database),
             "devices": DeviceService(database),
             "device_rate_limiter": RateLimiter(settings.device_requests_per_minute),
             "pulls": PullService(database),
             "pushes": PushService(database),
             "upload_statuses": UploadStatusService(database),
+            "xero": xero,
+            "xero_connect": XeroConnectService(settings, database, secrets, xero),
+            "sync": sync,
+            "scheduler": scheduler,
         }
     )
 
     async def start() -> None:
         await database.migrate()
+        scheduler.start()
 
     async def stop() -> None:
+        await scheduler.stop()
+        await sync.close()
+        await xero.close()
         await database.close()
 
     return Litestar(
@@ -99,6 +123,9 @@ def create_app(settings: Settings) -> Litestar:
             PairingController,
             ChangesController,
             MutationsController,
+            XeroAdminController,
+            XeroCallbackController,
+            SyncController,
             create_static_files_router(
                 path=SCHEMA_ASSETS,
                 directories=[swagger_ui_bundle.swagger_ui_path],

@@ -70,6 +70,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
             "instead of the classic ones."
         ),
     ] = False
+    sync_interval_minutes: Annotated[
+        int,
+        _doc(
+            "Minutes between scheduled mirror pulls of each connected organisation "
+            "(tax rates, customers, products, accounts). 0 turns scheduled pulls off."
+        ),
+        msgspec.Meta(ge=0),
+    ] = 15
     max_request_body_bytes: Annotated[
         int, _doc("Largest request body accepted; larger bodies get 413."), msgspec.Meta(gt=0)
     ] = 8 * 1024 * 1024

@@ -3,4 +3,5 @@ pytest_plugins = [
     "tests.fixtures.servers",
     "tests.fixtures.sandbox",
     "tests.fixtures.devices",
+    "tests.fixtures.xero_connect",
 ]

@@ -104,5 +104,6 @@ class SyncCounter(Base):
     horizon: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-# The mobile side's tables live in their own module; imported here so Alembic and create_all see them.
-from server.db import sync_models  # noqa: E402, F401
+# The mobile side's and the mirror's tables live in modules of their own; imported here so that
+# Alembic and create_all see them.
+from server.db import mirror_models, sync_models  # noqa: E402, F401

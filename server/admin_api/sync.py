@@ -1,0 +1,130 @@
+"""Admin routes of the mirror: Sync now, the sync log, mirrored accounts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from server.admin_api.auth import provide_admin, require_admin
+from server.http_errors import error_response
+from server.services.admins import AdminPrincipal
+from server.services.mirror.accounts import mirrored_accounts
+from server.services.mirror.service import SyncService
+from server.services.mirror.sync_log import RunView
+
+
+class SyncRequest(msgspec.Struct, forbid_unknown_fields=True):
+    types: list[str] | None = None
+
+
+class SyncStarted(msgspec.Struct):
+    run_id: str
+
+
+class RunOut(msgspec.Struct):
+    id: str
+    trigger: str
+    types: list[str]
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    fetched: int
+    created: int
+    updated: int
+    deleted: int
+    xero_calls: int
+    errors: list[dict[str, Any]]
+
+
+class RunsPage(msgspec.Struct):
+    runs: list[RunOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class AccountOut(msgspec.Struct):
+    id: str
+    xero_id: str | None
+    code: str
+    name: str
+    type: str
+    account_class: str
+    tax_type: str | None
+
+
+def _run_out(run: RunView) -> RunOut:
+    return RunOut(
+        str(run.id),
+        run.trigger,
+        run.types,
+        run.status,
+        run.started_at,
+        run.finished_at,
+        run.fetched,
+        run.created,
+        run.updated,
+        run.deleted,
+        run.xero_calls,
+        run.errors,
+    )
+
+
+def _sync(state: State) -> SyncService:
+    service: SyncService = state.sync
+    return service
+
+
+class SyncController(Controller):
+    path = "/admin/api"
+    tags = ["admin", "mirror"]
+    guards = [require_admin]
+    dependencies = {"admin": Provide(provide_admin)}
+
+    @post(
+        "/sync",
+        summary="Sync now: pull everything, or the given data types, from Xero",
+        status_code=202,
+        responses={409: error_response("A sync runs already, or Xero needs a reconnect")},
+    )
+    async def sync_now(
+        self, admin: NamedDependency[AdminPrincipal], state: State, data: JSONBody[SyncRequest | None] = None
+    ) -> Response[SyncStarted]:
+        run_id = await _sync(state).sync_now(admin.organisation_id, data.types if data else None)
+        return Response(SyncStarted(str(run_id)), status_code=202)
+
+    @get("/sync-runs", summary="Sync runs, newest first")
+    async def runs(
+        self,
+        admin: NamedDependency[AdminPrincipal],
+        state: State,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    ) -> RunsPage:
+        runs, total = await _sync(state).log.page(admin.organisation_id, limit, offset)
+        return RunsPage([_run_out(run) for run in runs], total, limit, offset)
+
+    @get("/sync-runs/{run_id:uuid}", summary="One sync run", responses={404: error_response("No such run")})
+    async def run(
+        self, admin: NamedDependency[AdminPrincipal], state: State, run_id: FromPath[uuid.UUID]
+    ) -> RunOut:
+        return _run_out(await _sync(state).log.get(admin.organisation_id, run_id))
+
+    @get("/accounts", summary="Mirrored Xero accounts (active), optionally only BANK or REVENUE")
+    async def accounts(
+        self,
+        admin: NamedDependency[AdminPrincipal],
+        state: State,
+        account_type: Annotated[Literal["BANK", "REVENUE"] | None, QueryParameter(name="type")] = None,
+    ) -> list[AccountOut]:
+        found = await mirrored_accounts(state.database, admin.organisation_id, account_type)
+        return [
+            AccountOut(a.id, a.xero_id, a.code, a.name, a.type, a.account_class, a.tax_type) for a in found
+        ]

@@ -1,0 +1,138 @@
+"""Tables of the Xero connection and the mirror: tokens, pending OAuth states, mirrored records,
+pull cursors, leases and the sync log. Every row below an organisation carries ``organisation_id``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db.models import Base
+from server.db.types import utcnow
+
+
+class XeroConnection(Base):
+    """An organisation's link to its Xero tenant, with its tokens (AES-GCM, bound to this row's id).
+
+    ``token_version`` goes up with every refresh: a refresher that saw version n and finds n+1
+    under the row lock knows someone else already rotated the refresh token and uses theirs.
+    """
+
+    __tablename__ = "xero_connections"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), unique=True
+    )
+    # One tenant feeds one ledgersync organisation: two mirrors of one tenant would fight over it.
+    tenant_id: Mapped[str] = mapped_column(String(64), unique=True)
+    tenant_name: Mapped[str] = mapped_column(String(255), default="")
+    xero_connection_id: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(32), default="connected")  # connected | needs_reconnect
+    status_reason: Mapped[str] = mapped_column(String(500), default="")
+    access_token: Mapped[bytes] = mapped_column(LargeBinary)
+    refresh_token: Mapped[bytes] = mapped_column(LargeBinary)
+    access_expires_at: Mapped[datetime]
+    token_version: Mapped[int] = mapped_column(Integer, default=1)
+    scopes: Mapped[str] = mapped_column(String(1000), default="")
+    connected_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class XeroOAuthState(Base):
+    """A connect flow in progress: the ``state`` sent to Xero, its PKCE verifier (encrypted), the
+    organisation it is for; after the callback, when the admin must pick among several tenants, the
+    token response (encrypted) and the tenants on offer."""
+
+    __tablename__ = "xero_oauth_states"
+
+    state: Mapped[str] = mapped_column(String(128), primary_key=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    code_verifier: Mapped[bytes] = mapped_column(LargeBinary)
+    tokens: Mapped[bytes | None] = mapped_column(LargeBinary)
+    tenants: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    expires_at: Mapped[datetime]
+
+
+class MirrorRecord(Base):
+    """One Xero record as last pulled: ``id`` is its ledgersync id (the feed's entity_id), ``payload``
+    the wire entity it maps to (compared byte for byte to tell a real change from a re-fetch).
+
+    ``removed`` marks a record that is archived, deleted or vanished in Xero (its feed row is a
+    tombstone). Phones' own customers get linked by inserting a row with their id and the
+    ``xero_id`` Xero gave them.
+    """
+
+    __tablename__ = "mirror_records"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "kind", "xero_id"),
+        Index("ix_mirror_records_xero_id", "xero_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    # The tenant the record came from: connecting the organisation to another tenant retires them.
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # tax_rate | customer | product | account | organisation
+    xero_id: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    removed: Mapped[bool] = mapped_column(default=False)
+    xero_updated_at: Mapped[datetime | None]
+    pulled_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MirrorCursor(Base):
+    """Per organisation and kind: the high-water mark of Xero's UpdatedDateUTC, the last full pull."""
+
+    __tablename__ = "mirror_cursors"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    modified_since: Mapped[datetime | None]
+    last_full_at: Mapped[datetime | None]
+
+
+class Lease(Base):
+    """A named lease held by one process until ``expires_at`` (pull of an organisation, the scheduler).
+
+    Taken with one atomic ``UPDATE … WHERE expires_at < now OR holder = me``; a crashed holder's
+    lease simply lapses.
+    """
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    holder: Mapped[str] = mapped_column(String(100), default="")
+    expires_at: Mapped[datetime]
+
+
+class SyncRun(Base):
+    """One mirror pull: why, what, when, how much, and everything that went wrong."""
+
+    __tablename__ = "sync_runs"
+    __table_args__ = (Index("ix_sync_runs_organisation_id_started_at", "organisation_id", "started_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    trigger: Mapped[str] = mapped_column(String(16))  # schedule | manual | webhook | connect
+    types: Mapped[str] = mapped_column(String(100))  # comma-separated data types
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | succeeded | failed
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    fetched: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    deleted: Mapped[int] = mapped_column(Integer, default=0)
+    xero_calls: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

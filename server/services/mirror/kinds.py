@@ -1,0 +1,25 @@
+"""The data types an admin can sync, and the mirror kinds (feed entity names) they fill."""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+DataType = Literal["tax_rates", "customers", "products", "accounts"]
+DATA_TYPES: tuple[DataType, ...] = get_args(DataType)
+
+# Feed entity names (sync_protocol.entities.ENTITY_NAME); the organisation record rides with tax rates.
+TAX_RATE = "tax_rate"
+CUSTOMER = "customer"
+PRODUCT = "product"
+ACCOUNT = "account"
+ORGANISATION = "organisation"
+
+
+def parse_types(names: list[str] | None) -> list[DataType]:
+    """The requested types in canonical order; None or empty means all. Unknown names raise ValueError."""
+    if not names:
+        return list(DATA_TYPES)
+    unknown = sorted(set(names) - set(DATA_TYPES))
+    if unknown:
+        raise ValueError(", ".join(unknown))
+    return [kind for kind in DATA_TYPES if kind in names]

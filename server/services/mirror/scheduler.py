@@ -1,0 +1,89 @@
+"""Periodic pulls with APScheduler 3 (AsyncIOScheduler), one scheduler per deployment.
+
+Every process runs the same light ``tick`` job; a tick first takes the ``scheduler`` lease, so only
+one process (the elected one, until it stops renewing) starts pulls. What is due is derived from the
+database - connected organisations whose last run started more than the interval ago - so a
+restart loses no schedule and needs no job store. Each pull still takes its organisation's lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import select
+
+from server.db.database import Database
+from server.db.mirror_models import XeroConnection
+from server.db.types import utcnow
+from server.services.mirror.leases import SCHEDULER_LEASE
+from server.services.mirror.service import SyncService
+from server.services.xero_tokens import CONNECTED
+
+log = logging.getLogger("ledgersync.scheduler")
+
+
+class MirrorScheduler:
+    def __init__(
+        self, database: Database, sync: SyncService, interval: timedelta, tick_seconds: float = 30.0
+    ) -> None:
+        self._db = database
+        self._sync = sync
+        self.interval = interval
+        self.tick_seconds = tick_seconds
+        self._scheduler: AsyncIOScheduler | None = None
+        self._running: set[asyncio.Task[Any]] = set()
+
+    def start(self) -> None:
+        if self.interval <= timedelta(0):
+            return  # periodic pulls are off (sync_interval_minutes = 0)
+        self._scheduler = AsyncIOScheduler(timezone="UTC")
+        self._scheduler.add_job(
+            self.tick,
+            "interval",
+            seconds=self.tick_seconds,
+            next_run_time=utcnow(),
+            max_instances=1,
+            coalesce=True,
+            id="mirror-tick",
+        )
+        self._scheduler.start()
+
+    async def tick(self) -> list[uuid.UUID]:
+        """Start the pulls that are due; returns their organisations (for tests and logs)."""
+        # The lease outlives a few ticks so a slow tick does not hand leadership around.
+        if not await self._sync.leases.take(SCHEDULER_LEASE, timedelta(seconds=self.tick_seconds * 3)):
+            return []
+        async with self._db.sessions() as session:
+            connected = list(
+                await session.scalars(
+                    select(XeroConnection.organisation_id).where(XeroConnection.status == CONNECTED)
+                )
+            )
+        last = await self._sync.log.last_started(connected)
+        now = utcnow()
+        due = [org for org in connected if org not in last or now - last[org] >= self.interval]
+        for organisation_id in due:
+            task = asyncio.get_running_loop().create_task(self._pull(organisation_id))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+        return due
+
+    async def _pull(self, organisation_id: uuid.UUID) -> None:
+        try:
+            await self._sync.run(organisation_id, trigger="schedule")
+        except Exception:
+            log.exception("scheduled pull failed", extra={"organisation_id": str(organisation_id)})
+
+    async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        for task in list(self._running):
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+        await self._sync.leases.release(SCHEDULER_LEASE)

@@ -1,0 +1,62 @@
+"""The one place that hands out Xero clients: shared HTTP pool, per-tenant limiters, token store.
+
+Pulls and (next) forwarding both call ``client_for(organisation_id)``; the client they get shares
+the tenant's limiter with every other client of that tenant in this process.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+from sqlalchemy import select
+
+from server.crypto import SecretBox
+from server.db.database import Database
+from server.db.mirror_models import XeroConnection
+from server.services.xero_tokens import CONNECTED, TokenStore
+from server.settings import Settings
+from server.xero.client import RetryPolicy, XeroClient, default_timeout
+from server.xero.errors import NeedsReconnect
+from server.xero.oauth import Identity
+from server.xero.rate_limit import Limiters, LimitPolicy
+
+
+class XeroAccess:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        secrets: SecretBox,
+        limits: LimitPolicy = LimitPolicy(),
+        retry: RetryPolicy = RetryPolicy(),
+    ) -> None:
+        self.settings = settings
+        self._db = database
+        self.http = httpx.AsyncClient(timeout=default_timeout(), follow_redirects=False)
+        self.identity = Identity(settings, self.http)
+        self.limiters = Limiters(limits)
+        self.tokens = TokenStore(database, secrets, self.identity)
+        self.retry = retry
+
+    async def client_for(self, organisation_id: uuid.UUID) -> XeroClient:
+        """A client for the organisation's tenant; NeedsReconnect when there is none usable."""
+        async with self._db.sessions() as session:
+            row = await session.scalar(
+                select(XeroConnection).where(XeroConnection.organisation_id == organisation_id)
+            )
+        if row is None:
+            raise NeedsReconnect("this organisation is not connected to Xero")
+        if row.status != CONNECTED:
+            raise NeedsReconnect(f"the Xero connection needs a reconnect: {row.status_reason}")
+        return XeroClient(
+            self.http,
+            self.settings.xero_api_url,
+            row.tenant_id,
+            self.tokens.source(organisation_id),
+            self.limiters.for_tenant(row.tenant_id),
+            self.retry,
+        )
+
+    async def close(self) -> None:
+        await self.http.aclose()

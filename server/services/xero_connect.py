@@ -1,0 +1,226 @@
+"""Connecting an organisation to Xero: the authorization-code flow with PKCE and a checked state,
+choosing the tenant, disconnecting.
+
+The pending flow lives in ``xero_oauth_states`` (state → organisation, PKCE verifier encrypted,
+15 minutes to live, one use): the callback needs no session, the unguessable state is the proof
+that an admin of that organisation started it. Several tenants approved at once park the token
+response (encrypted) on the state row until the admin picks one; the others are disconnected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import msgspec
+from sqlalchemy import delete, select
+
+from server.crypto import SecretBox
+from server.db.database import Database
+from server.db.mirror_models import MirrorRecord, XeroConnection, XeroOAuthState
+from server.db.types import utcnow
+from server.errors import Conflict, InvalidInput, NotFound, Unavailable
+from server.services.mirror.store import forget_mirror
+from server.services.xero_access import XeroAccess
+from server.services.xero_tokens import CONNECTED, ConnectionInfo
+from server.settings import Settings
+from server.xero import oauth, wire
+from server.xero.errors import NeedsReconnect, XeroError
+
+STATE_LIFETIME = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Tenant:
+    tenant_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class CallbackOutcome:
+    status: str  # connected | choose_tenant
+    state: str | None = None
+    tenant: Tenant | None = None
+    tenants: list[Tenant] = field(default_factory=list)
+
+
+class XeroConnectService:
+    def __init__(
+        self, settings: Settings, database: Database, secrets_box: SecretBox, access: XeroAccess
+    ) -> None:
+        self._settings = settings
+        self._db = database
+        self._box = secrets_box
+        self._access = access
+
+    async def start(self, organisation_id: uuid.UUID) -> str:
+        """The URL of Xero's consent page for this organisation's admin."""
+        if not self._settings.xero_client_id:
+            raise Unavailable(
+                "no Xero app is configured (LEDGERSYNC_XERO_CLIENT_ID)", code="xero_not_configured"
+            )
+        pkce = oauth.Pkce.new()
+        state = secrets.token_urlsafe(32)
+        now = utcnow()
+        async with self._db.transaction() as session:
+            await session.execute(delete(XeroOAuthState).where(XeroOAuthState.expires_at < now))
+            session.add(
+                XeroOAuthState(
+                    state=state,
+                    organisation_id=organisation_id,
+                    code_verifier=self._box.encrypt(pkce.verifier, associated=f"oauth:{state}"),
+                    expires_at=now + STATE_LIFETIME,
+                )
+            )
+        return oauth.authorize_url(self._settings, state, pkce)
+
+    async def callback(self, state: str | None, code: str | None, error: str | None) -> CallbackOutcome:
+        pending = await self._pending(state)
+        if error or not code:
+            await self._forget(pending.state)
+            raise InvalidInput(f"Xero did not grant access: {error or 'no code'}", code="xero_access_denied")
+        verifier = self._box.decrypt(pending.code_verifier, associated=f"oauth:{pending.state}")
+        await self._forget(pending.state)  # one use, whatever happens next
+        try:
+            tokens = await self._access.identity.exchange_code(code, verifier)
+            connections = [
+                c
+                for c in await self._access.identity.connections(tokens.access_token)
+                if c.tenant_type == "ORGANISATION"
+            ]
+        except XeroError as exc:
+            raise Unavailable(
+                f"Xero refused the connection: {exc.message}", code="xero_connect_failed"
+            ) from exc
+        if not connections:
+            raise InvalidInput("no Xero organisation was chosen on the consent page", code="xero_no_tenant")
+        if len(connections) == 1:
+            tenant = await self._bind(pending.organisation_id, connections[0], tokens, [])
+            return CallbackOutcome("connected", tenant=tenant)
+        choice = secrets.token_urlsafe(32)
+        async with self._db.transaction() as session:
+            session.add(
+                XeroOAuthState(
+                    state=choice,
+                    organisation_id=pending.organisation_id,
+                    code_verifier=b"",
+                    tokens=self._box.encrypt(wire.encode(tokens).decode(), associated=f"oauth:{choice}"),
+                    tenants=[msgspec.to_builtins(c) for c in connections],
+                    expires_at=utcnow() + STATE_LIFETIME,
+                )
+            )
+        return CallbackOutcome(
+            "choose_tenant",
+            state=choice,
+            tenants=[Tenant(c.tenant_id, c.tenant_name or "") for c in connections],
+        )
+
+    async def choose_tenant(self, organisation_id: uuid.UUID, state: str, tenant_id: str) -> Tenant:
+        pending = await self._pending(state)
+        if pending.organisation_id != organisation_id or pending.tokens is None:
+            raise InvalidInput(
+                "unknown or expired Xero connect state", code="oauth_state_invalid", field="state"
+            )
+        connections = msgspec.convert(pending.tenants or [], list[wire.Connection])
+        chosen = next((c for c in connections if c.tenant_id.lower() == tenant_id.lower()), None)
+        if chosen is None:
+            raise InvalidInput("that tenant was not among those approved", field="tenant_id")
+        tokens = wire.decode(
+            self._box.decrypt(pending.tokens, associated=f"oauth:{pending.state}").encode(),
+            wire.TokenResponse,
+        )
+        await self._forget(pending.state)
+        return await self._bind(organisation_id, chosen, tokens, [c for c in connections if c is not chosen])
+
+    async def _pending(self, state: str | None) -> XeroOAuthState:
+        async with self._db.sessions() as session:
+            row = await session.get(XeroOAuthState, state or "")
+        if row is None or row.expires_at < utcnow():
+            raise InvalidInput(
+                "unknown or expired Xero connect state", code="oauth_state_invalid", field="state"
+            )
+        return row
+
+    async def _forget(self, state: str) -> None:
+        async with self._db.transaction() as session:
+            await session.execute(delete(XeroOAuthState).where(XeroOAuthState.state == state))
+
+    async def _bind(
+        self,
+        organisation_id: uuid.UUID,
+        connection: wire.Connection,
+        tokens: wire.TokenResponse,
+        unchosen: list[wire.Connection],
+    ) -> Tenant:
+        tenant_id = connection.tenant_id.lower()
+        async with self._db.transaction() as session:
+            other = await session.scalar(
+                select(XeroConnection.organisation_id).where(
+                    XeroConnection.tenant_id == tenant_id, XeroConnection.organisation_id != organisation_id
+                )
+            )
+            if other is not None:
+                raise Conflict(
+                    "this Xero organisation is connected to another ledgersync organisation",
+                    code="xero_tenant_taken",
+                )
+            stale = await session.scalar(
+                select(MirrorRecord.id)
+                .where(MirrorRecord.organisation_id == organisation_id, MirrorRecord.tenant_id != tenant_id)
+                .limit(1)
+            )
+            if stale is not None:
+                await forget_mirror(session, organisation_id)
+            row = await session.scalar(
+                select(XeroConnection)
+                .where(XeroConnection.organisation_id == organisation_id)
+                .with_for_update()
+            )
+            if row is None:
+                row = XeroConnection(id=uuid.uuid4(), organisation_id=organisation_id, token_version=0)
+                session.add(row)
+            row.tenant_id = tenant_id
+            row.tenant_name = connection.tenant_name or ""
+            row.xero_connection_id = connection.id
+            row.status, row.status_reason = CONNECTED, ""
+            row.token_version = (row.token_version or 0) + 1
+            row.connected_at = utcnow()
+            try:
+                self._access.tokens.store(row, tokens)
+            except NeedsReconnect as exc:
+                raise InvalidInput(exc.message, code="xero_no_offline_access") from exc
+        for extra in unchosen:
+            # An unused connection left behind costs nothing; the admin can remove it in Xero.
+            with contextlib.suppress(XeroError):
+                await self._access.identity.delete_connection(tokens.access_token, extra.id)
+        return Tenant(tenant_id, connection.tenant_name or "")
+
+    async def disconnect(self, organisation_id: uuid.UUID) -> None:
+        """Revoke the grant at Xero, delete the connection there, forget the tokens here.
+
+        The mirror stays: phones keep their data; reconnecting resumes pulls from where they were.
+        """
+        async with self._db.sessions() as session:
+            row = await session.scalar(
+                select(XeroConnection).where(XeroConnection.organisation_id == organisation_id)
+            )
+        if row is None:
+            raise NotFound("this organisation is not connected to Xero", code="xero_not_connected")
+        tokens = self._access.tokens
+        access_token = tokens.decrypt(row.id, row.access_token)
+        # A grant Xero no longer knows is as revoked as it gets; revoking may have removed the
+        # connection already.
+        with contextlib.suppress(XeroError):
+            await self._access.identity.revoke(tokens.decrypt(row.id, row.refresh_token))
+        with contextlib.suppress(XeroError):
+            await self._access.identity.delete_connection(access_token, row.xero_connection_id)
+        async with self._db.transaction() as session:
+            await session.execute(
+                delete(XeroConnection).where(XeroConnection.organisation_id == organisation_id)
+            )
+
+    async def info(self, organisation_id: uuid.UUID) -> ConnectionInfo | None:
+        return await self._access.tokens.info(organisation_id)

@@ -1,0 +1,157 @@
+"""Xero's OAuth 2.0 identity endpoints: authorize URL with PKCE, code exchange, refresh, revoke, connections.
+
+Stateless HTTP calls; where tokens are kept and who may refresh them is ``server.services.xero_tokens``.
+Token values never reach a log line or an exception message.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import httpx
+import msgspec
+
+from server.settings import Settings
+from server.xero import wire
+from server.xero.errors import AuthError, NeedsReconnect, ServerError, TransportError, XeroError
+
+CLASSIC_SCOPES = (
+    "openid profile email offline_access accounting.settings.read accounting.contacts accounting.transactions"
+)
+# Xero's granular scopes (apps created from March 2026): reading settings and contacts, writing
+# invoices and payments, nothing broader.
+GRANULAR_SCOPES = (
+    "openid profile email offline_access accounting.settings.read accounting.contacts "
+    "accounting.invoices accounting.payments"
+)
+
+
+def scopes(settings: Settings) -> str:
+    return GRANULAR_SCOPES if settings.xero_granular_scopes else CLASSIC_SCOPES
+
+
+def redirect_url(settings: Settings) -> str:
+    return settings.xero_redirect_url or f"{settings.base_url}/admin/xero/callback"
+
+
+@dataclass(frozen=True)
+class Pkce:
+    verifier: str
+    challenge: str
+
+    @classmethod
+    def new(cls) -> Pkce:
+        verifier = secrets.token_urlsafe(64)  # 86 characters, inside RFC 7636's 43..128
+        digest = hashlib.sha256(verifier.encode()).digest()
+        return cls(verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode())
+
+
+def authorize_url(settings: Settings, state: str, pkce: Pkce) -> str:
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": settings.xero_client_id,
+            "redirect_uri": redirect_url(settings),
+            "scope": scopes(settings),
+            "state": state,
+            "code_challenge": pkce.challenge,
+            "code_challenge_method": "S256",
+        }
+    )
+    return f"{settings.xero_login_url.rstrip('/')}/identity/connect/authorize?{query}"
+
+
+class Identity:
+    """Calls to identity.xero.com (token, revocation) and api.xero.com/connections."""
+
+    def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
+        self._settings = settings
+        self._http = http
+
+    @property
+    def _auth(self) -> tuple[str, str] | None:
+        if self._settings.xero_client_secret:
+            return (self._settings.xero_client_id, self._settings.xero_client_secret)
+        return None
+
+    async def _token_call(self, form: dict[str, str]) -> wire.TokenResponse:
+        url = f"{self._settings.xero_identity_url.rstrip('/')}/connect/token"
+        if self._auth is None:
+            form = {**form, "client_id": self._settings.xero_client_id}
+        try:
+            response = await self._http.post(url, data=form, auth=self._auth or httpx.USE_CLIENT_DEFAULT)
+        except httpx.HTTPError as exc:
+            raise TransportError(f"Xero's token endpoint did not answer: {type(exc).__name__}") from exc
+        if response.status_code == 200:
+            return wire.decode(response.content, wire.TokenResponse)
+        raise _oauth_error(response)
+
+    async def exchange_code(self, code: str, verifier: str) -> wire.TokenResponse:
+        return await self._token_call(
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect_url(self._settings),
+                "code_verifier": verifier,
+            }
+        )
+
+    async def refresh(self, refresh_token: str) -> wire.TokenResponse:
+        return await self._token_call({"grant_type": "refresh_token", "refresh_token": refresh_token})
+
+    async def revoke(self, refresh_token: str) -> None:
+        url = f"{self._settings.xero_identity_url.rstrip('/')}/connect/revocation"
+        form = {"token": refresh_token}
+        if self._auth is None:
+            form["client_id"] = self._settings.xero_client_id
+        try:
+            response = await self._http.post(url, data=form, auth=self._auth or httpx.USE_CLIENT_DEFAULT)
+        except httpx.HTTPError as exc:
+            raise TransportError(f"Xero's revocation endpoint did not answer: {type(exc).__name__}") from exc
+        if response.status_code != 200:
+            raise _oauth_error(response)
+
+    async def connections(self, access_token: str) -> list[wire.Connection]:
+        response = await self._api("GET", "/connections", access_token)
+        return wire.decode(response.content, list[wire.Connection])
+
+    async def delete_connection(self, access_token: str, connection_id: str) -> None:
+        await self._api("DELETE", f"/connections/{connection_id}", access_token, missing_ok=True)
+
+    async def _api(
+        self, method: str, path: str, access_token: str, missing_ok: bool = False
+    ) -> httpx.Response:
+        url = f"{self._settings.xero_api_url.rstrip('/')}{path}"
+        try:
+            response = await self._http.request(
+                method, url, headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
+            )
+        except httpx.HTTPError as exc:
+            raise TransportError(f"Xero did not answer {method} {path}: {type(exc).__name__}") from exc
+        if response.status_code < 300 or (missing_ok and response.status_code == 404):
+            return response
+        if response.status_code in (401, 403):
+            raise AuthError(f"Xero refused {method} {path}", status=response.status_code)
+        if response.status_code >= 500:
+            raise ServerError(f"Xero failed {method} {path}", status=response.status_code)
+        raise XeroError(
+            f"Xero answered {response.status_code} to {method} {path}", status=response.status_code
+        )
+
+
+def _oauth_error(response: httpx.Response) -> XeroError:
+    if response.status_code >= 500:
+        return ServerError("Xero's identity server failed", status=response.status_code)
+    try:
+        body = msgspec.json.decode(response.content, type=wire.OAuthErrorBody)
+        error = body.error
+    except msgspec.DecodeError:
+        error = f"HTTP {response.status_code}"
+    if error == "invalid_grant":
+        # The refresh token (or code) is spent, expired or revoked: only a new consent helps.
+        return NeedsReconnect("Xero refused the grant (invalid_grant)", status=response.status_code)
+    return AuthError(f"Xero's identity server answered {error}", status=response.status_code)

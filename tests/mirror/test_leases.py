@@ -1,0 +1,91 @@
+"""At most one pull per organisation across processes; one scheduler per deployment."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from server.crypto import SecretBox
+from server.db.database import Database
+from server.services.mirror.scheduler import MirrorScheduler
+from server.services.mirror.service import SyncService
+from server.services.xero_access import XeroAccess
+from server.settings import Settings
+from server.xero_sandbox import FaultSpec
+from tests.factories import make_organisation
+from tests.fixtures.sandbox import RunningSandbox
+from tests.fixtures.xero_connect import CLIENT_ID, bind_connection
+
+
+async def test_two_server_processes_never_pull_the_same_organisation_at_once(
+    xero_sandbox: RunningSandbox, database: Database, settings: Settings
+) -> None:
+    org = xero_sandbox.organisation(contacts=5, items=2)
+    secrets = SecretBox.from_text(settings.secret_key)
+    second_db = Database(settings.database_url)
+    stacks = [XeroAccess(settings, database, secrets), XeroAccess(settings, second_db, secrets)]
+    services = [SyncService(database, stacks[0], "process-a"), SyncService(second_db, stacks[1], "process-b")]
+    organisation_id = await make_organisation(database)
+    tokens = xero_sandbox.handle.identity.token_response(
+        xero_sandbox.handle.grant_tokens(CLIENT_ID, [org.tenant_id])
+    )
+    await bind_connection(stacks[0], database, organisation_id, org.tenant_id, tokens)
+    # Slow Xero down so the two pulls would overlap if both were allowed to run.
+    xero_sandbox.handle.add_fault(FaultSpec(kind="latency", route="GET /api.xro/2.0/*", seconds=0.1))
+    try:
+        runs = await asyncio.gather(*(service.run(organisation_id) for service in services))
+    finally:
+        for stack in stacks:
+            await stack.close()
+        await second_db.close()
+
+    assert sorted(run is None for run in runs) == [False, True]
+    assert sum(xero_sandbox.handle.state.calls.values()) == 5  # one pull's calls, not two
+
+
+async def test_only_one_scheduler_of_a_deployment_starts_pulls(
+    xero_sandbox: RunningSandbox, database: Database, settings: Settings
+) -> None:
+    org = xero_sandbox.organisation(contacts=1, items=1)
+    secrets = SecretBox.from_text(settings.secret_key)
+    access = XeroAccess(settings, database, secrets)
+    organisation_id = await make_organisation(database)
+    tokens = xero_sandbox.handle.identity.token_response(
+        xero_sandbox.handle.grant_tokens(CLIENT_ID, [org.tenant_id])
+    )
+    await bind_connection(access, database, organisation_id, org.tenant_id, tokens)
+    schedulers = [
+        MirrorScheduler(database, SyncService(database, access, holder), timedelta(minutes=15))
+        for holder in ("process-a", "process-b")
+    ]
+    try:
+        due = [await scheduler.tick() for scheduler in schedulers]
+        for scheduler in schedulers:
+            await scheduler.stop()
+    finally:
+        await access.close()
+
+    assert due == [[organisation_id], []]
+
+
+async def test_schedule_is_derived_from_the_database_so_a_restart_pulls_only_what_is_due(
+    xero_sandbox: RunningSandbox, database: Database, settings: Settings
+) -> None:
+    org = xero_sandbox.organisation(contacts=1, items=1)
+    access = XeroAccess(settings, database, SecretBox.from_text(settings.secret_key))
+    organisation_id = await make_organisation(database)
+    tokens = xero_sandbox.handle.identity.token_response(
+        xero_sandbox.handle.grant_tokens(CLIENT_ID, [org.tenant_id])
+    )
+    await bind_connection(access, database, organisation_id, org.tenant_id, tokens)
+    try:
+        await SyncService(database, access, "before-restart").run(organisation_id, trigger="schedule")
+        restarted = MirrorScheduler(
+            database, SyncService(database, access, "after-restart"), timedelta(minutes=15)
+        )
+        due_after_restart = await restarted.tick()
+        await restarted.stop()
+    finally:
+        await access.close()
+
+    assert due_after_restart == []
