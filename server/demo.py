@@ -85,6 +85,12 @@ ledgersync demo
   admin         {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}   (POST {base}/admin/api/session)
   database      {settings.database_url}
   Xero sandbox  {sandbox.base_url}   (client {DEMO_CLIENT_ID}; control API {sandbox.base_url}/_sandbox)
+
+Try it (admin API calls take the session token as `Authorization: Bearer …`):
+  1. GET  {base}/admin/api/xero/connect      opens the sandbox's consent page; allow, and Xero is connected
+  2. POST {base}/admin/api/sync              Sync now; GET {base}/admin/api/sync-runs shows the run
+  3. POST {base}/admin/api/devices/pairing-codes {{"staff_name": "Sam"}}, then a phone pairs with
+     POST {base}/mobile/v1/pair and pulls GET {base}/mobile/v1/changes   (docs/protocol.md)
 Press Ctrl-C to stop.
 """,
         flush=True,
