@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, Response, get, post
@@ -28,23 +27,8 @@ class SyncStarted(msgspec.Struct):
     run_id: str
 
 
-class RunOut(msgspec.Struct):
-    id: str
-    trigger: str
-    types: list[str]
-    status: str
-    started_at: datetime
-    finished_at: datetime | None
-    fetched: int
-    created: int
-    updated: int
-    deleted: int
-    xero_calls: int
-    errors: list[dict[str, Any]]
-
-
 class RunsPage(msgspec.Struct):
-    runs: list[RunOut]
+    runs: list[RunView]
     total: int
     limit: int
     offset: int
@@ -58,23 +42,6 @@ class AccountOut(msgspec.Struct):
     type: str
     account_class: str
     tax_type: str | None
-
-
-def _run_out(run: RunView) -> RunOut:
-    return RunOut(
-        str(run.id),
-        run.trigger,
-        run.types,
-        run.status,
-        run.started_at,
-        run.finished_at,
-        run.fetched,
-        run.created,
-        run.updated,
-        run.deleted,
-        run.xero_calls,
-        run.errors,
-    )
 
 
 def _sync(state: State) -> SyncService:
@@ -109,13 +76,13 @@ class SyncController(Controller):
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> RunsPage:
         runs, total = await _sync(state).log.page(admin.organisation_id, limit, offset)
-        return RunsPage([_run_out(run) for run in runs], total, limit, offset)
+        return RunsPage(runs, total, limit, offset)
 
     @get("/sync-runs/{run_id:uuid}", summary="One sync run", responses={404: error_response("No such run")})
     async def run(
         self, admin: NamedDependency[AdminPrincipal], state: State, run_id: FromPath[uuid.UUID]
-    ) -> RunOut:
-        return _run_out(await _sync(state).log.get(admin.organisation_id, run_id))
+    ) -> RunView:
+        return await _sync(state).log.get(admin.organisation_id, run_id)
 
     @get("/accounts", summary="Mirrored Xero accounts (active), optionally only BANK or REVENUE")
     async def accounts(
