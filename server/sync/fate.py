@@ -229,7 +229,7 @@ async def _block_dependents(
     session: AsyncSession, organisation_id: uuid.UUID, failed: Upload, fate: Failed
 ) -> list[Change | None]:
     """Dependants keep waiting; their records say for what, so the phone can show it."""
-    notes = []
+    notes: list[Change | None] = []
     for dependent in await _dependents(session, failed.id):
         record = await _current(session, organisation_id, dependent.entity, dependent.record_id)
         latest = await outbox.latest_upload(session, organisation_id, dependent.record_id)

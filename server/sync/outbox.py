@@ -32,9 +32,11 @@ import msgspec
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db.models import SyncRecord
 from server.db.sync_models import Upload, UploadDependency
 from server.db.types import utcnow
-from sync_protocol.messages import AnyMutation
+from sync_protocol.entities import Payment
+from sync_protocol.messages import AnyMutation, CreatePayment
 
 REJECTED = "rejected"
 WAITING = "waiting"
@@ -192,6 +194,7 @@ class Claimed:
     record_id: str
     mutation: AnyMutation
     generation: int
+    attempts: int
     ambiguous: bool
     sent_at: datetime | None
 
@@ -235,6 +238,7 @@ async def claim_due(
                 row.record_id,
                 _mutation_decoder.decode(row.request),
                 row.generation,
+                row.attempts,
                 ambiguous,
                 row.sent_at,
             )
@@ -253,3 +257,73 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
         Upload.state.in_(DUE) & or_(Upload.next_attempt_at.is_(None), Upload.next_attempt_at <= now),
         (Upload.state == FORWARDING) & (Upload.claim_expires_at < now),
     )
+
+
+# Uploads that may still change a record as phones see it before Xero sees the change.
+PENDING = (WAITING, ACCEPTED, FORWARDING, RETRYING)
+
+
+async def invoice_has_pending_uploads(
+    session: AsyncSession, organisation_id: uuid.UUID, invoice_id: str, exclude: int | None = None
+) -> bool:
+    """Whether an upload of the invoice, or of a payment on it, is still on its way to Xero.
+
+    While one is, the phone's own view of the invoice (paid locally, edited) is newer than Xero's,
+    so Xero's amounts must not overwrite it yet.
+    """
+    rows = await session.execute(
+        select(Upload.entity, Upload.record_id, Upload.request).where(
+            Upload.organisation_id == organisation_id,
+            Upload.state.in_(PENDING),
+            Upload.id != (exclude or 0),
+            or_(Upload.record_id == invoice_id, Upload.entity == "payment"),
+        )
+    )
+    for entity, record_id, request in rows:
+        if record_id == invoice_id:
+            return True
+        if (
+            entity == "payment"
+            and await _payment_invoice(session, organisation_id, record_id, request) == invoice_id
+        ):
+            return True
+    return False
+
+
+async def _payment_invoice(
+    session: AsyncSession, organisation_id: uuid.UUID, payment_id: str, request: bytes
+) -> str | None:
+    mutation = _mutation_decoder.decode(request)
+    if isinstance(mutation, CreatePayment):
+        return mutation.payment.invoice_id
+    payload = await session.scalar(
+        select(SyncRecord.payload).where(
+            SyncRecord.organisation_id == organisation_id,
+            SyncRecord.entity == "payment",
+            SyncRecord.entity_id == payment_id,
+        )
+    )
+    return msgspec.json.decode(payload, type=Payment).invoice_id if payload else None
+
+
+async def xero_ids_of(session: AsyncSession, organisation_id: uuid.UUID, entity: str) -> set[str]:
+    """Xero ids (lower case) of the records of ``entity`` that uploads put in Xero."""
+    rows = await session.scalars(
+        select(Upload.xero_id).where(
+            Upload.organisation_id == organisation_id, Upload.entity == entity, Upload.xero_id.is_not(None)
+        )
+    )
+    return {xero_id.lower() for xero_id in rows if xero_id}
+
+
+async def forwarded_invoices(session: AsyncSession, organisation_id: uuid.UUID) -> dict[str, str]:
+    """Invoices uploads created in Xero: record id by Xero id (lower case)."""
+    rows = await session.execute(
+        select(Upload.xero_id, Upload.record_id).where(
+            Upload.organisation_id == organisation_id,
+            Upload.entity == "invoice",
+            Upload.kind == "upsert_invoice",
+            Upload.xero_id.is_not(None),
+        )
+    )
+    return {xero_id.lower(): record_id for xero_id, record_id in rows if xero_id}

@@ -144,3 +144,11 @@ def default_forwarding(organisation_id: uuid.UUID) -> ForwardingSettings:
         sync_interval_minutes=None,
         updated_by="",
     )
+
+
+def with_forwarding(organisation: OrganisationSettings, settings: ForwardingSettings) -> OrganisationSettings:
+    """The organisation record phones get: Xero's settings plus the admin's forwarding choices."""
+    status = "DRAFT" if settings.invoice_status == "DRAFT" else "AUTHORISED"
+    return msgspec.structs.replace(
+        organisation, forward_payments=settings.forward_payments, invoice_status=status
+    )

@@ -87,6 +87,7 @@ class XeroClient:
         tokens: TokenSource,
         limiter: TenantLimiter,
         retry: RetryPolicy = RetryPolicy(),
+        use_reserve: bool = False,
     ) -> None:
         self._http = http
         self._base = api_url.rstrip("/") + "/api.xro/2.0"
@@ -94,6 +95,7 @@ class XeroClient:
         self._tokens = tokens
         self._limiter = limiter
         self._retry = retry
+        self._use_reserve = use_reserve
         self.calls = 0  # requests actually sent to Xero through this client
 
     async def get(
@@ -155,7 +157,7 @@ class XeroClient:
                 "Accept": "application/json",
             }
             try:
-                async with self._limiter.slot():
+                async with self._limiter.slot(self._use_reserve):
                     self.calls += 1
                     response = await self._http.request(
                         method, self._base + path, params=params, headers=request_headers, content=content

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -23,12 +24,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from server.db.database import Database
+from server.db.forwarding_models import ForwardingSettings
 from server.db.mirror_models import MirrorCursor
 from server.db.types import utcnow
 from server.services.mirror import kinds, store
 from server.services.mirror.kinds import DataType
+from server.sync.records import default_forwarding, with_forwarding
 from server.xero import mapping, wire
 from server.xero.client import PAGE_SIZE, XeroClient
+from sync_protocol.entities import OrganisationSettings
 
 OVERLAP = timedelta(minutes=5)
 FULL_PULL_EVERY = timedelta(hours=6)
@@ -114,8 +118,12 @@ class MirrorPuller:
         await self._full_read(kinds.TAX_RATE, rates.tax_rates, mapping.tax_rate_of)
         async with self._db.transaction() as session:
             existing = await store.existing_rows(session, self._org, kinds.ORGANISATION, None)
+            forwarding = await session.get(ForwardingSettings, self._org) or default_forwarding(self._org)
             records = [
-                mapping.organisation_of(o, self._id(kinds.ORGANISATION, o.organisation_id, existing))
+                _with_forwarding(
+                    mapping.organisation_of(o, self._id(kinds.ORGANISATION, o.organisation_id, existing)),
+                    forwarding,
+                )
                 for o in organisations.organisations[:1]
             ]
             counts = await store.apply(
@@ -204,6 +212,13 @@ class MirrorPuller:
             await self._store_page(kinds.PRODUCT, items.items, mapping.product_of) if items.items else None
         )
         await self._save_cursor(kinds.PRODUCT, newest, None)
+
+
+def _with_forwarding(mapped: mapping.Mapped, forwarding: ForwardingSettings) -> mapping.Mapped:
+    """The organisation record carries the admin's forwarding choices phones need to know."""
+    if not isinstance(mapped.entity, OrganisationSettings):
+        return mapped
+    return dataclasses.replace(mapped, entity=with_forwarding(mapped.entity, forwarding))
 
 
 def _xero_id(record: Any) -> str:
