@@ -83,6 +83,11 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
+def process_name() -> str:
+    """Who holds leases and claims from this process: distinct per app instance, readable in the tables."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
 def forwarding_workers(
     settings: Settings, database: Database, xero: XeroAccess, holder: str
 ) -> ForwardingWorkers:
@@ -106,8 +111,7 @@ def create_app(settings: Settings) -> Litestar:
     database = Database(settings.database_url)
     secrets = secret_box_for(settings)
     xero = XeroAccess(settings, database, secrets)
-    # Who holds leases from this process: distinct per app instance, readable in the leases table.
-    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    holder = process_name()
     sync = SyncService(database, xero, holder)
     scheduler = MirrorScheduler(database, sync, timedelta(minutes=settings.sync_interval_minutes))
     forwarding = forwarding_workers(settings, database, xero, holder)

@@ -37,21 +37,20 @@ from server.services.mirror.store import Counts, link_phone_record
 from server.services.mirror.sync_log import SyncLog
 from server.services.xero_access import XeroAccess
 from server.sync import outbox
+from server.sync.facts import apply_invoice_facts
 from server.sync.fate import (
     Delayed,
     Failed,
     Fate,
     Held,
-    InvoiceFacts,
     InXero,
     Retrying,
     current_record,
     record_fate,
-    record_invoice_facts,
 )
 from server.sync.outbox import Claimed
 from server.sync.records import RecordView
-from server.xero import wire
+from server.xero import mapping, wire
 from server.xero.client import XeroClient, element_errors
 from server.xero.errors import NeedsReconnect, RateLimited, ValidationError, XeroError
 from sync_protocol.entities import Customer, Invoice, Payment, Product, encode_entity
@@ -517,32 +516,8 @@ class _Run:
             current = await reconcile.invoices_by_id(self._client, sorted(set(xero_ids)))
         except XeroError:
             return  # the mirror's next pull of invoices brings them
-        await apply_invoice_facts(self._db, self._org, current.values())
-
-
-async def apply_invoice_facts(database: Database, organisation_id: uuid.UUID, invoices: Any) -> int:
-    """Xero's status and amounts for forwarded invoices phones have; returns how many changed."""
-    changed = 0
-    async with database.transaction() as session:
-        by_xero_id = await outbox.forwarded_invoices(session, organisation_id)
-        for invoice in invoices:
-            record_id = by_xero_id.get(invoice.invoice_id.lower())
-            if record_id is None or await outbox.invoice_has_pending_uploads(
-                session, organisation_id, record_id
-            ):
-                continue
-            facts = _facts_of(invoice)
-            if await record_invoice_facts(
-                session,
-                organisation_id,
-                record_id,
-                status=facts.status,
-                amount_paid=facts.amount_paid,
-                amount_due=facts.amount_due,
-                invoice_number=facts.invoice_number,
-            ):
-                changed += 1
-    return changed
+        facts = {xero_id: mapping.invoice_facts_of(invoice) for xero_id, invoice in current.items()}
+        await apply_invoice_facts(self._db, self._org, facts)
 
 
 def idempotency_key(tenant_id: str, operation: Operation, items: Sequence[Claimed], body: bytes) -> str:
@@ -555,22 +530,8 @@ def idempotency_key(tenant_id: str, operation: Operation, items: Sequence[Claime
     return f"ledgersync-{digest.hexdigest()[:48]}"
 
 
-_STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED", "PAID", "VOIDED", "DELETED")
-
-
-def _facts_of(invoice: wire.Invoice) -> InvoiceFacts:
-    status = invoice.status if invoice.status in _STATUSES else "AUTHORISED"
-    return InvoiceFacts(
-        status=status,  # type: ignore[arg-type]
-        amount_paid=invoice.amount_paid,
-        amount_due=invoice.amount_due,
-        total=invoice.total,
-        invoice_number=invoice.invoice_number,
-    )
-
-
 def _invoice_fate(invoice: wire.Invoice) -> InXero:
-    return InXero(invoice.invoice_id, invoice.invoice_number, _facts_of(invoice))
+    return InXero(invoice.invoice_id, invoice.invoice_number, mapping.invoice_facts_of(invoice))
 
 
 def _fate_of(element: Any) -> InXero:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import msgspec
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import SyncRecord
@@ -327,3 +327,15 @@ async def forwarded_invoices(session: AsyncSession, organisation_id: uuid.UUID) 
         )
     )
     return {xero_id.lower(): record_id for xero_id, record_id in rows if xero_id}
+
+
+async def first_forwarded_invoice_at(session: AsyncSession, organisation_id: uuid.UUID) -> datetime | None:
+    """When the oldest invoice upload now in Xero was made (None: no invoice was forwarded)."""
+    found: datetime | None = await session.scalar(
+        select(func.min(Upload.created_at)).where(
+            Upload.organisation_id == organisation_id,
+            Upload.entity == "invoice",
+            Upload.xero_id.is_not(None),
+        )
+    )
+    return found

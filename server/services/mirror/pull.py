@@ -29,6 +29,8 @@ from server.db.mirror_models import MirrorCursor
 from server.db.types import utcnow
 from server.services.mirror import kinds, store
 from server.services.mirror.kinds import DataType
+from server.sync import outbox
+from server.sync.facts import apply_invoice_facts
 from server.sync.records import default_forwarding, with_forwarding
 from server.xero import mapping, wire
 from server.xero.client import PAGE_SIZE, XeroClient
@@ -90,6 +92,8 @@ class MirrorPuller:
             await self._customers()
         elif data_type == "products":
             await self._products()
+        elif data_type == "invoices":
+            await self._invoices()
         else:
             await self._accounts()
 
@@ -195,6 +199,38 @@ class MirrorPuller:
             page += 1
         await self._save_cursor(kinds.CUSTOMER, newest, None)
 
+    async def _invoices(self) -> None:
+        """Xero's status and amounts of the invoices phones uploaded: paid or voided in Xero."""
+        first = await _forwarded_since(self._db, self._org)
+        if first is None:
+            return  # nothing forwarded: no call
+        since, _ = await self._cursor(kinds.INVOICE)
+        modified_since = (since or first) - OVERLAP
+        newest: datetime | None = None
+        page = 1
+        while True:
+            await self._keep_alive()
+            answer = await self._client.get(
+                "/Invoices",
+                wire.Invoices,
+                params={
+                    "where": 'Type=="ACCREC"',
+                    "page": str(page),
+                    "pageSize": str(PAGE_SIZE),
+                    "unitdp": "4",
+                },
+                modified_since=modified_since,
+            )
+            self.result.counts.fetched += len(answer.invoices)
+            facts = {invoice.invoice_id: mapping.invoice_facts_of(invoice) for invoice in answer.invoices}
+            self.result.counts.updated += await apply_invoice_facts(self._db, self._org, facts)
+            for invoice in answer.invoices:
+                newest = _later(newest, mapping.utc(invoice.updated_date_utc))
+            if answer.pagination is None or page >= answer.pagination.page_count:
+                break
+            page += 1
+        await self._save_cursor(kinds.INVOICE, newest, None)
+
     async def _products(self) -> None:
         since, last_full = await self._cursor(kinds.PRODUCT)
         full = self._full or last_full is None or utcnow() - last_full >= FULL_PULL_EVERY
@@ -212,6 +248,11 @@ class MirrorPuller:
             await self._store_page(kinds.PRODUCT, items.items, mapping.product_of) if items.items else None
         )
         await self._save_cursor(kinds.PRODUCT, newest, None)
+
+
+async def _forwarded_since(database: Database, organisation_id: uuid.UUID) -> datetime | None:
+    async with database.sessions() as session:
+        return await outbox.first_forwarded_invoice_at(session, organisation_id)
 
 
 def _with_forwarding(mapped: mapping.Mapped, forwarding: ForwardingSettings) -> mapping.Mapped:
