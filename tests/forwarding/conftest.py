@@ -1,9 +1,9 @@
 """Forwarding tests: ledgersync connected to the consenting Xero sandbox, mirrored, with a phone.
 
-    async def test_x(forwarding: Forwarding, phone: Phone) -> None:
-        ...queue records on the phone, upload...
-        counts = await settle(forwarding.admin)           # until nothing is due or in flight
-        invoice = forwarding.xero_invoice_for(record_id)   # what the sandbox holds
+async def test_x(forwarding: Forwarding, phone: Phone) -> None:
+    ...queue records on the phone, upload...
+    counts = await settle(forwarding.admin)           # until nothing is due or in flight
+    invoice = forwarding.xero_invoice_for(record_id)   # what the sandbox holds
 """
 
 from __future__ import annotations
@@ -105,9 +105,11 @@ def nothing_moving(counts: dict[str, int]) -> bool:
     return counts["due"] + counts["in_flight"] + counts["retrying"] + counts["waiting"] == 0
 
 
-async def settle(admin: httpx.AsyncClient, until: Predicate = nothing_moving, timeout: float = 60) -> dict[str, int]:
+async def settle(
+    admin: httpx.AsyncClient, until: Predicate = nothing_moving, within: float = 60
+) -> dict[str, int]:
     """Wait until the outbox's counts by state satisfy ``until`` (by default: nothing left to send)."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         counts: dict[str, int] = (await admin.get("/admin/api/uploads", params={"limit": 1})).json()["counts"]
         if until(counts):

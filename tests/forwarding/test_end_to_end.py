@@ -56,7 +56,8 @@ async def test_customer_invoice_and_payment_reach_xero_in_order_with_the_right_a
     assert refreshed.status == "PAID"
     assert refreshed.amount_due == Decimal("0.00")
     assert refreshed.xero_id == xero_invoice["InvoiceID"]
-    assert refreshed.sync is not None and refreshed.sync.state == "in_xero"
+    assert refreshed.sync is not None
+    assert refreshed.sync.state == "in_xero"
     [(_, payment_id)] = list(phone.store.records("payment"))
     paid = msgspec.json.decode(phone.store.record("payment", payment_id) or b"", type=Payment)
     assert paid.account_code == OTHER_BANK
