@@ -375,7 +375,13 @@ class _Run:
         params = {"unitdp": "4"} if operation.envelope == "Invoices" else None
         try:
             answer = await self._client.write(
-                operation.method, operation.path, body, kind, idempotency_key=key, params=params
+                operation.method,
+                operation.path,
+                body,
+                kind,
+                idempotency_key=key,
+                params=params,
+                retry_unanswered=False,  # an unanswered write is reconciled before it goes again
             )
         except ValidationError as exc:
             await self._settle(self._refused(jobs, exc))

@@ -121,18 +121,21 @@ class XeroClient:
         *,
         idempotency_key: str | None = None,
         params: dict[str, str] | None = None,
+        retry_unanswered: bool = True,
     ) -> T:
         """PUT/POST with ``summarizeErrors=false``: the answer has one result per element.
 
         Check each element's ``status_attribute_string``/``validation_errors`` (``element_errors``).
-        A 400 for the request as a whole raises ValidationError.
+        A 400 for the request as a whole raises ValidationError. ``retry_unanswered=False``: a
+        transport failure or 5xx is raised at once, for callers that must look in Xero before
+        sending again (the repeat's idempotency key may have expired).
         """
         query = {"summarizeErrors": "false", **(params or {})}
         headers = {
             "Idempotency-Key": idempotency_key or str(uuid.uuid4()),
             "Content-Type": "application/json",
         }
-        response = await self._send(method, path, query, headers, wire.encode(body), retry=True)
+        response = await self._send(method, path, query, headers, wire.encode(body), retry=retry_unanswered)
         return wire.decode(response.content, kind)
 
     async def _send(
