@@ -20,7 +20,9 @@ from tests.forwarding.conftest import SALES, Forwarding, settle
 def xero_sandbox(xero_spec: XeroSpec) -> Iterator[RunningSandbox]:
     """A sandbox with Xero's own limits, in real time: 5 concurrent, 60 a minute, 5,000 a day."""
     with ExitStack() as stack:
-        yield start_sandbox(stack, sandbox_config(auto_consent=True, time_scale=1.0, limits=Limits()), xero_spec)
+        yield start_sandbox(
+            stack, sandbox_config(auto_consent=True, time_scale=1.0, limits=Limits()), xero_spec
+        )
 
 
 async def test_a_thousand_queued_invoices_reach_xero_in_twenty_calls_without_a_429(
@@ -30,7 +32,9 @@ async def test_a_thousand_queued_invoices_reach_xero_in_twenty_calls_without_a_4
     await phone.refresh()
     [customer, *_] = sorted(record_id for (_, record_id) in phone.store.records("customer"))
     invoices = [
-        phone.create_invoice(customer, [Line("1", f"{10 + n % 90}.00", tax_type="OUTPUT2", account_code=SALES)])
+        phone.create_invoice(
+            customer, [Line("1", f"{10 + n % 90}.00", tax_type="OUTPUT2", account_code=SALES)]
+        )
         for n in range(1000)
     ]
 
