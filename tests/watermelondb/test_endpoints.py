@@ -1,0 +1,214 @@
+"""The WatermelonDB endpoints over real HTTP: pull shapes, push translation, conflicts, rejections."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+
+from server.db.database import Database
+from tests.factories import customer, product, publish_entities, standard_mirror
+
+PULL = "/mobile/v1/watermelon/pull"
+PUSH = "/mobile/v1/watermelon/push"
+
+
+def empty() -> dict[str, Any]:
+    return {"created": [], "updated": [], "deleted": []}
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def a_customer(customer_id: str, name: str = "Harbour Cafe") -> dict[str, Any]:
+    return {"id": customer_id, "name": name, "email": "", "_status": "created", "_changed": ""}
+
+
+def an_invoice(
+    invoice_id: str, customer_id: str, total: str = "114.89"
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    header = {
+        "id": invoice_id,
+        "customer_id": customer_id,
+        "reference": "Job 7",
+        "date": "2026-11-20",
+        "due_date": None,
+        "line_amount_type": "Exclusive",
+        "sub_total": "99.90",
+        "total_tax": "14.99",
+        "total": total,
+        "_status": "created",
+        "_changed": "",
+    }
+    lines = [
+        {
+            "id": f"line{invoice_id[:8]}a",
+            "invoice_id": invoice_id,
+            "position": 0,
+            "description": "Tap washer kit",
+            "product_id": product(1).id,
+            "quantity": "2",
+            "unit_amount": "49.95",
+            "discount_rate": None,
+            "account_code": None,
+            "tax_type": "OUTPUT2",
+            "line_amount": "99.90",
+            "tax_amount": "14.99",
+        }
+    ]
+    return header, lines
+
+
+async def pull(mobile: httpx.AsyncClient, last_pulled_at: int | None = None) -> dict[str, Any]:
+    response = await mobile.get(
+        PULL, params={"last_pulled_at": "null" if last_pulled_at is None else last_pulled_at}
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def push(mobile: httpx.AsyncClient, last_pulled_at: int, changes: dict[str, Any]) -> httpx.Response:
+    return await mobile.post(PUSH, params={"last_pulled_at": last_pulled_at}, json=changes)
+
+
+async def test_first_pull_lists_every_record_as_created_with_a_positive_timestamp(
+    mobile: httpx.AsyncClient, server_db: Database, acme_id: uuid.UUID
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+
+    body = await pull(mobile)
+
+    assert body["timestamp"] > 0
+    assert "experimentalStrategy" not in body
+    changes = body["changes"]
+    assert {r["id"] for r in changes["customers"]["created"]} == {customer(n).id for n in (1, 2, 3)}
+    assert [r["tax_type"] for r in changes["tax_rates"]["created"]] == ["OUTPUT2", "NONE"]
+    assert changes["products"]["created"][0]["unit_price"] == "49.95"
+    assert all("_status" not in r and "_changed" not in r for t in changes.values() for r in t["created"])
+    again = await pull(mobile, body["timestamp"])
+    assert again["timestamp"] == body["timestamp"]
+    assert all(t == empty() for t in again["changes"].values())
+
+
+async def test_an_empty_organisation_still_gets_a_timestamp_above_zero(mobile: httpx.AsyncClient) -> None:
+    body = await pull(mobile)
+
+    assert body["timestamp"] >= 1
+
+
+async def test_pushed_customer_invoice_and_payment_come_back_as_updated_with_their_upload_state(
+    mobile: httpx.AsyncClient, server_db: Database, acme_id: uuid.UUID
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+    first = await pull(mobile)
+    customer_id, invoice_id, payment_id = new_id(), new_id(), new_id()
+    header, lines = an_invoice(invoice_id, customer_id)
+    payment = {
+        "id": payment_id,
+        "invoice_id": invoice_id,
+        "account_code": "090",
+        "date": "2026-11-20",
+        "amount": "50.00",
+    }
+
+    response = await push(
+        mobile,
+        first["timestamp"],
+        {
+            "customers": {**empty(), "created": [a_customer(customer_id)]},
+            "invoices": {**empty(), "created": [header]},
+            "invoice_lines": {**empty(), "created": lines},
+            "payments": {**empty(), "created": [payment]},
+        },
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"experimentalRejectedIds": {}, "rejections": []}
+    after = await pull(mobile, first["timestamp"])
+    changes = after["changes"]
+    assert changes["customers"]["created"] == []
+    assert [r["id"] for r in changes["customers"]["updated"]] == [customer_id]
+    assert changes["customers"]["updated"][0]["sync_state"] == "accepted"
+    invoice = changes["invoices"]["updated"][0]
+    assert (invoice["id"], invoice["amount_due"], invoice["sync_state"]) == (invoice_id, "64.89", "waiting")
+    assert [r["id"] for r in changes["invoice_lines"]["updated"]] == [lines[0]["id"]]
+    assert changes["payments"]["updated"][0]["sync_state"] == "waiting"
+
+
+async def test_a_repushed_create_is_one_record_and_one_upload(
+    mobile: httpx.AsyncClient, server_db: Database, acme_id: uuid.UUID
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+    first = await pull(mobile)
+    customer_id = new_id()
+    changes = {"customers": {**empty(), "created": [a_customer(customer_id)]}}
+
+    assert (await push(mobile, first["timestamp"], changes)).status_code == 200
+    again = await push(mobile, first["timestamp"], changes)
+
+    assert again.status_code == 200, again.text
+    assert again.json()["experimentalRejectedIds"] == {}
+    status = await mobile.get("/mobile/v1/changes", params={"cursor": first["timestamp"] - 1})
+    assert [c["id"] for c in status.json()["changes"]] == [customer_id]
+
+
+async def test_a_record_changed_on_the_server_after_the_pull_fails_the_push_with_a_conflict(
+    mobile: httpx.AsyncClient, server_db: Database, acme_id: uuid.UUID
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+    first = await pull(mobile)
+    await publish_entities(server_db, acme_id, [customer(1, "Renamed in Xero")])
+    edited = {**a_customer(customer(1).id, "Edited on the phone"), "_status": "updated", "_changed": "name"}
+
+    response = await push(mobile, first["timestamp"], {"customers": {**empty(), "updated": [edited]}})
+
+    assert response.status_code == 409, response.text
+    assert response.json()["error"]["code"] == "push_conflict"
+    second = await pull(mobile, first["timestamp"])
+    retried = await push(mobile, second["timestamp"], {"customers": {**empty(), "updated": [edited]}})
+    assert retried.status_code == 200, retried.text
+
+
+async def test_an_invalid_invoice_is_rejected_by_id_while_the_rest_apply(
+    mobile: httpx.AsyncClient, server_db: Database, acme_id: uuid.UUID
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+    first = await pull(mobile)
+    customer_id, good_id, bad_id = new_id(), new_id(), new_id()
+    good, good_lines = an_invoice(good_id, customer_id)
+    bad, bad_lines = an_invoice(bad_id, customer_id, total="999.99")
+
+    response = await push(
+        mobile,
+        first["timestamp"],
+        {
+            "customers": {**empty(), "created": [a_customer(customer_id)]},
+            "invoices": {**empty(), "created": [good, bad]},
+            "invoice_lines": {**empty(), "created": good_lines + bad_lines},
+        },
+    )
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["experimentalRejectedIds"] == {"invoices": [bad_id], "invoice_lines": [bad_lines[0]["id"]]}
+    assert body["rejections"][0]["code"] == "totals_mismatch"
+    after = await pull(mobile, first["timestamp"])
+    rows = {r["id"]: r for r in after["changes"]["invoices"]["updated"]}
+    assert rows[good_id]["sync_state"] == "waiting"
+    assert rows[bad_id] == {
+        "id": bad_id,
+        "sync_state": "rejected",
+        "sync_mutation_id": rows[bad_id]["sync_mutation_id"],
+        "sync_message": body["rejections"][0]["message"],
+        "sync_code": "totals_mismatch",
+        "sync_field": "invoice.total",
+    }
+    replay = await push(
+        mobile,
+        after["timestamp"],
+        {"invoices": {**empty(), "created": [bad]}, "invoice_lines": {**empty(), "created": bad_lines}},
+    )
+    assert replay.json()["experimentalRejectedIds"] == body["experimentalRejectedIds"]
