@@ -62,7 +62,9 @@ class MutationsController(Controller):
     ) -> PushResponse:
         body = await strict_body(request, PushRequest)
         pushes: PushService = state.pushes
-        return await pushes.push(device, body)
+        response = await pushes.push(device, body)
+        state.forwarding.wake()  # accepted uploads go to Xero without waiting for the next poll
+        return response
 
     @get(
         "/uploads/{mutation_id:str}",

@@ -53,11 +53,11 @@ XERO_ID = _s("xero_id", "Xero's id of the record; null until Xero has it", optio
 # Where a record a phone pushed stands (the native record's `sync`, flattened). Empty strings on
 # records that came from Xero.
 SYNC_COLUMNS: tuple[Column, ...] = (
-    _s("sync_state", "'' | accepted | waiting | forwarding | in_xero | failed | rejected"),
+    _s("sync_state", "'' | accepted | waiting | forwarding | in_xero | retrying | failed | held | rejected"),
     _s("sync_mutation_id", "the mutation id ledgersync gave the last upload of this record"),
     _s("sync_message", "why: Xero's message when failed, the reason when rejected"),
     _s("sync_code", "the rejection code (docs/protocol.md error table) when rejected"),
-    _s("sync_field", "the rejected field, e.g. invoice.lines[0].line_amount"),
+    _s("sync_field", "the field a rejection or Xero's refusal concerns, e.g. invoice.total"),
 )
 
 TABLES: tuple[Table, ...] = (
@@ -189,7 +189,7 @@ TABLES: tuple[Table, ...] = (
         (
             XERO_ID,
             _s("invoice_id", "required", indexed=True),
-            _s("account_code", "a bank account's code, required"),
+            _s("account_code", "a bank account's code; null: the organisation's", optional=True),
             _s("date", "YYYY-MM-DD, required"),
             _s("amount", "decimal string, required"),
             _s("reference"),

@@ -64,7 +64,7 @@ def _sync(sync: RecordSync | None) -> RawRecord:
         "sync_mutation_id": sync.mutation_id if sync else "",
         "sync_message": sync.message if sync else "",
         "sync_code": "",
-        "sync_field": "",
+        "sync_field": sync.field if sync else "",
     }
 
 
@@ -275,7 +275,7 @@ def payment_draft(raw: RawRecord) -> PaymentDraft:
         {
             "id": raw.get("id"),
             "invoice_id": raw.get("invoice_id"),
-            "account_code": raw.get("account_code"),
+            "account_code": _optional(raw, "account_code"),
             "date": raw.get("date"),
             "amount": raw.get("amount"),
             "reference": _text(raw, "reference"),

@@ -1,7 +1,7 @@
 """watermelondb: sync_records.created_version, watermelon_invoice_lines
 
 Revision ID: 0500
-Revises: 0200
+Revises: 0300
 Create Date: 2026-11-21 10:00:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = '0500'
-down_revision: str | Sequence[str] | None = '0200'
+down_revision: str | Sequence[str] | None = '0300'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,11 +4,12 @@ const { appSchema, tableSchema } = require('@nozbe/watermelondb')
 
 // Where a record this app pushed stands on its way to Xero (set by the server, never pushed).
 const syncColumns = [
-  { name: 'sync_state', type: 'string' }, // '' | accepted | waiting | forwarding | in_xero | failed | rejected
+  // '' | accepted | waiting | forwarding | in_xero | retrying | failed | held | rejected
+  { name: 'sync_state', type: 'string' },
   { name: 'sync_mutation_id', type: 'string' },
   { name: 'sync_message', type: 'string' }, // Xero's message (failed) or the reason (rejected)
   { name: 'sync_code', type: 'string' }, // the rejection code, e.g. totals_mismatch
-  { name: 'sync_field', type: 'string' }, // the rejected field, e.g. invoice.total
+  { name: 'sync_field', type: 'string' }, // the field concerned, e.g. invoice.total
 ]
 
 module.exports = appSchema({
@@ -125,7 +126,7 @@ module.exports = appSchema({
       columns: [
         { name: 'xero_id', type: 'string', isOptional: true },
         { name: 'invoice_id', type: 'string', isIndexed: true },
-        { name: 'account_code', type: 'string' },
+        { name: 'account_code', type: 'string', isOptional: true },
         { name: 'date', type: 'string' },
         { name: 'amount', type: 'string' },
         { name: 'reference', type: 'string' },
