@@ -9,6 +9,7 @@ import httpx
 
 from server.db.database import Database
 from tests.factories import customer, product, publish_entities, standard_mirror
+from tests.fixtures.devices import PairDevice
 
 PULL = "/mobile/v1/watermelon/pull"
 PUSH = "/mobile/v1/watermelon/push"
@@ -212,3 +213,152 @@ async def test_an_invalid_invoice_is_rejected_by_id_while_the_rest_apply(
         {"invoices": {**empty(), "created": [bad]}, "invoice_lines": {**empty(), "created": bad_lines}},
     )
     assert replay.json()["experimentalRejectedIds"] == body["experimentalRejectedIds"]
+
+
+async def test_records_another_device_uploaded_arrive_as_created_and_own_ones_as_updated(
+    mobile: httpx.AsyncClient,
+    client: httpx.AsyncClient,
+    pair_device: PairDevice,
+    server_db: Database,
+    acme_id: uuid.UUID,
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+    other = (await pair_device("Other")).headers
+    first = await pull(mobile)
+    mine, theirs = new_id(), new_id()
+    assert (
+        await push(mobile, first["timestamp"], {"customers": {**empty(), "created": [a_customer(mine)]}})
+    ).status_code == 200
+    other_pull = (await client.get(PULL, params={"last_pulled_at": 0}, headers=other)).json()
+    response = await client.post(
+        PUSH,
+        params={"last_pulled_at": other_pull["timestamp"]},
+        json={"customers": {**empty(), "created": [a_customer(theirs, "Theirs Ltd")]}},
+        headers=other,
+    )
+    assert response.status_code == 200, response.text
+
+    changes = (await pull(mobile, first["timestamp"]))["changes"]["customers"]
+
+    assert [r["id"] for r in changes["created"]] == [theirs]
+    assert [r["id"] for r in changes["updated"]] == [mine]
+
+
+async def test_deleting_unknown_ids_is_ignored_and_deleting_a_payment_or_invoice_deletes_or_voids_it(
+    mobile: httpx.AsyncClient, server_db: Database, acme_id: uuid.UUID
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+    first = await pull(mobile)
+    invoice_id, payment_id = new_id(), new_id()
+    header, lines = an_invoice(invoice_id, customer(1).id)
+    payment = {
+        "id": payment_id,
+        "invoice_id": invoice_id,
+        "account_code": "090",
+        "date": "2026-11-20",
+        "amount": "10.00",
+    }
+    created = await push(
+        mobile,
+        first["timestamp"],
+        {
+            "invoices": {**empty(), "created": [header]},
+            "invoice_lines": {**empty(), "created": lines},
+            "payments": {**empty(), "created": [payment]},
+        },
+    )
+    assert created.json()["experimentalRejectedIds"] == {}
+    second = await pull(mobile, first["timestamp"])
+
+    unknown = await push(
+        mobile,
+        second["timestamp"],
+        {
+            name: {**empty(), "deleted": [new_id()]}
+            for name in ("customers", "invoices", "invoice_lines", "payments")
+        },
+    )
+    deleted = await push(mobile, second["timestamp"], {"payments": {**empty(), "deleted": [payment_id]}})
+    third = await pull(mobile, second["timestamp"])
+    voided = await push(
+        mobile,
+        third["timestamp"],
+        {
+            "invoices": {**empty(), "deleted": [invoice_id]},
+            "invoice_lines": {**empty(), "deleted": [lines[0]["id"]]},
+        },
+    )
+
+    assert unknown.status_code == 200, unknown.text
+    assert unknown.json() == {"experimentalRejectedIds": {}, "rejections": []}
+    assert deleted.json()["experimentalRejectedIds"] == {}
+    assert voided.json()["experimentalRejectedIds"] == {}
+    changes = (await pull(mobile, second["timestamp"]))["changes"]
+    assert changes["payments"]["updated"][0]["status"] == "DELETED"
+    assert changes["invoices"]["updated"][0]["status"] == "VOIDED"
+
+
+async def test_removing_a_line_edits_the_invoice_and_the_pull_deletes_the_line(
+    mobile: httpx.AsyncClient, server_db: Database, acme_id: uuid.UUID
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+    first = await pull(mobile)
+    invoice_id = new_id()
+    header, [line] = an_invoice(invoice_id, customer(1).id)
+    extra = {**line, "id": "extraline0001", "position": 1}
+    two_lines = {**header, "sub_total": "199.80", "total_tax": "29.98", "total": "229.78"}
+    await push(
+        mobile,
+        first["timestamp"],
+        {
+            "invoices": {**empty(), "created": [two_lines]},
+            "invoice_lines": {**empty(), "created": [line, extra]},
+        },
+    )
+    second = await pull(mobile, first["timestamp"])
+    assert [r["id"] for r in second["changes"]["invoice_lines"]["updated"]] == [line["id"], "extraline0001"]
+
+    response = await push(
+        mobile,
+        second["timestamp"],
+        {
+            "invoices": {**empty(), "updated": [{**header, "_status": "updated", "_changed": "total"}]},
+            "invoice_lines": {**empty(), "deleted": ["extraline0001"]},
+        },
+    )
+
+    assert response.json()["experimentalRejectedIds"] == {}, response.text
+    changes = (await pull(mobile, second["timestamp"]))["changes"]
+    assert changes["invoices"]["updated"][0]["total"] == "114.89"
+    assert [r["id"] for r in changes["invoice_lines"]["updated"]] == [line["id"]]
+    assert changes["invoice_lines"]["deleted"] == ["extraline0001"]
+
+
+async def test_read_only_tables_are_rejected_and_tables_ledgersync_does_not_know_are_ignored(
+    mobile: httpx.AsyncClient, server_db: Database, acme_id: uuid.UUID
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+    first = await pull(mobile)
+
+    response = await push(
+        mobile,
+        first["timestamp"],
+        {
+            "products": {**empty(), "updated": [{"id": product(1).id, "name": "Cheaper"}]},
+            "drafts_of_my_app": {**empty(), "created": [{"id": "local1", "text": "only on the phone"}]},
+        },
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["experimentalRejectedIds"] == {"products": [product(1).id]}
+    assert response.json()["rejections"][0]["code"] == "read_only"
+
+
+async def test_a_push_needs_last_pulled_at_and_safe_ids(mobile: httpx.AsyncClient) -> None:
+    without = await mobile.post(PUSH, json={})
+    unsafe = await push(mobile, 1, {"customers": {**empty(), "created": [{"id": "../etc", "name": "x"}]}})
+
+    assert without.status_code == 400
+    assert without.json()["error"]["details"]["field"] == "last_pulled_at"
+    assert unsafe.status_code == 400
+    assert unsafe.json()["error"]["details"]["field"] == "customers.created[0].id"
