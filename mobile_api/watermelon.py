@@ -67,11 +67,15 @@ class WatermelonController(Controller):
             int | None, QueryParameter(ge=1, description="The app's schema version (every table is served)")
         ] = None,
         migration: Annotated[
-            str | None, QueryParameter(description="WatermelonDB's migration info (accepted, not needed)")
+            str | None,
+            QueryParameter(
+                description="WatermelonDB's `migration` as JSON: when not null, the whole data set is sent"
+            ),
         ] = None,
     ) -> PullResponse:
         service: WatermelonSync = state.watermelon
-        return await service.pull(device, _timestamp(last_pulled_at, required=False))
+        migrated = migration not in (None, "", "null", "undefined")
+        return await service.pull(device, _timestamp(last_pulled_at, required=False), migrated)
 
     @post(
         "/push",

@@ -157,12 +157,16 @@ class WatermelonSync:
 
     # --- pull -------------------------------------------------------------------------------
 
-    async def pull(self, device: DevicePrincipal, last_pulled_at: int | None) -> PullResponse:
+    async def pull(
+        self, device: DevicePrincipal, last_pulled_at: int | None, migrated: bool = False
+    ) -> PullResponse:
+        """``migrated``: the app's schema grew since its last pull (WatermelonDB's ``migration``):
+        records it has may lack values of new columns, so it gets the whole data set."""
         org = device.organisation_id
         cursor = cursor_of(last_pulled_at)
         async with self._db.snapshot() as session:
             latest, horizon = await feed.counter(session, org)
-            replacement = cursor != 0 and (cursor < horizon or cursor > latest)
+            replacement = cursor != 0 and (migrated or cursor < horizon or cursor > latest)
             after = 0 if replacement else cursor
             query = (
                 select(

@@ -362,3 +362,17 @@ async def test_a_push_needs_last_pulled_at_and_safe_ids(mobile: httpx.AsyncClien
     assert without.json()["error"]["details"]["field"] == "last_pulled_at"
     assert unsafe.status_code == 400
     assert unsafe.json()["error"]["details"]["field"] == "customers.created[0].id"
+
+
+async def test_an_app_whose_schema_migrated_gets_the_whole_data_set_as_a_replacement(
+    mobile: httpx.AsyncClient, server_db: Database, acme_id: uuid.UUID
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+    first = await pull(mobile)
+    migration = '{"from":1,"tables":[],"columns":[{"table":"customers","columns":["tax_number"]}]}'
+
+    response = await mobile.get(PULL, params={"last_pulled_at": first["timestamp"], "migration": migration})
+
+    body = response.json()
+    assert body["experimentalStrategy"] == "replacement"
+    assert {r["id"] for r in body["changes"]["customers"]["updated"]} == {customer(n).id for n in (1, 2, 3)}
