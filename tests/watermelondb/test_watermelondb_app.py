@@ -223,3 +223,13 @@ def test_the_schema_apps_copy_matches_the_tables_ledgersync_serves() -> None:
         for table in TABLES
     ]
     assert found == expected
+
+
+def test_the_guide_shows_the_schema_and_every_column() -> None:
+    guide = (Path(__file__).parents[2] / "docs" / "watermelondb.md").read_text()
+
+    assert (NODE_APP / "schema.js").read_text() in guide
+    for table in TABLES:
+        section = guide.split(f"### `{table.name}`", 1)[1].split("###", 1)[0]
+        for column in ("id", *(c.name for c in table.columns)):
+            assert f"| `{column}` |" in section, (table.name, column)
