@@ -49,7 +49,7 @@ from server.sync.fate import (
     record_fate,
 )
 from server.sync.outbox import Claimed
-from server.sync.records import RecordView
+from server.sync.records import RecordView, lock_organisation
 from server.xero import mapping, wire
 from server.xero.client import XeroClient, element_errors
 from server.xero.errors import NeedsReconnect, RateLimited, ValidationError, XeroError
@@ -365,6 +365,9 @@ class _Run:
     async def _still_ours(self, jobs: list[Job]) -> list[Job]:
         """The jobs whose claims this worker still holds, renewed for the send about to happen."""
         async with self._db.transaction() as session:
+            # Lock order: the organisation's feed lock before upload rows, as a push takes them;
+            # the other order deadlocks with a push adding a dependency on one of these uploads.
+            await lock_organisation(session, self._org)
             held = await outbox.renew_claims(
                 session,
                 self._org,
@@ -475,6 +478,9 @@ class _Run:
         if not fates:
             return
         async with self._db.transaction() as session:
+            # Lock order: the organisation's feed lock before upload rows, as a push takes them;
+            # the other order deadlocks with a push adding a dependency on one of these uploads.
+            await lock_organisation(session, self._org)
             held = await outbox.renew_claims(
                 session,
                 self._org,

@@ -15,6 +15,7 @@ from server.db.types import utcnow
 from server.errors import Conflict, NotFound
 from server.sync import feed, outbox
 from server.sync.fate import current_record
+from server.sync.records import lock_organisation
 from sync_protocol.entities import RecordSync, encode_entity
 
 # What the admin's filter names, in the outbox's states.
@@ -108,6 +109,7 @@ class OutboxAdmin:
     async def retry(self, organisation_id: uuid.UUID, upload_id: int) -> UploadView:
         """Send a failed (or held) upload again, as a deliberate new attempt."""
         async with self._db.transaction() as session:
+            await lock_organisation(session, organisation_id)  # before the upload row, as pushes do
             row = await session.get(Upload, upload_id)
             if row is None or row.organisation_id != organisation_id:
                 raise NotFound("no such upload in this organisation", code="upload_not_found")
