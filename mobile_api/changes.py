@@ -63,6 +63,7 @@ class ChangesController(Controller):
     ) -> Response[bytes] | Stream:
         pulls: PullService = state.pulls
         body = await pulls.pull(device.organisation_id, cursor, limit, if_none_match)
+        await state.devices.synced(device.device_id)
         headers = {"ETag": body.etag, "Cache-Control": "private, no-cache"}
         if body.chunks is None:
             return Response(b"", status_code=304, headers=headers)

@@ -62,7 +62,9 @@ class MutationsController(Controller):
     ) -> PushResponse:
         body = await strict_body(request, PushRequest)
         pushes: PushService = state.pushes
-        return await pushes.push(device, body)
+        pushed = await pushes.push(device, body)
+        await state.devices.synced(device.device_id)
+        return pushed
 
     @get(
         "/uploads/{mutation_id:str}",
