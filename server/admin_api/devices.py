@@ -62,7 +62,13 @@ class DevicesController(Controller):
         devices: DeviceService = state.devices
         return [
             DeviceOut(
-                str(d.id), d.staff_name, d.device_name, d.created_at, d.revoked_at, d.last_seen_at, d.last_sync_at
+                str(d.id),
+                d.staff_name,
+                d.device_name,
+                d.created_at,
+                d.revoked_at,
+                d.last_seen_at,
+                d.last_sync_at,
             )
             for d in await devices.list_devices(admin.organisation_id)
         ]

@@ -146,7 +146,13 @@ class DeviceService:
             )
             return [
                 DeviceInfo(
-                    d.id, d.staff_name, d.device_name, d.created_at, d.revoked_at, d.last_seen_at, d.last_sync_at
+                    d.id,
+                    d.staff_name,
+                    d.device_name,
+                    d.created_at,
+                    d.revoked_at,
+                    d.last_seen_at,
+                    d.last_sync_at,
                 )
                 for d in devices
             ]
