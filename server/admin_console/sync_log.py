@@ -28,11 +28,14 @@ def _sync(state: State) -> SyncService:
 
 def explained(error: dict[str, Any]) -> dict[str, Any]:
     """A run's error as the page shows it: Xero's messages, each with its hint when it is a common one."""
-    messages = [str(m) for m in error.get("xero_messages") or []] or [str(error.get("message", ""))]
+    message = str(error.get("message", ""))
+    xero_messages = [str(m) for m in error.get("xero_messages") or []]
     return {
         "data_type": TYPE_LABELS.get(str(error.get("data_type", "")), error.get("data_type") or ""),
-        "message": str(error.get("message", "")),
-        "xero": [{"text": m, "hint": hint_for(m)} for m in messages],
+        "message": message,
+        # Without Xero's own messages, the error's message may still be a common one.
+        "hint": None if xero_messages else hint_for(message),
+        "xero": [{"text": m, "hint": hint_for(m)} for m in xero_messages],
         "record": error.get("record"),
         "record_url": record_url(error),
     }
