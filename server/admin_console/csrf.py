@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import Headers
+from litestar.enums import ScopeType
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import Receive, Scope, Send
 
@@ -61,7 +62,7 @@ class AdminCsrfMiddleware(CSRFMiddleware):
     """Litestar's CSRF middleware, applied where ``needs_csrf_check`` says (see the module's doc)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not needs_csrf_check(scope):
+        if scope["type"] == ScopeType.HTTP and not needs_csrf_check(scope):
             await self.app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)

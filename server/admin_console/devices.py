@@ -35,7 +35,7 @@ def pairing_link(base_url: str, code: str) -> str:
 
 def qr_svg(text: str, title: str) -> Markup:
     """An inline SVG QR code (segno); dark on light whatever the page's colours."""
-    svg = segno.make(text, error="m").svg_inline(scale=5, dark="#000", light="#fff", title=title)
+    svg = segno.make(text, error="m").svg_inline(dark="#000", light="#fff", title=title, omitsize=True)
     return Markup(svg)
 
 
@@ -90,12 +90,13 @@ class DevicesController(Controller):
         data: Annotated[PairingForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Response[Any]:
         # Shown once, in the response to the post: the code is not stored in a readable form.
+        issued: IssuedPairingCode | None = None
+        problem: str | None = None
         try:
             issued = await _devices(state).issue_pairing_code(admin.organisation_id, data.staff_name)
         except InvalidInput:
-            problem, issued, status = "Enter the staff member's name.", None, 400
-        else:
-            problem, status = None, 200
+            problem = "Enter the staff member's name."
+        status = 400 if problem else 200
         if wants_fragment(request):
             return fragment("_pairing.html", status_code=status, **self._pairing(state, issued, problem))
         return await self._page(request, admin, state, issued, problem, status)

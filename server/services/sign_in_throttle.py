@@ -32,7 +32,8 @@ class LockoutPolicy:
         beyond = failures - self.free_failures
         if beyond < 0:
             return None
-        return min(self.first_lockout * (2 ** min(beyond, 20)), self.longest_lockout)
+        lockout: timedelta = min(self.first_lockout * (2 ** min(beyond, 20)), self.longest_lockout)
+        return lockout
 
 
 class SignInThrottle:

@@ -111,3 +111,21 @@ async def test_admin_disconnects_and_a_denied_consent_changes_nothing(
     await page.get_by_role("button", name="Disconnect").click()
     await expect(page.get_by_role("status")).to_contain_text("Xero is disconnected")
     await expect(page.get_by_role("button", name="Connect to Xero")).to_be_visible()
+
+
+async def test_admin_who_approves_two_xero_organisations_chooses_one(
+    page: Page, screenshot: Screenshot, ledgersync: ServerThread, admin: AdminAccount, sandbox: RunningSandbox
+) -> None:
+    sandbox.organisation(name="North Branch")
+    south = sandbox.organisation(name="South Branch")
+    await sign_in(page, ledgersync.base_url, admin)
+    await page.get_by_role("button", name="Connect to Xero").click()
+    await page.get_by_role("button", name="Allow access").click()  # both organisations ticked
+    await expect(page.get_by_role("heading", name="Choose the Xero organisation")).to_be_visible()
+    await screenshot("choose-tenant")
+    await page.get_by_label("South Branch").check()
+    await page.get_by_role("button", name="Use this organisation").click()
+    await expect(page.get_by_role("status")).to_contain_text(
+        "Connected to the Xero organisation South Branch"
+    )
+    await expect(page.locator("#tenant-name")).to_have_text(south.name)
