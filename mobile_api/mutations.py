@@ -62,9 +62,10 @@ class MutationsController(Controller):
     ) -> PushResponse:
         body = await strict_body(request, PushRequest)
         pushes: PushService = state.pushes
-        pushed = await pushes.push(device, body)
+        response = await pushes.push(device, body)
+        state.forwarding.wake()  # accepted uploads go to Xero without waiting for the next poll
         await state.devices.synced(device.device_id)
-        return pushed
+        return response
 
     @get(
         "/uploads/{mutation_id:str}",

@@ -242,8 +242,9 @@ class Phone:
         return invoice_id
 
     def create_payment(
-        self, invoice_id: str, amount: str, account_code: str, *, date: dt.date | None = None
+        self, invoice_id: str, amount: str, account_code: str | None = None, *, date: dt.date | None = None
     ) -> str:
+        """Queues a payment; without ``account_code`` it goes to the organisation's bank account."""
         payment_id = _new_id()
         draft = PaymentDraft(
             id=payment_id,

@@ -21,12 +21,17 @@ from mobile_api.changes import ChangesController
 from mobile_api.mutations import MutationsController
 from mobile_api.pairing import PairingController
 from server.admin_api.devices import DevicesController
+from server.admin_api.forwarding import ForwardingController
 from server.admin_api.session import SessionController
 from server.admin_api.sync import SyncController
 from server.admin_api.xero import XeroAdminController, XeroCallbackController
 from server.admin_console import console_routes, csrf_middleware, template_config
 from server.crypto import SecretBox, load_or_create_dev_key
 from server.db.database import Database
+from server.forwarding.forwarder import Forwarder, ForwardingPolicy
+from server.forwarding.outbox_admin import OutboxAdmin
+from server.forwarding.settings import ForwardingSettingsService
+from server.forwarding.worker import ForwardingWorkers
 from server.health import HealthController
 from server.http_errors import EXCEPTION_HANDLERS
 from server.logs import configure_logging
@@ -79,15 +84,38 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
+def process_name() -> str:
+    """Who holds leases and claims from this process: distinct per app instance, readable in the tables."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def forwarding_workers(
+    settings: Settings, database: Database, xero: XeroAccess, holder: str
+) -> ForwardingWorkers:
+    """The forwarding workers this process runs (SQLite: at most one; its writers queue anyway)."""
+    policy = ForwardingPolicy(
+        batch_size=settings.forward_batch_size,
+        claim_ttl=timedelta(seconds=settings.forward_claim_seconds),
+        retry_base=settings.forward_retry_seconds,
+    )
+    count = settings.forwarding_workers
+    if database.engine.dialect.name == "sqlite":
+        count = min(count, 1)
+    forwarders = [
+        Forwarder(database, xero, settings.base_url, f"{holder}:forward-{n}", policy) for n in range(count)
+    ]
+    return ForwardingWorkers(database, forwarders, settings.forward_poll_seconds)
+
+
 def create_app(settings: Settings) -> Litestar:
     configure_logging(settings.log_level)
     database = Database(settings.database_url)
     secrets = secret_box_for(settings)
     xero = XeroAccess(settings, database, secrets)
-    # Who holds leases from this process: distinct per app instance, readable in the leases table.
-    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    holder = process_name()
     sync = SyncService(database, xero, holder)
     scheduler = MirrorScheduler(database, sync, timedelta(minutes=settings.sync_interval_minutes))
+    forwarding = forwarding_workers(settings, database, xero, holder)
     state = State(
         {
             "settings": settings,
@@ -103,14 +131,19 @@ def create_app(settings: Settings) -> Litestar:
             "xero_connect": XeroConnectService(settings, database, secrets, xero),
             "sync": sync,
             "scheduler": scheduler,
+            "forwarding": forwarding,
+            "forwarding_settings": ForwardingSettingsService(database),
+            "outbox": OutboxAdmin(database),
         }
     )
 
     async def start() -> None:
         await database.migrate()
         scheduler.start()
+        forwarding.start()
 
     async def stop() -> None:
+        await forwarding.stop()
         await scheduler.stop()
         await sync.close()
         await xero.close()
@@ -127,6 +160,7 @@ def create_app(settings: Settings) -> Litestar:
             XeroAdminController,
             XeroCallbackController,
             SyncController,
+            ForwardingController,
             *console_routes(),
             create_static_files_router(
                 path=SCHEMA_ASSETS,

@@ -28,6 +28,11 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("migrate", help="apply database migrations and exit")
 
+    forward = commands.add_parser(
+        "forward", help="run forwarding workers only (no HTTP); LEDGERSYNC_FORWARDING_WORKERS of them"
+    )
+    forward.add_argument("--once", action="store_true", help="forward what is due now, then exit")
+
     demo = commands.add_parser("demo", help="serve with a demo SQLite file and the embedded Xero sandbox")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
@@ -64,6 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(settings.log_level)
         asyncio.run(_migrate(settings))
         return 0
+    if args.command == "forward":
+        configure_logging(settings.log_level)
+        return asyncio.run(_forward(settings, once=args.once))
     if args.command == "create-admin":
         password = args.password or getpass.getpass("password: ")
         return asyncio.run(_create_admin(settings, args.email, password, args.organisation))
@@ -92,6 +100,33 @@ async def _migrate(settings: Settings) -> None:
     try:
         await database.migrate()
     finally:
+        await database.close()
+
+
+async def _forward(settings: Settings, once: bool) -> int:
+    from server.app import forwarding_workers, process_name, secret_box_for
+    from server.services.xero_access import XeroAccess
+
+    database = Database(settings.database_url)
+    xero = XeroAccess(settings, database, secret_box_for(settings))
+    workers = forwarding_workers(
+        settings.replace(forwarding_workers=max(1, settings.forwarding_workers)),
+        database,
+        xero,
+        process_name(),
+    )
+    try:
+        await database.migrate()
+        if once:
+            for forwarder in workers.forwarders:
+                await workers.drain(forwarder)
+            return 0
+        workers.start()
+        await asyncio.Event().wait()  # until interrupted
+        return 0
+    finally:
+        await workers.stop()
+        await xero.close()
         await database.close()
 
 

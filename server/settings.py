@@ -78,6 +78,43 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
         ),
         msgspec.Meta(ge=0),
     ] = 15
+    xero_daily_reserve: Annotated[
+        int,
+        _doc(
+            "Calls of Xero's daily budget (5,000 per organisation) kept for forwarding uploads: "
+            "mirror pulls stop when only this many remain."
+        ),
+        msgspec.Meta(ge=0, le=5000),
+    ] = 500
+    forwarding_workers: Annotated[
+        int,
+        _doc(
+            "Forwarding workers in this process (0: none, e.g. when `python -m server forward` runs "
+            "them elsewhere). SQLite always runs one."
+        ),
+        msgspec.Meta(ge=0, le=16),
+    ] = 1
+    forward_batch_size: Annotated[
+        int,
+        _doc("Records per Xero request when forwarding (Xero takes up to 50)."),
+        msgspec.Meta(ge=1, le=50),
+    ] = 50
+    forward_claim_seconds: Annotated[
+        float,
+        _doc(
+            "How long a worker holds the items it took; items of a worker that died go again "
+            "(after a lookup in Xero) once this has passed."
+        ),
+        msgspec.Meta(gt=0),
+    ] = 600.0
+    forward_retry_seconds: Annotated[
+        float,
+        _doc("First wait before forwarding again after Xero failed; doubles each time, up to an hour."),
+        msgspec.Meta(gt=0),
+    ] = 30.0
+    forward_poll_seconds: Annotated[
+        float, _doc("How often an idle forwarding worker looks for due uploads."), msgspec.Meta(gt=0)
+    ] = 2.0
     max_request_body_bytes: Annotated[
         int, _doc("Largest request body accepted; larger bodies get 413."), msgspec.Meta(gt=0)
     ] = 8 * 1024 * 1024

@@ -23,20 +23,25 @@ class Entity(msgspec.Struct, kw_only=True, tag_field="entity"):
     updated_at: datetime | None = None
 
 
-UploadState = Literal["accepted", "waiting", "forwarding", "in_xero", "failed"]
+UploadState = Literal["accepted", "waiting", "forwarding", "in_xero", "retrying", "failed", "held"]
 
 
 class RecordSync(msgspec.Struct, kw_only=True):
     """Where a record a phone uploaded stands on its way to Xero.
 
     ``accepted``: validated and queued; ``waiting``: queued behind a record it depends on that
-    is not in Xero yet; ``forwarding``: being sent; ``in_xero``: Xero has it (``xero_id`` on the
-    record); ``failed``: Xero refused it (``message`` says why).
+    is not in Xero yet (``message`` says so when that record failed); ``forwarding``: being sent;
+    ``in_xero``: Xero has it (``xero_id`` on the record); ``retrying``: Xero could not be reached
+    or was busy, it goes again by itself (``message``: the last error); ``failed``: Xero refused it
+    (``message`` is Xero's, ``field`` the mutation field it concerns when known) - upload a
+    corrected version of the record, or ask an admin to retry; ``held``: kept on the server by the
+    organisation's settings (payments not forwarded, customer edits kept local).
     """
 
     state: UploadState
     mutation_id: str
     message: str = ""
+    field: str = ""
 
 
 class TaxRate(Entity, tag="tax_rate"):

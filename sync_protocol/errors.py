@@ -38,6 +38,8 @@ class ErrorCode(StrEnum):
     DEPENDENCY_REJECTED = "dependency_rejected"
     MUTATION_ID_REUSED = "mutation_id_reused"
     INVALID_VALUE = "invalid_value"
+    INVOICE_EDITS_NOT_FORWARDED = "invoice_edits_not_forwarded"
+    NO_BANK_ACCOUNT = "no_bank_account"
 
 
 ERROR_DESCRIPTIONS: dict[ErrorCode, str] = {
@@ -76,4 +78,10 @@ ERROR_DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.DEPENDENCY_REJECTED: "The mutation refers to a record whose own mutation was rejected.",
     ErrorCode.MUTATION_ID_REUSED: "The mutation id was used before for a different mutation.",
     ErrorCode.INVALID_VALUE: "A value is well-typed but not acceptable (e.g. a negative quantity).",
+    ErrorCode.INVOICE_EDITS_NOT_FORWARDED: (
+        "The invoice is in Xero already and this organisation does not forward invoice edits."
+    ),
+    ErrorCode.NO_BANK_ACCOUNT: (
+        "The payment names no bank account and the organisation has not chosen one for payments."
+    ),
 }

@@ -134,9 +134,12 @@ class InvoiceDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class PaymentDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """``account_code``: the bank account the money went into; omit it for the organisation's
+    bank account for payments (chosen by its admin)."""
+
     id: ClientId
     invoice_id: RecordId
-    account_code: Code
+    account_code: Code | None = None
     date: dt.date
     amount: Money
     reference: ShortText = ""

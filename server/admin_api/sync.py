@@ -67,15 +67,16 @@ class SyncController(Controller):
         run_id = await _sync(state).sync_now(admin.organisation_id, data.types if data else None)
         return Response(SyncStarted(str(run_id)), status_code=202)
 
-    @get("/sync-runs", summary="Sync runs, newest first")
+    @get("/sync-runs", summary="The sync log, newest first: pulls, forwarding runs, settings changes")
     async def runs(
         self,
         admin: NamedDependency[AdminPrincipal],
         state: State,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        kind: Annotated[Literal["pull", "forward", "settings"] | None, QueryParameter()] = None,
     ) -> RunsPage:
-        runs, total = await _sync(state).log.page(admin.organisation_id, limit, offset)
+        runs, total = await _sync(state).log.page(admin.organisation_id, limit, offset, kind)
         return RunsPage(runs, total, limit, offset)
 
     @get("/sync-runs/{run_id:uuid}", summary="One sync run", responses={404: error_response("No such run")})

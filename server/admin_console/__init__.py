@@ -21,9 +21,11 @@ from server.admin_console.connection import ConnectionController
 from server.admin_console.csrf import AdminCsrfMiddleware, csrf_config
 from server.admin_console.devices import DevicesController
 from server.admin_console.errors import EXCEPTION_HANDLERS, home
+from server.admin_console.settings_page import SettingsController, setting_label
 from server.admin_console.sign_in import SignInController
-from server.admin_console.sync import SyncController
+from server.admin_console.sync import SyncController, kind_label, label, what
 from server.admin_console.sync_log import SyncLogController
+from server.admin_console.uploads import UploadsController
 from server.crypto import SecretBox
 from server.errors import LedgersyncError
 from server.settings import Settings
@@ -34,8 +36,14 @@ STATIC_PATH = "/admin/static"
 __all__ = ["console_routes", "csrf_middleware", "template_config"]
 
 
+def _template_helpers(engine: JinjaTemplateEngine) -> None:
+    engine.engine.globals.update(what=what, kind_label=kind_label, label=label, setting_label=setting_label)
+
+
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
-    return TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine)
+    return TemplateConfig(
+        directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=_template_helpers
+    )
 
 
 def csrf_middleware(settings: Settings, secrets: SecretBox) -> DefineMiddleware:
@@ -50,8 +58,10 @@ def console_routes() -> list[ControllerRouterHandler]:
             home,
             SignInController,
             ConnectionController,
+            SettingsController,
             SyncController,
             SyncLogController,
+            UploadsController,
             DevicesController,
         ],
         exception_handlers={

@@ -24,8 +24,10 @@ class NavItem:
 
 NAV = (
     NavItem("connection", "Connection", "/admin/connection"),
+    NavItem("settings", "Settings", "/admin/settings"),
     NavItem("sync", "Sync", "/admin/sync"),
     NavItem("sync_log", "Sync log", "/admin/sync-log"),
+    NavItem("uploads", "Uploads", "/admin/uploads"),
     NavItem("devices", "Devices", "/admin/devices"),
 )
 

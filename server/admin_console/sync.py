@@ -27,7 +27,35 @@ TYPE_LABELS = {
     "customers": "Customers",
     "products": "Products",
     "accounts": "Accounts",
+    "invoices": "Invoices",
+    # Forwarding runs name the entities they sent.
+    "customer": "Customers",
+    "invoice": "Invoices",
+    "payment": "Payments",
+    "settings": "Settings",
 }
+
+
+KIND_LABELS = {"pull": "From Xero", "forward": "To Xero", "settings": "Settings change"}
+
+
+def label(name: str) -> str:
+    return TYPE_LABELS.get(name) or name.replace("_", " ").capitalize()
+
+
+def what(run: RunView) -> str:
+    """What a run of the log concerned, in words."""
+    if run.kind == "settings":
+        return "Settings"
+    if run.kind == "pull" and set(run.types) == set(DATA_TYPES):
+        return "everything"
+    return ", ".join(label(name) for name in run.types)
+
+
+def kind_label(run: RunView) -> str:
+    return KIND_LABELS.get(run.kind, run.kind)
+
+
 # While a run runs, the page asks for its status this often.
 POLL_MILLISECONDS = 1000
 
@@ -42,7 +70,7 @@ def _sync(state: State) -> SyncService:
 
 
 def status_context(run: RunView | None, problem: str | None = None) -> dict[str, Any]:
-    return {"run": run, "problem": problem, "labels": TYPE_LABELS, "poll_ms": POLL_MILLISECONDS}
+    return {"run": run, "problem": problem, "poll_ms": POLL_MILLISECONDS}
 
 
 class SyncController(Controller):
@@ -69,7 +97,7 @@ class SyncController(Controller):
             "sync.html",
             title="Sync",
             active="sync",
-            types=[(name, TYPE_LABELS[name]) for name in DATA_TYPES],
+            types=[(name, label(name)) for name in DATA_TYPES],
             **status_context(shown),
         )
 

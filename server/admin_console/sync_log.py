@@ -13,7 +13,7 @@ from litestar.params import FromPath, QueryParameter
 
 from server.admin_api.auth import provide_admin, require_admin
 from server.admin_console.rendering import page
-from server.admin_console.sync import TYPE_LABELS
+from server.admin_console.sync import label
 from server.services.admins import AdminPrincipal
 from server.services.error_hints import hint_for
 from server.services.mirror.service import SyncService
@@ -31,7 +31,7 @@ def explained(error: dict[str, Any]) -> dict[str, Any]:
     message = str(error.get("message", ""))
     xero_messages = [str(m) for m in error.get("xero_messages") or []]
     return {
-        "data_type": TYPE_LABELS.get(str(error.get("data_type", "")), error.get("data_type") or ""),
+        "data_type": label(str(error.get("data_type") or "")),
         "message": message,
         # Without Xero's own messages, the error's message may still be a common one.
         "hint": None if xero_messages else hint_for(message),
@@ -42,10 +42,10 @@ def explained(error: dict[str, Any]) -> dict[str, Any]:
 
 
 def record_url(error: dict[str, Any]) -> str | None:
-    """Where the record an error concerns can be seen."""
-    record = error.get("record")
-    if not record:
-        return None
+    """Where the record an error concerns can be seen: a failed upload's page, with its Retry."""
+    upload_id = error.get("upload_id")
+    if upload_id is not None:
+        return f"/admin/uploads/{int(upload_id)}"
     return None
 
 
@@ -72,7 +72,6 @@ class SyncLogController(Controller):
             title="Sync log",
             active="sync_log",
             runs=runs,
-            labels=TYPE_LABELS,
             page_number=page_number,
             pages=max(1, math.ceil(total / PAGE_SIZE)),
             total=total,
@@ -93,6 +92,5 @@ class SyncLogController(Controller):
             title="Sync run",
             active="sync_log",
             run=run,
-            labels=TYPE_LABELS,
             errors=[explained(error) for error in run.errors],
         )

@@ -118,7 +118,12 @@ class Lease(Base):
 
 
 class SyncRun(Base):
-    """One mirror pull: why, what, when, how much, and everything that went wrong."""
+    """One entry of the sync log: a mirror pull, a forwarding run or a settings change.
+
+    For a forwarding run ``created``/``updated``/``deleted`` count records created, updated and
+    voided/deleted in Xero, ``fetched`` the items it took; ``errors`` name each failed item. A
+    settings change has ``actor`` and ``details`` (``{"changes": [{"field", "from", "to"}]}``).
+    """
 
     __tablename__ = "sync_runs"
     __table_args__ = (Index("ix_sync_runs_organisation_id_started_at", "organisation_id", "started_at"),)
@@ -136,3 +141,6 @@ class SyncRun(Base):
     deleted: Mapped[int] = mapped_column(Integer, default=0)
     xero_calls: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    kind: Mapped[str] = mapped_column(String(16), default="pull", server_default="pull")
+    actor: Mapped[str] = mapped_column(String(320), default="", server_default="")
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -106,4 +106,4 @@ class SyncCounter(Base):
 
 # The mobile side's and the mirror's tables live in modules of their own; imported here so that
 # Alembic and create_all see them.
-from server.db import admin_models, mirror_models, sync_models  # noqa: E402, F401
+from server.db import admin_models, forwarding_models, mirror_models, sync_models  # noqa: E402, F401

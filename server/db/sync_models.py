@@ -63,6 +63,7 @@ class Upload(Base):
     __table_args__ = (
         UniqueConstraint("organisation_id", "mutation_id"),
         Index("ix_uploads_organisation_id_state_id", "organisation_id", "state", "id"),
+        Index("ix_uploads_organisation_id_record_id", "organisation_id", "record_id"),
     )
 
     id: Mapped[int] = mapped_column(_SERIAL, primary_key=True, autoincrement=True)
@@ -75,7 +76,7 @@ class Upload(Base):
     kind: Mapped[str] = mapped_column(String(32))
     entity: Mapped[str] = mapped_column(String(32))
     record_id: Mapped[str] = mapped_column(String(64))
-    # rejected | waiting | accepted | forwarding | in_xero | failed
+    # See server/sync/outbox.py for the states and how an upload moves between them.
     state: Mapped[str] = mapped_column(String(16))
     # The validated mutation as the phone sent it (sync_protocol.messages JSON): what to forward.
     request: Mapped[bytes] = mapped_column(LargeBinary)
@@ -86,6 +87,22 @@ class Upload(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # --- forwarding (server/forwarding) ---
+    # When a due item may go next (a backoff or a 429's Retry-After); None: now.
+    next_attempt_at: Mapped[datetime | None]
+    # The worker holding the item while ``forwarding``; a claim that expires was lost to a crash.
+    claimed_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    claim_expires_at: Mapped[datetime | None]
+    # Set when a send may have reached Xero without us learning the outcome; cleared once known.
+    # While set, the next attempt first looks the record up in Xero (reconciliation).
+    sent_at: Mapped[datetime | None]
+    # Bumped when an admin retries a failed item: a new Idempotency-Key for a deliberate resend.
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The field Xero's validation message concerns (a path into the mutation), when known.
+    error_field: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    xero_number: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    # Xero's own total of a forwarded invoice (minor units as text: exact on both engines).
+    xero_total: Mapped[str] = mapped_column(String(40), default="", server_default="")
 
 
 class UploadDependency(Base):

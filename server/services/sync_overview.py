@@ -1,4 +1,4 @@
-"""What the admin's connection page says about syncing: the last run that succeeded."""
+"""What the admin's pages say about mirror pulls: the latest one, the last one that succeeded."""
 
 from __future__ import annotations
 
@@ -15,7 +15,11 @@ async def last_successful_sync(database: Database, organisation_id: uuid.UUID) -
     async with database.sessions() as session:
         run = await session.scalar(
             select(SyncRun)
-            .where(SyncRun.organisation_id == organisation_id, SyncRun.status == "succeeded")
+            .where(
+                SyncRun.organisation_id == organisation_id,
+                SyncRun.kind == "pull",
+                SyncRun.status == "succeeded",
+            )
             .order_by(SyncRun.finished_at.desc(), SyncRun.id.desc())
             .limit(1)
         )
@@ -26,7 +30,7 @@ async def latest_run(database: Database, organisation_id: uuid.UUID) -> RunView 
     async with database.sessions() as session:
         run = await session.scalar(
             select(SyncRun)
-            .where(SyncRun.organisation_id == organisation_id)
+            .where(SyncRun.organisation_id == organisation_id, SyncRun.kind == "pull")
             .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
             .limit(1)
         )

@@ -28,19 +28,22 @@ class XeroAccess:
         settings: Settings,
         database: Database,
         secrets: SecretBox,
-        limits: LimitPolicy = LimitPolicy(),
+        limits: LimitPolicy | None = None,
         retry: RetryPolicy = RetryPolicy(),
     ) -> None:
         self.settings = settings
         self._db = database
         self.http = httpx.AsyncClient(timeout=default_timeout(), follow_redirects=False)
         self.identity = Identity(settings, self.http)
-        self.limiters = Limiters(limits)
+        self.limiters = Limiters(limits or LimitPolicy(daily_reserve=settings.xero_daily_reserve))
         self.tokens = TokenStore(database, secrets, self.identity)
         self.retry = retry
 
-    async def client_for(self, organisation_id: uuid.UUID) -> XeroClient:
-        """A client for the organisation's tenant; NeedsReconnect when there is none usable."""
+    async def client_for(self, organisation_id: uuid.UUID, forwarding: bool = False) -> XeroClient:
+        """A client for the organisation's tenant; NeedsReconnect when there is none usable.
+
+        ``forwarding`` clients may spend the daily reserve the mirror leaves untouched.
+        """
         async with self._db.sessions() as session:
             row = await session.scalar(
                 select(XeroConnection).where(XeroConnection.organisation_id == organisation_id)
@@ -56,6 +59,7 @@ class XeroAccess:
             self.tokens.source(organisation_id),
             self.limiters.for_tenant(row.tenant_id),
             self.retry,
+            use_reserve=forwarding,
         )
 
     async def close(self) -> None:

@@ -127,6 +127,10 @@ class _Batch:
                 field=rejection.field,
                 details=rejection.details,
             )
+        replaced = await self._failed_upload_of(record_id) if applied is not None else None
+        if replaced is not None:
+            depends_on = [d for d in depends_on if d != replaced.id]
+            state = outbox.WAITING if depends_on else outbox.ACCEPTED
         if applied is not None:
             self._stamp(applied, mutation.mutation_id, state)
         upload = await outbox.add_upload(
@@ -145,7 +149,14 @@ class _Batch:
             ),
             depends_on,
         )
+        if replaced is not None:
+            await outbox.supersede(self._session, replaced, upload)
         return upload, result
+
+    async def _failed_upload_of(self, record_id: str) -> Upload | None:
+        """The record's latest upload if Xero refused it: a new upload of the record corrects it."""
+        latest = await outbox.latest_upload(self._session, self._org, record_id)
+        return latest if latest is not None and latest.state == outbox.FAILED else None
 
     def _stamp(self, record: Entity, mutation_id: str, state: str) -> None:
         sync = RecordSync(state=state, mutation_id=mutation_id)  # type: ignore[arg-type]
@@ -210,6 +221,12 @@ class _Batch:
             await self._new_id(Invoice, draft.id, "invoice.id")
         elif previous.status in ("VOIDED", "DELETED", "PAID"):
             raise Rejected(ErrorCode.INVOICE_NOT_EDITABLE, f"the invoice is {previous.status}", "invoice.id")
+        elif previous.xero_id and not (await self._view.forwarding()).forward_invoice_edits:
+            raise Rejected(
+                ErrorCode.INVOICE_EDITS_NOT_FORWARDED,
+                "the invoice is in Xero already and edits to it are not forwarded; change it in Xero",
+                "invoice.id",
+            )
         if await self._view.get(Customer, draft.customer_id) is None:
             raise await self._missing(
                 draft.customer_id, ErrorCode.UNKNOWN_CUSTOMER, "customer", "invoice.customer_id"
@@ -231,10 +248,17 @@ class _Batch:
             )
         if invoice.status in ("VOIDED", "DELETED"):
             raise Rejected(ErrorCode.ALREADY_VOIDED, f"the invoice is {invoice.status}", "payment.invoice_id")
-        account = await self._view.account(draft.account_code)
+        account_code = draft.account_code or (await self._view.forwarding()).bank_account_code
+        if account_code is None:
+            raise Rejected(
+                ErrorCode.NO_BANK_ACCOUNT,
+                "name the bank account: this organisation has not chosen one for payments",
+                "payment.account_code",
+            )
+        account = await self._view.account(account_code)
         if account is None or not (account.type == "BANK" or account.enable_payments):
             raise Rejected(
-                ErrorCode.UNKNOWN_ACCOUNT, f"no bank account {draft.account_code}", "payment.account_code"
+                ErrorCode.UNKNOWN_ACCOUNT, f"no bank account {account_code}", "payment.account_code"
             )
         amount = to_decimal(draft.amount)
         if amount <= 0:
@@ -250,7 +274,7 @@ class _Batch:
         record = Payment(
             id=draft.id,
             invoice_id=draft.invoice_id,
-            account_code=draft.account_code,
+            account_code=account_code,
             date=draft.date,
             amount=amount,
             reference=draft.reference,

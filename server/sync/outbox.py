@@ -1,14 +1,24 @@
-"""The ``uploads`` table as the forwarder's queue: rows, dependencies, what can go next.
+"""The ``uploads`` table as the forwarder's queue (the outbox): rows, dependencies, claims.
 
 Every pushed mutation becomes one row. Accepted rows are forwarded in ``id`` order; a row may go
-only when every upload it depends on is ``in_xero`` (a payment after its invoice, an invoice
-after its new customer, an edit after the record's create). States:
+only when every upload it depends on is *resolved* (in Xero, or held on the server by a setting):
+a payment after its invoice, an invoice after its new customer, an edit after the record's create.
 
-    rejected                      refused at the door; never forwarded
-    waiting ──▶ accepted ──▶ forwarding ──▶ in_xero
-                               │   ▲
-                               ▼   │ (retry)
-                             failed
+    rejected     refused at the door; never forwarded
+    waiting      accepted, behind an upload it depends on          ──▶ accepted
+    accepted     due (at ``next_attempt_at``, if set)                ──▶ forwarding
+    forwarding   claimed by a worker until ``claim_expires_at``     ──▶ in_xero | retrying | failed | held
+    in_xero      done: Xero has it (``xero_id``)
+    retrying     a transient failure (Xero down, dropped connection); due again at ``next_attempt_at``
+    failed       Xero refused it (validation); stops here, and its dependants wait, until the phone
+                 uploads a corrected version (this row becomes ``superseded``) or an admin retries it
+    held         kept on the server by a setting (payments not forwarded, customer edits kept local)
+    superseded   a failed upload replaced by a corrected one of the same record
+
+Claims are rows updated to ``forwarding`` with the worker's name and an expiry, chosen with
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite serialises writers anyway): two workers never take
+the same row. A claim that expires was lost with its worker; the row is due again, and because
+``sent_at`` may say it reached Xero, the next attempt reconciles before it sends.
 """
 
 from __future__ import annotations
@@ -16,22 +26,34 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db.models import SyncRecord
 from server.db.sync_models import Upload, UploadDependency
-from sync_protocol.messages import AnyMutation
+from server.db.types import utcnow
+from sync_protocol.entities import Payment
+from sync_protocol.messages import AnyMutation, CreatePayment
 
-REJECTED, WAITING, ACCEPTED, FORWARDING, IN_XERO, FAILED = (
-    "rejected",
-    "waiting",
-    "accepted",
-    "forwarding",
-    "in_xero",
-    "failed",
-)
+REJECTED = "rejected"
+WAITING = "waiting"
+ACCEPTED = "accepted"
+FORWARDING = "forwarding"
+IN_XERO = "in_xero"
+RETRYING = "retrying"
+FAILED = "failed"
+HELD = "held"
+SUPERSEDED = "superseded"
+
+# A dependency in one of these states no longer holds its dependants back.
+RESOLVED = (IN_XERO, HELD)
+# What a worker may claim (when ``next_attempt_at`` has come).
+DUE = (ACCEPTED, RETRYING)
+# Neither done nor dead: the record still has somewhere to go.
+OPEN = (WAITING, ACCEPTED, FORWARDING, RETRYING, FAILED)
 
 _mutation_decoder = msgspec.json.Decoder(AnyMutation)
 
@@ -72,24 +94,39 @@ async def find_uploads(
 async def open_dependencies(
     session: AsyncSession, organisation_id: uuid.UUID, record_ids: Iterable[str]
 ) -> list[int]:
-    """For each record, its latest non-rejected upload if that is not in Xero yet."""
+    """For each record, its latest live upload if that is not resolved yet."""
     found = []
     for record_id in dict.fromkeys(record_ids):
-        latest = (
-            await session.execute(
-                select(Upload.id, Upload.state)
-                .where(
-                    Upload.organisation_id == organisation_id,
-                    Upload.record_id == record_id,
-                    Upload.state != REJECTED,
-                )
-                .order_by(Upload.id.desc())
-                .limit(1)
-            )
-        ).one_or_none()
-        if latest is not None and latest.state != IN_XERO:
+        latest = await latest_upload(session, organisation_id, record_id)
+        if latest is not None and latest.state not in RESOLVED:
             found.append(latest.id)
     return found
+
+
+async def latest_upload(session: AsyncSession, organisation_id: uuid.UUID, record_id: str) -> Upload | None:
+    """The record's newest upload that is neither rejected nor superseded."""
+    found: Upload | None = await session.scalar(
+        select(Upload)
+        .where(
+            Upload.organisation_id == organisation_id,
+            Upload.record_id == record_id,
+            Upload.state.not_in((REJECTED, SUPERSEDED)),
+        )
+        .order_by(Upload.id.desc())
+        .limit(1)
+    )
+    return found
+
+
+async def supersede(session: AsyncSession, failed: Upload, replacement: Upload) -> None:
+    """A corrected upload takes a failed one's place: what waited for the old one waits for it."""
+    failed.state = SUPERSEDED
+    failed.updated_at = utcnow()
+    await session.execute(
+        update(UploadDependency)
+        .where(UploadDependency.depends_on_id == failed.id)
+        .values(depends_on_id=replacement.id)
+    )
 
 
 async def was_rejected(session: AsyncSession, organisation_id: uuid.UUID, record_id: str) -> bool:
@@ -145,3 +182,160 @@ async def forwardable_uploads(
         OutboxItem(row.id, row.kind, row.entity, row.record_id, _mutation_decoder.decode(row.request))
         for row in rows
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """An upload a worker holds. ``ambiguous``: an earlier send may have reached Xero unseen."""
+
+    upload_id: int
+    kind: str
+    entity: str
+    record_id: str
+    mutation: AnyMutation
+    generation: int
+    attempts: int
+    ambiguous: bool
+    sent_at: datetime | None
+
+
+async def claim_due(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    worker: str,
+    ttl: timedelta,
+    limit: int,
+) -> list[Claimed]:
+    """Take up to ``limit`` due uploads (and any whose claim expired), oldest first.
+
+    Marks each as possibly sent from now on: the caller sends right after committing, and a crash
+    in between costs only a reconciliation lookup.
+    """
+    now = utcnow()
+    rows = list(
+        await session.scalars(
+            select(Upload)
+            .where(Upload.organisation_id == organisation_id, _claimable(now))
+            .order_by(Upload.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    claimed = []
+    for row in rows:
+        ambiguous = row.sent_at is not None
+        row.state = FORWARDING
+        row.claimed_by = worker
+        row.claim_expires_at = now + ttl
+        row.attempts += 1
+        row.sent_at = row.sent_at or now
+        row.updated_at = now
+        claimed.append(
+            Claimed(
+                row.id,
+                row.kind,
+                row.entity,
+                row.record_id,
+                _mutation_decoder.decode(row.request),
+                row.generation,
+                row.attempts,
+                ambiguous,
+                row.sent_at,
+            )
+        )
+    return claimed
+
+
+async def has_due(session: AsyncSession) -> list[uuid.UUID]:
+    """Organisations with an upload a worker could claim now."""
+    rows = await session.scalars(select(Upload.organisation_id).where(_claimable(utcnow())).distinct())
+    return list(rows)
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        Upload.state.in_(DUE) & or_(Upload.next_attempt_at.is_(None), Upload.next_attempt_at <= now),
+        (Upload.state == FORWARDING) & (Upload.claim_expires_at < now),
+    )
+
+
+# Uploads that may still change a record as phones see it before Xero sees the change.
+PENDING = (WAITING, ACCEPTED, FORWARDING, RETRYING)
+
+
+async def invoice_has_pending_uploads(
+    session: AsyncSession, organisation_id: uuid.UUID, invoice_id: str, exclude: int | None = None
+) -> bool:
+    """Whether an upload of the invoice, or of a payment on it, is still on its way to Xero.
+
+    While one is, the phone's own view of the invoice (paid locally, edited) is newer than Xero's,
+    so Xero's amounts must not overwrite it yet.
+    """
+    rows = await session.execute(
+        select(Upload.entity, Upload.record_id, Upload.request).where(
+            Upload.organisation_id == organisation_id,
+            Upload.state.in_(PENDING),
+            Upload.id != (exclude or 0),
+            or_(Upload.record_id == invoice_id, Upload.entity == "payment"),
+        )
+    )
+    for entity, record_id, request in rows:
+        if record_id == invoice_id:
+            return True
+        if (
+            entity == "payment"
+            and await _payment_invoice(session, organisation_id, record_id, request) == invoice_id
+        ):
+            return True
+    return False
+
+
+async def _payment_invoice(
+    session: AsyncSession, organisation_id: uuid.UUID, payment_id: str, request: bytes
+) -> str | None:
+    mutation = _mutation_decoder.decode(request)
+    if isinstance(mutation, CreatePayment):
+        return mutation.payment.invoice_id
+    payload = await session.scalar(
+        select(SyncRecord.payload).where(
+            SyncRecord.organisation_id == organisation_id,
+            SyncRecord.entity == "payment",
+            SyncRecord.entity_id == payment_id,
+        )
+    )
+    return msgspec.json.decode(payload, type=Payment).invoice_id if payload else None
+
+
+async def xero_ids_of(session: AsyncSession, organisation_id: uuid.UUID, entity: str) -> set[str]:
+    """Xero ids (lower case) of the records of ``entity`` that uploads put in Xero."""
+    rows = await session.scalars(
+        select(Upload.xero_id).where(
+            Upload.organisation_id == organisation_id, Upload.entity == entity, Upload.xero_id.is_not(None)
+        )
+    )
+    return {xero_id.lower() for xero_id in rows if xero_id}
+
+
+async def forwarded_invoices(session: AsyncSession, organisation_id: uuid.UUID) -> dict[str, str]:
+    """Invoices uploads created in Xero: record id by Xero id (lower case)."""
+    rows = await session.execute(
+        select(Upload.xero_id, Upload.record_id).where(
+            Upload.organisation_id == organisation_id,
+            Upload.entity == "invoice",
+            Upload.kind == "upsert_invoice",
+            Upload.xero_id.is_not(None),
+        )
+    )
+    return {xero_id.lower(): record_id for xero_id, record_id in rows if xero_id}
+
+
+async def first_forwarded_invoice_at(session: AsyncSession, organisation_id: uuid.UUID) -> datetime | None:
+    """When the oldest invoice upload now in Xero was made (None: no invoice was forwarded)."""
+    found: datetime | None = await session.scalar(
+        select(func.min(Upload.created_at)).where(
+            Upload.organisation_id == organisation_id,
+            Upload.entity == "invoice",
+            Upload.xero_id.is_not(None),
+        )
+    )
+    return found

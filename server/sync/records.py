@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db.forwarding_models import ForwardingSettings
 from server.db.models import SyncCounter, SyncRecord
 from server.sync.feed import Change
 from sync_protocol.entities import (
@@ -56,6 +57,7 @@ class RecordView:
         self._org = organisation_id
         self._changed: dict[tuple[str, str], Entity] = {}
         self._by_code: dict[str, dict[str, Entity]] = {}
+        self._forwarding: ForwardingSettings | None = None
 
     async def get(self, cls: type[E], record_id: str) -> E | None:
         entity = ENTITY_NAME[cls]
@@ -114,6 +116,13 @@ class RecordView:
         found = await self._all_of(OrganisationSettings)
         return found[0] if found and isinstance(found[0], OrganisationSettings) else None
 
+    async def forwarding(self) -> ForwardingSettings:
+        """The organisation's forwarding settings (the defaults when an admin never set any)."""
+        if self._forwarding is None:
+            found = await self._session.get(ForwardingSettings, self._org)
+            self._forwarding = found or default_forwarding(self._org)
+        return self._forwarding
+
     def put(self, record: Entity) -> None:
         self._changed[(ENTITY_NAME[type(record)], record.id)] = record
 
@@ -121,3 +130,25 @@ class RecordView:
         return [
             Change(entity, record_id, encode_entity(r)) for (entity, record_id), r in self._changed.items()
         ]
+
+
+def default_forwarding(organisation_id: uuid.UUID) -> ForwardingSettings:
+    return ForwardingSettings(
+        organisation_id=organisation_id,
+        bank_account_code=None,
+        revenue_account_code=None,
+        forward_payments=True,
+        update_customers=True,
+        forward_invoice_edits=True,
+        invoice_status="AUTHORISED",
+        sync_interval_minutes=None,
+        updated_by="",
+    )
+
+
+def with_forwarding(organisation: OrganisationSettings, settings: ForwardingSettings) -> OrganisationSettings:
+    """The organisation record phones get: Xero's settings plus the admin's forwarding choices."""
+    status = "DRAFT" if settings.invoice_status == "DRAFT" else "AUTHORISED"
+    return msgspec.structs.replace(
+        organisation, forward_payments=settings.forward_payments, invoice_status=status
+    )

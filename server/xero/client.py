@@ -87,6 +87,7 @@ class XeroClient:
         tokens: TokenSource,
         limiter: TenantLimiter,
         retry: RetryPolicy = RetryPolicy(),
+        use_reserve: bool = False,
     ) -> None:
         self._http = http
         self._base = api_url.rstrip("/") + "/api.xro/2.0"
@@ -94,6 +95,7 @@ class XeroClient:
         self._tokens = tokens
         self._limiter = limiter
         self._retry = retry
+        self._use_reserve = use_reserve
         self.calls = 0  # requests actually sent to Xero through this client
 
     async def get(
@@ -119,18 +121,21 @@ class XeroClient:
         *,
         idempotency_key: str | None = None,
         params: dict[str, str] | None = None,
+        retry_unanswered: bool = True,
     ) -> T:
         """PUT/POST with ``summarizeErrors=false``: the answer has one result per element.
 
         Check each element's ``status_attribute_string``/``validation_errors`` (``element_errors``).
-        A 400 for the request as a whole raises ValidationError.
+        A 400 for the request as a whole raises ValidationError. ``retry_unanswered=False``: a
+        transport failure or 5xx is raised at once, for callers that must look in Xero before
+        sending again (the repeat's idempotency key may have expired).
         """
         query = {"summarizeErrors": "false", **(params or {})}
         headers = {
             "Idempotency-Key": idempotency_key or str(uuid.uuid4()),
             "Content-Type": "application/json",
         }
-        response = await self._send(method, path, query, headers, wire.encode(body), retry=True)
+        response = await self._send(method, path, query, headers, wire.encode(body), retry=retry_unanswered)
         return wire.decode(response.content, kind)
 
     async def _send(
@@ -155,7 +160,7 @@ class XeroClient:
                 "Accept": "application/json",
             }
             try:
-                async with self._limiter.slot():
+                async with self._limiter.slot(self._use_reserve):
                     self.calls += 1
                     response = await self._http.request(
                         method, self._base + path, params=params, headers=request_headers, content=content

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal
 
+from server.sync.fate import InvoiceFacts
 from server.xero import wire
 from sync_protocol import entities
 
@@ -33,7 +34,7 @@ class Mapped:
     xero_updated_at: datetime | None
 
 
-def _utc(moment: datetime | None) -> datetime | None:
+def utc(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
     return datetime.fromtimestamp(0, UTC) + (moment - datetime.fromtimestamp(0, UTC))
@@ -45,14 +46,14 @@ def tax_rate_of(rate: wire.TaxRate, entity_id: str) -> Mapped:
     entity = entities.TaxRate(
         id=entity_id,
         xero_id=rate.tax_type,
-        updated_at=_utc(rate.updated_date_utc),
+        updated_at=utc(rate.updated_date_utc),
         tax_type=rate.tax_type,
         name=rate.name,
         rate=effective if effective is not None else Decimal(0),
         status=status,  # type: ignore[arg-type]
         can_apply_to_revenue=rate.can_apply_to_revenue,
     )
-    return Mapped(rate.tax_type, entity, status in ("ACTIVE", "PENDING"), _utc(rate.updated_date_utc))
+    return Mapped(rate.tax_type, entity, status in ("ACTIVE", "PENDING"), utc(rate.updated_date_utc))
 
 
 def _phone(contact: wire.Contact) -> str:
@@ -90,7 +91,7 @@ def customer_of(contact: wire.Contact, entity_id: str) -> Mapped:
     entity = entities.Customer(
         id=entity_id,
         xero_id=contact.contact_id,
-        updated_at=_utc(contact.updated_date_utc),
+        updated_at=utc(contact.updated_date_utc),
         name=contact.name,
         first_name=contact.first_name,
         last_name=contact.last_name,
@@ -101,7 +102,7 @@ def customer_of(contact: wire.Contact, entity_id: str) -> Mapped:
         address=_address(contact),
         status="ACTIVE" if active else "ARCHIVED",  # GDPRREQUEST is archived for phones
     )
-    return Mapped(contact.contact_id.lower(), entity, active, _utc(contact.updated_date_utc))
+    return Mapped(contact.contact_id.lower(), entity, active, utc(contact.updated_date_utc))
 
 
 def product_of(item: wire.Item, entity_id: str) -> Mapped:
@@ -109,7 +110,7 @@ def product_of(item: wire.Item, entity_id: str) -> Mapped:
     entity = entities.Product(
         id=entity_id,
         xero_id=item.item_id,
-        updated_at=_utc(item.updated_date_utc),
+        updated_at=utc(item.updated_date_utc),
         code=item.code,
         name=item.name,
         description=item.description,
@@ -118,7 +119,7 @@ def product_of(item: wire.Item, entity_id: str) -> Mapped:
         tax_type=sales.tax_type,
         is_sold=item.is_sold,
     )
-    return Mapped(item.item_id.lower(), entity, True, _utc(item.updated_date_utc))
+    return Mapped(item.item_id.lower(), entity, True, utc(item.updated_date_utc))
 
 
 def is_bank_or_revenue(account: wire.Account) -> bool:
@@ -130,7 +131,7 @@ def account_of(account: wire.Account, entity_id: str) -> Mapped:
     entity = entities.Account(
         id=entity_id,
         xero_id=account.account_id,
-        updated_at=_utc(account.updated_date_utc),
+        updated_at=utc(account.updated_date_utc),
         code=account.code,
         name=account.name,
         type=account.type,
@@ -141,7 +142,7 @@ def account_of(account: wire.Account, entity_id: str) -> Mapped:
     )
     # The mirror keeps every account; phones get the active bank and revenue ones.
     live = status == "ACTIVE" and is_bank_or_revenue(account)
-    return Mapped(account.account_id.lower(), entity, live, _utc(account.updated_date_utc))
+    return Mapped(account.account_id.lower(), entity, live, utc(account.updated_date_utc))
 
 
 def organisation_of(organisation: wire.Organisation, entity_id: str) -> Mapped:
@@ -154,3 +155,18 @@ def organisation_of(organisation: wire.Organisation, entity_id: str) -> Mapped:
         default_line_amount_type=_LINE_AMOUNT_TYPES.get(organisation.default_sales_tax or "", "Exclusive"),
     )
     return Mapped(organisation.organisation_id.lower(), entity, True, None)
+
+
+_INVOICE_STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED", "PAID", "VOIDED", "DELETED")
+
+
+def invoice_facts_of(invoice: wire.Invoice) -> InvoiceFacts:
+    """What ledgersync keeps of a forwarded invoice as Xero has it."""
+    status = invoice.status if invoice.status in _INVOICE_STATUSES else "AUTHORISED"
+    return InvoiceFacts(
+        status=status,  # type: ignore[arg-type]
+        amount_paid=invoice.amount_paid,
+        amount_due=invoice.amount_due,
+        total=invoice.total,
+        invoice_number=invoice.invoice_number,
+    )

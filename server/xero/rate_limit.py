@@ -28,7 +28,8 @@ class LimitPolicy:
     # One below Xero's 60: our clock and Xero's do not start their minutes at the same instant.
     per_minute: int = 59
     minute: float = 60.0
-    # Calls kept back from the daily budget for the admin's own "Sync now" and forwarding.
+    # Calls of the daily budget only forwarding may use: mirror pulls stop short of it, so what
+    # phones upload still reaches Xero on a day the mirror was busy.
     daily_reserve: int = 0
 
 
@@ -51,10 +52,10 @@ class TenantLimiter:
         self.max_in_flight = 0
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold this while one request is on the wire."""
+    async def slot(self, use_reserve: bool = False) -> AsyncIterator[None]:
+        """Hold this while one request is on the wire. ``use_reserve``: may spend the daily reserve."""
         async with self._slots:
-            await self._wait_turn()
+            await self._wait_turn(0 if use_reserve else self.policy.daily_reserve)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             try:
@@ -65,11 +66,11 @@ class TenantLimiter:
                 # it somewhere in between, so counting from the end never frees a slot too early.
                 self._done.append(self._clock())
 
-    async def _wait_turn(self) -> None:
+    async def _wait_turn(self, reserve: int) -> None:
         # One waiter at a time decides; the others queue behind it in arrival order.
         async with self._turn:
             while True:
-                if self.day_remaining is not None and self.day_remaining <= self.policy.daily_reserve:
+                if self.day_remaining is not None and self.day_remaining <= reserve:
                     raise RateLimited(
                         "Xero's daily call budget for this organisation is spent", retry_after=3600
                     )

@@ -155,6 +155,8 @@ class Address(Wire):
 class Contact(Wire):
     contact_id: str = msgspec.field(name="ContactID")
     name: str = ""
+    # Xero's field for an external system's id: ledgersync writes its record id here.
+    contact_number: str = ""
     contact_status: str = "ACTIVE"
     first_name: str = ""
     last_name: str = ""
@@ -211,6 +213,44 @@ class Organisation(Wire):
     pays_tax: bool = True
 
 
+class ContactRef(Wire):
+    contact_id: str = msgspec.field(default="", name="ContactID")
+
+
+class Invoice(Wire):
+    invoice_id: str = msgspec.field(default="", name="InvoiceID")
+    invoice_number: str = ""
+    type: str = ""
+    status: str = ""
+    reference: str = ""
+    url: str = ""
+    contact: ContactRef | None = None
+    sub_total: Decimal = Decimal(0)
+    total_tax: Decimal = Decimal(0)
+    total: Decimal = Decimal(0)
+    amount_due: Decimal = Decimal(0)
+    amount_paid: Decimal = Decimal(0)
+    updated_date_utc: XeroDateTime | None = msgspec.field(default=None, name="UpdatedDateUTC")
+    status_attribute_string: str | None = None
+    validation_errors: list[ValidationMessage] = msgspec.field(default_factory=list)
+
+
+class InvoiceRef(Wire):
+    invoice_id: str = msgspec.field(default="", name="InvoiceID")
+
+
+class Payment(Wire):
+    payment_id: str = msgspec.field(default="", name="PaymentID")
+    invoice: InvoiceRef | None = None
+    amount: Decimal = Decimal(0)
+    date: XeroDateTime | None = None
+    reference: str = ""
+    status: str = ""
+    updated_date_utc: XeroDateTime | None = msgspec.field(default=None, name="UpdatedDateUTC")
+    status_attribute_string: str | None = None
+    validation_errors: list[ValidationMessage] = msgspec.field(default_factory=list)
+
+
 # --- envelopes -----------------------------------------------------------------------------------
 class TaxRates(Wire):
     tax_rates: list[TaxRate] = msgspec.field(default_factory=list)
@@ -231,3 +271,13 @@ class Accounts(Wire):
 
 class Organisations(Wire):
     organisations: list[Organisation] = msgspec.field(default_factory=list)
+
+
+class Invoices(Wire):
+    invoices: list[Invoice] = msgspec.field(default_factory=list)
+    pagination: Pagination | None = msgspec.field(default=None, name="pagination")
+
+
+class Payments(Wire):
+    payments: list[Payment] = msgspec.field(default_factory=list)
+    pagination: Pagination | None = msgspec.field(default=None, name="pagination")

@@ -8,7 +8,7 @@ client that honours it waits the right amount of wall-clock time.
 from __future__ import annotations
 
 import math
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass
 
 from .clock import Clock
@@ -41,12 +41,17 @@ class RateLimiter:
         self._day: dict[str, deque[float]] = defaultdict(deque)
         self._app: deque[float] = deque()
         self._in_flight: dict[str, int] = defaultdict(int)
+        # What a test or the control API can read: 429s given, by problem, and the peak concurrency.
+        self.rejected: Counter[str] = Counter()
+        self.max_in_flight: dict[str, int] = defaultdict(int)
 
     def reset(self) -> None:
         self._minute.clear()
         self._day.clear()
         self._app.clear()
         self._in_flight.clear()
+        self.rejected.clear()
+        self.max_in_flight.clear()
 
     def remaining(self, tenant_id: str) -> Remaining:
         now = self.clock.seconds()
@@ -58,6 +63,13 @@ class RateLimiter:
 
     def acquire(self, tenant_id: str) -> Remaining:
         """Count one call or raise RateLimited; the caller must ``release`` when the call ends."""
+        try:
+            return self._acquire(tenant_id)
+        except RateLimited as limited:
+            self.rejected[limited.problem] += 1
+            raise
+
+    def _acquire(self, tenant_id: str) -> Remaining:
         now = self.clock.seconds()
         minute = _trim(self._minute[tenant_id], now - MINUTE)
         day = _trim(self._day[tenant_id], now - DAY)
@@ -74,6 +86,7 @@ class RateLimiter:
         day.append(now)
         app.append(now)
         self._in_flight[tenant_id] += 1
+        self.max_in_flight[tenant_id] = max(self.max_in_flight[tenant_id], self._in_flight[tenant_id])
         return self.remaining(tenant_id)
 
     def release(self, tenant_id: str) -> None:

@@ -38,7 +38,7 @@ def admin_routes() -> Iterator[tuple[str, str]]:
             continue
         path = route.path
         for definition in route.path_parameters.values():
-            value = str(uuid.uuid4()) if definition.type is uuid.UUID else "x"
+            value = {uuid.UUID: str(uuid.uuid4()), int: "1"}.get(definition.type, "x")
             path = path.replace("{" + definition.full + "}", value)
         for method in sorted(route.methods - {"OPTIONS", "HEAD"}):
             if (method, route.path) in OPEN or path.startswith(OPEN_PREFIXES):

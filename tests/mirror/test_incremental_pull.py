@@ -123,7 +123,7 @@ async def test_sync_runs_are_listed_newest_first_and_paged(
     assert second["trigger"] == "manual"
 
 
-async def test_accounts_endpoint_lists_bank_and_revenue_accounts_from_the_mirror(
+async def test_accounts_endpoint_lists_payment_and_revenue_accounts_from_the_mirror(
     xero_sandbox: RunningSandbox, admin_client: httpx.AsyncClient
 ) -> None:
     org = xero_sandbox.organisation(contacts=1, items=1)
@@ -134,5 +134,6 @@ async def test_accounts_endpoint_lists_bank_and_revenue_accounts_from_the_mirror
     revenue = (await admin_client.get("/admin/api/accounts", params={"type": "REVENUE"})).json()
 
     active = [a for a in org.accounts.values() if a["Status"] == "ACTIVE"]
-    assert sorted(a["code"] for a in bank) == sorted(a["Code"] for a in active if a["Type"] == "BANK")
+    takes_payments = [a for a in active if a["Type"] == "BANK" or a["EnablePaymentsToAccount"]]
+    assert sorted(a["code"] for a in bank) == sorted(a["Code"] for a in takes_payments)
     assert sorted(a["code"] for a in revenue) == sorted(a["Code"] for a in active if a["Class"] == "REVENUE")

@@ -20,7 +20,8 @@ _decoder = msgspec.json.Decoder(Account)
 async def mirrored_accounts(
     database: Database, organisation_id: uuid.UUID, kind: AccountFilter | None
 ) -> list[Account]:
-    """Active mirrored accounts, by code; BANK by Type, REVENUE by Class (REVENUE, SALES, OTHERINCOME)."""
+    """Active mirrored accounts, by code. BANK: accounts payments can go to (Type BANK, or
+    EnablePaymentsToAccount); REVENUE: by Class (REVENUE, SALES, OTHERINCOME)."""
     async with database.sessions() as session:
         payloads = await session.scalars(
             select(MirrorRecord.payload).where(
@@ -34,7 +35,7 @@ async def mirrored_accounts(
         if account.status == "ACTIVE"
         and (
             kind is None
-            or (kind == "BANK" and account.type == "BANK")
+            or (kind == "BANK" and (account.type == "BANK" or account.enable_payments))
             or (kind == "REVENUE" and account.account_class == "REVENUE")
         )
     ]

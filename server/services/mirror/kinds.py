@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-DataType = Literal["tax_rates", "customers", "products", "accounts"]
+# ``invoices``: only those ledgersync forwarded (their status and amounts as Xero has them now).
+DataType = Literal["tax_rates", "customers", "products", "accounts", "invoices"]
 DATA_TYPES: tuple[DataType, ...] = get_args(DataType)
 
 # Feed entity names (sync_protocol.entities.ENTITY_NAME); the organisation record rides with tax rates.
@@ -13,6 +14,7 @@ CUSTOMER = "customer"
 PRODUCT = "product"
 ACCOUNT = "account"
 ORGANISATION = "organisation"
+INVOICE = "invoice"
 
 
 def parse_types(names: list[str] | None) -> list[DataType]:

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -23,12 +24,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from server.db.database import Database
+from server.db.forwarding_models import ForwardingSettings
 from server.db.mirror_models import MirrorCursor
 from server.db.types import utcnow
 from server.services.mirror import kinds, store
 from server.services.mirror.kinds import DataType
+from server.sync import outbox
+from server.sync.facts import apply_invoice_facts
+from server.sync.records import default_forwarding, with_forwarding
 from server.xero import mapping, wire
 from server.xero.client import PAGE_SIZE, XeroClient
+from sync_protocol.entities import OrganisationSettings
 
 OVERLAP = timedelta(minutes=5)
 FULL_PULL_EVERY = timedelta(hours=6)
@@ -86,6 +92,8 @@ class MirrorPuller:
             await self._customers()
         elif data_type == "products":
             await self._products()
+        elif data_type == "invoices":
+            await self._invoices()
         else:
             await self._accounts()
 
@@ -114,8 +122,12 @@ class MirrorPuller:
         await self._full_read(kinds.TAX_RATE, rates.tax_rates, mapping.tax_rate_of)
         async with self._db.transaction() as session:
             existing = await store.existing_rows(session, self._org, kinds.ORGANISATION, None)
+            forwarding = await session.get(ForwardingSettings, self._org) or default_forwarding(self._org)
             records = [
-                mapping.organisation_of(o, self._id(kinds.ORGANISATION, o.organisation_id, existing))
+                _with_forwarding(
+                    mapping.organisation_of(o, self._id(kinds.ORGANISATION, o.organisation_id, existing)),
+                    forwarding,
+                )
                 for o in organisations.organisations[:1]
             ]
             counts = await store.apply(
@@ -187,6 +199,38 @@ class MirrorPuller:
             page += 1
         await self._save_cursor(kinds.CUSTOMER, newest, None)
 
+    async def _invoices(self) -> None:
+        """Xero's status and amounts of the invoices phones uploaded: paid or voided in Xero."""
+        first = await _forwarded_since(self._db, self._org)
+        if first is None:
+            return  # nothing forwarded: no call
+        since, _ = await self._cursor(kinds.INVOICE)
+        modified_since = (since or first) - OVERLAP
+        newest: datetime | None = None
+        page = 1
+        while True:
+            await self._keep_alive()
+            answer = await self._client.get(
+                "/Invoices",
+                wire.Invoices,
+                params={
+                    "where": 'Type=="ACCREC"',
+                    "page": str(page),
+                    "pageSize": str(PAGE_SIZE),
+                    "unitdp": "4",
+                },
+                modified_since=modified_since,
+            )
+            self.result.counts.fetched += len(answer.invoices)
+            facts = {invoice.invoice_id: mapping.invoice_facts_of(invoice) for invoice in answer.invoices}
+            self.result.counts.updated += await apply_invoice_facts(self._db, self._org, facts)
+            for invoice in answer.invoices:
+                newest = _later(newest, mapping.utc(invoice.updated_date_utc))
+            if answer.pagination is None or page >= answer.pagination.page_count:
+                break
+            page += 1
+        await self._save_cursor(kinds.INVOICE, newest, None)
+
     async def _products(self) -> None:
         since, last_full = await self._cursor(kinds.PRODUCT)
         full = self._full or last_full is None or utcnow() - last_full >= FULL_PULL_EVERY
@@ -204,6 +248,18 @@ class MirrorPuller:
             await self._store_page(kinds.PRODUCT, items.items, mapping.product_of) if items.items else None
         )
         await self._save_cursor(kinds.PRODUCT, newest, None)
+
+
+async def _forwarded_since(database: Database, organisation_id: uuid.UUID) -> datetime | None:
+    async with database.sessions() as session:
+        return await outbox.first_forwarded_invoice_at(session, organisation_id)
+
+
+def _with_forwarding(mapped: mapping.Mapped, forwarding: ForwardingSettings) -> mapping.Mapped:
+    """The organisation record carries the admin's forwarding choices phones need to know."""
+    if not isinstance(mapped.entity, OrganisationSettings):
+        return mapped
+    return dataclasses.replace(mapped, entity=with_forwarding(mapped.entity, forwarding))
 
 
 def _xero_id(record: Any) -> str:

@@ -12,14 +12,17 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import msgspec
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.mirror_models import MirrorCursor, MirrorRecord
+from server.db.models import SyncRecord
+from server.db.sync_models import Upload
 from server.db.types import utcnow
 from server.sync import feed
 from server.xero.mapping import Mapped
-from sync_protocol.entities import encode_entity
+from sync_protocol.entities import Customer, encode_entity
 
 _NAMESPACE = uuid.UUID("6f1f3c2e-6a55-4c53-9d0e-8a0d5c3b1e21")
 _CHUNK = 500
@@ -75,6 +78,7 @@ async def apply(
     counts = Counts(fetched=len(records))
     changes: list[feed.Change] = []
     now = utcnow()
+    local = await _phone_versions(session, organisation_id, kind, [m.entity.id for m in records])
     for mapped in records:
         payload = encode_entity(mapped.entity)
         row = existing.get(mapped.xero_id)
@@ -107,6 +111,11 @@ async def apply(
             row.removed = not mapped.live
             row.xero_updated_at = mapped.xero_updated_at
             row.pulled_at = now
+        if mapped.entity.id in local:
+            held_back, published = _with_phone_state(mapped, local[mapped.entity.id])
+            if not held_back:
+                changes.append(feed.Change(kind, mapped.entity.id, published))
+            continue
         changes.append(feed.Change(kind, mapped.entity.id, payload if mapped.live else None))
     for row in vanished:
         if not row.removed:
@@ -124,3 +133,88 @@ async def forget_mirror(session: AsyncSession, organisation_id: uuid.UUID) -> No
     await feed.publish(session, organisation_id, [feed.Change(row.kind, str(row.id), None) for row in rows])
     await session.execute(delete(MirrorRecord).where(MirrorRecord.organisation_id == organisation_id))
     await session.execute(delete(MirrorCursor).where(MirrorCursor.organisation_id == organisation_id))
+
+
+# Upload states in which the phone's version of a record is newer than Xero's.
+_LOCAL_WINS = ("accepted", "waiting", "forwarding", "retrying", "failed")
+
+
+async def _phone_versions(
+    session: AsyncSession, organisation_id: uuid.UUID, kind: str, ids: Sequence[str]
+) -> dict[str, Customer]:
+    """Customers among ``ids`` a phone uploaded, as phones have them now."""
+    if kind != "customer" or not ids:
+        return {}
+    found: dict[str, Customer] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start : start + _CHUNK])
+        uploaded = select(Upload.record_id).where(
+            Upload.organisation_id == organisation_id, Upload.entity == kind, Upload.record_id.in_(chunk)
+        )
+        rows = await session.execute(
+            select(SyncRecord.entity_id, SyncRecord.payload).where(
+                SyncRecord.organisation_id == organisation_id,
+                SyncRecord.entity == kind,
+                SyncRecord.entity_id.in_(uploaded),
+                SyncRecord.payload.is_not(None),
+            )
+        )
+        for entity_id, payload in rows:
+            if payload is not None:
+                found[entity_id] = msgspec.json.decode(payload, type=Customer)
+    return found
+
+
+def _with_phone_state(mapped: Mapped, local: Customer) -> tuple[bool, bytes | None]:
+    """(held back, payload to publish) for a pulled customer a phone uploaded.
+
+    While the phone's upload is still on its way (or refused), its version stays what phones see;
+    once it is settled, Xero's version goes out with the upload's ``sync`` state kept.
+    """
+    if local.sync is not None and local.sync.state in _LOCAL_WINS:
+        return True, None
+    if not mapped.live:
+        return False, None
+    assert isinstance(mapped.entity, Customer)
+    return False, encode_entity(msgspec.structs.replace(mapped.entity, sync=local.sync))
+
+
+async def link_phone_record(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    tenant_id: str,
+    kind: str,
+    record_id: str,
+    xero_id: str,
+    payload: bytes,
+) -> None:
+    """A record a phone made is now in Xero: the mirror knows it by its Xero id under the phone's id,
+    so later pulls update it instead of adding a second copy."""
+    key = xero_id.lower()
+    row = await session.scalar(
+        select(MirrorRecord).where(
+            MirrorRecord.organisation_id == organisation_id,
+            MirrorRecord.kind == kind,
+            MirrorRecord.xero_id == key,
+        )
+    )
+    if row is not None:
+        if str(row.id) == record_id:
+            return
+        # A pull saw the new contact before the forwarder recorded its id: retire that copy.
+        await feed.publish(session, organisation_id, [feed.Change(kind, str(row.id), None)])
+        await session.delete(row)
+        await session.flush()
+    session.add(
+        MirrorRecord(
+            id=uuid.UUID(record_id),
+            organisation_id=organisation_id,
+            tenant_id=tenant_id.lower(),
+            kind=kind,
+            xero_id=key,
+            payload=payload,
+            removed=False,
+            xero_updated_at=None,
+            pulled_at=utcnow(),
+        )
+    )

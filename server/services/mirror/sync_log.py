@@ -1,4 +1,8 @@
-"""The sync log: every mirror pull with its trigger, data types, times, counts, Xero calls and errors."""
+"""The sync log: every mirror pull, forwarding run and settings change, newest first.
+
+Pulls and forwarding runs have a trigger, data types, times, counts, Xero calls and errors;
+settings changes have the admin who made them (``actor``) and what changed (``details``).
+"""
 
 from __future__ import annotations
 
@@ -14,11 +18,13 @@ from server.db.mirror_models import SyncRun
 from server.db.types import utcnow
 from server.errors import NotFound
 from server.services.mirror.pull import PullResult
+from server.services.mirror.store import Counts
 
 
 @dataclass(frozen=True)
 class RunView:
     id: uuid.UUID
+    kind: str  # pull | forward | settings
     trigger: str
     types: list[str]
     status: str
@@ -30,11 +36,14 @@ class RunView:
     deleted: int
     xero_calls: int
     errors: list[dict[str, Any]]
+    actor: str
+    details: dict[str, Any]
 
     @classmethod
     def of(cls, run: SyncRun) -> RunView:
         return cls(
             run.id,
+            run.kind,
             run.trigger,
             run.types.split(",") if run.types else [],
             run.status,
@@ -46,6 +55,8 @@ class RunView:
             run.deleted,
             run.xero_calls,
             list(run.errors or []),
+            run.actor,
+            dict(run.details or {}),
         )
 
 
@@ -53,35 +64,55 @@ class SyncLog:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    async def start(self, organisation_id: uuid.UUID, trigger: str, types: list[str]) -> uuid.UUID:
+    async def start(
+        self, organisation_id: uuid.UUID, trigger: str, types: list[str], kind: str = "pull"
+    ) -> uuid.UUID:
         async with self._db.transaction() as session:
-            run = SyncRun(organisation_id=organisation_id, trigger=trigger, types=",".join(types), errors=[])
+            run = SyncRun(
+                organisation_id=organisation_id, trigger=trigger, types=",".join(types), errors=[], kind=kind
+            )
             session.add(run)
             await session.flush()
             return run.id
 
     async def finish(self, run_id: uuid.UUID, result: PullResult, calls: int) -> None:
+        await self.close(
+            run_id, result.counts, calls, [error.wire() for error in result.errors], details=None
+        )
+
+    async def close(
+        self,
+        run_id: uuid.UUID,
+        counts: Counts,
+        calls: int,
+        errors: list[dict[str, Any]],
+        details: dict[str, Any] | None,
+    ) -> None:
         async with self._db.transaction() as session:
             run = await session.get(SyncRun, run_id)
             if run is None:
                 return
             run.finished_at = utcnow()
-            run.status = "failed" if result.errors else "succeeded"
-            run.fetched = result.counts.fetched
-            run.created = result.counts.created
-            run.updated = result.counts.updated
-            run.deleted = result.counts.deleted
+            run.status = "failed" if errors else "succeeded"
+            run.fetched = counts.fetched
+            run.created = counts.created
+            run.updated = counts.updated
+            run.deleted = counts.deleted
             run.xero_calls = calls
-            run.errors = [error.wire() for error in result.errors]
+            run.errors = errors
+            run.details = details
 
-    async def page(self, organisation_id: uuid.UUID, limit: int, offset: int) -> tuple[list[RunView], int]:
+    async def page(
+        self, organisation_id: uuid.UUID, limit: int, offset: int, kind: str | None = None
+    ) -> tuple[list[RunView], int]:
+        scope = [SyncRun.organisation_id == organisation_id]
+        if kind is not None:
+            scope.append(SyncRun.kind == kind)
         async with self._db.sessions() as session:
-            total = await session.scalar(
-                select(func.count()).select_from(SyncRun).where(SyncRun.organisation_id == organisation_id)
-            )
+            total = await session.scalar(select(func.count()).select_from(SyncRun).where(*scope))
             runs = await session.scalars(
                 select(SyncRun)
-                .where(SyncRun.organisation_id == organisation_id)
+                .where(*scope)
                 .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
                 .limit(limit)
                 .offset(offset)
@@ -101,7 +132,7 @@ class SyncLog:
         async with self._db.sessions() as session:
             rows = await session.execute(
                 select(SyncRun.organisation_id, func.max(SyncRun.started_at))
-                .where(SyncRun.organisation_id.in_(organisation_ids))
+                .where(SyncRun.organisation_id.in_(organisation_ids), SyncRun.kind == "pull")
                 .group_by(SyncRun.organisation_id)
             )
             return {org: started for org, started in rows if started is not None}

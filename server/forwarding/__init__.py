@@ -1,0 +1,1 @@
+"""Forwarding uploads to Xero: settings, the worker, batches, reconciliation. See docs/forwarding.md."""

@@ -1,0 +1,548 @@
+"""One forwarding run of one organisation: claim due uploads, send them to Xero, record each fate.
+
+    report = await forwarder.forward(organisation_id)   # None: nothing was due (or no connection)
+
+A run claims up to ``claim_limit`` due uploads (their dependencies are all resolved, so none of
+them needs another), turns each into a Xero element, and sends them by operation in dependency
+order - contacts, invoices, voids, payments, payment deletions - up to ``batch_size`` elements per
+request with ``summarizeErrors=false``, so each element's result is applied on its own:
+
+- created or updated in Xero → ``in_xero`` with Xero's id (invoices: number and amounts too);
+- refused by Xero's validation → ``failed`` with Xero's message and the field it concerns;
+- Xero busy (429) or the connection paused → due again later, no attempt counted;
+- Xero down, a timeout, a dropped connection → ``retrying`` with backoff, and marked as *maybe
+  sent*: the next attempt reconciles before it sends (``reconcile.py``).
+
+Every request carries an Idempotency-Key derived from its content and the items' generations, so
+a repeat inside Xero's window is answered from Xero's memory. Each run is one entry in the sync log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from server.db.database import Database
+from server.db.types import utcnow
+from server.forwarding import payloads, reconcile
+from server.forwarding.xero_fields import field_of
+from server.services.mirror.kinds import CUSTOMER
+from server.services.mirror.store import Counts, link_phone_record
+from server.services.mirror.sync_log import SyncLog
+from server.services.xero_access import XeroAccess
+from server.sync import outbox
+from server.sync.facts import apply_invoice_facts
+from server.sync.fate import (
+    Delayed,
+    Failed,
+    Fate,
+    Held,
+    InXero,
+    Retrying,
+    current_record,
+    record_fate,
+)
+from server.sync.outbox import Claimed
+from server.sync.records import RecordView
+from server.xero import mapping, wire
+from server.xero.client import XeroClient, element_errors
+from server.xero.errors import NeedsReconnect, RateLimited, ValidationError, XeroError
+from sync_protocol.entities import Customer, Invoice, Payment, Product, encode_entity
+from sync_protocol.messages import CreatePayment, DeletePayment, UpsertCustomer, UpsertInvoice, VoidInvoice
+from sync_protocol.money import to_decimal
+
+log = logging.getLogger("ledgersync.forwarding")
+
+RECONNECT_PAUSE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class ForwardingPolicy:
+    batch_size: int = 50
+    claim_limit: int = 250
+    claim_ttl: timedelta = timedelta(minutes=10)
+    retry_base: float = 30.0
+    retry_max: float = 3600.0
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One kind of Xero write: where it goes and how the answer lists its elements."""
+
+    name: str
+    method: str
+    path: str
+    envelope: str
+    creates: bool
+
+
+CONTACT_CREATE = Operation("contact_create", "PUT", "/Contacts", "Contacts", True)
+CONTACT_UPDATE = Operation("contact_update", "POST", "/Contacts", "Contacts", False)
+INVOICE_CREATE = Operation("invoice_create", "PUT", "/Invoices", "Invoices", True)
+INVOICE_UPDATE = Operation("invoice_update", "POST", "/Invoices", "Invoices", False)
+INVOICE_VOID = Operation("invoice_void", "POST", "/Invoices", "Invoices", False)
+PAYMENT_CREATE = Operation("payment_create", "PUT", "/Payments", "Payments", True)
+PAYMENT_DELETE = Operation("payment_delete", "POST", "/Payments", "Payments", False)
+# Dependency order: a run's items never depend on each other, but keeping this order means a
+# customer and its invoice claimed by one run after a crash still reach Xero in the right order.
+ORDER = (
+    CONTACT_CREATE,
+    CONTACT_UPDATE,
+    INVOICE_CREATE,
+    INVOICE_UPDATE,
+    INVOICE_VOID,
+    PAYMENT_CREATE,
+    PAYMENT_DELETE,
+)
+
+
+@dataclass
+class Job:
+    item: Claimed
+    operation: Operation
+    element: dict[str, Any] = field(default_factory=dict)
+    target: str = ""  # the Xero id a void or a payment deletion acts on
+    payment_key: reconcile.PaymentKey | None = None
+
+
+@dataclass
+class RunReport:
+    taken: int = 0
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    held: int = 0
+    failed: int = 0
+    retrying: int = 0
+    delayed: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "taken": self.taken,
+            "held": self.held,
+            "failed": self.failed,
+            "retrying": self.retrying,
+            "delayed": self.delayed,
+        }
+
+
+class Forwarder:
+    def __init__(
+        self,
+        database: Database,
+        access: XeroAccess,
+        base_url: str,
+        worker: str,
+        policy: ForwardingPolicy = ForwardingPolicy(),
+    ) -> None:
+        self._db = database
+        self._access = access
+        self._base_url = base_url
+        self.worker = worker
+        self.policy = policy
+        self._log = SyncLog(database)
+
+    async def forward(self, organisation_id: uuid.UUID, trigger: str = "worker") -> RunReport | None:
+        try:
+            client = await self._access.client_for(organisation_id, forwarding=True)
+        except NeedsReconnect:
+            return None  # paused: items stay due until an admin reconnects
+        async with self._db.transaction() as session:
+            claimed = await outbox.claim_due(
+                session, organisation_id, self.worker, self.policy.claim_ttl, self.policy.claim_limit
+            )
+        if not claimed:
+            return None
+        run = _Run(self, organisation_id, client)
+        run_id = await self._log.start(
+            organisation_id, trigger, sorted({c.entity for c in claimed}), kind="forward"
+        )
+        try:
+            await run.execute(claimed)
+        except Exception as exc:  # a bug must not leave items claimed until their claim lapses
+            log.exception("forwarding run failed", extra={"organisation_id": str(organisation_id)})
+            await run.give_back(claimed, f"internal error: {type(exc).__name__}")
+        finally:
+            report = run.report
+            counts = Counts(report.taken, report.created, report.updated, report.deleted)
+            await self._log.close(run_id, counts, client.calls, report.errors, report.details())
+        return run.report
+
+    def backoff(self, attempts: int) -> timedelta:
+        seconds = min(self.policy.retry_max, self.policy.retry_base * 2 ** max(0, attempts - 1))
+        return timedelta(seconds=seconds)
+
+
+class _Run:
+    def __init__(self, forwarder: Forwarder, organisation_id: uuid.UUID, client: XeroClient) -> None:
+        self._f = forwarder
+        self._db = forwarder._db
+        self._org = organisation_id
+        self._client = client
+        self._settled: set[int] = set()
+        self.report = RunReport()
+
+    async def execute(self, claimed: list[Claimed]) -> None:
+        self.report.taken = len(claimed)
+        jobs, immediate = await self._plan(claimed)
+        await self._settle([(item, fate, None) for item, fate in immediate])
+        for operation in ORDER:
+            group = [job for job in jobs if job.operation is operation]
+            if group:
+                await self._run(operation, group)
+
+    async def give_back(self, claimed: list[Claimed], message: str) -> None:
+        left = [c for c in claimed if c.upload_id not in self._settled]
+        fates = [(c, self._retrying(c, message, maybe_sent=True), None) for c in left]
+        await self._settle(fates)
+
+    # --- planning ---------------------------------------------------------------------------------
+    async def _plan(self, claimed: list[Claimed]) -> tuple[list[Job], list[tuple[Claimed, Fate]]]:
+        jobs: list[Job] = []
+        immediate: list[tuple[Claimed, Fate]] = []
+        async with self._db.sessions() as session:
+            view = RecordView(session, self._org)
+            for item in claimed:
+                planned = await self._plan_one(view, item)
+                if isinstance(planned, Job):
+                    jobs.append(planned)
+                else:
+                    immediate.append((item, planned))
+        return jobs, immediate
+
+    async def _plan_one(self, view: RecordView, item: Claimed) -> Job | Fate:
+        settings = await view.forwarding()
+        mutation = item.mutation
+        if isinstance(mutation, UpsertCustomer):
+            customer = await view.get(Customer, mutation.customer.id)
+            xero_id = customer.xero_id if customer else None
+            if xero_id and not settings.update_customers:
+                return Held("kept on the server: this organisation does not send customer edits to Xero")
+            operation = CONTACT_UPDATE if xero_id else CONTACT_CREATE
+            return Job(item, operation, payloads.contact_element(mutation.customer, xero_id))
+        if isinstance(mutation, UpsertInvoice):
+            return await self._plan_invoice(view, item, mutation)
+        if isinstance(mutation, CreatePayment):
+            if not settings.forward_payments:
+                return Held("kept on the server: this organisation does not send payments to Xero")
+            invoice = await view.get(Invoice, mutation.payment.invoice_id)
+            if invoice is None or not invoice.xero_id:
+                return self._retrying(item, "the invoice is not in Xero yet", maybe_sent=item.ambiguous)
+            account = mutation.payment.account_code or settings.bank_account_code
+            if account is None:
+                return Failed(
+                    "no bank account: an admin must choose the bank account for payments",
+                    "payment.account_code",
+                )
+            draft = mutation.payment
+            key = reconcile.PaymentKey(invoice.xero_id, to_decimal(draft.amount), draft.date, draft.reference)
+            return Job(
+                item,
+                PAYMENT_CREATE,
+                payloads.payment_element(draft, invoice.xero_id, account),
+                payment_key=key,
+            )
+        if isinstance(mutation, VoidInvoice):
+            invoice = await view.get(Invoice, mutation.invoice_id)
+            if invoice is None or not invoice.xero_id:
+                return Held("voided on the server only: the invoice never reached Xero")
+            return Job(item, INVOICE_VOID, target=invoice.xero_id)
+        assert isinstance(mutation, DeletePayment)
+        payment = await view.get(Payment, mutation.payment_id)
+        if payment is None or not payment.xero_id:
+            return Held("deleted on the server only: the payment never reached Xero")
+        return Job(item, PAYMENT_DELETE, target=payment.xero_id)
+
+    async def _plan_invoice(self, view: RecordView, item: Claimed, mutation: UpsertInvoice) -> Job | Fate:
+        draft = mutation.invoice
+        settings = await view.forwarding()
+        invoice = await view.get(Invoice, draft.id)
+        customer = await view.get(Customer, draft.customer_id)
+        if customer is None or not customer.xero_id:
+            return self._retrying(item, "the customer is not in Xero yet", maybe_sent=item.ambiguous)
+        products: dict[str, Product] = {}
+        for line in draft.lines:
+            if line.product_id and line.product_id not in products:
+                product = await view.get(Product, line.product_id)
+                if product is not None:
+                    products[line.product_id] = product
+        organisation = await view.organisation()
+        context = payloads.InvoiceContext(
+            contact_xero_id=customer.xero_id,
+            products=products,
+            revenue_account_code=settings.revenue_account_code,
+            default_tax_type=organisation.default_sales_tax_type if organisation else None,
+            status="DRAFT" if settings.invoice_status == "DRAFT" else "AUTHORISED",
+            url=payloads.backlink(self._f._base_url, draft.id),
+        )
+        xero_id = invoice.xero_id if invoice else None
+        try:
+            element = payloads.invoice_element(draft, context, xero_id)
+        except payloads.MissingAccount as missing:
+            return Failed(str(missing), f"invoice.lines[{missing.line}].account_code")
+        return Job(item, INVOICE_UPDATE if xero_id else INVOICE_CREATE, element)
+
+    # --- sending ----------------------------------------------------------------------------------
+    async def _run(self, operation: Operation, jobs: list[Job]) -> None:
+        try:
+            jobs = await self._reconciled(operation, jobs)
+        except XeroError as exc:
+            await self._settle([(job.item, self._failure(job.item, exc, sent=False), None) for job in jobs])
+            return
+        if operation is PAYMENT_DELETE:
+            for job in jobs:
+                await self._delete_payment(job)
+            return
+        size = self._f.policy.batch_size
+        chunks = [jobs[start : start + size] for start in range(0, len(jobs), size)]
+        await asyncio.gather(*(self._send(operation, chunk) for chunk in chunks))
+
+    async def _reconciled(self, operation: Operation, jobs: list[Job]) -> list[Job]:
+        """The jobs still to send: ambiguous creates found in Xero are settled as done."""
+        if operation is INVOICE_VOID:
+            return await self._void_elements(jobs)
+        ambiguous = [job for job in jobs if job.item.ambiguous]
+        if not ambiguous or not operation.creates:
+            return jobs
+        since = min(job.item.sent_at or utcnow() for job in ambiguous)
+        found: list[tuple[Job, Fate]] = []
+        if operation is CONTACT_CREATE:
+            contacts = await reconcile.contacts_made(
+                self._client, [j.item.record_id for j in ambiguous], since
+            )
+            found = [
+                (j, InXero(contacts[j.item.record_id].contact_id))
+                for j in ambiguous
+                if j.item.record_id in contacts
+            ]
+        elif operation is INVOICE_CREATE:
+            invoices = await reconcile.invoices_made(
+                self._client, [j.item.record_id for j in ambiguous], since
+            )
+            found = [
+                (j, _invoice_fate(invoices[j.item.record_id]))
+                for j in ambiguous
+                if j.item.record_id in invoices
+            ]
+        elif operation is PAYMENT_CREATE:
+            keys = {j.item.upload_id: j.payment_key for j in ambiguous if j.payment_key is not None}
+            known = await self._known_payment_ids()
+            payments = await reconcile.payments_made(self._client, keys, since, known)
+            found = [
+                (j, InXero(payments[j.item.upload_id].payment_id))
+                for j in ambiguous
+                if j.item.upload_id in payments
+            ]
+        if found:
+            log.info("reconciled", extra={"operation": operation.name, "found": len(found)})
+            await self._settle([(job.item, fate, operation) for job, fate in found])
+        done = {job.item.upload_id for job, _ in found}
+        return [job for job in jobs if job.item.upload_id not in done]
+
+    async def _void_elements(self, jobs: list[Job]) -> list[Job]:
+        current = await reconcile.invoices_by_id(self._client, [job.target for job in jobs])
+        remaining: list[Job] = []
+        settled: list[tuple[Claimed, Fate, Operation | None]] = []
+        for job in jobs:
+            invoice = current.get(job.target.lower())
+            if invoice is None:
+                settled.append((job.item, Failed("the invoice is no longer in Xero", "invoice_id"), None))
+            elif invoice.status in ("VOIDED", "DELETED"):
+                settled.append((job.item, _invoice_fate(invoice), INVOICE_VOID))
+            else:
+                job.element = payloads.void_element(job.target, invoice.status)
+                remaining.append(job)
+        await self._settle(settled)
+        return remaining
+
+    async def _send(self, operation: Operation, jobs: list[Job]) -> None:
+        body = {operation.envelope: [job.element for job in jobs]}
+        key = idempotency_key(
+            self._client.tenant_id, operation, [job.item for job in jobs], wire.encode(body)
+        )
+        kind: type[Any] = (
+            wire.Contacts
+            if operation.envelope == "Contacts"
+            else (wire.Invoices if operation.envelope == "Invoices" else wire.Payments)
+        )
+        params = {"unitdp": "4"} if operation.envelope == "Invoices" else None
+        try:
+            answer = await self._client.write(
+                operation.method,
+                operation.path,
+                body,
+                kind,
+                idempotency_key=key,
+                params=params,
+                retry_unanswered=False,  # an unanswered write is reconciled before it goes again
+            )
+        except ValidationError as exc:
+            await self._settle(self._refused(jobs, exc))
+            return
+        except XeroError as exc:
+            await self._settle([(job.item, self._failure(job.item, exc, sent=True), None) for job in jobs])
+            return
+        elements: list[Any] = getattr(answer, operation.envelope.lower())
+        await self._settle(self._results(operation, jobs, elements))
+        if operation is PAYMENT_CREATE:
+            await self._refresh_invoices([job.element["Invoice"]["InvoiceID"] for job in jobs])
+
+    def _results(
+        self, operation: Operation, jobs: list[Job], elements: list[Any]
+    ) -> list[tuple[Claimed, Fate, Operation | None]]:
+        if len(elements) != len(jobs):
+            message = f"Xero answered {len(elements)} results for {len(jobs)} records"
+            return [(job.item, self._retrying(job.item, message, maybe_sent=True), None) for job in jobs]
+        refused = {error.index: error.messages for error in element_errors(elements)}
+        settled: list[tuple[Claimed, Fate, Operation | None]] = []
+        for index, (job, element) in enumerate(zip(jobs, elements, strict=True)):
+            if index in refused:
+                message = " ".join(refused[index]) or "Xero refused this record"
+                settled.append((job.item, Failed(message, field_of(job.item.mutation, message)), None))
+            else:
+                settled.append((job.item, _fate_of(element), operation))
+        return settled
+
+    def _refused(self, jobs: list[Job], exc: ValidationError) -> list[tuple[Claimed, Fate, Operation | None]]:
+        by_index = {element.index: element.messages for element in exc.elements}
+        settled: list[tuple[Claimed, Fate, Operation | None]] = []
+        for index, job in enumerate(jobs):
+            messages = by_index.get(index) or exc.messages
+            message = " ".join(messages)
+            settled.append((job.item, Failed(message, field_of(job.item.mutation, message)), None))
+        return settled
+
+    async def _delete_payment(self, job: Job) -> None:
+        try:
+            if job.item.ambiguous and await reconcile.payment_status(self._client, job.target) == "DELETED":
+                await self._settle([(job.item, InXero(job.target), PAYMENT_DELETE)])
+                return
+            body = {"Payments": [{"Status": "DELETED"}]}
+            key = idempotency_key(self._client.tenant_id, PAYMENT_DELETE, [job.item], wire.encode(body))
+            await self._client.write(
+                "POST", f"/Payments/{job.target}", body, wire.Payments, idempotency_key=key
+            )
+        except ValidationError as exc:
+            await self._settle(self._refused([job], exc))
+            return
+        except XeroError as exc:
+            await self._settle([(job.item, self._failure(job.item, exc, sent=True), None)])
+            return
+        await self._settle([(job.item, InXero(job.target), PAYMENT_DELETE)])
+
+    # --- outcomes ---------------------------------------------------------------------------------
+    def _failure(self, item: Claimed, exc: XeroError, sent: bool) -> Fate:
+        if isinstance(exc, RateLimited):
+            return Delayed(utcnow() + timedelta(seconds=max(1.0, exc.retry_after)))
+        if isinstance(exc, NeedsReconnect):
+            return Delayed(utcnow() + RECONNECT_PAUSE)
+        if isinstance(exc, ValidationError):
+            return Failed(" ".join(exc.messages), field_of(item.mutation, " ".join(exc.messages)))
+        return self._retrying(item, exc.message, maybe_sent=sent or item.ambiguous)
+
+    def _retrying(self, item: Claimed, message: str, maybe_sent: bool) -> Retrying:
+        return Retrying(message, utcnow() + self._f.backoff(item.attempts), maybe_sent)
+
+    async def _settle(self, fates: Sequence[tuple[Claimed, Fate, Operation | None]]) -> None:
+        if not fates:
+            return
+        async with self._db.transaction() as session:
+            for item, fate, operation in fates:
+                fate = await self._with_facts_allowed(session, item, fate)
+                await record_fate(session, self._org, item.upload_id, fate)
+                if isinstance(fate, InXero) and operation is CONTACT_CREATE:
+                    await self._link_customer(session, item.record_id, fate.xero_id)
+        for item, fate, operation in fates:
+            self._settled.add(item.upload_id)
+            self._count(item, fate, operation)
+
+    async def _with_facts_allowed(self, session: Any, item: Claimed, fate: Fate) -> Fate:
+        """Xero's amounts replace the phone's only when no later upload changes the invoice again."""
+        if not isinstance(fate, InXero) or fate.facts is None:
+            return fate
+        pending = await outbox.invoice_has_pending_uploads(
+            session, self._org, item.record_id, exclude=item.upload_id
+        )
+        return InXero(fate.xero_id, fate.facts.invoice_number) if pending else fate
+
+    async def _link_customer(self, session: Any, record_id: str, xero_id: str) -> None:
+        record = await current_record(session, self._org, CUSTOMER, record_id)
+        if record is None:
+            return
+        payload = encode_entity(record)
+        await link_phone_record(
+            session, self._org, self._client.tenant_id, CUSTOMER, record_id, xero_id, payload
+        )
+
+    def _count(self, item: Claimed, fate: Fate, operation: Operation | None) -> None:
+        report = self.report
+        if isinstance(fate, InXero):
+            if operation in (INVOICE_VOID, PAYMENT_DELETE):
+                report.deleted += 1
+            elif operation is not None and operation.creates:
+                report.created += 1
+            else:
+                report.updated += 1
+        elif isinstance(fate, Held):
+            report.held += 1
+        elif isinstance(fate, Delayed):
+            report.delayed += 1
+        elif isinstance(fate, Retrying | Failed):
+            if isinstance(fate, Failed):
+                report.failed += 1
+            else:
+                report.retrying += 1
+            report.errors.append(
+                {
+                    "data_type": item.entity,
+                    "message": fate.message,
+                    "xero_messages": [fate.message],
+                    "record": item.record_id,
+                    "upload_id": item.upload_id,
+                    "mutation_id": getattr(item.mutation, "mutation_id", ""),
+                    "field": fate.field if isinstance(fate, Failed) else "",
+                    "retrying": isinstance(fate, Retrying),
+                }
+            )
+
+    async def _known_payment_ids(self) -> set[str]:
+        async with self._db.sessions() as session:
+            return await outbox.xero_ids_of(session, self._org, "payment")
+
+    async def _refresh_invoices(self, xero_ids: list[str]) -> None:
+        """After payments, Xero's own status and amounts of the invoices they paid."""
+        try:
+            current = await reconcile.invoices_by_id(self._client, sorted(set(xero_ids)))
+        except XeroError:
+            return  # the mirror's next pull of invoices brings them
+        facts = {xero_id: mapping.invoice_facts_of(invoice) for xero_id, invoice in current.items()}
+        await apply_invoice_facts(self._db, self._org, facts)
+
+
+def idempotency_key(tenant_id: str, operation: Operation, items: Sequence[Claimed], body: bytes) -> str:
+    """Stable for the same items with the same content; new after an admin's retry (generation)."""
+    digest = hashlib.sha256()
+    digest.update(f"{tenant_id.lower()}|{operation.name}|".encode())
+    digest.update(",".join(f"{item.upload_id}.{item.generation}" for item in items).encode())
+    digest.update(b"|")
+    digest.update(body)
+    return f"ledgersync-{digest.hexdigest()[:48]}"
+
+
+def _invoice_fate(invoice: wire.Invoice) -> InXero:
+    return InXero(invoice.invoice_id, invoice.invoice_number, mapping.invoice_facts_of(invoice))
+
+
+def _fate_of(element: Any) -> InXero:
+    if isinstance(element, wire.Invoice):
+        return _invoice_fate(element)
+    if isinstance(element, wire.Contact):
+        return InXero(element.contact_id)
+    return InXero(element.payment_id)

@@ -1,0 +1,133 @@
+"""The outbox as admins see it: uploads with their state and Xero's messages; retrying failed ones."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+from sqlalchemy import func, select
+
+from server.db.database import Database
+from server.db.sync_models import Upload
+from server.db.types import utcnow
+from server.errors import Conflict, NotFound
+from server.sync import feed, outbox
+from server.sync.fate import current_record
+from sync_protocol.entities import RecordSync, encode_entity
+
+# What the admin's filter names, in the outbox's states.
+StateFilter = Literal["failed", "waiting", "due", "in_flight", "retrying", "done", "held", "rejected"]
+_FILTERS: dict[str, tuple[str, ...]] = {
+    "failed": (outbox.FAILED,),
+    "waiting": (outbox.WAITING,),
+    "due": (outbox.ACCEPTED,),
+    "in_flight": (outbox.FORWARDING,),
+    "retrying": (outbox.RETRYING,),
+    "done": (outbox.IN_XERO,),
+    "held": (outbox.HELD,),
+    "rejected": (outbox.REJECTED,),
+}
+
+
+class UploadView(msgspec.Struct, kw_only=True):
+    id: int
+    mutation_id: str
+    kind: str
+    entity: str
+    record_id: str
+    state: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str
+    error_field: str
+    xero_id: str | None
+    xero_number: str
+    device_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: Upload) -> UploadView:
+        return cls(
+            id=row.id,
+            mutation_id=row.mutation_id,
+            kind=row.kind,
+            entity=row.entity,
+            record_id=row.record_id,
+            state=row.state,
+            attempts=row.attempts,
+            next_attempt_at=row.next_attempt_at,
+            last_error=row.last_error,
+            error_field=row.error_field,
+            xero_id=row.xero_id,
+            xero_number=row.xero_number,
+            device_id=str(row.device_id) if row.device_id else None,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+class OutboxAdmin:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def page(
+        self, organisation_id: uuid.UUID, state: StateFilter | None, limit: int, offset: int
+    ) -> tuple[list[UploadView], int, dict[str, int]]:
+        """Uploads newest first, the total matching, and how many there are in each state."""
+        scope = [Upload.organisation_id == organisation_id]
+        if state is not None:
+            scope.append(Upload.state.in_(_FILTERS[state]))
+        async with self._db.sessions() as session:
+            total = await session.scalar(select(func.count()).select_from(Upload).where(*scope))
+            rows = await session.scalars(
+                select(Upload).where(*scope).order_by(Upload.id.desc()).limit(limit).offset(offset)
+            )
+            views = [UploadView.of(row) for row in rows]
+            counts = await session.execute(
+                select(Upload.state, func.count())
+                .where(Upload.organisation_id == organisation_id)
+                .group_by(Upload.state)
+            )
+            by_state = {name: 0 for name in _FILTERS}
+            for row_state, count in counts:
+                for name, states in _FILTERS.items():
+                    if row_state in states:
+                        by_state[name] += count
+        return views, int(total or 0), by_state
+
+    async def get(self, organisation_id: uuid.UUID, upload_id: int) -> UploadView:
+        async with self._db.sessions() as session:
+            row = await session.get(Upload, upload_id)
+            if row is None or row.organisation_id != organisation_id:
+                raise NotFound("no such upload in this organisation", code="upload_not_found")
+            return UploadView.of(row)
+
+    async def retry(self, organisation_id: uuid.UUID, upload_id: int) -> UploadView:
+        """Send a failed (or held) upload again, as a deliberate new attempt."""
+        async with self._db.transaction() as session:
+            row = await session.get(Upload, upload_id)
+            if row is None or row.organisation_id != organisation_id:
+                raise NotFound("no such upload in this organisation", code="upload_not_found")
+            if row.state not in (outbox.FAILED, outbox.HELD, outbox.RETRYING):
+                raise Conflict(
+                    f"only failed, held or retrying uploads can be retried; this one is {row.state}",
+                    code="upload_not_retryable",
+                )
+            row.state = outbox.ACCEPTED
+            row.generation += 1  # a new Idempotency-Key: Xero must not answer from its memory
+            row.next_attempt_at = None
+            row.last_error = ""
+            row.error_field = ""
+            row.updated_at = utcnow()
+            record = await current_record(session, organisation_id, row.entity, row.record_id)
+            latest = await outbox.latest_upload(session, organisation_id, row.record_id)
+            if record is not None and latest is not None and latest.id == row.id:
+                sync = RecordSync(state="accepted", mutation_id=row.mutation_id)
+                stamped = msgspec.structs.replace(record, sync=sync)
+                await feed.publish(
+                    session, organisation_id, [feed.Change(row.entity, row.record_id, encode_entity(stamped))]
+                )
+            return UploadView.of(row)
