@@ -22,7 +22,10 @@ CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 @pytest.fixture
 def settings(settings: Settings, sandbox: RunningSandbox) -> Settings:
-    return point_at(settings, sandbox, free_port())
+    # Forwarding polls and retries fast: tests wait for uploads to reach Xero.
+    return point_at(settings, sandbox, free_port()).replace(
+        forward_poll_seconds=0.05, forward_retry_seconds=0.2
+    )
 
 
 @pytest.fixture

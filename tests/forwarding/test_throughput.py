@@ -16,7 +16,9 @@ async def test_a_thousand_queued_invoices_reach_xero_in_twenty_calls_without_a_4
     await phone.refresh()
     [customer, *_] = sorted(record_id for (_, record_id) in phone.store.records("customer"))
     invoices = [
-        phone.create_invoice(customer, [Line("1", f"{10 + n % 90}.00", tax_type="OUTPUT2", account_code=SALES)])
+        phone.create_invoice(
+            customer, [Line("1", f"{10 + n % 90}.00", tax_type="OUTPUT2", account_code=SALES)]
+        )
         for n in range(1000)
     ]
 
