@@ -10,7 +10,6 @@ from pathlib import Path
 
 from litestar import Router
 from litestar.config.csrf import CSRFConfig
-from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -27,7 +26,6 @@ from server.admin_console.sync import SyncController, kind_label, label, what
 from server.admin_console.sync_log import SyncLogController
 from server.admin_console.uploads import UploadsController
 from server.crypto import SecretBox
-from server.errors import LedgersyncError
 from server.settings import Settings
 
 HERE = Path(__file__).parent
@@ -64,10 +62,7 @@ def console_routes() -> list[ControllerRouterHandler]:
             UploadsController,
             DevicesController,
         ],
-        exception_handlers={
-            LedgersyncError: EXCEPTION_HANDLERS[LedgersyncError],
-            HTTPException: EXCEPTION_HANDLERS[HTTPException],
-        },
+        exception_handlers=EXCEPTION_HANDLERS,
         include_in_schema=False,
     )
     static = create_static_files_router(
