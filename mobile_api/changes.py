@@ -62,8 +62,10 @@ class ChangesController(Controller):
         if_none_match: Annotated[str | None, HeaderParameter(name="If-None-Match", required=False)] = None,
     ) -> Response[bytes] | Stream:
         pulls: PullService = state.pulls
-        body = await pulls.pull(device.organisation_id, cursor, limit, if_none_match)
+        # Before the pull: its snapshot holds a connection until the stream ends; recording the sync
+        # after it would hold a second one per request and starve the pool under many phones.
         await state.devices.synced(device.device_id)
+        body = await pulls.pull(device.organisation_id, cursor, limit, if_none_match)
         headers = {"ETag": body.etag, "Cache-Control": "private, no-cache"}
         if body.chunks is None:
             return Response(b"", status_code=304, headers=headers)
