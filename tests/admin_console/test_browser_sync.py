@@ -11,7 +11,10 @@ import re
 
 import pytest
 from playwright.async_api import Page, expect
+from sqlalchemy import update
 
+from server.db.database import Database
+from server.db.mirror_models import XeroConnection
 from server.serving import ServerThread
 from server.xero_sandbox.faults import FaultSpec
 from server.xero_sandbox.store import Organisation
@@ -92,8 +95,13 @@ async def test_admin_connects_xero_syncs_now_and_reads_the_log(
     await expect(page.locator("#last-sync")).to_have_text(re.compile(r"\d{2} \w{3} \d{4}"))
 
 
-async def test_admin_disconnects_and_a_denied_consent_changes_nothing(
-    page: Page, screenshot: Screenshot, ledgersync: ServerThread, admin: AdminAccount, xero_org: Organisation
+async def test_admin_reconnects_a_connection_that_needs_it_and_disconnects_and_a_denial_changes_nothing(
+    page: Page,
+    screenshot: Screenshot,
+    ledgersync: ServerThread,
+    admin: AdminAccount,
+    xero_org: Organisation,
+    database: Database,
 ) -> None:
     base = ledgersync.base_url
     await sign_in(page, base, admin)
@@ -105,6 +113,20 @@ async def test_admin_disconnects_and_a_denied_consent_changes_nothing(
     await page.get_by_role("button", name="Connect to Xero").click()
     await page.get_by_role("button", name="Allow access").click()
     await expect(page.locator("#connection-status")).to_have_text("✓ Connected")
+
+    # Xero refuses the refresh token one day: the page says so, and Reconnect goes through Xero again.
+    async with database.transaction() as session:
+        await session.execute(
+            update(XeroConnection).values(status="needs_reconnect", status_reason="Xero said invalid_grant")
+        )
+    await page.reload()
+    await expect(page.locator("#connection-status")).to_have_text("⚠ Needs reconnect")
+    await expect(page.get_by_role("alert")).to_contain_text("Xero said invalid_grant")
+    await screenshot("connection-needs-reconnect")
+    await page.get_by_role("button", name="Reconnect to Xero").click()
+    await page.get_by_role("button", name="Allow access").click()
+    await expect(page.locator("#connection-status")).to_have_text("✓ Connected")
+
     await page.get_by_role("link", name="Disconnect…").click()
     await expect(page.get_by_role("heading", name="Disconnect Xero?")).to_be_visible()
     await screenshot("disconnect-confirm")
