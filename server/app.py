@@ -20,6 +20,7 @@ from litestar.static_files import create_static_files_router
 from mobile_api.changes import ChangesController
 from mobile_api.mutations import MutationsController
 from mobile_api.pairing import PairingController
+from mobile_api.watermelon import WatermelonController
 from server.admin_api.devices import DevicesController
 from server.admin_api.forwarding import ForwardingController
 from server.admin_api.session import SessionController
@@ -46,6 +47,7 @@ from server.settings import Settings
 from server.sync.mutations import PushService
 from server.sync.pull import PullService
 from server.sync.uploads import UploadStatusService
+from server.sync.watermelon import WatermelonSync
 
 SCHEMA_ASSETS = "/schema-assets"
 
@@ -116,6 +118,7 @@ def create_app(settings: Settings) -> Litestar:
     sync = SyncService(database, xero, holder)
     scheduler = MirrorScheduler(database, sync, timedelta(minutes=settings.sync_interval_minutes))
     forwarding = forwarding_workers(settings, database, xero, holder)
+    pushes = PushService(database)
     state = State(
         {
             "settings": settings,
@@ -125,7 +128,8 @@ def create_app(settings: Settings) -> Litestar:
             "devices": DeviceService(database),
             "device_rate_limiter": RateLimiter(settings.device_requests_per_minute),
             "pulls": PullService(database),
-            "pushes": PushService(database),
+            "pushes": pushes,
+            "watermelon": WatermelonSync(database, pushes),
             "upload_statuses": UploadStatusService(database),
             "xero": xero,
             "xero_connect": XeroConnectService(settings, database, secrets, xero),
@@ -157,6 +161,7 @@ def create_app(settings: Settings) -> Litestar:
             PairingController,
             ChangesController,
             MutationsController,
+            WatermelonController,
             XeroAdminController,
             XeroCallbackController,
             SyncController,

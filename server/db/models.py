@@ -81,6 +81,9 @@ class SyncRecord(Base):
     entity: Mapped[str] = mapped_column(String(32), primary_key=True)
     entity_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger)
+    # The version at which the record last appeared (created, or re-created after a tombstone): a
+    # client whose cursor is below it has never seen this incarnation (WatermelonDB's `created`).
+    created_version: Mapped[int] = mapped_column(BigInteger)
     # The record's wire form, already encoded as JSON: a pull joins these bytes, it never re-encodes.
     payload: Mapped[bytes | None] = mapped_column(LargeBinary)
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -106,4 +109,10 @@ class SyncCounter(Base):
 
 # The mobile side's and the mirror's tables live in modules of their own; imported here so that
 # Alembic and create_all see them.
-from server.db import admin_models, forwarding_models, mirror_models, sync_models  # noqa: E402, F401
+from server.db import (  # noqa: E402, F401
+    admin_models,
+    forwarding_models,
+    mirror_models,
+    sync_models,
+    watermelon_models,
+)

@@ -362,7 +362,26 @@ class _Run:
         await self._settle(settled)
         return remaining
 
+    async def _still_ours(self, jobs: list[Job]) -> list[Job]:
+        """The jobs whose claims this worker still holds, renewed for the send about to happen."""
+        async with self._db.transaction() as session:
+            held = await outbox.renew_claims(
+                session,
+                self._org,
+                [job.item.upload_id for job in jobs],
+                self._f.worker,
+                self._f.policy.claim_ttl,
+            )
+        lost = [job for job in jobs if job.item.upload_id not in held]
+        if lost:
+            log.warning("claims lapsed; another worker has these items", extra={"items": len(lost)})
+            self._settled.update(job.item.upload_id for job in lost)
+        return [job for job in jobs if job.item.upload_id in held]
+
     async def _send(self, operation: Operation, jobs: list[Job]) -> None:
+        jobs = await self._still_ours(jobs)
+        if not jobs:
+            return
         body = {operation.envelope: [job.element for job in jobs]}
         key = idempotency_key(
             self._client.tenant_id, operation, [job.item for job in jobs], wire.encode(body)
@@ -420,6 +439,8 @@ class _Run:
         return settled
 
     async def _delete_payment(self, job: Job) -> None:
+        if not await self._still_ours([job]):
+            return
         try:
             if job.item.ambiguous and await reconcile.payment_status(self._client, job.target) == "DELETED":
                 await self._settle([(job.item, InXero(job.target), PAYMENT_DELETE)])
@@ -454,14 +475,24 @@ class _Run:
         if not fates:
             return
         async with self._db.transaction() as session:
+            held = await outbox.renew_claims(
+                session,
+                self._org,
+                [item.upload_id for item, _, _ in fates],
+                self._f.worker,
+                self._f.policy.claim_ttl,
+            )
             for item, fate, operation in fates:
+                if item.upload_id not in held:
+                    continue  # another worker took it over after our claim lapsed: its word counts
                 fate = await self._with_facts_allowed(session, item, fate)
                 await record_fate(session, self._org, item.upload_id, fate)
                 if isinstance(fate, InXero) and operation is CONTACT_CREATE:
                     await self._link_customer(session, item.record_id, fate.xero_id)
         for item, fate, operation in fates:
             self._settled.add(item.upload_id)
-            self._count(item, fate, operation)
+            if item.upload_id in held:
+                self._count(item, fate, operation)
 
     async def _with_facts_allowed(self, session: Any, item: Claimed, fate: Fate) -> Fate:
         """Xero's amounts replace the phone's only when no later upload changes the invoice again."""

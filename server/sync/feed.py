@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import case, delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -154,6 +154,7 @@ async def publish(session: AsyncSession, organisation_id: uuid.UUID, changes: It
             "entity": change.entity,
             "entity_id": change.entity_id,
             "version": first + offset,
+            "created_version": first + offset,
             "payload": change.payload,
             "changed_at": now,
         }
@@ -166,6 +167,11 @@ async def publish(session: AsyncSession, organisation_id: uuid.UUID, changes: It
                 index_elements=["organisation_id", "entity", "entity_id"],
                 set_={
                     "version": statement.excluded.version,
+                    # A record that comes back after a tombstone is new again to every client.
+                    "created_version": case(
+                        (SyncRecord.payload.is_(None), statement.excluded.version),
+                        else_=SyncRecord.created_version,
+                    ),
                     "payload": statement.excluded.payload,
                     "changed_at": statement.excluded.changed_at,
                 },

@@ -13,6 +13,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 import msgspec
 from sqlalchemy.exc import IntegrityError
@@ -59,9 +60,40 @@ def _kind(mutation: AnyMutation) -> str:
     return type(mutation).__struct_config__.tag  # type: ignore[return-value]
 
 
+class BatchSteps(Protocol):
+    """A caller's own steps around a push, run inside its transaction (``PushService.push_with``)."""
+
+    async def before(self, session: AsyncSession) -> list[AnyMutation]:
+        """Under the organisation's lock: the mutations to apply. Raise to abort the whole push."""
+        ...
+
+    async def after(self, session: AsyncSession, response: PushResponse) -> None:
+        """Sees the results before commit; may write more. Raise to roll everything back."""
+        ...
+
+
 class PushService:
     def __init__(self, database: Database) -> None:
         self._db = database
+
+    async def push_with(self, device: DevicePrincipal, steps: BatchSteps) -> PushResponse:
+        """A push whose mutations a caller builds from the current state, atomically with it.
+
+        For adapters of other sync contracts (WatermelonDB): checks that must see the state the
+        batch applies to (a conflict), and bookkeeping that must commit with it. ``steps`` may run
+        more than once (a retried race), each time in a fresh transaction.
+        """
+        for attempt in range(_ATTEMPTS):
+            try:
+                async with self._db.transaction() as session:
+                    await lock_organisation(session, device.organisation_id)
+                    response = await _Batch(session, device).run(await steps.before(session))
+                    await steps.after(session, response)
+                    return response
+            except IntegrityError:
+                if attempt == _ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     async def push(self, device: DevicePrincipal, request: PushRequest) -> PushResponse:
         for attempt in range(_ATTEMPTS):

@@ -339,3 +339,31 @@ async def first_forwarded_invoice_at(session: AsyncSession, organisation_id: uui
         )
     )
     return found
+
+
+async def renew_claims(
+    session: AsyncSession, organisation_id: uuid.UUID, upload_ids: Sequence[int], worker: str, ttl: timedelta
+) -> set[int]:
+    """Extend this worker's claims just before it sends; returns the ids it still holds.
+
+    A claim that lapsed and was taken by another worker is no longer ours (``claimed_by``
+    changed): its item must not be sent from here, or both workers could put it in Xero.
+    """
+    if not upload_ids:
+        return set()
+    rows = await session.scalars(
+        select(Upload)
+        .where(
+            Upload.organisation_id == organisation_id,
+            Upload.id.in_(upload_ids),
+            Upload.state == FORWARDING,
+            Upload.claimed_by == worker,
+        )
+        .with_for_update()
+    )
+    held = set()
+    expires = utcnow() + ttl
+    for row in rows:
+        row.claim_expires_at = expires
+        held.add(row.id)
+    return held

@@ -153,7 +153,7 @@ class Address(Wire):
 
 
 class Contact(Wire):
-    contact_id: str = msgspec.field(name="ContactID")
+    contact_id: str = msgspec.field(default="", name="ContactID")  # absent on refused elements
     name: str = ""
     # Xero's field for an external system's id: ledgersync writes its record id here.
     contact_number: str = ""

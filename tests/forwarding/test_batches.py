@@ -6,7 +6,7 @@ import msgspec
 
 from reference_client import Phone
 from reference_client.phone import Line
-from sync_protocol.entities import Invoice
+from sync_protocol.entities import Customer, Invoice
 from tests.forwarding.conftest import SALES, Forwarding, settle
 
 INTEREST_INCOME = "270"
@@ -125,3 +125,24 @@ async def test_retrying_an_upload_that_did_not_fail_is_refused(forwarding: Forwa
 
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "upload_not_retryable"
+
+
+async def test_a_new_customer_whose_name_xero_has_already_fails_with_xeros_message(
+    forwarding: Forwarding, phone: Phone
+) -> None:
+    taken = next(iter(forwarding.xero_org.contacts.values()))["Name"]
+    fresh = phone.create_customer("A Name Xero Has Not Seen")
+    clash = phone.create_customer(taken)
+
+    await phone.upload()
+    await settle(forwarding.admin, failed_one)
+
+    assert len(forwarding.xero_contacts_named("A Name Xero Has Not Seen")) == 1
+    await phone.refresh()
+    refused = msgspec.json.decode(phone.store.record("customer", clash) or b"", type=Customer)
+    assert refused.sync is not None
+    assert refused.sync.state == "failed"
+    assert "already assigned to another contact" in refused.sync.message
+    assert refused.sync.field == "customer.name"
+    created = msgspec.json.decode(phone.store.record("customer", fresh) or b"", type=Customer)
+    assert created.xero_id is not None

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import timedelta
 
+import pytest
+
 from reference_client.phone import Line
+from server.xero_sandbox.config import Limits
 from tests.fixtures.devices import NewPhone
+from tests.fixtures.sandbox import RunningSandbox, sandbox_config, start_sandbox
+from tests.fixtures.xero_spec import XeroSpec
 from tests.forwarding.conftest import SALES, Forwarding, settle
+
+
+@pytest.fixture
+def xero_sandbox(xero_spec: XeroSpec) -> Iterator[RunningSandbox]:
+    """A sandbox with Xero's own limits, in real time: 5 concurrent, 60 a minute, 5,000 a day."""
+    with ExitStack() as stack:
+        yield start_sandbox(
+            stack, sandbox_config(auto_consent=True, time_scale=1.0, limits=Limits()), xero_spec
+        )
 
 
 async def test_a_thousand_queued_invoices_reach_xero_in_twenty_calls_without_a_429(

@@ -96,3 +96,27 @@ async def test_spent_daily_budget_refuses_without_calling_xero(make_sandbox: Any
 
     assert limiter.day_remaining == 0
     assert seen == [200, 200, 200]
+
+
+async def test_the_daily_reserve_is_left_to_forwarding_clients(make_sandbox: Any) -> None:
+    sandbox = make_sandbox(
+        time_scale=SCALE, limits=Limits(concurrent=5, per_minute=1000, per_day=5, app_per_minute=100_000)
+    )
+    limiter = TenantLimiter(LimitPolicy(minute=MINUTE, daily_reserve=2))
+    seen: list[int] = []
+    mirror, http = client_for(sandbox, limiter, seen)
+    forwarding = XeroClient(
+        http, sandbox.base_url, mirror.tenant_id, mirror._tokens, limiter, FAST_RETRY, use_reserve=True
+    )
+    try:
+        for _ in range(3):
+            await mirror.get("/Organisation", wire.Organisations)
+        with pytest.raises(RateLimited):
+            await mirror.get("/Organisation", wire.Organisations)  # only the reserve is left
+        for _ in range(2):
+            await forwarding.get("/Organisation", wire.Organisations)
+    finally:
+        await http.aclose()
+
+    assert seen == [200] * 5
+    assert limiter.day_remaining == 0

@@ -1,7 +1,7 @@
 """admin console: sign-in lockout, device last seen / last sync
 
 Revision ID: 0400
-Revises: 0300
+Revises: 0500
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ import server.db.types
 
 
 revision: str = '0400'
-down_revision: str | Sequence[str] | None = '0300'
+down_revision: str | Sequence[str] | None = '0500'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

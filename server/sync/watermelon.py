@@ -1,0 +1,638 @@
+"""WatermelonDB's ``synchronize()`` served over ledgersync's own change feed and push.
+
+Pull reads the feed (``sync_records``) exactly as the native pull does, in one snapshot, and
+reshapes each record into rows of the app's tables (``server.sync.watermelon_rows``). The
+timestamp is the feed cursor plus one. A record the client has never seen (created after its
+cursor, and not uploaded by this device) is ``created``; everything else is ``updated``. A cursor
+the feed can no longer serve incrementally gets the whole data set with
+``experimentalStrategy: "replacement"`` (WatermelonDB keeps records it has not pushed yet).
+
+Push translates the app's rows into the native mutations and runs them through
+``PushService.push_with`` — the native validation, idempotent storage and dependency tracking,
+in one transaction with the checks WatermelonDB asks for:
+
+- a record already in the state pushed is left alone (a re-pushed create after a lost
+  response is a no-op, not a second copy);
+- otherwise, a record changed on the server after ``lastPulledAt`` aborts the whole push
+  (409 ``push_conflict``): the app pulls, merges and pushes again;
+- mutation ids are derived from the content and the versions of what it refers to, so a re-push
+  of something rejected replays the stored rejection until the record, or a record it refers to,
+  changes;
+- rejected records come back in ``experimentalRejectedIds`` (WatermelonDB keeps them unsynced)
+  and, through the feed, as their ``sync_state = 'rejected'`` / ``sync_message`` columns on this
+  device's next pull (entity ``upload_rejection``; native phones skip entities they do not know).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import msgspec
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db.database import Database
+from server.db.models import SyncRecord
+from server.db.sync_models import Upload
+from server.db.watermelon_models import WatermelonInvoiceLine
+from server.errors import Conflict, InvalidInput
+from server.services.devices import DevicePrincipal
+from server.sync import feed
+from server.sync.feed import Change
+from server.sync.mutations import PushService
+from server.sync.watermelon_rows import (
+    Unusable,
+    customer_draft,
+    invoice_draft,
+    line_rows,
+    payment_draft,
+    record_row,
+    same,
+)
+from sync_protocol.entities import Customer, Entity, Invoice, Payment, decode_entity
+from sync_protocol.errors import ErrorCode
+from sync_protocol.messages import (
+    AnyMutation,
+    CreatePayment,
+    DeletePayment,
+    MutationResult,
+    UpsertCustomer,
+    UpsertInvoice,
+    VoidInvoice,
+)
+from sync_protocol.messages import PushResponse as NativePushResponse
+from sync_protocol.watermelon import (
+    PUSH_CONFLICT,
+    READ_ONLY,
+    TABLE_BY_NAME,
+    TABLE_OF_ENTITY,
+    TABLES,
+    TIMESTAMP_OFFSET,
+    Changes,
+    PullResponse,
+    PushResponse,
+    RawRecord,
+    Rejection,
+    TableChanges,
+)
+
+REJECTION = "upload_rejection"  # feed entity: this record's latest WatermelonDB push was rejected
+_UPLOADED = frozenset({"customer", "invoice", "payment"})
+_CHUNK = 500
+E = TypeVar("E", bound=Entity)
+
+
+class PushConflict(Conflict):
+    code = PUSH_CONFLICT
+
+
+class RejectionNote(msgspec.Struct, kw_only=True):
+    """The feed payload of an ``upload_rejection``: read back by the device that pushed."""
+
+    device_id: str
+    table: str
+    code: str
+    message: str
+    field: str | None = None
+    mutation_id: str = ""
+
+
+_note_decoder = msgspec.json.Decoder(RejectionNote)
+
+
+def cursor_of(last_pulled_at: int | None) -> int:
+    return max(last_pulled_at - TIMESTAMP_OFFSET, 0) if last_pulled_at else 0
+
+
+def _rejection_columns(note: RejectionNote | Rejection, mutation_id: str) -> RawRecord:
+    return {
+        "sync_state": "rejected",
+        "sync_mutation_id": mutation_id,
+        "sync_message": note.message,
+        "sync_code": note.code,
+        "sync_field": note.field or "",
+    }
+
+
+async def _in_chunks(ids: Sequence[str], query: Any, session: AsyncSession) -> list[Any]:
+    rows: list[Any] = []
+    for start in range(0, len(ids), _CHUNK):
+        rows.extend((await session.execute(query(ids[start : start + _CHUNK]))).all())
+    return rows
+
+
+async def _line_positions(
+    session: AsyncSession, organisation_id: uuid.UUID, invoice_ids: Sequence[str]
+) -> dict[str, list[tuple[str, int | None]]]:
+    """Every line id ever pushed for these invoices, with its position (None: removed)."""
+    rows = await _in_chunks(
+        list(dict.fromkeys(invoice_ids)),
+        lambda chunk: select(
+            WatermelonInvoiceLine.invoice_id, WatermelonInvoiceLine.line_id, WatermelonInvoiceLine.position
+        ).where(
+            WatermelonInvoiceLine.organisation_id == organisation_id,
+            WatermelonInvoiceLine.invoice_id.in_(chunk),
+        ),
+        session,
+    )
+    found: dict[str, list[tuple[str, int | None]]] = {}
+    for invoice_id, line_id, position in rows:
+        found.setdefault(invoice_id, []).append((line_id, position))
+    return found
+
+
+def _ids_by_position(known: Iterable[tuple[str, int | None]]) -> dict[int, str]:
+    return {position: line_id for line_id, position in known if position is not None}
+
+
+class WatermelonSync:
+    def __init__(self, database: Database, pushes: PushService) -> None:
+        self._db = database
+        self._pushes = pushes
+
+    # --- pull -------------------------------------------------------------------------------
+
+    async def pull(
+        self, device: DevicePrincipal, last_pulled_at: int | None, migrated: bool = False
+    ) -> PullResponse:
+        """``migrated``: the app's schema grew since its last pull (WatermelonDB's ``migration``):
+        records it has may lack values of new columns, so it gets the whole data set."""
+        org = device.organisation_id
+        cursor = cursor_of(last_pulled_at)
+        async with self._db.snapshot() as session:
+            latest, horizon = await feed.counter(session, org)
+            replacement = cursor != 0 and (migrated or cursor < horizon or cursor > latest)
+            after = 0 if replacement else cursor
+            query = (
+                select(
+                    SyncRecord.entity,
+                    SyncRecord.entity_id,
+                    SyncRecord.created_version,
+                    SyncRecord.payload,
+                )
+                .where(SyncRecord.organisation_id == org, SyncRecord.version > after)
+                .order_by(SyncRecord.version)
+            )
+            if after == 0:
+                query = query.where(SyncRecord.payload.is_not(None))
+            rows = (await session.execute(query)).all()
+            lines = await _line_positions(session, org, [r.entity_id for r in rows if r.entity == "invoice"])
+            fresh = [
+                r.entity_id
+                for r in rows
+                if r.entity in _UPLOADED and r.payload is not None and r.created_version > cursor
+            ]
+            own = {
+                row.record_id
+                for row in await _in_chunks(
+                    fresh,
+                    lambda chunk: select(Upload.record_id).where(
+                        Upload.organisation_id == org,
+                        Upload.device_id == device.device_id,
+                        Upload.record_id.in_(chunk),
+                    ),
+                    session,
+                )
+            }
+        changes: Changes = {table.name: TableChanges() for table in TABLES}
+        placed: dict[tuple[str, str], RawRecord] = {}
+        notes: dict[tuple[str, str], RejectionNote] = {}
+        for entity, entity_id, created_version, payload in rows:
+            if entity == REJECTION:
+                if payload is not None:
+                    note = _note_decoder.decode(payload)
+                    if note.device_id == str(device.device_id):
+                        notes[(note.table, entity_id)] = note
+                continue
+            table = TABLE_OF_ENTITY.get(entity)
+            if table is None:
+                continue  # an entity WatermelonDB apps do not keep
+            if payload is None:
+                changes[table].deleted.append(entity_id)
+                if entity == "invoice":
+                    changes["invoice_lines"].deleted.extend(i for i, _ in lines.get(entity_id, []))
+                continue
+            record = decode_entity(entity, payload)
+            if record is None:
+                continue
+            created = created_version > cursor and entity_id not in own
+            raw = record_row(record)
+            placed[(table, entity_id)] = raw
+            (changes[table].created if created else changes[table].updated).append(raw)
+            if isinstance(record, Invoice):
+                known = lines.get(entity_id, [])
+                target = changes["invoice_lines"]
+                (target.created if created else target.updated).extend(
+                    line_rows(record, _ids_by_position(known))
+                )
+                if after != 0:
+                    target.deleted.extend(i for i, position in known if position is None)
+        for (table, record_id), note in notes.items():
+            columns = _rejection_columns(note, note.mutation_id)
+            if (table, record_id) in placed:
+                placed[(table, record_id)].update(columns)
+            elif cursor != 0:
+                # Only the rejection changed: the app's own unsynced row takes these columns.
+                changes[table].updated.append({"id": record_id, **columns})
+        return PullResponse(
+            changes=changes,
+            timestamp=max(after, latest) + TIMESTAMP_OFFSET,
+            experimentalStrategy="replacement" if replacement else None,
+        )
+
+    # --- push -------------------------------------------------------------------------------
+
+    async def push(self, device: DevicePrincipal, last_pulled_at: int, changes: Changes) -> PushResponse:
+        _check_ids(changes)
+        plan = _PushPlan(device, cursor_of(last_pulled_at), changes)
+        await self._pushes.push_with(device, plan)
+        return plan.response()
+
+
+def _check_ids(changes: Changes) -> None:
+    """Whitelists record ids (WatermelonDB: safe characters only) before anything is read."""
+    for name, table in changes.items():
+        for kind, raws in (("created", table.created), ("updated", table.updated)):
+            for index, raw in enumerate(raws):
+                record_id = raw.get("id")
+                if not isinstance(record_id, str) or not _safe_id(record_id):
+                    raise InvalidInput(
+                        "every record needs a string id of 1-64 letters, digits, '-', '_' or '.'",
+                        field=f"{name}.{kind}[{index}].id",
+                    )
+        for index, record_id in enumerate(table.deleted):
+            if not _safe_id(record_id):
+                raise InvalidInput("deleted ids must be safe record ids", field=f"{name}.deleted[{index}]")
+
+
+def _safe_id(record_id: str) -> bool:
+    return 0 < len(record_id) <= 64 and all(c.isascii() and (c.isalnum() or c in "-_.") for c in record_id)
+
+
+@dataclass
+class _Unit:
+    """One mutation's worth of pushed rows: what to apply, and which rows answer for it."""
+
+    table: str
+    record_id: str
+    rows: list[tuple[str, str]]
+    mutation: AnyMutation | None = None
+    line_ids: list[str] | None = None
+    rejection: Rejection | None = None  # the rows could not even be read as a record
+    skipped: bool = False  # the server has this already
+    result: MutationResult | None = None
+
+
+class _Feed:
+    """Current feed rows, read inside the push's transaction (under the organisation's lock)."""
+
+    def __init__(self, session: AsyncSession, organisation_id: uuid.UUID) -> None:
+        self._session = session
+        self._org = organisation_id
+        self._rows: dict[tuple[str, str], tuple[int, bytes | None] | None] = {}
+
+    async def row(self, entity: str, record_id: str) -> tuple[int, bytes | None] | None:
+        key = (entity, record_id)
+        if key not in self._rows:
+            found = (
+                await self._session.execute(
+                    select(SyncRecord.version, SyncRecord.payload).where(
+                        SyncRecord.organisation_id == self._org,
+                        SyncRecord.entity == entity,
+                        SyncRecord.entity_id == record_id,
+                    )
+                )
+            ).one_or_none()
+            self._rows[key] = (found.version, found.payload) if found else None
+        return self._rows[key]
+
+    async def version(self, entity: str, record_id: str | None) -> int:
+        found = await self.row(entity, record_id) if record_id else None
+        return found[0] if found else 0
+
+    async def record(self, cls: type[E], entity: str, record_id: str) -> E | None:
+        found = await self.row(entity, record_id)
+        if found is None or found[1] is None:
+            return None
+        return msgspec.json.decode(found[1], type=cls)
+
+
+class _PushPlan:
+    """A WatermelonDB push as native mutations (``BatchSteps`` of ``PushService.push_with``)."""
+
+    def __init__(self, device: DevicePrincipal, cursor: int, changes: Changes) -> None:
+        self._device = device
+        self._org = device.organisation_id
+        self._cursor = cursor
+        self._changes = changes
+        self._units: list[_Unit] = []
+        self._read_only: list[Rejection] = []
+        self._line_invoices: dict[str, str] = {}
+
+    def _table(self, name: str) -> TableChanges:
+        return self._changes.get(name) or TableChanges()
+
+    async def before(self, session: AsyncSession) -> list[AnyMutation]:
+        self._units, self._read_only = [], []
+        state = _Feed(session, self._org)
+        for name, changes in self._changes.items():
+            table = TABLE_BY_NAME.get(name)
+            if table is not None and table.read_only:
+                ids = [raw["id"] for raw in changes.created + changes.updated] + changes.deleted
+                self._read_only += [
+                    Rejection(table=name, id=i, code=READ_ONLY, message=f"{name} come from Xero: read only")
+                    for i in ids
+                ]
+            # Tables ledgersync does not know are the app's own (local-only): not ours to sync.
+        self._customers()
+        await self._invoices(session, state)
+        self._payments()
+        await self._deletions(state)
+        mutations = []
+        for unit in self._units:
+            if unit.mutation is not None:
+                await self._settle(unit, state)
+                if unit.mutation is not None:
+                    mutations.append(unit.mutation)
+        return mutations
+
+    # Customers, then invoices, then payments, then deletions: the order dependencies need.
+    def _customers(self) -> None:
+        changes = self._table("customers")
+        for raw in changes.created + changes.updated:
+            unit = _Unit("customers", raw["id"], [("customers", raw["id"])])
+            try:
+                unit.mutation = UpsertCustomer(mutation_id="", customer=customer_draft(raw))
+            except Unusable as exc:
+                unit.rejection = Rejection(
+                    table="customers",
+                    id=unit.record_id,
+                    code=ErrorCode.INVALID_INPUT,
+                    message=exc.message,
+                    field=exc.field,
+                )
+            self._units.append(unit)
+
+    async def _invoices(self, session: AsyncSession, state: _Feed) -> None:
+        headers = {
+            raw["id"]: raw for raw in self._table("invoices").created + self._table("invoices").updated
+        }
+        voided = set(self._table("invoices").deleted)
+        pushed_lines = self._table("invoice_lines").created + self._table("invoice_lines").updated
+        deleted_lines = self._table("invoice_lines").deleted
+        self._line_invoices = known = {
+            line_id: invoice_id
+            for line_id, invoice_id in await _in_chunks(
+                [raw["id"] for raw in pushed_lines] + deleted_lines,
+                lambda chunk: select(WatermelonInvoiceLine.line_id, WatermelonInvoiceLine.invoice_id).where(
+                    WatermelonInvoiceLine.organisation_id == self._org,
+                    WatermelonInvoiceLine.line_id.in_(chunk),
+                ),
+                session,
+            )
+        }
+        lines_of: dict[str, list[RawRecord]] = {}
+        removed_of: dict[str, list[str]] = {}
+        for raw in pushed_lines:
+            invoice_id = (
+                raw.get("invoice_id") if isinstance(raw.get("invoice_id"), str) else known.get(raw["id"])
+            )
+            if not invoice_id:
+                self._units.append(
+                    _Unit(
+                        "invoice_lines",
+                        raw["id"],
+                        [("invoice_lines", raw["id"])],
+                        rejection=Rejection(
+                            table="invoice_lines",
+                            id=raw["id"],
+                            code=ErrorCode.INVALID_INPUT,
+                            message="a line needs the invoice_id of its invoice",
+                            field="invoice_id",
+                        ),
+                    )
+                )
+                continue
+            lines_of.setdefault(invoice_id, []).append(raw)
+        for line_id in deleted_lines:
+            if line_id in known:  # deleting a line the server never had: nothing to do
+                removed_of.setdefault(known[line_id], []).append(line_id)
+        positions = await _line_positions(session, self._org, list({**headers, **lines_of, **removed_of}))
+        for invoice_id in dict.fromkeys([*headers, *lines_of, *removed_of]):
+            if invoice_id in voided:
+                continue  # deleted as a whole below
+            rows = [("invoices", invoice_id)] if invoice_id in headers else []
+            rows += [("invoice_lines", raw["id"]) for raw in lines_of.get(invoice_id, [])]
+            rows += [("invoice_lines", line_id) for line_id in removed_of.get(invoice_id, [])]
+            unit = _Unit("invoices", invoice_id, rows)
+            self._units.append(unit)
+            server = await state.record(Invoice, "invoice", invoice_id)
+            header = headers.get(invoice_id) or (record_row(server) if server else None)
+            if header is None:
+                unit.rejection = Rejection(
+                    table="invoice_lines",
+                    id=rows[0][1],
+                    code=ErrorCode.UNKNOWN_INVOICE,
+                    message=f"no invoice {invoice_id} for these lines",
+                    field="invoice_id",
+                )
+                continue
+            current = {
+                raw["id"]: raw
+                for raw in (
+                    line_rows(server, _ids_by_position(positions.get(invoice_id, []))) if server else []
+                )
+            }
+            for line_id in removed_of.get(invoice_id, []):
+                current.pop(line_id, None)
+            current.update({raw["id"]: raw for raw in lines_of.get(invoice_id, [])})
+            ordered = sorted(current.values(), key=_line_order)
+            unit.line_ids = [raw["id"] for raw in ordered]
+            try:
+                unit.mutation = UpsertInvoice(mutation_id="", invoice=invoice_draft(header, ordered))
+            except Unusable as exc:
+                unit.rejection = Rejection(
+                    table="invoices",
+                    id=invoice_id,
+                    code=ErrorCode.INVALID_INPUT,
+                    message=exc.message,
+                    field=exc.field,
+                )
+
+    def _payments(self) -> None:
+        changes = self._table("payments")
+        for raw in changes.created + changes.updated:
+            unit = _Unit("payments", raw["id"], [("payments", raw["id"])])
+            try:
+                unit.mutation = CreatePayment(mutation_id="", payment=payment_draft(raw))
+            except Unusable as exc:
+                unit.rejection = Rejection(
+                    table="payments",
+                    id=unit.record_id,
+                    code=ErrorCode.INVALID_INPUT,
+                    message=exc.message,
+                    field=exc.field,
+                )
+            self._units.append(unit)
+
+    async def _deletions(self, state: _Feed) -> None:
+        """Deleting a record the server does not have, or has deleted already, is a no-op."""
+        for payment_id in self._table("payments").deleted:
+            payment = await state.record(Payment, "payment", payment_id)
+            if payment is not None and payment.status != "DELETED":
+                self._units.append(
+                    _Unit(
+                        "payments",
+                        payment_id,
+                        [("payments", payment_id)],
+                        DeletePayment(mutation_id="", payment_id=payment_id),
+                    )
+                )
+        lines = self._table("invoice_lines").deleted
+        for invoice_id in self._table("invoices").deleted:
+            invoice = await state.record(Invoice, "invoice", invoice_id)
+            if invoice is not None and invoice.status not in ("VOIDED", "DELETED"):
+                rows = [("invoices", invoice_id)]
+                rows += [("invoice_lines", i) for i in lines if self._line_invoices.get(i) == invoice_id]
+                self._units.append(
+                    _Unit("invoices", invoice_id, rows, VoidInvoice(mutation_id="", invoice_id=invoice_id))
+                )
+        # Customers cannot be deleted from a phone (archive them in Xero): the deletion is ignored.
+
+    async def _settle(self, unit: _Unit, state: _Feed) -> None:
+        """Skips what the server has already, refuses a conflict, and names the mutation."""
+        mutation = unit.mutation
+        assert mutation is not None
+        entity = TABLE_BY_NAME[unit.table].entity
+        server = await state.row(entity, unit.record_id)
+        if server is not None and server[1] is not None and _already(mutation, server[1]):
+            unit.mutation, unit.skipped = None, True
+            return
+        if server is not None and server[0] > self._cursor:
+            raise PushConflict(
+                f"{unit.table} {unit.record_id} changed on the server after last_pulled_at: "
+                "pull, then push again",
+                details={
+                    "table": unit.table,
+                    "id": unit.record_id,
+                    "last_pulled_at": self._cursor + TIMESTAMP_OFFSET,
+                },
+            )
+        # The versions of what validation reads: an unchanged re-push replays its stored result.
+        versions = [server[0] if server else 0]
+        if isinstance(mutation, UpsertInvoice):
+            versions.append(await state.version("customer", mutation.invoice.customer_id))
+            versions += [await state.version("product", line.product_id) for line in mutation.invoice.lines]
+        if isinstance(mutation, CreatePayment):
+            versions.append(await state.version("invoice", mutation.payment.invoice_id))
+        digest = hashlib.sha256(msgspec.json.encode([versions, mutation])).hexdigest()
+        unit.mutation = msgspec.structs.replace(mutation, mutation_id=f"wm-{digest[:48]}")
+
+    async def after(self, session: AsyncSession, response: NativePushResponse) -> None:
+        results = iter(response.results)
+        notes: list[Change] = []
+        for unit in self._units:
+            if unit.mutation is not None:
+                unit.result = next(results)
+            rejection = unit.rejection or _rejection_of(unit)
+            if rejection is None:
+                notes.append(Change(REJECTION, unit.record_id, None))
+                if unit.line_ids is not None:
+                    await _store_line_ids(session, self._org, unit.record_id, unit.line_ids)
+            elif rejection.table != "invoice_lines":  # lines have no sync columns: their invoice says
+                note = RejectionNote(
+                    device_id=str(self._device.device_id),
+                    table=unit.table,
+                    code=rejection.code,
+                    message=rejection.message,
+                    field=rejection.field,
+                    mutation_id=unit.mutation.mutation_id if unit.mutation else "",
+                )
+                notes.append(Change(REJECTION, unit.record_id, msgspec.json.encode(note)))
+        await feed.publish(session, self._org, notes)
+
+    def response(self) -> PushResponse:
+        rejected: dict[str, list[str]] = {}
+        rejections = list(self._read_only)
+        for unit in self._units:
+            rejection = unit.rejection or _rejection_of(unit)
+            if rejection is None:
+                continue
+            rejections.append(rejection)
+            for table, record_id in unit.rows:
+                rejected.setdefault(table, []).append(record_id)
+        for rejection in self._read_only:
+            rejected.setdefault(rejection.table, []).append(rejection.id)
+        return PushResponse(experimentalRejectedIds=rejected, rejections=rejections)
+
+
+def _rejection_of(unit: _Unit) -> Rejection | None:
+    result = unit.result
+    if result is None or result.status == "applied":
+        return None
+    return Rejection(
+        table=unit.table,
+        id=unit.record_id,
+        code=result.code or "rejected",
+        message=result.message,
+        field=result.field,
+    )
+
+
+def _line_order(raw: RawRecord) -> tuple[float, str]:
+    position = raw.get("position")
+    return (position if isinstance(position, int | float) else 0, raw["id"])
+
+
+def _already(mutation: AnyMutation, payload: bytes) -> bool:
+    """Whether the server's record is already what the mutation asks for."""
+    if isinstance(mutation, UpsertCustomer):
+        return same(
+            mutation.customer, customer_draft(record_row(msgspec.json.decode(payload, type=Customer)))
+        )
+    if isinstance(mutation, UpsertInvoice):
+        invoice = msgspec.json.decode(payload, type=Invoice)
+        return same(mutation.invoice, invoice_draft(record_row(invoice), line_rows(invoice, {})))
+    if isinstance(mutation, CreatePayment):
+        return same(mutation.payment, payment_draft(record_row(msgspec.json.decode(payload, type=Payment))))
+    return False
+
+
+async def _store_line_ids(
+    session: AsyncSession, organisation_id: uuid.UUID, invoice_id: str, ids: list[str]
+) -> None:
+    """Remembers the invoice's line ids by position; lines no longer on it keep a NULL position."""
+    await session.execute(
+        update(WatermelonInvoiceLine)
+        .where(
+            WatermelonInvoiceLine.organisation_id == organisation_id,
+            WatermelonInvoiceLine.invoice_id == invoice_id,
+            WatermelonInvoiceLine.line_id.not_in(ids),
+        )
+        .values(position=None)
+    )
+    if not ids:
+        return
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(WatermelonInvoiceLine).values(
+        [
+            {
+                "organisation_id": organisation_id,
+                "line_id": line_id,
+                "invoice_id": invoice_id,
+                "position": position,
+            }
+            for position, line_id in enumerate(ids)
+        ]
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["organisation_id", "line_id"],
+            set_={"invoice_id": statement.excluded.invoice_id, "position": statement.excluded.position},
+        )
+    )

@@ -1,0 +1,115 @@
+"""Nothing doubled in Xero: workers killed at random, connections dropped after Xero committed.
+
+The sandbox here forgets Idempotency-Keys at once (as Xero does once its window has passed), so
+only ledgersync's reconciliation - finding a create in Xero by the id it wrote on it - stands
+between a lost answer and a duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from reference_client.phone import Line
+from server.settings import Settings
+from server.xero_sandbox.faults import FaultSpec
+from tests.fixtures.devices import NewPhone
+from tests.fixtures.sandbox import RunningSandbox, sandbox_config, start_sandbox
+from tests.fixtures.xero_spec import XeroSpec
+from tests.forwarding.conftest import SALES, Forwarding, settle
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def xero_sandbox(xero_spec: XeroSpec) -> Iterator[RunningSandbox]:
+    """Idempotency-Keys are forgotten after one sandbox second (1/60 s): no replay can save a resend."""
+    with ExitStack() as stack:
+        yield start_sandbox(stack, sandbox_config(auto_consent=True, idempotency_window_seconds=1), xero_spec)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.replace(forwarding_workers=0)  # only the worker processes below forward
+
+
+def worker_environment(settings: Settings) -> dict[str, str]:
+    values = {
+        "DATABASE_URL": settings.database_url,
+        "SECRET_KEY": settings.secret_key,
+        "PORT": str(settings.port),
+        "XERO_CLIENT_ID": settings.xero_client_id,
+        "XERO_CLIENT_SECRET": settings.xero_client_secret,
+        "XERO_REDIRECT_URL": settings.xero_redirect_url,
+        "XERO_LOGIN_URL": settings.xero_login_url,
+        "XERO_IDENTITY_URL": settings.xero_identity_url,
+        "XERO_API_URL": settings.xero_api_url,
+        "FORWARDING_WORKERS": "1",
+        "FORWARD_BATCH_SIZE": "10",
+        "FORWARD_CLAIM_SECONDS": "2",
+        "FORWARD_RETRY_SECONDS": "0.1",
+        "FORWARD_POLL_SECONDS": "0.05",
+        "LOG_LEVEL": "ERROR",
+    }
+    return {**os.environ, **{f"LEDGERSYNC_{name}": value for name, value in values.items()}}
+
+
+def start_worker(environment: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "server", "forward"], cwd=ROOT, env=environment, stderr=subprocess.DEVNULL
+    )
+
+
+async def test_two_hundred_uploads_reach_xero_exactly_once_through_kills_and_dropped_connections(
+    forwarding: Forwarding, new_phone: NewPhone, settings: Settings
+) -> None:
+    phone = await new_phone(batch_size=200)
+    await phone.refresh()
+    customers = [phone.create_customer(f"Crash Test Customer {n:02d}") for n in range(40)]
+    invoices = [
+        phone.create_invoice(
+            customers[n % 40], [Line("1", f"{20 + n}.00", tax_type="OUTPUT2", account_code=SALES)]
+        )
+        for n in range(160)
+    ]
+    handle = forwarding.sandbox.handle
+    drops = [
+        handle.add_fault(FaultSpec(kind="drop", route="PUT /api.xro/2.0/Contacts*", count=2)),
+        handle.add_fault(FaultSpec(kind="drop", route="PUT /api.xro/2.0/Invoices*", count=4)),
+    ]
+    handle.add_fault(FaultSpec(kind="latency", route="PUT /api.xro/2.0/*", seconds=0.3))
+    assert {r.status for r in await phone.upload()} == {"applied"}
+
+    environment = worker_environment(settings)
+    several = settings.database_url.startswith("postgresql")  # SQLite runs one worker at a time
+    rng = random.Random(20261120)
+    for _ in range(6):
+        workers = [start_worker(environment) for _ in range(2 if several else 1)]
+        await asyncio.sleep(rng.uniform(1.5, 3.5))
+        for worker in workers:
+            worker.kill()
+            worker.wait()
+    survivors = [start_worker(environment) for _ in range(2 if several else 1)]
+    try:
+        counts = await settle(forwarding.admin, within=180)
+    finally:
+        for worker in survivors:
+            worker.terminate()
+            worker.wait()
+
+    assert counts["done"] == 200
+    assert all(drop.exhausted for drop in drops)
+    contact_numbers = Counter(c.get("ContactNumber") for c in forwarding.xero_org.contacts.values())
+    assert all(contact_numbers[customer] == 1 for customer in customers)
+    urls = Counter(str(i.get("Url", "")).rsplit("/", 1)[-1] for i in forwarding.xero_org.invoices.values())
+    assert all(urls[invoice] == 1 for invoice in invoices)
+    assert len(forwarding.xero_org.invoices) == 160

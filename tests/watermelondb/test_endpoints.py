@@ -1,0 +1,378 @@
+"""The WatermelonDB endpoints over real HTTP: pull shapes, push translation, conflicts, rejections."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+
+from server.db.database import Database
+from tests.factories import customer, product, publish_entities, standard_mirror
+from tests.fixtures.devices import PairDevice
+
+PULL = "/mobile/v1/watermelon/pull"
+PUSH = "/mobile/v1/watermelon/push"
+
+
+def empty() -> dict[str, Any]:
+    return {"created": [], "updated": [], "deleted": []}
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def a_customer(customer_id: str, name: str = "Harbour Cafe") -> dict[str, Any]:
+    return {"id": customer_id, "name": name, "email": "", "_status": "created", "_changed": ""}
+
+
+def an_invoice(
+    invoice_id: str, customer_id: str, total: str = "114.89"
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    header = {
+        "id": invoice_id,
+        "customer_id": customer_id,
+        "reference": "Job 7",
+        "date": "2026-11-20",
+        "due_date": None,
+        "line_amount_type": "Exclusive",
+        "sub_total": "99.90",
+        "total_tax": "14.99",
+        "total": total,
+        "_status": "created",
+        "_changed": "",
+    }
+    lines = [
+        {
+            "id": f"line{invoice_id[:8]}a",
+            "invoice_id": invoice_id,
+            "position": 0,
+            "description": "Tap washer kit",
+            "product_id": product(1).id,
+            "quantity": "2",
+            "unit_amount": "49.95",
+            "discount_rate": None,
+            "account_code": None,
+            "tax_type": "OUTPUT2",
+            "line_amount": "99.90",
+            "tax_amount": "14.99",
+        }
+    ]
+    return header, lines
+
+
+async def pull(mobile: httpx.AsyncClient, last_pulled_at: int | None = None) -> dict[str, Any]:
+    response = await mobile.get(
+        PULL, params={"last_pulled_at": "null" if last_pulled_at is None else last_pulled_at}
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def push(mobile: httpx.AsyncClient, last_pulled_at: int, changes: dict[str, Any]) -> httpx.Response:
+    return await mobile.post(PUSH, params={"last_pulled_at": last_pulled_at}, json=changes)
+
+
+async def test_first_pull_lists_every_record_as_created_with_a_positive_timestamp(
+    mobile: httpx.AsyncClient, server_db: Database, acme_id: uuid.UUID
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+
+    body = await pull(mobile)
+
+    assert body["timestamp"] > 0
+    assert "experimentalStrategy" not in body
+    changes = body["changes"]
+    assert {r["id"] for r in changes["customers"]["created"]} == {customer(n).id for n in (1, 2, 3)}
+    assert [r["tax_type"] for r in changes["tax_rates"]["created"]] == ["OUTPUT2", "NONE"]
+    assert changes["products"]["created"][0]["unit_price"] == "49.95"
+    assert all("_status" not in r and "_changed" not in r for t in changes.values() for r in t["created"])
+    again = await pull(mobile, body["timestamp"])
+    assert again["timestamp"] == body["timestamp"]
+    assert all(t == empty() for t in again["changes"].values())
+
+
+async def test_an_empty_organisation_still_gets_a_timestamp_above_zero(mobile: httpx.AsyncClient) -> None:
+    body = await pull(mobile)
+
+    assert body["timestamp"] >= 1
+
+
+async def test_pushed_customer_invoice_and_payment_come_back_as_updated_with_their_upload_state(
+    mobile: httpx.AsyncClient, server_db: Database, acme_id: uuid.UUID
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+    first = await pull(mobile)
+    customer_id, invoice_id, payment_id = new_id(), new_id(), new_id()
+    header, lines = an_invoice(invoice_id, customer_id)
+    payment = {
+        "id": payment_id,
+        "invoice_id": invoice_id,
+        "account_code": "090",
+        "date": "2026-11-20",
+        "amount": "50.00",
+    }
+
+    response = await push(
+        mobile,
+        first["timestamp"],
+        {
+            "customers": {**empty(), "created": [a_customer(customer_id)]},
+            "invoices": {**empty(), "created": [header]},
+            "invoice_lines": {**empty(), "created": lines},
+            "payments": {**empty(), "created": [payment]},
+        },
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"experimentalRejectedIds": {}, "rejections": []}
+    after = await pull(mobile, first["timestamp"])
+    changes = after["changes"]
+    assert changes["customers"]["created"] == []
+    assert [r["id"] for r in changes["customers"]["updated"]] == [customer_id]
+    assert changes["customers"]["updated"][0]["sync_state"] == "accepted"
+    invoice = changes["invoices"]["updated"][0]
+    assert (invoice["id"], invoice["amount_due"], invoice["sync_state"]) == (invoice_id, "64.89", "waiting")
+    assert [r["id"] for r in changes["invoice_lines"]["updated"]] == [lines[0]["id"]]
+    assert changes["payments"]["updated"][0]["sync_state"] == "waiting"
+
+
+async def test_a_repushed_create_is_one_record_and_one_upload(
+    mobile: httpx.AsyncClient, server_db: Database, acme_id: uuid.UUID
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+    first = await pull(mobile)
+    customer_id = new_id()
+    changes = {"customers": {**empty(), "created": [a_customer(customer_id)]}}
+
+    assert (await push(mobile, first["timestamp"], changes)).status_code == 200
+    again = await push(mobile, first["timestamp"], changes)
+
+    assert again.status_code == 200, again.text
+    assert again.json()["experimentalRejectedIds"] == {}
+    status = await mobile.get("/mobile/v1/changes", params={"cursor": first["timestamp"] - 1})
+    assert [c["id"] for c in status.json()["changes"]] == [customer_id]
+
+
+async def test_a_record_changed_on_the_server_after_the_pull_fails_the_push_with_a_conflict(
+    mobile: httpx.AsyncClient, server_db: Database, acme_id: uuid.UUID
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+    first = await pull(mobile)
+    await publish_entities(server_db, acme_id, [customer(1, "Renamed in Xero")])
+    edited = {**a_customer(customer(1).id, "Edited on the phone"), "_status": "updated", "_changed": "name"}
+
+    response = await push(mobile, first["timestamp"], {"customers": {**empty(), "updated": [edited]}})
+
+    assert response.status_code == 409, response.text
+    assert response.json()["error"]["code"] == "push_conflict"
+    second = await pull(mobile, first["timestamp"])
+    retried = await push(mobile, second["timestamp"], {"customers": {**empty(), "updated": [edited]}})
+    assert retried.status_code == 200, retried.text
+
+
+async def test_an_invalid_invoice_is_rejected_by_id_while_the_rest_apply(
+    mobile: httpx.AsyncClient, server_db: Database, acme_id: uuid.UUID
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+    first = await pull(mobile)
+    customer_id, good_id, bad_id = new_id(), new_id(), new_id()
+    good, good_lines = an_invoice(good_id, customer_id)
+    bad, bad_lines = an_invoice(bad_id, customer_id, total="999.99")
+
+    response = await push(
+        mobile,
+        first["timestamp"],
+        {
+            "customers": {**empty(), "created": [a_customer(customer_id)]},
+            "invoices": {**empty(), "created": [good, bad]},
+            "invoice_lines": {**empty(), "created": good_lines + bad_lines},
+        },
+    )
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["experimentalRejectedIds"] == {"invoices": [bad_id], "invoice_lines": [bad_lines[0]["id"]]}
+    assert body["rejections"][0]["code"] == "totals_mismatch"
+    after = await pull(mobile, first["timestamp"])
+    rows = {r["id"]: r for r in after["changes"]["invoices"]["updated"]}
+    assert rows[good_id]["sync_state"] == "waiting"
+    assert rows[bad_id] == {
+        "id": bad_id,
+        "sync_state": "rejected",
+        "sync_mutation_id": rows[bad_id]["sync_mutation_id"],
+        "sync_message": body["rejections"][0]["message"],
+        "sync_code": "totals_mismatch",
+        "sync_field": "invoice.total",
+    }
+    replay = await push(
+        mobile,
+        after["timestamp"],
+        {"invoices": {**empty(), "created": [bad]}, "invoice_lines": {**empty(), "created": bad_lines}},
+    )
+    assert replay.json()["experimentalRejectedIds"] == body["experimentalRejectedIds"]
+
+
+async def test_records_another_device_uploaded_arrive_as_created_and_own_ones_as_updated(
+    mobile: httpx.AsyncClient,
+    client: httpx.AsyncClient,
+    pair_device: PairDevice,
+    server_db: Database,
+    acme_id: uuid.UUID,
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+    other = (await pair_device("Other")).headers
+    first = await pull(mobile)
+    mine, theirs = new_id(), new_id()
+    assert (
+        await push(mobile, first["timestamp"], {"customers": {**empty(), "created": [a_customer(mine)]}})
+    ).status_code == 200
+    other_pull = (await client.get(PULL, params={"last_pulled_at": 0}, headers=other)).json()
+    response = await client.post(
+        PUSH,
+        params={"last_pulled_at": other_pull["timestamp"]},
+        json={"customers": {**empty(), "created": [a_customer(theirs, "Theirs Ltd")]}},
+        headers=other,
+    )
+    assert response.status_code == 200, response.text
+
+    changes = (await pull(mobile, first["timestamp"]))["changes"]["customers"]
+
+    assert [r["id"] for r in changes["created"]] == [theirs]
+    assert [r["id"] for r in changes["updated"]] == [mine]
+
+
+async def test_deleting_unknown_ids_is_ignored_and_deleting_a_payment_or_invoice_deletes_or_voids_it(
+    mobile: httpx.AsyncClient, server_db: Database, acme_id: uuid.UUID
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+    first = await pull(mobile)
+    invoice_id, payment_id = new_id(), new_id()
+    header, lines = an_invoice(invoice_id, customer(1).id)
+    payment = {
+        "id": payment_id,
+        "invoice_id": invoice_id,
+        "account_code": "090",
+        "date": "2026-11-20",
+        "amount": "10.00",
+    }
+    created = await push(
+        mobile,
+        first["timestamp"],
+        {
+            "invoices": {**empty(), "created": [header]},
+            "invoice_lines": {**empty(), "created": lines},
+            "payments": {**empty(), "created": [payment]},
+        },
+    )
+    assert created.json()["experimentalRejectedIds"] == {}
+    second = await pull(mobile, first["timestamp"])
+
+    unknown = await push(
+        mobile,
+        second["timestamp"],
+        {
+            name: {**empty(), "deleted": [new_id()]}
+            for name in ("customers", "invoices", "invoice_lines", "payments")
+        },
+    )
+    deleted = await push(mobile, second["timestamp"], {"payments": {**empty(), "deleted": [payment_id]}})
+    third = await pull(mobile, second["timestamp"])
+    voided = await push(
+        mobile,
+        third["timestamp"],
+        {
+            "invoices": {**empty(), "deleted": [invoice_id]},
+            "invoice_lines": {**empty(), "deleted": [lines[0]["id"]]},
+        },
+    )
+
+    assert unknown.status_code == 200, unknown.text
+    assert unknown.json() == {"experimentalRejectedIds": {}, "rejections": []}
+    assert deleted.json()["experimentalRejectedIds"] == {}
+    assert voided.json()["experimentalRejectedIds"] == {}
+    changes = (await pull(mobile, second["timestamp"]))["changes"]
+    assert changes["payments"]["updated"][0]["status"] == "DELETED"
+    assert changes["invoices"]["updated"][0]["status"] == "VOIDED"
+
+
+async def test_removing_a_line_edits_the_invoice_and_the_pull_deletes_the_line(
+    mobile: httpx.AsyncClient, server_db: Database, acme_id: uuid.UUID
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+    first = await pull(mobile)
+    invoice_id = new_id()
+    header, [line] = an_invoice(invoice_id, customer(1).id)
+    extra = {**line, "id": "extraline0001", "position": 1}
+    two_lines = {**header, "sub_total": "199.80", "total_tax": "29.98", "total": "229.78"}
+    await push(
+        mobile,
+        first["timestamp"],
+        {
+            "invoices": {**empty(), "created": [two_lines]},
+            "invoice_lines": {**empty(), "created": [line, extra]},
+        },
+    )
+    second = await pull(mobile, first["timestamp"])
+    assert [r["id"] for r in second["changes"]["invoice_lines"]["updated"]] == [line["id"], "extraline0001"]
+
+    response = await push(
+        mobile,
+        second["timestamp"],
+        {
+            "invoices": {**empty(), "updated": [{**header, "_status": "updated", "_changed": "total"}]},
+            "invoice_lines": {**empty(), "deleted": ["extraline0001"]},
+        },
+    )
+
+    assert response.json()["experimentalRejectedIds"] == {}, response.text
+    changes = (await pull(mobile, second["timestamp"]))["changes"]
+    assert changes["invoices"]["updated"][0]["total"] == "114.89"
+    assert [r["id"] for r in changes["invoice_lines"]["updated"]] == [line["id"]]
+    assert changes["invoice_lines"]["deleted"] == ["extraline0001"]
+
+
+async def test_read_only_tables_are_rejected_and_tables_ledgersync_does_not_know_are_ignored(
+    mobile: httpx.AsyncClient, server_db: Database, acme_id: uuid.UUID
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+    first = await pull(mobile)
+
+    response = await push(
+        mobile,
+        first["timestamp"],
+        {
+            "products": {**empty(), "updated": [{"id": product(1).id, "name": "Cheaper"}]},
+            "drafts_of_my_app": {**empty(), "created": [{"id": "local1", "text": "only on the phone"}]},
+        },
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["experimentalRejectedIds"] == {"products": [product(1).id]}
+    assert response.json()["rejections"][0]["code"] == "read_only"
+
+
+async def test_a_push_needs_last_pulled_at_and_safe_ids(mobile: httpx.AsyncClient) -> None:
+    without = await mobile.post(PUSH, json={})
+    unsafe = await push(mobile, 1, {"customers": {**empty(), "created": [{"id": "../etc", "name": "x"}]}})
+
+    assert without.status_code == 400
+    assert without.json()["error"]["details"]["field"] == "last_pulled_at"
+    assert unsafe.status_code == 400
+    assert unsafe.json()["error"]["details"]["field"] == "customers.created[0].id"
+
+
+async def test_an_app_whose_schema_migrated_gets_the_whole_data_set_as_a_replacement(
+    mobile: httpx.AsyncClient, server_db: Database, acme_id: uuid.UUID
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+    first = await pull(mobile)
+    migration = '{"from":1,"tables":[],"columns":[{"table":"customers","columns":["tax_number"]}]}'
+
+    response = await mobile.get(PULL, params={"last_pulled_at": first["timestamp"], "migration": migration})
+
+    body = response.json()
+    assert body["experimentalStrategy"] == "replacement"
+    assert {r["id"] for r in body["changes"]["customers"]["updated"]} == {customer(n).id for n in (1, 2, 3)}
