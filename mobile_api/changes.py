@@ -62,6 +62,9 @@ class ChangesController(Controller):
         if_none_match: Annotated[str | None, HeaderParameter(name="If-None-Match", required=False)] = None,
     ) -> Response[bytes] | Stream:
         pulls: PullService = state.pulls
+        # Before the pull: its snapshot holds a connection until the stream ends; recording the sync
+        # after it would hold a second one per request and starve the pool under many phones.
+        await state.devices.synced(device.device_id)
         body = await pulls.pull(device.organisation_id, cursor, limit, if_none_match)
         headers = {"ETag": body.etag, "Cache-Control": "private, no-cache"}
         if body.chunks is None:

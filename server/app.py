@@ -26,6 +26,7 @@ from server.admin_api.forwarding import ForwardingController
 from server.admin_api.session import SessionController
 from server.admin_api.sync import SyncController
 from server.admin_api.xero import XeroAdminController, XeroCallbackController
+from server.admin_console import console_routes, csrf_middleware, template_config
 from server.crypto import SecretBox, load_or_create_dev_key
 from server.db.database import Database
 from server.forwarding.forwarder import Forwarder, ForwardingPolicy
@@ -165,6 +166,7 @@ def create_app(settings: Settings) -> Litestar:
             XeroCallbackController,
             SyncController,
             ForwardingController,
+            *console_routes(),
             create_static_files_router(
                 path=SCHEMA_ASSETS,
                 directories=[swagger_ui_bundle.swagger_ui_path],
@@ -175,6 +177,8 @@ def create_app(settings: Settings) -> Litestar:
         on_startup=[start],
         on_shutdown=[stop],
         exception_handlers=EXCEPTION_HANDLERS,
+        template_config=template_config(),
+        middleware=[csrf_middleware(settings, secrets)],
         openapi_config=openapi_config(),
         # Level 1: JSON of records compresses well even at the fastest level; large pulls stay fast.
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=1),

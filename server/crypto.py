@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import os
 from pathlib import Path
 
@@ -24,6 +26,7 @@ class SecretBox:
         if len(key) != 32:
             raise SecretKeyError("the secret key must be 32 bytes")
         self._aead = AESGCM(key)
+        self._key = key
 
     @classmethod
     def from_text(cls, text: str) -> SecretBox:
@@ -36,6 +39,10 @@ class SecretBox:
     def encrypt(self, plaintext: str, associated: str = "") -> bytes:
         nonce = os.urandom(_NONCE_BYTES)
         return nonce + self._aead.encrypt(nonce, plaintext.encode(), associated.encode())
+
+    def derive(self, purpose: str) -> str:
+        """A key of its own for ``purpose`` (hex HMAC-SHA256), so no two uses share the master key."""
+        return hmac.new(self._key, purpose.encode(), hashlib.sha256).hexdigest()
 
     def decrypt(self, ciphertext: bytes, associated: str = "") -> str:
         try:

@@ -79,14 +79,15 @@ def run_demo(settings: Settings, host: str, port: int, sandbox_port: int = 0) ->
     print(
         f"""
 ledgersync demo
+  admin console {base}/admin   sign in as {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}
   server        {base}
   ready?        {base}/readyz
   API docs      {base}/schema
-  admin         {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}   (POST {base}/admin/api/session)
   database      {settings.database_url}
   Xero sandbox  {sandbox.base_url}   (client {DEMO_CLIENT_ID}; control API {sandbox.base_url}/_sandbox)
 
-Try it (admin API calls take the session token as `Authorization: Bearer …`):
+In the console: Connection → Connect to Xero (allow on the sandbox's page), Settings, Sync, Devices.
+Or by the admin API (POST {base}/admin/api/session for a token, then `Authorization: Bearer …`):
   1. GET  {base}/admin/api/xero/connect      opens the sandbox's consent page; allow, and Xero is connected
   2. POST {base}/admin/api/sync              Sync now; GET {base}/admin/api/sync-runs shows the run
   3. POST {base}/admin/api/devices/pairing-codes {{"staff_name": "Sam"}}, then a phone pairs with

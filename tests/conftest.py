@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.sandbox",
     "tests.fixtures.devices",
     "tests.fixtures.xero_connect",
+    "tests.fixtures.browser",
 ]

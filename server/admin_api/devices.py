@@ -33,6 +33,8 @@ class DeviceOut(msgspec.Struct):
     device_name: str
     created_at: datetime
     revoked_at: datetime | None
+    last_seen_at: datetime | None
+    last_sync_at: datetime | None
 
 
 class DevicesController(Controller):
@@ -59,7 +61,15 @@ class DevicesController(Controller):
     async def list_devices(self, admin: NamedDependency[AdminPrincipal], state: State) -> list[DeviceOut]:
         devices: DeviceService = state.devices
         return [
-            DeviceOut(str(d.id), d.staff_name, d.device_name, d.created_at, d.revoked_at)
+            DeviceOut(
+                str(d.id),
+                d.staff_name,
+                d.device_name,
+                d.created_at,
+                d.revoked_at,
+                d.last_seen_at,
+                d.last_sync_at,
+            )
             for d in await devices.list_devices(admin.organisation_id)
         ]
 

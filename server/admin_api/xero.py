@@ -4,16 +4,18 @@ disconnect. Parse, call ``XeroConnectService``, encode."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.response import Redirect
 
 from server.admin_api.auth import provide_admin, require_admin
+from server.admin_console.connection import browser_callback
+from server.errors import LedgersyncError
 from server.http_errors import error_response
 from server.services.admins import AdminPrincipal
 from server.services.xero_connect import CallbackOutcome, XeroConnectService
@@ -114,10 +116,24 @@ class XeroCallbackController(Controller):
     )
     async def callback(
         self,
+        request: Request[Any, Any, Any],
         state: State,
         code: FromQuery[str | None] = None,
         error: FromQuery[str | None] = None,
         # Litestar reserves the parameter name ``state`` for the application state.
         oauth_state: Annotated[str | None, QueryParameter(name="state")] = None,
-    ) -> CallbackOut:
-        return _callback_out(await _service(state).callback(oauth_state, code, error))
+    ) -> CallbackOut | Redirect:
+        if not _is_browser(request):
+            return _callback_out(await _service(state).callback(oauth_state, code, error))
+        # An admin's browser back from Xero's consent page: on to the console's connection page.
+        try:
+            outcome: CallbackOutcome | LedgersyncError = await _service(state).callback(
+                oauth_state, code, error
+            )
+        except LedgersyncError as exc:
+            outcome = exc
+        return browser_callback(outcome)
+
+
+def _is_browser(request: Request[Any, Any, Any]) -> bool:
+    return request.accept.best_match(["application/json", "text/html"]) == "text/html"

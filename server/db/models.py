@@ -109,4 +109,10 @@ class SyncCounter(Base):
 
 # The mobile side's and the mirror's tables live in modules of their own; imported here so that
 # Alembic and create_all see them.
-from server.db import forwarding_models, mirror_models, sync_models, watermelon_models  # noqa: E402, F401
+from server.db import (  # noqa: E402, F401
+    admin_models,
+    forwarding_models,
+    mirror_models,
+    sync_models,
+    watermelon_models,
+)

@@ -35,6 +35,9 @@ class Device(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+    # For the admin's devices page: any authenticated request (to the minute), the last pull or push.
+    last_seen_at: Mapped[datetime | None]
+    last_sync_at: Mapped[datetime | None]
 
 
 class PairingCode(Base):

@@ -14,6 +14,7 @@ from server.db.database import Database
 from server.db.models import Admin, AdminSession, Organisation
 from server.db.types import utcnow
 from server.errors import Conflict, InvalidInput, Unauthenticated
+from server.services.sign_in_throttle import SignInThrottle
 from server.tokens import new_token, token_hash
 
 SESSION_LIFETIME = timedelta(hours=12)
@@ -36,8 +37,9 @@ class OpenedSession:
 
 
 class AdminService:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, throttle: SignInThrottle | None = None) -> None:
         self._db = database
+        self.throttle = throttle or SignInThrottle(database)
 
     async def create_admin(self, email: str, password: str, organisation_name: str) -> AdminPrincipal:
         """Creates the admin, and their organisation if no organisation has that name yet."""
@@ -61,15 +63,17 @@ class AdminService:
             await session.flush()
             return AdminPrincipal(admin.id, organisation.id, email)
 
-    async def sign_in(self, email: str, password: str) -> OpenedSession:
+    async def sign_in(self, email: str, password: str, source: str = "") -> OpenedSession:
+        """Opens a session; ``source`` (the client's address) keys the lockout after repeated failures."""
         email = email.strip().lower()
-        async with self._db.transaction() as session:
+        await self.throttle.check(email, source)
+        async with self._db.sessions() as session:
             admin = await session.scalar(select(Admin).where(Admin.email == email))
-            if (
-                not _password_matches(admin.password_hash if admin else _DUMMY_HASH, password)
-                or admin is None
-            ):
-                raise Unauthenticated("email or password is wrong", code="bad_credentials")
+        if not _password_matches(admin.password_hash if admin else _DUMMY_HASH, password) or admin is None:
+            await self.throttle.failed(email, source)
+            raise Unauthenticated("email or password is wrong", code="bad_credentials")
+        await self.throttle.succeeded(email, source)
+        async with self._db.transaction() as session:
             token = new_token("ls_sess")
             session.add(
                 AdminSession(

@@ -16,6 +16,8 @@ from server.errors import InvalidInput, NotFound, Unauthenticated
 from server.tokens import new_token, token_hash
 
 PAIRING_CODE_LIFETIME = timedelta(minutes=15)
+# A device's last-seen time is kept to the minute: one write a minute, not one per request.
+SEEN_PRECISION = timedelta(minutes=1)
 # No 0/O, 1/I/L: a code is read off a screen and typed on a phone.
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 _CODE_LENGTH = 10  # 31^10 ≈ 8e14 guesses, behind a short lifetime and one-time use
@@ -48,6 +50,8 @@ class DeviceInfo:
     device_name: str
     created_at: datetime
     revoked_at: datetime | None
+    last_seen_at: datetime | None = None
+    last_sync_at: datetime | None = None
 
 
 def normalise_code(code: str) -> str:
@@ -121,7 +125,19 @@ class DeviceService:
             raise Unauthenticated("unknown device token; pair this device again", code="unauthenticated")
         if device.revoked_at is not None:
             raise Unauthenticated("this device was revoked; pair it again", code="device_revoked")
+        now = utcnow()
+        if device.last_seen_at is None or device.last_seen_at < now - SEEN_PRECISION:
+            async with self._db.transaction() as session:
+                await session.execute(update(Device).where(Device.id == device.id).values(last_seen_at=now))
         return DevicePrincipal(device.id, device.organisation_id, device.staff_name)
+
+    async def synced(self, device_id: uuid.UUID) -> None:
+        """The device pulled or pushed: its last sync (and last seen) is now."""
+        now = utcnow()
+        async with self._db.transaction() as session:
+            await session.execute(
+                update(Device).where(Device.id == device_id).values(last_sync_at=now, last_seen_at=now)
+            )
 
     async def list_devices(self, organisation_id: uuid.UUID) -> list[DeviceInfo]:
         async with self._db.sessions() as session:
@@ -129,7 +145,16 @@ class DeviceService:
                 select(Device).where(Device.organisation_id == organisation_id).order_by(Device.created_at)
             )
             return [
-                DeviceInfo(d.id, d.staff_name, d.device_name, d.created_at, d.revoked_at) for d in devices
+                DeviceInfo(
+                    d.id,
+                    d.staff_name,
+                    d.device_name,
+                    d.created_at,
+                    d.revoked_at,
+                    d.last_seen_at,
+                    d.last_sync_at,
+                )
+                for d in devices
             ]
 
     async def revoke(self, organisation_id: uuid.UUID, device_id: uuid.UUID) -> None:

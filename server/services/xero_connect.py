@@ -135,6 +135,16 @@ class XeroConnectService:
         await self._forget(pending.state)
         return await self._bind(organisation_id, chosen, tokens, [c for c in connections if c is not chosen])
 
+    async def pending_tenants(self, organisation_id: uuid.UUID, state: str) -> list[Tenant]:
+        """The tenants approved in a connect flow that waits for the admin to choose one."""
+        pending = await self._pending(state)
+        if pending.organisation_id != organisation_id or pending.tokens is None:
+            raise InvalidInput(
+                "unknown or expired Xero connect state", code="oauth_state_invalid", field="state"
+            )
+        connections = msgspec.convert(pending.tenants or [], list[wire.Connection])
+        return [Tenant(c.tenant_id, c.tenant_name or "") for c in connections]
+
     async def _pending(self, state: str | None) -> XeroOAuthState:
         async with self._db.sessions() as session:
             row = await session.get(XeroOAuthState, state or "")

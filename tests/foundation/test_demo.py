@@ -54,5 +54,6 @@ def test_demo_serves_ready_with_the_sandbox_and_stops_on_ctrl_c(tmp_path: Path) 
         output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output
     assert "admin@demo.example" in output
+    assert f"http://127.0.0.1:{port}/admin " in output  # the console
     assert (tmp_path / "var" / "demo.sqlite3").exists()
     assert (tmp_path / "var" / "demo-sandbox.pickle").exists()

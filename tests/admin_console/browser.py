@@ -1,0 +1,40 @@
+"""Steps the browser tests share: signing in through the form, as a person would."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from playwright.async_api import Locator, Page, expect
+
+from tests.fixtures.servers import AdminAccount
+
+
+async def sign_in(page: Page, base_url: str, admin: AdminAccount, start: str = "/admin") -> None:
+    await page.goto(base_url + start)
+    await expect(page).to_have_url(re.compile(r"/admin/sign-in"))
+    await page.get_by_label("Email").fill(admin.email)
+    await page.get_by_label("Password").fill(admin.password)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+async def connect_and_sync(page: Page, base_url: str) -> None:
+    """From a signed-in page: connect Xero through its consent page, then Sync everything."""
+    await page.goto(base_url + "/admin/connection")
+    await page.get_by_role("button", name="Connect to Xero").click()
+    await page.get_by_role("button", name="Allow access").click()
+    await expect(page.locator("#connection-status")).to_have_text("✓ Connected")
+    await page.goto(base_url + "/admin/sync")
+    await page.get_by_role("button", name="Sync everything now").click()
+    run = page.locator("#sync-status [data-run-status]")
+    await expect(run).to_have_attribute("data-run-status", "succeeded", timeout=30_000)
+
+
+async def reload_until(page: Page, locator: Locator, count: int, within: float = 30) -> None:
+    """Pages that do not update by themselves (the outbox): reload until ``locator`` matches ``count``."""
+    deadline = asyncio.get_running_loop().time() + within
+    while await locator.count() != count:
+        assert asyncio.get_running_loop().time() < deadline, f"{locator} never matched {count} times"
+        await asyncio.sleep(0.2)
+        await page.reload()

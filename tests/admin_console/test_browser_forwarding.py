@@ -1,0 +1,146 @@
+"""In a real browser: choose the bank and revenue accounts, then retry an upload Xero refused.
+
+SQLite only, parametrised explicitly (see test_browser_sync.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.async_api import Page, expect
+
+from reference_client import Phone
+from reference_client.phone import Line
+from server.serving import ServerThread
+from server.xero_sandbox.store import Organisation
+from tests.admin_console.browser import connect_and_sync, reload_until, sign_in
+from tests.fixtures.browser import Screenshot
+from tests.fixtures.sandbox import RunningSandbox
+from tests.fixtures.servers import AdminAccount
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+# Accounts of the sandbox's seeded organisations (server/xero_sandbox/seed.py).
+OTHER_BANK, SALES, OTHER_REVENUE, INTEREST_INCOME = "091", "200", "260", "270"
+REFUSED = "Account code '270' is not a valid code for this document."
+
+
+def set_account_status(sandbox: RunningSandbox, org: Organisation, code: str, status: str) -> None:
+    """Someone archives (or restores) an account in Xero, after ledgersync mirrored it."""
+    with sandbox.handle.locked():
+        for account in org.accounts.values():
+            if account["Code"] == code:
+                account["Status"] = status
+
+
+async def test_admin_chooses_accounts_and_options_with_messages_next_to_bad_fields(
+    page: Page, screenshot: Screenshot, ledgersync: ServerThread, admin: AdminAccount, xero_org: Organisation
+) -> None:
+    base = ledgersync.base_url
+    await sign_in(page, base, admin)
+    await connect_and_sync(page, base)
+    await page.get_by_role("link", name="Settings").click()
+    await expect(page.get_by_role("heading", name="Settings")).to_be_visible()
+    await screenshot("settings-defaults")
+
+    bank = page.get_by_label("Bank account for payments")
+    revenue = page.get_by_label("Revenue account for sales")
+    await expect(bank.locator("option", has_text="(BANK)")).not_to_have_count(0)
+    await bank.select_option(OTHER_BANK)
+    await revenue.select_option(OTHER_REVENUE)
+    await page.get_by_label("Send payments to Xero").uncheck()
+    await page.get_by_label("Draft (DRAFT)").check()
+    interval = page.get_by_label("Minutes between syncs")
+    await interval.fill("often")
+    await page.get_by_role("button", name="Save settings").click()
+    # Nothing saved; the message sits next to the field, what was entered is kept.
+    await expect(page.get_by_role("alert")).to_contain_text("nothing was saved")
+    await expect(page.locator("#sync_interval_minutes-problem")).to_contain_text("enter whole minutes")
+    await expect(interval).to_have_attribute("aria-invalid", "true")
+    await expect(bank).to_have_value(OTHER_BANK)
+    await screenshot("settings-invalid")
+
+    await interval.fill("5000")  # the service's own rule, shown the same way
+    await page.get_by_role("button", name="Save settings").click()
+    await expect(page.locator("#sync_interval_minutes-problem")).to_contain_text("between 1 and 1440")
+
+    await interval.fill("30")
+    await page.get_by_role("button", name="Save settings").click()
+    await expect(page.get_by_role("status")).to_contain_text("Settings saved.")
+    await expect(bank).to_have_value(OTHER_BANK)
+    await expect(revenue).to_have_value(OTHER_REVENUE)
+    await expect(page.get_by_label("Send payments to Xero")).not_to_be_checked()
+    await expect(page.get_by_label("Draft (DRAFT)")).to_be_checked()
+    await expect(interval).to_have_value("30")
+    await screenshot("settings-saved")
+
+    # The change is in the sync log, with who made it and what changed.
+    await page.get_by_role("link", name="Sync log", exact=True).click()
+    await page.locator("table.runs tbody tr", has_text="Settings change").get_by_role("link").click()
+    await expect(page.get_by_role("heading", name="Settings change")).to_be_visible()
+    await expect(page.get_by_role("main")).to_contain_text(admin.email)
+    await expect(page.locator("tr", has_text="Bank account for payments")).to_contain_text(OTHER_BANK)
+
+
+async def test_a_failed_upload_shows_xeros_message_and_is_retried_from_uploads(
+    page: Page,
+    screenshot: Screenshot,
+    ledgersync: ServerThread,
+    admin: AdminAccount,
+    sandbox: RunningSandbox,
+    xero_org: Organisation,
+) -> None:
+    base = ledgersync.base_url
+    await sign_in(page, base, admin)
+    await connect_and_sync(page, base)
+    await page.goto(base + "/admin/settings")
+    await page.get_by_label("Bank account for payments").select_option(OTHER_BANK)
+    await page.get_by_label("Revenue account for sales").select_option(SALES)
+    await page.get_by_role("button", name="Save settings").click()
+    await expect(page.get_by_role("status")).to_contain_text("Settings saved.")
+
+    # A phone, paired with a code from the Devices page, invoices against an account Xero then archives.
+    await page.get_by_role("link", name="Devices").click()
+    await page.get_by_label("Staff member's name").fill("Sam Field")
+    await page.get_by_role("button", name="Make a pairing code").click()
+    code = await page.locator("#pairing-code").inner_text()
+    phone = Phone(base)
+    try:
+        await phone.pair(code)
+        await phone.refresh()
+        customer = sorted(record_id for (_, record_id) in phone.store.records("customer"))[0]
+        phone.create_invoice(customer, [Line("1", "12.00", tax_type="OUTPUT2", account_code=INTEREST_INCOME)])
+        set_account_status(sandbox, xero_org, INTEREST_INCOME, "ARCHIVED")
+        assert {result.status for result in await phone.upload()} == {"applied"}
+    finally:
+        await phone.close()
+
+    await page.get_by_role("link", name="Uploads").click()
+    await page.get_by_role("link", name=re.compile(r"^Failed")).click()
+    failed = page.locator("li.upload[data-state='failed']")
+    await reload_until(page, failed, 1)
+    await expect(failed).to_contain_text("✗ Failed")
+    await expect(failed.locator(".xero-message")).to_have_text(REFUSED)
+    await expect(failed.locator(".hint")).to_contain_text("Choose another account in Settings")
+    await screenshot("uploads-failed")
+
+    # The sync log's forwarding run names the error and links to the upload.
+    await page.get_by_role("link", name="Sync log", exact=True).click()
+    await page.locator("table.runs tbody tr", has_text="To Xero").first.get_by_role("link").click()
+    await expect(page.locator(".xero-message")).to_have_text(REFUSED)
+    await screenshot("sync-run-forward-failed")
+    await page.locator(".errors a").first.click()
+    await expect(page.get_by_role("heading", name=re.compile(r"^Invoice upload \d+$"))).to_be_visible()
+    await screenshot("upload-failed")
+
+    set_account_status(sandbox, xero_org, INTEREST_INCOME, "ACTIVE")  # the cause fixed in Xero
+    await page.get_by_role("button", name=re.compile(r"^Retry upload")).click()
+    await expect(page.get_by_role("status")).to_contain_text("on its way to Xero again")
+    await page.goto(base + "/admin/uploads?state=done")
+    done = page.locator("li.upload[data-state='in_xero']")
+    await reload_until(page, done, 1)
+    await expect(done).to_contain_text("✓ In Xero")
+    await screenshot("uploads-done")
+    await page.goto(base + "/admin/uploads?state=failed")
+    await expect(page.locator("li.upload")).to_have_count(0)
