@@ -24,7 +24,7 @@ from server.admin_console.settings_page import SettingsController, setting_label
 from server.admin_console.sign_in import SignInController
 from server.admin_console.sync import SyncController, kind_label, label, what
 from server.admin_console.sync_log import SyncLogController
-from server.admin_console.uploads import UploadsController
+from server.admin_console.uploads import BacklinksController, UploadsController
 from server.crypto import SecretBox
 from server.settings import Settings
 
@@ -60,6 +60,7 @@ def console_routes() -> list[ControllerRouterHandler]:
             SyncController,
             SyncLogController,
             UploadsController,
+            BacklinksController,
             DevicesController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,

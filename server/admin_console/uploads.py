@@ -152,3 +152,19 @@ class UploadsController(Controller):
         workers: ForwardingWorkers = state.forwarding
         workers.wake()
         return see_other(back, ("done", f"Upload {upload_id} is on its way to Xero again."))
+
+
+class BacklinksController(Controller):
+    """Where Xero's ``Url`` of a forwarded invoice leads: the invoice's latest upload."""
+
+    path = "/admin/invoices"
+    include_in_schema = False
+    guards = [require_admin]
+    dependencies = {"admin": Provide(provide_admin)}
+
+    @get("/{record_id:str}", status_code=303)
+    async def invoice(
+        self, admin: NamedDependency[AdminPrincipal], state: State, record_id: FromPath[str]
+    ) -> Response[Any]:
+        view = await _outbox(state).latest_for_record(admin.organisation_id, record_id)
+        return see_other(f"{PATH}/{view.id}")

@@ -106,6 +106,19 @@ class OutboxAdmin:
                 raise NotFound("no such upload in this organisation", code="upload_not_found")
             return UploadView.of(row)
 
+    async def latest_for_record(self, organisation_id: uuid.UUID, record_id: str) -> UploadView:
+        """The newest upload of a record (what Xero's backlink of an invoice leads to)."""
+        async with self._db.sessions() as session:
+            row = await session.scalar(
+                select(Upload)
+                .where(Upload.organisation_id == organisation_id, Upload.record_id == record_id)
+                .order_by(Upload.id.desc())
+                .limit(1)
+            )
+            if row is None:
+                raise NotFound("no upload of this record in this organisation", code="upload_not_found")
+            return UploadView.of(row)
+
     async def retry(self, organisation_id: uuid.UUID, upload_id: int) -> UploadView:
         """Send a failed (or held) upload again, as a deliberate new attempt."""
         async with self._db.transaction() as session:

@@ -62,3 +62,19 @@ async def test_customer_invoice_and_payment_reach_xero_in_order_with_the_right_a
     paid = msgspec.json.decode(phone.store.record("payment", payment_id) or b"", type=Payment)
     assert paid.account_code == OTHER_BANK
     assert paid.xero_id == payment["PaymentID"]
+
+
+async def test_the_url_on_an_invoice_in_xero_leads_to_its_upload_in_ledgersync(
+    forwarding: Forwarding, phone: Phone
+) -> None:
+    [customer, *_] = sorted(record_id for (_, record_id) in phone.store.records("customer"))
+    invoice_id = phone.create_invoice(customer, [Line("1", "10.00", tax_type="OUTPUT2", account_code=SALES)])
+    await phone.upload()
+    await settle(forwarding.admin)
+    url = forwarding.xero_invoice_for(invoice_id)["Url"]
+
+    page = await forwarding.admin.get(url, follow_redirects=True)
+
+    assert page.status_code == 200
+    assert invoice_id in page.text
+    assert forwarding.xero_invoice_for(invoice_id)["InvoiceNumber"] in page.text
