@@ -80,15 +80,16 @@ class Operation:
     path: str
     envelope: str
     creates: bool
+    answer: type[Any]  # the wire envelope Xero answers with
 
 
-CONTACT_CREATE = Operation("contact_create", "PUT", "/Contacts", "Contacts", True)
-CONTACT_UPDATE = Operation("contact_update", "POST", "/Contacts", "Contacts", False)
-INVOICE_CREATE = Operation("invoice_create", "PUT", "/Invoices", "Invoices", True)
-INVOICE_UPDATE = Operation("invoice_update", "POST", "/Invoices", "Invoices", False)
-INVOICE_VOID = Operation("invoice_void", "POST", "/Invoices", "Invoices", False)
-PAYMENT_CREATE = Operation("payment_create", "PUT", "/Payments", "Payments", True)
-PAYMENT_DELETE = Operation("payment_delete", "POST", "/Payments", "Payments", False)
+CONTACT_CREATE = Operation("contact_create", "PUT", "/Contacts", "Contacts", True, wire.Contacts)
+CONTACT_UPDATE = Operation("contact_update", "POST", "/Contacts", "Contacts", False, wire.Contacts)
+INVOICE_CREATE = Operation("invoice_create", "PUT", "/Invoices", "Invoices", True, wire.Invoices)
+INVOICE_UPDATE = Operation("invoice_update", "POST", "/Invoices", "Invoices", False, wire.Invoices)
+INVOICE_VOID = Operation("invoice_void", "POST", "/Invoices", "Invoices", False, wire.Invoices)
+PAYMENT_CREATE = Operation("payment_create", "PUT", "/Payments", "Payments", True, wire.Payments)
+PAYMENT_DELETE = Operation("payment_delete", "POST", "/Payments", "Payments", False, wire.Payments)
 # Dependency order: a run's items never depend on each other, but keeping this order means a
 # customer and its invoice claimed by one run after a crash still reach Xero in the right order.
 ORDER = (
@@ -389,18 +390,13 @@ class _Run:
         key = idempotency_key(
             self._client.tenant_id, operation, [job.item for job in jobs], wire.encode(body)
         )
-        kind: type[Any] = (
-            wire.Contacts
-            if operation.envelope == "Contacts"
-            else (wire.Invoices if operation.envelope == "Invoices" else wire.Payments)
-        )
         params = {"unitdp": "4"} if operation.envelope == "Invoices" else None
         try:
             answer = await self._client.write(
                 operation.method,
                 operation.path,
                 body,
-                kind,
+                operation.answer,
                 idempotency_key=key,
                 params=params,
                 retry_unanswered=False,  # an unanswered write is reconciled before it goes again
