@@ -14,6 +14,7 @@ from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import Stream
 
 from mobile_api.auth import provide_device, require_device, require_protocol
+from mobile_api.compression import COMPRESSED_BY_HANDLER, compress, negotiate
 from mobile_api.examples import PULL_RESPONSE
 from server.http_errors import error_response
 from server.services.devices import DevicePrincipal
@@ -36,8 +37,10 @@ class ChangesController(Controller):
             "Every record that changed after `cursor`, oldest version first, at most `limit`. "
             "Without a cursor: a snapshot (no tombstones) and the cursor to go on from. Pull again "
             "while `has_more`. Send the last ETag as `If-None-Match` to get 304 when nothing changed. "
-            "A cursor older than the tombstone horizon or from before a mirror reset: 409 `resync_required`."
+            "A cursor older than the tombstone horizon or from before a mirror reset: 409 `resync_required`. "
+            "Pages are compressed with zstd or gzip as `Accept-Encoding` allows (zstd preferred)."
         ),
+        opt={COMPRESSED_BY_HANDLER: True},
         responses={
             200: ResponseSpec(
                 data_container=PullResponse,
@@ -60,13 +63,20 @@ class ChangesController(Controller):
             DEFAULT_LIMIT
         ),
         if_none_match: Annotated[str | None, HeaderParameter(name="If-None-Match", required=False)] = None,
+        accept_encoding: Annotated[
+            str | None, HeaderParameter(name="Accept-Encoding", required=False)
+        ] = None,
     ) -> Response[bytes] | Stream:
         pulls: PullService = state.pulls
         # Before the pull: its snapshot holds a connection until the stream ends; recording the sync
         # after it would hold a second one per request and starve the pool under many phones.
-        await state.devices.synced(device.device_id)
+        await state.devices.synced(device)
         body = await pulls.pull(device.organisation_id, cursor, limit, if_none_match)
-        headers = {"ETag": body.etag, "Cache-Control": "private, no-cache"}
+        headers = {"ETag": body.etag, "Cache-Control": "private, no-cache", "Vary": "Accept-Encoding"}
         if body.chunks is None:
             return Response(b"", status_code=304, headers=headers)
-        return Stream(body.chunks, media_type=MediaType.JSON, headers=headers)
+        # An empty page is smaller than any compression header; pages with rows are worth it.
+        encoding = "identity" if body.caught_up else negotiate(accept_encoding)
+        if encoding != "identity":
+            headers["Content-Encoding"] = encoding
+        return Stream(compress(body.chunks, encoding), media_type=MediaType.JSON, headers=headers)

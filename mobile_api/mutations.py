@@ -64,7 +64,7 @@ class MutationsController(Controller):
         pushes: PushService = state.pushes
         response = await pushes.push(device, body)
         state.forwarding.wake()  # accepted uploads go to Xero without waiting for the next poll
-        await state.devices.synced(device.device_id)
+        await state.devices.synced(device)
         return response
 
     @get(

@@ -75,6 +75,7 @@ class WatermelonController(Controller):
     ) -> PullResponse:
         service: WatermelonSync = state.watermelon
         migrated = migration not in (None, "", "null", "undefined")
+        await state.devices.synced(device)
         return await service.pull(device, _timestamp(last_pulled_at, required=False), migrated)
 
     @post(
@@ -104,4 +105,7 @@ class WatermelonController(Controller):
         service: WatermelonSync = state.watermelon
         timestamp = _timestamp(last_pulled_at, required=True)
         assert timestamp is not None
-        return await service.push(device, timestamp, changes)
+        response = await service.push(device, timestamp, changes)
+        state.forwarding.wake()  # as after a native push: accepted uploads go to Xero now
+        await state.devices.synced(device)
+        return response

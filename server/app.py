@@ -18,6 +18,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from mobile_api.changes import ChangesController
+from mobile_api.compression import COMPRESSED_BY_HANDLER
 from mobile_api.mutations import MutationsController
 from mobile_api.pairing import PairingController
 from mobile_api.watermelon import WatermelonController
@@ -180,8 +181,11 @@ def create_app(settings: Settings) -> Litestar:
         template_config=template_config(),
         middleware=[csrf_middleware(settings, secrets)],
         openapi_config=openapi_config(),
-        # Level 1: JSON of records compresses well even at the fastest level; large pulls stay fast.
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=1),
+        # Level 1: JSON of records compresses well even at the fastest level. The pull route
+        # compresses its own answers (zstd or gzip, mobile_api/compression.py) and opts out here.
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=1024, gzip_compress_level=1, exclude_opt_key=COMPRESSED_BY_HANDLER
+        ),
         request_max_body_size=settings.max_request_body_bytes,
         logging_config=None,
         debug=False,

@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from server.db.engine import READ_ONLY_OPTION, create_engine, session_factory
+from server.db.engine import READ_ONLY_OPTION, async_url, create_engine, session_factory
 from server.db.migrate import is_current, upgrade_to_head
+from server.db.point_reads import PointReader
 
 
 class Database:
@@ -17,6 +18,15 @@ class Database:
         self.url = url
         self.engine: AsyncEngine = create_engine(url)
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
+        # Sessions that only read, one statement at a time: on SQLite their transactions begin
+        # DEFERRED, so they neither take nor wait for the write lock that every other session's
+        # BEGIN IMMEDIATE takes (a lookup on each request would otherwise queue behind writers
+        # and each other). On PostgreSQL they are plain sessions.
+        self.reads: async_sessionmaker[AsyncSession] = session_factory(
+            self.engine.execution_options(**{READ_ONLY_OPTION: True})
+        )
+        # Single-statement lookups of the hot path, through the driver (see point_reads).
+        self.point = PointReader(async_url(url))
 
     @property
     def dialect(self) -> str:
@@ -53,4 +63,5 @@ class Database:
         return await is_current(self.engine)
 
     async def close(self) -> None:
+        await self.point.close()
         await self.engine.dispose()

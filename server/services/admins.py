@@ -83,7 +83,7 @@ class AdminService:
             return OpenedSession(token, AdminPrincipal(admin.id, admin.organisation_id, admin.email))
 
     async def resolve(self, token: str) -> AdminPrincipal:
-        async with self._db.sessions() as session:
+        async with self._db.reads() as session:
             row = (
                 await session.execute(
                     select(Admin.id, Admin.organisation_id, Admin.email)

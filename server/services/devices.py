@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
 from server.db.database import Database
+from server.db.point_reads import PointQuery, utc_timestamp
 from server.db.sync_models import Device, PairingCode
 from server.db.types import utcnow
 from server.errors import InvalidInput, NotFound, Unauthenticated
@@ -28,6 +29,8 @@ class DevicePrincipal:
     device_id: uuid.UUID
     organisation_id: uuid.UUID
     staff_name: str
+    # As read when the token was resolved: lets ``synced`` skip a write within SEEN_PRECISION.
+    last_sync_at: datetime | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,16 @@ def normalise_code(code: str) -> str:
 def _new_code() -> str:
     raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_LENGTH))
     return f"{raw[:5]}-{raw[5:]}"
+
+
+_DEVICE_BY_TOKEN = PointQuery(
+    "SELECT id, organisation_id, staff_name, revoked_at IS NOT NULL, last_seen_at, last_sync_at"
+    " FROM devices WHERE token_hash = ?"
+)
+
+
+def _uuid(value: uuid.UUID | str) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
 
 
 class DeviceService:
@@ -119,24 +132,36 @@ class DeviceService:
             return PairedDevice(token, DevicePrincipal(device.id, device.organisation_id, device.staff_name))
 
     async def resolve(self, token: str) -> DevicePrincipal:
-        async with self._db.sessions() as session:
-            device = await session.scalar(select(Device).where(Device.token_hash == token_hash(token)))
+        # Every mobile request runs this: one statement straight through the driver (point_reads).
+        device = await self._db.point.row(_DEVICE_BY_TOKEN, token_hash(token))
         if device is None:
             raise Unauthenticated("unknown device token; pair this device again", code="unauthenticated")
-        if device.revoked_at is not None:
+        device_id, organisation_id, staff_name, revoked, seen, synced = device
+        if revoked:
             raise Unauthenticated("this device was revoked; pair it again", code="device_revoked")
+        principal = DevicePrincipal(
+            _uuid(device_id), _uuid(organisation_id), staff_name, last_sync_at=utc_timestamp(synced)
+        )
+        last_seen = utc_timestamp(seen)
         now = utcnow()
-        if device.last_seen_at is None or device.last_seen_at < now - SEEN_PRECISION:
+        if last_seen is None or last_seen < now - SEEN_PRECISION:
             async with self._db.transaction() as session:
-                await session.execute(update(Device).where(Device.id == device.id).values(last_seen_at=now))
-        return DevicePrincipal(device.id, device.organisation_id, device.staff_name)
+                await session.execute(
+                    update(Device).where(Device.id == principal.device_id).values(last_seen_at=now)
+                )
+        return principal
 
-    async def synced(self, device_id: uuid.UUID) -> None:
-        """The device pulled or pushed: its last sync (and last seen) is now."""
+    async def synced(self, device: DevicePrincipal) -> None:
+        """The device pulled or pushed: its last sync (and last seen) is now, to the minute.
+
+        Idle polls come many times a minute; writing each one would put a write transaction on
+        every poll (on SQLite, behind the one write lock)."""
         now = utcnow()
+        if device.last_sync_at is not None and device.last_sync_at >= now - SEEN_PRECISION:
+            return
         async with self._db.transaction() as session:
             await session.execute(
-                update(Device).where(Device.id == device_id).values(last_sync_at=now, last_seen_at=now)
+                update(Device).where(Device.id == device.device_id).values(last_sync_at=now, last_seen_at=now)
             )
 
     async def list_devices(self, organisation_id: uuid.UUID) -> list[DeviceInfo]:

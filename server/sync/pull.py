@@ -9,21 +9,25 @@ the returned cursor safe (see ``server.sync.feed``).
 Every answer carries the ETag ``"<latest>.<horizon>"`` of the feed it was read from. A phone that
 is caught up (its cursor is the latest version) and sends the ETag of its last answer in
 ``If-None-Match`` gets a 304 when nothing has changed since: the price of reading one counter row.
+That read is a single statement outside any transaction (``Database.point``): the counter it sees
+is committed, and a cursor equal to it has nothing after it, so no snapshot is needed to say so.
+Only a phone with something to fetch opens the snapshot (and reads the counter again inside it).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 import msgspec
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row, Select, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from server.db.database import Database
 from server.db.models import SyncRecord
+from server.db.point_reads import PointQuery
 from server.errors import Conflict
 from server.sync import feed
 
@@ -32,6 +36,7 @@ MAX_LIMIT = 100_000
 _PARTITION = 1000  # rows per streamed chunk and per fetch from the server-side cursor
 
 _encode_str = msgspec.json.encode
+_COUNTER = PointQuery("SELECT version, horizon FROM sync_counters WHERE organisation_id = ?")
 
 
 class ResyncRequiredError(Conflict):
@@ -43,10 +48,12 @@ class ResyncRequiredError(Conflict):
 @dataclass(frozen=True, slots=True)
 class PullBody:
     """An answer ready to send: ``etag``, and either ``chunks`` to stream or nothing (``None``)
-    when the caller's ``If-None-Match`` already matched."""
+    when the caller's ``If-None-Match`` already matched. ``caught_up``: an empty page, nothing
+    after the cursor."""
 
     etag: str
     chunks: AsyncIterator[bytes] | None
+    caught_up: bool = False
 
 
 def _etag(latest: int, horizon: int) -> str:
@@ -77,6 +84,10 @@ class PullService:
 
         Raises ``ResyncRequiredError`` before anything is streamed.
         """
+        counter = await self._db.point.row(_COUNTER, organisation_id)
+        latest, horizon = (int(counter[0]), int(counter[1])) if counter else (0, 0)
+        if cursor == latest:  # caught up (a horizon is never above the latest version)
+            return _caught_up(cursor, _etag(latest, horizon), if_none_match)
         stack = AsyncExitStack()
         session = await stack.enter_async_context(self._db.snapshot())
         try:
@@ -88,12 +99,9 @@ class PullService:
                     details={"cursor": cursor, "horizon": horizon, "latest": latest},
                 )
             etag = _etag(latest, horizon)
-            if cursor == latest and if_none_match == etag:
-                await stack.aclose()
-                return PullBody(etag, None)
             if cursor == latest:
                 await stack.aclose()
-                return PullBody(etag, _single(b'{"changes":[' + _tail(cursor, False)))
+                return _caught_up(cursor, etag, if_none_match)
         except BaseException:
             await stack.aclose()
             raise
@@ -114,7 +122,6 @@ class PullService:
                 .where(SyncRecord.organisation_id == organisation_id, SyncRecord.version > after)
                 .order_by(SyncRecord.version)
                 .limit(limit + 1)
-                .execution_options(yield_per=_PARTITION)
             )
             if after == 0:
                 # A phone starting from nothing has nothing to delete.
@@ -123,10 +130,11 @@ class PullService:
             last_version = after
             has_more = False
             head = b'{"changes":['
-            # Core-level streaming: no ORM row processing between the driver and the bytes.
+            # Core-level: no ORM row processing between the driver and the bytes. At most
+            # latest - after rows follow the cursor: a page that small is read in one go; a larger
+            # one streams through a server-side cursor, a partition at a time.
             connection = await session.connection()
-            result = await connection.stream(query)
-            async for partition in result.partitions(_PARTITION):
+            async for partition in _partitions(connection, query, small=latest - after <= _PARTITION):
                 parts: list[bytes] = []
                 for entity, entity_id, version, payload in partition:
                     if sent == limit:
@@ -140,10 +148,29 @@ class PullService:
                     head = b","
                 if has_more:
                     break
-            await result.close()
             if sent == 0:
                 yield head
             yield _tail(last_version if has_more else max(after, latest), has_more)
+
+
+async def _partitions(
+    connection: AsyncConnection, query: Select[str, str, int, bytes | None], small: bool
+) -> AsyncIterator[Sequence[Row[str, str, int, bytes | None]]]:
+    if small:
+        yield (await connection.execute(query)).all()
+        return
+    result = await connection.stream(query.execution_options(yield_per=_PARTITION))
+    try:
+        async for partition in result.partitions(_PARTITION):
+            yield partition
+    finally:
+        await result.close()
+
+
+def _caught_up(cursor: int, etag: str, if_none_match: str | None) -> PullBody:
+    if if_none_match == etag:
+        return PullBody(etag, None, caught_up=True)
+    return PullBody(etag, _single(b'{"changes":[' + _tail(cursor, False)), caught_up=True)
 
 
 async def _single(chunk: bytes) -> AsyncIterator[bytes]:

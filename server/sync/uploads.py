@@ -20,7 +20,7 @@ class UploadStatusService:
         self._db = database
 
     async def status(self, organisation_id: uuid.UUID, mutation_id: str) -> UploadStatus:
-        async with self._db.sessions() as session:
+        async with self._db.reads() as session:
             upload = await session.scalar(
                 select(Upload).where(
                     Upload.organisation_id == organisation_id, Upload.mutation_id == mutation_id

@@ -1,0 +1,144 @@
+"""Idle refresh at scale: phones that are caught up, polling as fast as the server answers.
+
+    python -m bench idle --db sqlite [--phones 100 500 2000] [--connections 64] [--runs 3]
+
+Every phone has its own device token and starts at the organisation's latest cursor. Its first
+poll gets an empty page and the ETag; from then on it sends ``If-None-Match`` like the reference
+client and gets 304s (``--no-etag``: empty 200 pages instead). The load generator is a separate
+process (``bench.loadgen``) holding ``--connections`` keep-alive connections, closed loop: it
+measures the throughput one server process sustains and the latency at that load. The server's
+CPU use over the run is reported alongside, to show whether it was the server that saturated.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from bench.dataset import Dataset, ensure
+from bench.harness import ServerProcess, Spread, percentile, print_table, write_results
+from bench.loadgen import finish, spawn
+
+
+def load_run(
+    server: ServerProcess,
+    dataset: Dataset,
+    phones: int,
+    connections: int,
+    duration: float,
+    etag: bool = True,
+    interval: float = 0.0,
+    marker: str | None = None,
+    warmup: float = 3.0,
+) -> dict[str, Any]:
+    config = {
+        "host": "127.0.0.1",
+        "port": server.port,
+        "tokens": dataset.tokens[:phones],
+        "cursor": dataset.latest,
+        "connections": min(connections, phones),
+        "duration": duration,
+        "warmup": warmup,
+        "interval": interval,
+        "etag": etag,
+        "marker": marker,
+    }
+    process = spawn(config)
+    # The window is after the warm-up: read the server's CPU at its edges (close enough: 1 tick = 10 ms).
+    import time
+
+    time.sleep(warmup)
+    before = server.stat()
+    result = finish(process)
+    after = server.stat()
+    latencies = result.pop("latencies")
+    result.update(
+        {
+            "rps": len(latencies) / duration,
+            "p50": percentile(latencies, 50),
+            "p99": percentile(latencies, 99),
+            "server_cpu_share": (after.cpu_seconds - before.cpu_seconds) / duration,
+            "server_cpu_per_request": (after.cpu_seconds - before.cpu_seconds) / max(1, len(latencies)),
+            "client_cpu_share": result["client_cpu"] / (duration + warmup),
+            "server_rss": after.rss_bytes,
+        }
+    )
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench idle", description=__doc__)
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--customers", type=int, default=50_000)
+    parser.add_argument("--phones", type=int, nargs="+", default=[100, 500, 2000])
+    parser.add_argument("--connections", type=int, nargs="+", default=[64])
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-etag", action="store_true", help="poll without If-None-Match (200s, not 304s)")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+
+    dataset = ensure(args.db, args.customers)
+    rows, results = [], []
+    with ServerProcess(dataset.database_url) as server:
+        for phones in args.phones:
+            for connections in args.connections:
+                runs = [
+                    load_run(server, dataset, phones, connections, args.duration, etag=not args.no_etag)
+                    for _ in range(args.runs)
+                ]
+                rps = Spread.of([r["rps"] for r in runs])
+                p50 = Spread.of([r["p50"] for r in runs])
+                p99 = Spread.of([r["p99"] for r in runs])
+                statuses: dict[str, int] = {}
+                for r in runs:
+                    for status, n in r["statuses"].items():
+                        statuses[status] = statuses.get(status, 0) + n
+                results.append(
+                    {
+                        "phones": phones,
+                        "connections": min(connections, phones),
+                        "rps": rps.json(),
+                        "p50": p50.json(),
+                        "p99": p99.json(),
+                        "statuses": statuses,
+                        "errors": sum(r["error_count"] for r in runs),
+                        "server_cpu_share": [r["server_cpu_share"] for r in runs],
+                        "client_cpu_share": [r["client_cpu_share"] for r in runs],
+                        "server_cpu_per_request": Spread.of(
+                            [r["server_cpu_per_request"] for r in runs]
+                        ).json(),
+                    }
+                )
+                rows.append(
+                    [
+                        phones,
+                        min(connections, phones),
+                        rps.show(),
+                        p50.show(1000, 1),
+                        p99.show(1000, 1),
+                        " ".join(f"{k}:{v}" for k, v in sorted(statuses.items())),
+                        f"{100 * sorted(r['server_cpu_share'] for r in runs)[len(runs) // 2]:.0f}%",
+                        f"{100 * sorted(r['client_cpu_share'] for r in runs)[len(runs) // 2]:.0f}%",
+                        Spread.of([r["server_cpu_per_request"] for r in runs]).show(1e6),
+                    ]
+                )
+    print_table(
+        f"Idle refresh ({args.db}, {dataset.customers} customers, {args.duration:.0f} s runs, "
+        f"{'no ETag' if args.no_etag else 'If-None-Match'}): median (min-max) of {args.runs}",
+        [
+            "phones",
+            "conns",
+            "req/s",
+            "p50 ms",
+            "p99 ms",
+            "statuses",
+            "server CPU",
+            "client CPU",
+            "server CPU us/req",
+        ],
+        rows,
+    )
+    if not args.no_write:
+        write_results("idle", args.db, {"runs": args.runs, "duration": args.duration, "results": results})
+    return 0
