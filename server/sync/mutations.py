@@ -112,10 +112,14 @@ class _Batch:
         self._device = device
         self._org = device.organisation_id
         self._view = RecordView(session, self._org)
+        self._uploads = outbox.UploadBatch(session, self._org)
 
     async def run(self, mutations: list[AnyMutation]) -> PushResponse:
         await lock_organisation(self._session, self._org)
         known = await outbox.find_uploads(self._session, self._org, [m.mutation_id for m in mutations])
+        referenced = [i for m in mutations if m.mutation_id not in known for i in _referenced(m)]
+        await self._view.preload(referenced)
+        await self._uploads.preload(referenced)
         results = []
         for mutation in mutations:
             prior = known.get(mutation.mutation_id)
@@ -125,6 +129,7 @@ class _Batch:
             upload, result = await self._apply(mutation)
             known[mutation.mutation_id] = upload
             results.append(result)
+        await self._uploads.write()
         await feed.publish(self._session, self._org, self._view.changes())
         return PushResponse(results=results)
 
@@ -161,13 +166,11 @@ class _Batch:
             )
         replaced = await self._failed_upload_of(record_id) if applied is not None else None
         if replaced is not None:
-            depends_on = [d for d in depends_on if d != replaced.id]
+            depends_on = [d for d in depends_on if d is not replaced]
             state = outbox.WAITING if depends_on else outbox.ACCEPTED
         if applied is not None:
             self._stamp(applied, mutation.mutation_id, state)
-        upload = await outbox.add_upload(
-            self._session,
-            self._org,
+        upload = self._uploads.add(
             outbox.NewUpload(
                 device_id=self._device.device_id,
                 mutation_id=mutation.mutation_id,
@@ -180,21 +183,20 @@ class _Batch:
                 result=msgspec.json.encode(result),
             ),
             depends_on,
+            replaced,
         )
-        if replaced is not None:
-            await outbox.supersede(self._session, replaced, upload)
         return upload, result
 
     async def _failed_upload_of(self, record_id: str) -> Upload | None:
         """The record's latest upload if Xero refused it: a new upload of the record corrects it."""
-        latest = await outbox.latest_upload(self._session, self._org, record_id)
+        latest = await self._uploads.latest(record_id)
         return latest if latest is not None and latest.state == outbox.FAILED else None
 
     def _stamp(self, record: Entity, mutation_id: str, state: str) -> None:
         sync = RecordSync(state=state, mutation_id=mutation_id)  # type: ignore[arg-type]
         self._view.put(msgspec.structs.replace(record, sync=sync))
 
-    async def _validate_and_stage(self, mutation: AnyMutation) -> tuple[Entity, list[int]]:
+    async def _validate_and_stage(self, mutation: AnyMutation) -> tuple[Entity, list[Upload]]:
         """The record the mutation produces and the uploads it must wait for; ``Rejected`` if bad.
 
         Side records (an invoice whose amount due a payment lowers) are staged in the view here;
@@ -217,7 +219,7 @@ class _Batch:
             raise Rejected(ErrorCode.ID_TAKEN, f"{record_id} names another kind of record", field)
 
     async def _missing(self, record_id: str, code: ErrorCode, what: str, field: str) -> Rejected:
-        if await outbox.was_rejected(self._session, self._org, record_id):
+        if await self._uploads.was_rejected(record_id):
             return Rejected(
                 ErrorCode.DEPENDENCY_REJECTED,
                 f"{what} {record_id} was rejected, so this cannot apply",
@@ -226,7 +228,7 @@ class _Batch:
             )
         return Rejected(code, f"no {what} {record_id}", field)
 
-    async def _customer(self, mutation: UpsertCustomer) -> tuple[Entity, list[int]]:
+    async def _customer(self, mutation: UpsertCustomer) -> tuple[Entity, list[Upload]]:
         draft = mutation.customer
         previous = await self._view.get(Customer, draft.id)
         if previous is None:
@@ -244,9 +246,9 @@ class _Batch:
             address=Address(**msgspec.structs.asdict(draft.address)) if draft.address else None,
             status=previous.status if previous else "ACTIVE",
         )
-        return record, await outbox.open_dependencies(self._session, self._org, [draft.id])
+        return record, await self._uploads.open_dependencies([draft.id])
 
-    async def _invoice(self, mutation: UpsertInvoice) -> tuple[Entity, list[int]]:
+    async def _invoice(self, mutation: UpsertInvoice) -> tuple[Entity, list[Upload]]:
         draft = mutation.invoice
         previous = await self._view.get(Invoice, draft.id)
         if previous is None:
@@ -266,9 +268,9 @@ class _Batch:
         record = await build_invoice(self._view, draft, previous)
         if previous is not None:
             record = msgspec.structs.replace(record, sync=previous.sync)
-        return record, await outbox.open_dependencies(self._session, self._org, [draft.customer_id, draft.id])
+        return record, await self._uploads.open_dependencies([draft.customer_id, draft.id])
 
-    async def _payment(self, mutation: CreatePayment) -> tuple[Entity, list[int]]:
+    async def _payment(self, mutation: CreatePayment) -> tuple[Entity, list[Upload]]:
         draft = mutation.payment
         if await self._view.get(Payment, draft.id) is not None:
             raise Rejected(ErrorCode.ID_TAKEN, "a payment with this id exists already", "payment.id")
@@ -311,9 +313,9 @@ class _Batch:
             amount=amount,
             reference=draft.reference,
         )
-        return record, await outbox.open_dependencies(self._session, self._org, [draft.invoice_id])
+        return record, await self._uploads.open_dependencies([draft.invoice_id])
 
-    async def _void_invoice(self, mutation: VoidInvoice) -> tuple[Entity, list[int]]:
+    async def _void_invoice(self, mutation: VoidInvoice) -> tuple[Entity, list[Upload]]:
         invoice = await self._view.get(Invoice, mutation.invoice_id)
         if invoice is None:
             raise await self._missing(mutation.invoice_id, ErrorCode.UNKNOWN_INVOICE, "invoice", "invoice_id")
@@ -324,9 +326,9 @@ class _Batch:
                 ErrorCode.INVOICE_HAS_PAYMENTS, "delete the invoice's payments first", "invoice_id"
             )
         record = msgspec.structs.replace(invoice, status="VOIDED", amount_due=Decimal("0.00"))
-        return record, await outbox.open_dependencies(self._session, self._org, [mutation.invoice_id])
+        return record, await self._uploads.open_dependencies([mutation.invoice_id])
 
-    async def _delete_payment(self, mutation: DeletePayment) -> tuple[Entity, list[int]]:
+    async def _delete_payment(self, mutation: DeletePayment) -> tuple[Entity, list[Upload]]:
         payment = await self._view.get(Payment, mutation.payment_id)
         if payment is None:
             raise await self._missing(mutation.payment_id, ErrorCode.UNKNOWN_PAYMENT, "payment", "payment_id")
@@ -336,7 +338,7 @@ class _Batch:
         if invoice is not None:
             self._view.put(_paid(invoice, -payment.amount))
         record = msgspec.structs.replace(payment, status="DELETED")
-        return record, await outbox.open_dependencies(self._session, self._org, [mutation.payment_id])
+        return record, await self._uploads.open_dependencies([mutation.payment_id])
 
 
 def _paid(invoice: Invoice, amount: Decimal) -> Invoice:
@@ -345,6 +347,20 @@ def _paid(invoice: Invoice, amount: Decimal) -> Invoice:
     due = invoice.total - paid
     status = "PAID" if due == 0 else ("AUTHORISED" if invoice.status == "PAID" else invoice.status)
     return msgspec.structs.replace(invoice, amount_paid=paid, amount_due=due, status=status)
+
+
+def _referenced(mutation: AnyMutation) -> list[str]:
+    """The records a mutation's validation looks up: read ahead for the whole batch."""
+    if isinstance(mutation, UpsertCustomer):
+        return [mutation.customer.id]
+    if isinstance(mutation, UpsertInvoice):
+        draft = mutation.invoice
+        return [draft.id, draft.customer_id, *(li.product_id for li in draft.lines if li.product_id)]
+    if isinstance(mutation, CreatePayment):
+        return [mutation.payment.id, mutation.payment.invoice_id]
+    if isinstance(mutation, VoidInvoice):
+        return [mutation.invoice_id]
+    return [mutation.payment_id]
 
 
 def _target(mutation: AnyMutation) -> tuple[str, str]:

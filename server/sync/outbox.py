@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import msgspec
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import SyncRecord
@@ -56,6 +56,8 @@ DUE = (ACCEPTED, RETRYING)
 OPEN = (WAITING, ACCEPTED, FORWARDING, RETRYING, FAILED)
 
 _mutation_decoder = msgspec.json.Decoder(AnyMutation)
+# Ids per IN (...) list: well under SQLite's and asyncpg's parameter limits.
+_ID_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,18 +93,6 @@ async def find_uploads(
     return {row.mutation_id: row for row in rows}
 
 
-async def open_dependencies(
-    session: AsyncSession, organisation_id: uuid.UUID, record_ids: Iterable[str]
-) -> list[int]:
-    """For each record, its latest live upload if that is not resolved yet."""
-    found = []
-    for record_id in dict.fromkeys(record_ids):
-        latest = await latest_upload(session, organisation_id, record_id)
-        if latest is not None and latest.state not in RESOLVED:
-            found.append(latest.id)
-    return found
-
-
 async def latest_upload(session: AsyncSession, organisation_id: uuid.UUID, record_id: str) -> Upload | None:
     """The record's newest upload that is neither rejected nor superseded."""
     found: Upload | None = await session.scalar(
@@ -118,51 +108,109 @@ async def latest_upload(session: AsyncSession, organisation_id: uuid.UUID, recor
     return found
 
 
-async def supersede(session: AsyncSession, failed: Upload, replacement: Upload) -> None:
-    """A corrected upload takes a failed one's place: what waited for the old one waits for it."""
-    failed.state = SUPERSEDED
-    failed.updated_at = utcnow()
-    await session.execute(
-        update(UploadDependency)
-        .where(UploadDependency.depends_on_id == failed.id)
-        .values(depends_on_id=replacement.id)
-    )
+class UploadBatch:
+    """The outbox as one push reads and extends it: read ahead, written in one go.
 
+    ``preload`` reads, for every record the push names, its latest live upload and whether an
+    upload of it was ever rejected (two queries per chunk of ids instead of several per
+    mutation). New uploads stay in memory, depending on each other by object, until ``write``
+    inserts them and their dependencies together. Records not preloaded are read on first use.
+    """
 
-async def was_rejected(session: AsyncSession, organisation_id: uuid.UUID, record_id: str) -> bool:
-    found = await session.scalar(
-        select(Upload.id)
-        .where(
-            Upload.organisation_id == organisation_id,
-            Upload.record_id == record_id,
-            Upload.state == REJECTED,
+    def __init__(self, session: AsyncSession, organisation_id: uuid.UUID) -> None:
+        self._session = session
+        self._org = organisation_id
+        self._latest: dict[str, Upload] = {}
+        self._rejected: set[str] = set()
+        self._loaded: set[str] = set()
+        self._new: list[tuple[Upload, list[Upload]]] = []
+        self._superseded: list[tuple[Upload, Upload]] = []
+
+    async def preload(self, record_ids: Iterable[str]) -> None:
+        wanted = [i for i in dict.fromkeys(record_ids) if i not in self._loaded]
+        for start in range(0, len(wanted), _ID_CHUNK):
+            chunk = wanted[start : start + _ID_CHUNK]
+            of_chunk = (Upload.organisation_id == self._org, Upload.record_id.in_(chunk))
+            newest = (
+                select(func.max(Upload.id))
+                .where(*of_chunk, Upload.state.not_in((REJECTED, SUPERSEDED)))
+                .group_by(Upload.record_id)
+            )
+            for row in await self._session.scalars(select(Upload).where(Upload.id.in_(newest))):
+                self._latest[row.record_id] = row
+            rejected = await self._session.scalars(
+                select(Upload.record_id).where(*of_chunk, Upload.state == REJECTED).distinct()
+            )
+            self._rejected.update(rejected)
+            self._loaded.update(chunk)
+
+    async def latest(self, record_id: str) -> Upload | None:
+        """The record's newest upload that is neither rejected nor superseded."""
+        await self.preload([record_id])
+        return self._latest.get(record_id)
+
+    async def was_rejected(self, record_id: str) -> bool:
+        await self.preload([record_id])
+        return record_id in self._rejected
+
+    async def open_dependencies(self, record_ids: Iterable[str]) -> list[Upload]:
+        """For each record, its latest live upload if that is not resolved yet."""
+        found = []
+        for record_id in dict.fromkeys(record_ids):
+            latest = await self.latest(record_id)
+            if latest is not None and latest.state not in RESOLVED:
+                found.append(latest)
+        return found
+
+    def add(self, new: NewUpload, depends_on: Sequence[Upload], replaces: Upload | None = None) -> Upload:
+        """A new upload; ``replaces``: the record's failed upload, which it supersedes."""
+        upload = Upload(
+            organisation_id=self._org,
+            device_id=new.device_id,
+            mutation_id=new.mutation_id,
+            request_hash=new.request_hash,
+            kind=new.kind,
+            entity=new.entity,
+            record_id=new.record_id,
+            state=new.state,
+            request=new.request,
+            result=new.result,
+            last_error="",
+            attempts=0,
         )
-        .limit(1)
-    )
-    return found is not None
+        self._session.add(upload)
+        self._new.append((upload, list(depends_on)))
+        if new.state == REJECTED:
+            self._rejected.add(new.record_id)
+        else:
+            self._latest[new.record_id] = upload
+        if replaces is not None:
+            replaces.state = SUPERSEDED
+            replaces.updated_at = utcnow()
+            self._superseded.append((replaces, upload))
+        return upload
 
-
-async def add_upload(
-    session: AsyncSession, organisation_id: uuid.UUID, new: NewUpload, depends_on: Sequence[int]
-) -> Upload:
-    upload = Upload(
-        organisation_id=organisation_id,
-        device_id=new.device_id,
-        mutation_id=new.mutation_id,
-        request_hash=new.request_hash,
-        kind=new.kind,
-        entity=new.entity,
-        record_id=new.record_id,
-        state=new.state,
-        request=new.request,
-        result=new.result,
-        last_error="",
-        attempts=0,
-    )
-    session.add(upload)
-    await session.flush()
-    session.add_all(UploadDependency(upload_id=upload.id, depends_on_id=d) for d in depends_on)
-    return upload
+    async def write(self) -> None:
+        """Inserts the new uploads (one batched INSERT), then their dependencies."""
+        if not self._new:
+            return
+        await self._session.flush()
+        dependencies = [
+            {"upload_id": upload.id, "depends_on_id": dependency.id}
+            for upload, depends_on in self._new
+            for dependency in depends_on
+        ]
+        if dependencies:
+            await self._session.execute(insert(UploadDependency), dependencies)
+        # What waited for a failed upload now waits for its correction.
+        for failed, replacement in self._superseded:
+            await self._session.execute(
+                update(UploadDependency)
+                .where(UploadDependency.depends_on_id == failed.id)
+                .values(depends_on_id=replacement.id)
+            )
+        self._new.clear()
+        self._superseded.clear()
 
 
 async def forwardable_uploads(

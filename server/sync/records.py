@@ -9,6 +9,7 @@ served from the batch's own view, so a customer, its invoice and a payment can t
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import TypeVar
 
 import msgspec
@@ -29,6 +30,8 @@ from sync_protocol.entities import (
 )
 
 E = TypeVar("E", bound=Entity)
+# Ids per IN (...) list: well under SQLite's and asyncpg's parameter limits.
+_ID_CHUNK = 500
 
 
 async def lock_organisation(session: AsyncSession, organisation_id: uuid.UUID) -> None:
@@ -58,12 +61,38 @@ class RecordView:
         self._changed: dict[tuple[str, str], Entity] = {}
         self._by_code: dict[str, dict[str, Entity]] = {}
         self._forwarding: ForwardingSettings | None = None
+        self._organisation: list[OrganisationSettings | None] = []
+        # Feed rows read ahead by ``preload``: (entity, id) -> payload (None: a tombstone), and
+        # every id asked for, so an id that is in no row is known to be absent without a query.
+        self._loaded: dict[tuple[str, str], bytes | None] = {}
+        self._preloaded: set[str] = set()
+
+    async def preload(self, record_ids: Iterable[str]) -> None:
+        """Reads the feed rows of ``record_ids`` (of any kind) in one query per chunk.
+
+        A push refers to a handful of records per mutation (the record itself, its customer, its
+        lines' products); reading them up front makes validation one query, not one per lookup.
+        """
+        wanted = [i for i in dict.fromkeys(record_ids) if i not in self._preloaded]
+        for start in range(0, len(wanted), _ID_CHUNK):
+            chunk = wanted[start : start + _ID_CHUNK]
+            rows = await self._session.execute(
+                select(SyncRecord.entity, SyncRecord.entity_id, SyncRecord.payload).where(
+                    SyncRecord.organisation_id == self._org, SyncRecord.entity_id.in_(chunk)
+                )
+            )
+            for entity, entity_id, payload in rows:
+                self._loaded[(entity, entity_id)] = payload
+            self._preloaded.update(chunk)
 
     async def get(self, cls: type[E], record_id: str) -> E | None:
         entity = ENTITY_NAME[cls]
         changed = self._changed.get((entity, record_id))
         if changed is not None:
             return changed if isinstance(changed, cls) else None
+        if record_id in self._preloaded:
+            known = self._loaded.get((entity, record_id))
+            return msgspec.json.decode(known, type=cls) if known is not None else None
         payload = await self._session.scalar(
             select(SyncRecord.payload).where(
                 SyncRecord.organisation_id == self._org,
@@ -78,6 +107,8 @@ class RecordView:
         others = [name for c, name in ENTITY_NAME.items() if c is not cls]
         if any((name, record_id) in self._changed for name in others):
             return True
+        if record_id in self._preloaded:
+            return any(self._loaded.get((name, record_id)) is not None for name in others)
         found = await self._session.scalar(
             select(SyncRecord.entity).where(
                 SyncRecord.organisation_id == self._org,
@@ -113,8 +144,12 @@ class RecordView:
         return found if isinstance(found, Account) else None
 
     async def organisation(self) -> OrganisationSettings | None:
-        found = await self._all_of(OrganisationSettings)
-        return found[0] if found and isinstance(found[0], OrganisationSettings) else None
+        if not self._organisation:
+            found = await self._all_of(OrganisationSettings)
+            self._organisation.append(
+                found[0] if found and isinstance(found[0], OrganisationSettings) else None
+            )
+        return self._organisation[0]
 
     async def forwarding(self) -> ForwardingSettings:
         """The organisation's forwarding settings (the defaults when an admin never set any)."""
