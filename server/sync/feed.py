@@ -26,8 +26,9 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import case, delete, func, select, tuple_, update
+from sqlalchemy import Table, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -84,16 +85,22 @@ async def _current_payloads(
     session: AsyncSession, organisation_id: uuid.UUID, keys: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], bytes | None]:
     found: dict[tuple[str, str], bytes | None] = {}
-    for start in range(0, len(keys), _KEY_CHUNK):
-        chunk = keys[start : start + _KEY_CHUNK]
-        result = await session.execute(
-            select(SyncRecord.entity, SyncRecord.entity_id, SyncRecord.payload).where(
-                SyncRecord.organisation_id == organisation_id,
-                tuple_(SyncRecord.entity, SyncRecord.entity_id).in_(chunk),
+    # One entity per query: ``entity = ? AND entity_id IN (...)`` walks the unique index; a
+    # row-value ``(entity, entity_id) IN (...)`` made SQLite scan the organisation's every row.
+    by_entity: dict[str, list[str]] = {}
+    for entity, entity_id in keys:
+        by_entity.setdefault(entity, []).append(entity_id)
+    for entity, ids in by_entity.items():
+        for start in range(0, len(ids), _KEY_CHUNK):
+            result = await session.execute(
+                select(SyncRecord.entity_id, SyncRecord.payload).where(
+                    SyncRecord.organisation_id == organisation_id,
+                    SyncRecord.entity == entity,
+                    SyncRecord.entity_id.in_(ids[start : start + _KEY_CHUNK]),
+                )
             )
-        )
-        for entity, entity_id, payload in result:
-            found[(entity, entity_id)] = payload
+            for entity_id, payload in result:
+                found[(entity, entity_id)] = payload
     return found
 
 
@@ -147,7 +154,6 @@ async def publish(session: AsyncSession, organisation_id: uuid.UUID, changes: It
     last = await _take_versions(session, organisation_id, len(fresh))
     first = last - len(fresh) + 1
     now = utcnow()
-    insert = _insert_for(session)
     rows = [
         {
             "organisation_id": organisation_id,
@@ -160,24 +166,29 @@ async def publish(session: AsyncSession, organisation_id: uuid.UUID, changes: It
         }
         for offset, change in enumerate(fresh)
     ]
+    # One statement, many parameter sets (executemany): compiled once and cached, where a
+    # multi-row VALUES list was compiled afresh for every batch size.
+    upsert = _upsert_for(session)
     for start in range(0, len(rows), _KEY_CHUNK):
-        statement = insert(SyncRecord).values(rows[start : start + _KEY_CHUNK])
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["organisation_id", "entity", "entity_id"],
-                set_={
-                    "version": statement.excluded.version,
-                    # A record that comes back after a tombstone is new again to every client.
-                    "created_version": case(
-                        (SyncRecord.payload.is_(None), statement.excluded.version),
-                        else_=SyncRecord.created_version,
-                    ),
-                    "payload": statement.excluded.payload,
-                    "changed_at": statement.excluded.changed_at,
-                },
-            )
-        )
+        await session.execute(upsert, rows[start : start + _KEY_CHUNK])
     return len(fresh)
+
+
+def _upsert_for(session: AsyncSession) -> Any:
+    statement = _insert_for(session)(cast(Table, SyncRecord.__table__))
+    return statement.on_conflict_do_update(
+        index_elements=["organisation_id", "entity", "entity_id"],
+        set_={
+            "version": statement.excluded.version,
+            # A record that comes back after a tombstone is new again to every client.
+            "created_version": case(
+                (SyncRecord.payload.is_(None), statement.excluded.version),
+                else_=SyncRecord.created_version,
+            ),
+            "payload": statement.excluded.payload,
+            "changed_at": statement.excluded.changed_at,
+        },
+    )
 
 
 async def counter(session: AsyncSession, organisation_id: uuid.UUID) -> tuple[int, int]:

@@ -108,6 +108,20 @@ async def latest_upload(session: AsyncSession, organisation_id: uuid.UUID, recor
     return found
 
 
+_NEW_UPLOAD_COLUMNS = (
+    "organisation_id",
+    "device_id",
+    "mutation_id",
+    "request_hash",
+    "kind",
+    "entity",
+    "record_id",
+    "state",
+    "request",
+    "result",
+)
+
+
 class UploadBatch:
     """The outbox as one push reads and extends it: read ahead, written in one go.
 
@@ -175,10 +189,7 @@ class UploadBatch:
             state=new.state,
             request=new.request,
             result=new.result,
-            last_error="",
-            attempts=0,
         )
-        self._session.add(upload)
         self._new.append((upload, list(depends_on)))
         if new.state == REJECTED:
             self._rejected.add(new.record_id)
@@ -194,7 +205,16 @@ class UploadBatch:
         """Inserts the new uploads (one batched INSERT), then their dependencies."""
         if not self._new:
             return
-        await self._session.flush()
+        # A Core INSERT … RETURNING of many rows is one statement on both engines; the ORM's flush
+        # goes row by row on SQLite, where RETURNING cannot follow parameter order. Rows are
+        # matched back by mutation id (unique in the organisation) instead.
+        inserted = await self._session.execute(
+            insert(Upload).returning(Upload.mutation_id, Upload.id),
+            [{column: getattr(upload, column) for column in _NEW_UPLOAD_COLUMNS} for upload, _ in self._new],
+        )
+        ids: dict[str, int] = {mutation_id: upload_id for mutation_id, upload_id in inserted}
+        for upload, _ in self._new:
+            upload.id = ids[upload.mutation_id]
         dependencies = [
             {"upload_id": upload.id, "depends_on_id": dependency.id}
             for upload, depends_on in self._new

@@ -78,7 +78,10 @@ class RecordView:
             chunk = wanted[start : start + _ID_CHUNK]
             rows = await self._session.execute(
                 select(SyncRecord.entity, SyncRecord.entity_id, SyncRecord.payload).where(
-                    SyncRecord.organisation_id == self._org, SyncRecord.entity_id.in_(chunk)
+                    SyncRecord.organisation_id == self._org,
+                    # Naming every kind lets the (organisation, entity, id) index serve the lookup.
+                    SyncRecord.entity.in_(ENTITY_NAME.values()),
+                    SyncRecord.entity_id.in_(chunk),
                 )
             )
             for entity, entity_id, payload in rows:
