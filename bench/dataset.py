@@ -36,6 +36,7 @@ from bench.harness import (
     free_port,
     pg_create,
     pg_database_exists,
+    pg_execute,
     pg_url,
     sqlite_checkpoint,
     sqlite_path,
@@ -241,6 +242,11 @@ def build(engine: str, customers: int, products: int = PRODUCTS, devices: int = 
     facts = asyncio.run(_facts(url, organisation_id))
     if engine == "sqlite":
         sqlite_checkpoint(path)
+    else:
+        # A database in service has been analysed by autovacuum; a fresh one has no statistics,
+        # and the planner's guesses without them are not what production runs. Copies made from
+        # the template keep its statistics.
+        asyncio.run(pg_execute(url, "ANALYZE"))
     dataset = Dataset(
         engine=engine,
         customers=customers,

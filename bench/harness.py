@@ -57,7 +57,7 @@ def _asyncpg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def _pg_execute(url: str, sql: str) -> None:
+async def pg_execute(url: str, sql: str) -> None:
     conn = await asyncpg.connect(_asyncpg_dsn(url), timeout=10)
     try:
         await conn.execute(sql)
@@ -82,13 +82,13 @@ def pg_database_exists(name: str) -> bool:
 
 def pg_create(name: str, template: str | None = None) -> str:
     suffix = f' TEMPLATE "{template}"' if template else ""
-    asyncio.run(_pg_execute(postgres_admin_url(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    asyncio.run(_pg_execute(postgres_admin_url(), f'CREATE DATABASE "{name}"{suffix}'))
+    asyncio.run(pg_execute(postgres_admin_url(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(pg_execute(postgres_admin_url(), f'CREATE DATABASE "{name}"{suffix}'))
     return pg_url(name)
 
 
 def pg_drop(name: str) -> None:
-    asyncio.run(_pg_execute(postgres_admin_url(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(pg_execute(postgres_admin_url(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def sqlite_path(url: str) -> Path:
