@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import time
 import uuid
 from contextlib import ExitStack
@@ -49,9 +50,10 @@ from server.serving import serve_in_thread
 from server.xero_sandbox import Limits, SandboxConfig, create_sandbox_app
 from server.xero_sandbox import seed as sandbox_seed
 
-PRODUCTS = 5000
+# The sizes; the smoke test (tests/bench) makes toy datasets through the same code.
+PRODUCTS = int(os.environ.get("LEDGERSYNC_BENCH_PRODUCTS") or 5000)
 TAX_RATES = 30
-DEVICES = 2000
+DEVICES = int(os.environ.get("LEDGERSYNC_BENCH_DEVICES") or 2000)
 ADMIN_EMAIL = "bench@example.com"
 ADMIN_PASSWORD = "bench-password"
 ORGANISATION = "Bench Plumbing"

@@ -33,8 +33,10 @@ from sqlalchemy.engine import make_url
 from server.crypto import new_key_text
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = ROOT / "bench" / "data"
-RESULTS_DIR = ROOT / "bench" / "results"
+# Where datasets and results go; the bench's own smoke test points it at a temporary directory.
+BENCH_DIR = Path(os.environ.get("LEDGERSYNC_BENCH_DIR") or ROOT / "bench")
+DATA_DIR = BENCH_DIR / "data"
+RESULTS_DIR = BENCH_DIR / "results"
 POSTGRES_ENV = "LEDGERSYNC_BENCH_POSTGRES_URL"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 # The device rate limit would stop one simulated phone at 10 requests/s; the bench drives fewer
@@ -306,5 +308,5 @@ def write_results(scenario: str, engine: str, results: dict[str, Any]) -> Path:
     path = RESULTS_DIR / f"{scenario}-{engine}.json"
     payload = {"scenario": scenario, "engine": engine, "machine": machine(), **results}
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
-    print(f"\nwrote {path.relative_to(ROOT)}")
+    print(f"\nwrote {path}")
     return path

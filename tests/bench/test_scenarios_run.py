@@ -1,0 +1,113 @@
+"""Every benchmark scenario still runs end to end, at toy scale, and reports what it measured.
+
+Nothing here is timed: the figures belong to bench/README.md. These tests keep ``./dev bench``
+from rotting as the server changes (a scenario that no longer starts, or one whose uploads are
+rejected, would otherwise be found only when someone next measures).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CUSTOMERS = "60"
+
+
+@pytest.fixture(scope="module")
+def bench_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("bench")
+
+
+def run_bench(bench_dir: Path, *args: str) -> dict[str, Any]:
+    """Runs ``python -m bench …`` on SQLite with a toy dataset; returns the results file."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGERSYNC_")}
+    env.update(
+        PYTHONPATH=str(REPO),
+        LEDGERSYNC_BENCH_DIR=str(bench_dir),
+        LEDGERSYNC_BENCH_PRODUCTS="40",
+        LEDGERSYNC_BENCH_DEVICES="12",
+    )
+    scenario = args[0]
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", *args, "--db", "sqlite", "--runs", "1"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    results: dict[str, Any] = json.loads((bench_dir / "results" / f"{scenario}-sqlite.json").read_text())
+    assert results["machine"]["cpus"] >= 1
+    return results
+
+
+def test_full_refresh_reports_every_encoding_and_zstd_is_the_smallest(bench_dir: Path) -> None:
+    results = run_bench(bench_dir, "refresh", "--customers", CUSTOMERS)
+    [size] = results["sizes"]
+    encodings = size["encodings"]
+    assert set(encodings) == {"identity", "gzip", "zstd"}
+    assert {e["served_as"] for e in encodings.values()} == {"identity", "gzip", "zstd"}
+    assert encodings["identity"]["raw_bytes"] == size["floor"]["identity"]["bytes"]
+    assert (
+        encodings["zstd"]["wire_bytes"]
+        < encodings["gzip"]["wire_bytes"]
+        < encodings["identity"]["wire_bytes"]
+    )
+
+
+def test_idle_phones_are_answered_not_modified(bench_dir: Path) -> None:
+    results = run_bench(
+        bench_dir, "idle", "--customers", CUSTOMERS, "--phones", "10", "--connections", "4", "--duration", "1"
+    )
+    [row] = results["results"]
+    assert row["errors"] == 0
+    assert set(row["statuses"]) == {"304"}
+    assert row["rps"]["median"] > 0
+
+
+def test_busy_phones_receive_every_change_the_mirror_writes(bench_dir: Path) -> None:
+    results = run_bench(
+        bench_dir,
+        "busy",
+        "--customers",
+        CUSTOMERS,
+        "--phones",
+        "10",
+        "--connections",
+        "4",
+        "--duration",
+        "2",
+        "--rate",
+        "20",
+    )
+    [row] = results["results"]
+    [run] = row["runs"]
+    assert run["changes_written"] > 0
+    assert run["missing"] == 0  # every phone received every change
+    assert run["errors"] == 0
+
+
+def test_uploaded_invoices_are_all_accepted(bench_dir: Path) -> None:
+    results = run_bench(
+        bench_dir, "upload", "--customers", CUSTOMERS, "--phones", "2", "--batch", "5", "--duration", "1"
+    )
+    [row] = results["results"]
+    assert row["rejected"] == 0
+    assert row["invoices_per_second"]["median"] > 0
+
+
+def test_forwarding_puts_every_queued_invoice_in_xero_in_batches(bench_dir: Path) -> None:
+    results = run_bench(bench_dir, "forwarding", "--invoices", "60")
+    [run] = results["runs"]
+    assert run["in_xero"] == 60
+    assert run["counts"]["done"] == 60
+    assert run["calls_by_route"] == {"PUT /api.xro/2.0/Invoices": 2}  # 50 a call
+    assert run["rejected_by_limits"] == 0
