@@ -1,12 +1,18 @@
-"""At most one pull per organisation across processes; one scheduler per deployment."""
+"""At most one pull per organisation across processes; one scheduler per deployment, pulling each
+organisation on its own interval."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
 
+from sqlalchemy import update
+
 from server.crypto import SecretBox
 from server.db.database import Database
+from server.db.mirror_models import SyncRun
+from server.db.types import utcnow
+from server.forwarding.settings import ForwardingSettingsService, SettingsChange
 from server.services.mirror.scheduler import MirrorScheduler
 from server.services.mirror.service import SyncService
 from server.services.xero_access import XeroAccess
@@ -89,3 +95,35 @@ async def test_schedule_is_derived_from_the_database_so_a_restart_pulls_only_wha
         await access.close()
 
     assert due_after_restart == []
+
+
+async def test_an_organisation_with_its_own_sync_interval_is_pulled_on_it_not_the_servers(
+    xero_sandbox: RunningSandbox, database: Database, settings: Settings
+) -> None:
+    org = xero_sandbox.organisation(contacts=1, items=1)
+    access = XeroAccess(settings, database, SecretBox.from_text(settings.secret_key))
+    organisation_id = await make_organisation(database)
+    tokens = xero_sandbox.handle.identity.token_response(
+        xero_sandbox.handle.grant_tokens(CLIENT_ID, [org.tenant_id])
+    )
+    await bind_connection(access, database, organisation_id, org.tenant_id, tokens)
+    scheduler = MirrorScheduler(database, SyncService(database, access, "scheduler"), timedelta(minutes=15))
+    try:
+        await SyncService(database, access, "earlier").run(organisation_id, trigger="schedule")
+        async with database.transaction() as session:
+            await session.execute(
+                update(SyncRun)
+                .where(SyncRun.organisation_id == organisation_id)
+                .values(started_at=utcnow() - timedelta(minutes=6))
+            )
+        due_on_the_servers_interval = await scheduler.tick()
+        await ForwardingSettingsService(database).update(
+            organisation_id, "admin@example.com", SettingsChange(sync_interval_minutes=5)
+        )
+        due_on_its_own = await scheduler.tick()
+        await scheduler.stop()
+    finally:
+        await access.close()
+
+    assert due_on_the_servers_interval == []  # 6 minutes ago: not yet due every 15
+    assert due_on_its_own == [organisation_id]  # but due every 5

@@ -2,8 +2,9 @@
 
 Every process runs the same light ``tick`` job; a tick first takes the ``scheduler`` lease, so only
 one process (the elected one, until it stops renewing) starts pulls. What is due is derived from the
-database - connected organisations whose last run started more than the interval ago - so a
-restart loses no schedule and needs no job store. Each pull still takes its organisation's lease.
+database - connected organisations whose last run started more than their interval ago (the
+organisation's own, set in Settings, else the server-wide one) - so a restart loses no schedule and
+needs no job store. Each pull still takes its organisation's lease.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select
 
 from server.db.database import Database
+from server.db.forwarding_models import ForwardingSettings
 from server.db.mirror_models import XeroConnection
 from server.db.types import utcnow
 from server.services.mirror.leases import SCHEDULER_LEASE
@@ -58,15 +60,19 @@ class MirrorScheduler:
         # The lease outlives a few ticks so a slow tick does not hand leadership around.
         if not await self._sync.leases.take(SCHEDULER_LEASE, timedelta(seconds=self.tick_seconds * 3)):
             return []
-        async with self._db.sessions() as session:
-            connected = list(
-                await session.scalars(
-                    select(XeroConnection.organisation_id).where(XeroConnection.status == CONNECTED)
+        async with self._db.reads() as session:
+            rows = await session.execute(
+                select(XeroConnection.organisation_id, ForwardingSettings.sync_interval_minutes)
+                .outerjoin(
+                    ForwardingSettings, ForwardingSettings.organisation_id == XeroConnection.organisation_id
                 )
+                .where(XeroConnection.status == CONNECTED)
             )
-        last = await self._sync.log.last_started(connected)
+            # An admin's own interval (Settings) wins over the server-wide one.
+            interval = {org: timedelta(minutes=own) if own else self.interval for org, own in rows}
+        last = await self._sync.log.last_started(list(interval))
         now = utcnow()
-        due = [org for org in connected if org not in last or now - last[org] >= self.interval]
+        due = [org for org in interval if org not in last or now - last[org] >= interval[org]]
         for organisation_id in due:
             task = asyncio.get_running_loop().create_task(self._pull(organisation_id))
             self._running.add(task)
