@@ -14,6 +14,7 @@ from mobile_api.auth import require_protocol
 from mobile_api.bodies import strict_body
 from server.http_errors import error_response
 from server.services.devices import DeviceService
+from server.services.rate_limit import RateLimiter
 from sync_protocol.messages import PairRequest, PairResponse
 from sync_protocol.version import PROTOCOL_VERSION
 
@@ -34,6 +35,7 @@ class PairingController(Controller):
         responses={
             400: error_response("Malformed body or unsupported protocol version"),
             401: error_response("Pairing code unknown, expired or used (`pairing_code_invalid`)"),
+            429: error_response("Too many wrong codes from this address (`rate_limited`, `Retry-After`)"),
         },
     )
     async def pair(
@@ -52,7 +54,12 @@ class PairingController(Controller):
     ) -> PairResponse:
         body = await strict_body(request, PairRequest)
         devices: DeviceService = state.devices
+        # Guessing codes is what this limits: every attempt takes a token, a success gives it back.
+        limiter: RateLimiter = state.pairing_rate_limiter
+        address = request.client.host if request.client else "unknown"
+        limiter.check(address, "too many wrong pairing codes from this address; wait, then try again")
         paired = await devices.pair(body.code, body.device_name)
+        limiter.refund(address)
         return PairResponse(
             device_id=str(paired.principal.device_id),
             token=paired.token,

@@ -128,6 +128,9 @@ def create_app(settings: Settings) -> Litestar:
             "admins": AdminService(database),
             "devices": DeviceService(database),
             "device_rate_limiter": RateLimiter(settings.device_requests_per_minute),
+            "pairing_rate_limiter": RateLimiter(
+                settings.pairing_failures_per_minute, burst=settings.pairing_failures_per_minute
+            ),
             "pulls": PullService(database),
             "pushes": pushes,
             "watermelon": WatermelonSync(database, pushes),

@@ -126,6 +126,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
         _doc("Requests one paired device may make per minute (bursts up to a quarter of it); more get 429."),
         msgspec.Meta(gt=0),
     ] = 600
+    pairing_failures_per_minute: Annotated[
+        int,
+        _doc(
+            "Wrong pairing codes one client address may try per minute (as many at once); "
+            "more get 429. Successful pairings do not count."
+        ),
+        msgspec.Meta(gt=0),
+    ] = 10
     sandbox_shared_xero_dir: Annotated[
         str, _doc("Folder holding Xero's OpenAPI specs (used by the sandbox's self-checks and the tests).")
     ] = "../shared/xero"

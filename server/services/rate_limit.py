@@ -21,12 +21,17 @@ class RateLimiter:
         self._clock = clock
         self._buckets: dict[object, tuple[float, float]] = {}
 
-    def check(self, key: object) -> None:
+    def check(self, key: object, message: str = "too many requests from this device") -> None:
         """Takes one token for ``key`` or raises ``RateLimited`` saying when one is back."""
         now = self._clock()
         tokens, last = self._buckets.get(key, (self._burst, now))
         tokens = min(self._burst, tokens + (now - last) * self._rate)
         if tokens < 1:
             self._buckets[key] = (tokens, now)
-            raise RateLimited("too many requests from this device", retry_after=(1 - tokens) / self._rate)
+            raise RateLimited(message, retry_after=(1 - tokens) / self._rate)
         self._buckets[key] = (tokens - 1, now)
+
+    def refund(self, key: object) -> None:
+        """Gives back the token ``check`` took: the request turned out not to count."""
+        tokens, last = self._buckets.get(key, (self._burst, self._clock()))
+        self._buckets[key] = (min(self._burst, tokens + 1), last)
