@@ -17,7 +17,7 @@ import argparse
 import time
 from typing import Any
 
-from bench import loadgen, writer
+from bench import worker, writer
 from bench.dataset import ensure
 from bench.harness import ServerProcess, Spread, percentile, print_table, working_copy, write_results
 
@@ -35,7 +35,8 @@ def busy_run(
 ) -> dict[str, Any]:
     tail = 2 * interval + 1.0
     with ServerProcess(database_url) as server:
-        load = loadgen.spawn(
+        load = worker.spawn(
+            "bench.loadgen",
             {
                 "host": "127.0.0.1",
                 "port": server.port,
@@ -47,11 +48,12 @@ def busy_run(
                 "interval": interval,
                 "etag": True,
                 "marker": writer.MARKER,
-            }
+            },
         )
         time.sleep(warmup)
         before = server.stat()
-        write = writer.spawn(
+        write = worker.spawn(
+            "bench.writer",
             {
                 "database_url": database_url,
                 "organisation_id": dataset.organisation_id,
@@ -59,10 +61,10 @@ def busy_run(
                 "rate": rate,
                 "batch": batch,
                 "duration": duration,
-            }
+            },
         )
-        written = writer.finish(write)
-        polled = loadgen.finish(load)
+        written = worker.finish(write)
+        polled = worker.finish(load)
         after = server.stat()
     commits = {int(k): v for k, v in written["commits"].items()}
     lags: list[float] = []

@@ -177,7 +177,7 @@ async def _facts(url: str, organisation_id: str) -> dict[str, Any]:
                     .where(SyncRecord.payload.is_not(None))
                     .limit(limit)
                 )
-                return [json.loads(payload) for (payload,) in rows]
+                return [json.loads(payload) for (payload,) in rows if payload is not None]
 
             accounts = await payloads("account", 1000)
             settings = (await payloads("organisation", 1))[0]
@@ -290,3 +290,23 @@ def main(argv: list[str] | None = None) -> int:
             f"{dataset.database_url}"
         )
     return 0
+
+
+async def tax_rate_of(url: str, organisation_id: str, tax_type: str) -> str:
+    """The rate (percent, as text) of ``tax_type`` in the organisation's mirrored tax rates."""
+    database = Database(url)
+    try:
+        async with database.reads() as session:
+            for payload in await session.scalars(
+                select(SyncRecord.payload).where(
+                    SyncRecord.organisation_id == uuid.UUID(organisation_id), SyncRecord.entity == "tax_rate"
+                )
+            ):
+                if payload is None:
+                    continue
+                rate = json.loads(payload)
+                if rate["tax_type"] == tax_type:
+                    return str(rate["rate"])
+    finally:
+        await database.close()
+    raise RuntimeError(f"no tax rate {tax_type}")

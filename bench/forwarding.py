@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import time
-import uuid
 from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +27,6 @@ from typing import Any
 
 import httpx
 import msgspec
-from sqlalchemy import select
 
 from bench import pusher
 from bench.dataset import (
@@ -40,6 +37,7 @@ from bench.dataset import (
     _facts,
     _mirror,
     _prepare_database,
+    tax_rate_of,
 )
 from bench.harness import (
     DATA_DIR,
@@ -52,8 +50,6 @@ from bench.harness import (
     write_results,
 )
 from server.crypto import new_key_text
-from server.db.database import Database
-from server.db.models import SyncRecord
 from server.serving import serve_in_thread
 from server.xero_sandbox import Limits, SandboxConfig, create_sandbox_app
 from sync_protocol.messages import PushRequest, PushResponse
@@ -63,27 +59,10 @@ INVOICES_PER_CALL = 50
 PUSH = 500
 
 
-async def _tax_rate(url: str, organisation_id: str, tax_type: str) -> str:
-    database = Database(url)
-    try:
-        async with database.reads() as session:
-            for payload in await session.scalars(
-                select(SyncRecord.payload).where(
-                    SyncRecord.organisation_id == uuid.UUID(organisation_id), SyncRecord.entity == "tax_rate"
-                )
-            ):
-                rate = json.loads(payload)
-                if rate["tax_type"] == tax_type:
-                    return str(rate["rate"])
-    finally:
-        await database.close()
-    raise RuntimeError(f"no tax rate {tax_type}")
-
-
 async def _queue(base_url: str, url: str, organisation_id: str, invoices: int) -> None:
     """Admin: forwarding accounts; a phone pairs and uploads ``invoices`` invoices."""
     facts = await _facts(url, organisation_id)
-    rate = await _tax_rate(url, organisation_id, facts["sales_tax_type"])
+    rate = await tax_rate_of(url, organisation_id, facts["sales_tax_type"])
     async with httpx.AsyncClient(base_url=base_url, timeout=600) as http:
         signed_in = await http.post(
             "/admin/api/session", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}

@@ -17,7 +17,7 @@ from typing import Any
 
 from bench.dataset import Dataset, ensure
 from bench.harness import ServerProcess, Spread, percentile, print_table, write_results
-from bench.loadgen import finish, spawn
+from bench.worker import finish, spawn
 
 
 def load_run(
@@ -43,7 +43,7 @@ def load_run(
         "etag": etag,
         "marker": marker,
     }
-    process = spawn(config)
+    process = spawn("bench.loadgen", config)
     # The window is after the warm-up: read the server's CPU at its edges (close enough: 1 tick = 10 ms).
     import time
 

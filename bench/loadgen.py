@@ -16,12 +16,12 @@ A phone whose answer says ``has_more`` pulls again at once. Latency is send → 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import sys
 import time
 from typing import Any
 
+from bench import worker
 from bench.http import Connection, request_bytes
 
 _TAIL = re.compile(rb'"cursor":(\d+),"has_more":(true|false)\}\s*$')
@@ -131,38 +131,5 @@ async def run(config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def main() -> int:
-    config = json.load(sys.stdin)
-    result = asyncio.run(run(config))
-    json.dump(result, sys.stdout)
-    return 0
-
-
-def spawn(config: dict[str, Any]) -> Any:
-    """Starts a load generator process; ``finish(process)`` returns its result."""
-    import subprocess
-
-    from bench.harness import ROOT
-
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.loadgen"],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-    )
-    assert process.stdin is not None
-    process.stdin.write(json.dumps(config).encode())
-    process.stdin.close()
-    return process
-
-
-def finish(process: Any) -> dict[str, Any]:
-    out = process.stdout.read()
-    if process.wait() != 0:
-        raise RuntimeError(f"load generator failed ({process.returncode})")
-    result: dict[str, Any] = json.loads(out)
-    return result
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(worker.serve(run))

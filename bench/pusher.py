@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import sys
 import time
 import uuid
@@ -22,6 +21,7 @@ from typing import Any
 
 import msgspec
 
+from bench import worker
 from bench.http import Connection, request_bytes
 from sync_protocol.messages import (
     InvoiceDraft,
@@ -145,32 +145,5 @@ async def run(config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def main() -> int:
-    json.dump(asyncio.run(run(json.load(sys.stdin))), sys.stdout)
-    return 0
-
-
-def spawn(config: dict[str, Any]) -> Any:
-    import subprocess
-
-    from bench.harness import ROOT
-
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.pusher"], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE
-    )
-    assert process.stdin is not None
-    process.stdin.write(json.dumps(config).encode())
-    process.stdin.close()
-    return process
-
-
-def finish(process: Any) -> dict[str, Any]:
-    out = process.stdout.read()
-    if process.wait() != 0:
-        raise RuntimeError(f"pusher failed ({process.returncode})")
-    result: dict[str, Any] = json.loads(out)
-    return result
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(worker.serve(run))

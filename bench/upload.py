@@ -11,44 +11,20 @@ Runs on a copy of the dataset's database (a fresh one per run).
 from __future__ import annotations
 
 import argparse
-import json
 import time
-import uuid
 from typing import Any
 
-from sqlalchemy import select
-
-from bench import pusher
-from bench.dataset import Dataset, ensure
+from bench import worker
+from bench.dataset import Dataset, ensure, tax_rate_of
 from bench.harness import ServerProcess, Spread, percentile, print_table, working_copy, write_results
-from server.db.database import Database
-from server.db.models import SyncRecord
-
-
-async def _tax_rate(dataset: Dataset) -> str:
-    database = Database(dataset.database_url)
-    try:
-        async with database.reads() as session:
-            payloads = await session.scalars(
-                select(SyncRecord.payload).where(
-                    SyncRecord.organisation_id == uuid.UUID(dataset.organisation_id),
-                    SyncRecord.entity == "tax_rate",
-                )
-            )
-            for payload in payloads:
-                rate = json.loads(payload)
-                if rate["tax_type"] == dataset.sales_tax_type:
-                    return str(rate["rate"])
-    finally:
-        await database.close()
-    raise RuntimeError(f"no tax rate {dataset.sales_tax_type}")
 
 
 def upload_run(
     dataset: Dataset, url: str, phones: int, batch: int, lines: int, duration: float, rate: str
 ) -> dict[str, Any]:
     with ServerProcess(url) as server:
-        process = pusher.spawn(
+        process = worker.spawn(
+            "bench.pusher",
             {
                 "host": "127.0.0.1",
                 "port": server.port,
@@ -63,11 +39,11 @@ def upload_run(
                 "rate": rate,
                 "account_code": dataset.revenue_account,
                 "pushes_per_phone": max(20, int(4000 / batch / phones) + 10),
-            }
+            },
         )
         before = server.stat()
         started = time.monotonic()
-        result = pusher.finish(process)
+        result = worker.finish(process)
         after = server.stat()
         elapsed = time.monotonic() - started
     latencies = result.pop("latencies")
@@ -98,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     dataset = ensure(args.db, args.customers)
-    rate = asyncio.run(_tax_rate(dataset))
+    rate = asyncio.run(tax_rate_of(dataset.database_url, dataset.organisation_id, dataset.sales_tax_type))
     results, rows = [], []
     for phones in args.phones:
         runs = []
