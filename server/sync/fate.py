@@ -3,10 +3,11 @@
     async with database.transaction() as session:
         await record_fate(session, organisation_id, upload_id, InXero(xero_id, invoice_number="INV-0042"))
 
-``record_fate`` updates the upload row and republishes the record with its new ``sync`` state
-(and, once in Xero, its ``xero_id``, invoice number and Xero's amounts) in the caller's
-transaction. When an upload is resolved (in Xero, or held by a setting), uploads that were waiting
-only for it become ``accepted``; when it fails for good, they keep waiting and say what for.
+``record_fate`` (``record_fates`` for a batch) updates the upload row and republishes the record
+with its new ``sync`` state (and, once in Xero, its ``xero_id``, invoice number and Xero's amounts)
+in the caller's transaction. When an upload is resolved (in Xero, or held by a setting), uploads
+that were waiting only for it become ``accepted``; when it fails for good, they keep waiting and
+say what for.
 """
 
 from __future__ import annotations
@@ -118,8 +119,10 @@ async def record_fates(
 
     A forwarding batch settles 50 uploads at once; reading their rows, records, latest uploads and
     dependants with a few IN queries and publishing once costs a fraction of 50 rounds of each.
-    The fates are applied in memory in order, so a record touched twice (an upload and the
-    dependant it releases) ends up with both changes.
+    The fates are applied in memory in order, each on the records as the previous ones left them:
+    an invoice's create that reaches Xero and releases the invoice's edit gives the record both its
+    Xero id and the edit's state (restamping each from the feed lost the id, and the edit then
+    went to Xero as a second invoice).
     """
     if not fates:
         return
@@ -136,8 +139,8 @@ async def record_fates(
         await current_records(session, organisation_id, [(u.entity, u.record_id) for u in settled + waiting]),
         await _latest_uploads(session, organisation_id, [u.record_id for u in settled + waiting]),
     )
-    # Rows loaded by the queries above are this session's objects: their states, changed below,
-    # are what later fates of the batch see (a dependency resolved earlier in the batch).
+    # Upload states as the fates so far left them: a dependant goes when its last dependency is
+    # resolved, wherever in the batch that happens.
     states = {u.id: u.state for u in waiting}
     for upload_id, fate in fates:
         upload = uploads[upload_id]
@@ -159,7 +162,7 @@ async def record_fates(
             for dependent in dependents.get(upload.id, ()):
                 if dependent.state == outbox.WAITING:
                     records.note_waiting(dependent, upload, fate)
-    await feed.publish(session, organisation_id, records.changes)
+    await feed.publish(session, organisation_id, records.changes())
 
 
 async def _uploads(
@@ -237,7 +240,7 @@ class _Records:
         self._payloads = payloads
         self._latest = latest
         self._current: dict[tuple[str, str], Entity | None] = {}
-        self.changes: list[Change] = []
+        self._changed: dict[tuple[str, str], Entity] = {}
 
     def get(self, entity: str, record_id: str) -> Entity | None:
         key = (entity, record_id)
@@ -250,7 +253,13 @@ class _Records:
 
     def put(self, entity: str, record: Entity) -> None:
         self._current[(entity, record.id)] = record
-        self.changes.append(Change(entity, record.id, encode_entity(record)))
+        self._changed[(entity, record.id)] = record
+
+    def changes(self) -> list[Change]:
+        """Each changed record once, in its final state (what publishing one by one would leave)."""
+        return [
+            Change(entity, record_id, encode_entity(r)) for (entity, record_id), r in self._changed.items()
+        ]
 
     def restamp(self, upload: Upload, fate: Fate) -> None:
         """The record with this upload's state, if the upload is still the record's latest."""
