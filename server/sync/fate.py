@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Literal
 
 import msgspec
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import SyncRecord
@@ -370,17 +370,24 @@ def _decoded(entity: str, payload: bytes | None) -> Entity | None:
 async def current_records(
     session: AsyncSession, organisation_id: uuid.UUID, keys: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], bytes | None]:
-    """The feed's payloads of (entity, record id) pairs, in one query per 500; missing keys are absent."""
-    wanted = list(dict.fromkeys(keys))
+    """The feed's payloads of (entity, record id) pairs, a query per entity; missing keys are absent."""
+    by_entity: dict[str, list[str]] = {}
+    for entity, record_id in dict.fromkeys(keys):
+        by_entity.setdefault(entity, []).append(record_id)
     found: dict[tuple[str, str], bytes | None] = {}
-    for start in range(0, len(wanted), _CHUNK):
-        rows = await session.execute(
-            select(SyncRecord.entity, SyncRecord.entity_id, SyncRecord.payload).where(
-                SyncRecord.organisation_id == organisation_id,
-                tuple_(SyncRecord.entity, SyncRecord.entity_id).in_(wanted[start : start + _CHUNK]),
+    for entity, record_ids in by_entity.items():
+        # One entity and a list of ids, not (entity, id) pairs: SQLite searches the primary key for
+        # this, but scans every record of the organisation for a list of pairs.
+        for start in range(0, len(record_ids), _CHUNK):
+            rows = await session.execute(
+                select(SyncRecord.entity_id, SyncRecord.payload).where(
+                    SyncRecord.organisation_id == organisation_id,
+                    SyncRecord.entity == entity,
+                    SyncRecord.entity_id.in_(record_ids[start : start + _CHUNK]),
+                )
             )
-        )
-        found.update(((entity, entity_id), payload) for entity, entity_id, payload in rows)
+            for record_id, payload in rows:
+                found[(entity, record_id)] = payload
     return found
 
 

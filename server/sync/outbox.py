@@ -215,7 +215,7 @@ async def claim_due(
     rows = list(
         await session.scalars(
             select(Upload)
-            .where(Upload.organisation_id == organisation_id, _claimable(now))
+            .where(_claimable(now, organisation_id))
             .order_by(Upload.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -252,11 +252,15 @@ async def has_due(session: AsyncSession) -> list[uuid.UUID]:
     return list(rows)
 
 
-def _claimable(now: datetime) -> ColumnElement[bool]:
-    return or_(
-        Upload.state.in_(DUE) & or_(Upload.next_attempt_at.is_(None), Upload.next_attempt_at <= now),
-        (Upload.state == FORWARDING) & (Upload.claim_expires_at < now),
-    )
+def _claimable(now: datetime, organisation_id: uuid.UUID | None = None) -> ColumnElement[bool]:
+    due = Upload.state.in_(DUE) & or_(Upload.next_attempt_at.is_(None), Upload.next_attempt_at <= now)
+    lapsed = (Upload.state == FORWARDING) & (Upload.claim_expires_at < now)
+    if organisation_id is not None:
+        # The organisation inside each branch: SQLite then searches its (organisation, state)
+        # index once per branch, instead of reading every upload the organisation ever had.
+        due = (Upload.organisation_id == organisation_id) & due
+        lapsed = (Upload.organisation_id == organisation_id) & lapsed
+    return or_(due, lapsed)
 
 
 # Uploads that may still change a record as phones see it before Xero sees the change.
