@@ -26,9 +26,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
+
+import msgspec
 
 from server.db.database import Database
+from server.db.forwarding_models import ForwardingSettings
 from server.db.types import utcnow
 from server.forwarding import payloads, reconcile
 from server.forwarding.xero_fields import field_of
@@ -46,20 +49,40 @@ from server.sync.fate import (
     InXero,
     Retrying,
     current_record,
-    record_fate,
+    current_records,
+    record_fates,
+    state_of,
 )
 from server.sync.outbox import Claimed
 from server.sync.records import RecordView, lock_organisation
 from server.xero import mapping, wire
 from server.xero.client import XeroClient, element_errors
 from server.xero.errors import NeedsReconnect, RateLimited, ValidationError, XeroError
-from sync_protocol.entities import Customer, Invoice, Payment, Product, encode_entity
-from sync_protocol.messages import CreatePayment, DeletePayment, UpsertCustomer, UpsertInvoice, VoidInvoice
+from sync_protocol.entities import (
+    ENTITY_NAME,
+    Customer,
+    Entity,
+    Invoice,
+    OrganisationSettings,
+    Payment,
+    Product,
+    encode_entity,
+)
+from sync_protocol.messages import (
+    AnyMutation,
+    CreatePayment,
+    DeletePayment,
+    UpsertCustomer,
+    UpsertInvoice,
+    VoidInvoice,
+)
 from sync_protocol.money import to_decimal
 
 log = logging.getLogger("ledgersync.forwarding")
 
 RECONNECT_PAUSE = timedelta(minutes=5)
+
+E = TypeVar("E", bound=Entity)
 
 
 @dataclass(frozen=True)
@@ -210,30 +233,41 @@ class _Run:
         immediate: list[tuple[Claimed, Fate]] = []
         async with self._db.sessions() as session:
             view = RecordView(session, self._org)
-            for item in claimed:
-                planned = await self._plan_one(view, item)
-                if isinstance(planned, Job):
-                    jobs.append(planned)
-                else:
-                    immediate.append((item, planned))
+            settings = await view.forwarding()
+            invoicing = any(isinstance(item.mutation, UpsertInvoice) for item in claimed)
+            organisation = await view.organisation() if invoicing else None
+            # Every record the run's items refer to, read at once rather than a few queries per item.
+            keys = [key for item in claimed for key in _references(item.mutation)]
+            records = _Records(await current_records(session, self._org, keys))
+        for item in claimed:
+            planned = self._plan_one(settings, organisation, records, item)
+            if isinstance(planned, Job):
+                jobs.append(planned)
+            else:
+                immediate.append((item, planned))
         return jobs, immediate
 
-    async def _plan_one(self, view: RecordView, item: Claimed) -> Job | Fate:
-        settings = await view.forwarding()
+    def _plan_one(
+        self,
+        settings: ForwardingSettings,
+        organisation: OrganisationSettings | None,
+        records: _Records,
+        item: Claimed,
+    ) -> Job | Fate:
         mutation = item.mutation
         if isinstance(mutation, UpsertCustomer):
-            customer = await view.get(Customer, mutation.customer.id)
+            customer = records.get(Customer, mutation.customer.id)
             xero_id = customer.xero_id if customer else None
             if xero_id and not settings.update_customers:
                 return Held("kept on the server: this organisation does not send customer edits to Xero")
             operation = CONTACT_UPDATE if xero_id else CONTACT_CREATE
             return Job(item, operation, payloads.contact_element(mutation.customer, xero_id))
         if isinstance(mutation, UpsertInvoice):
-            return await self._plan_invoice(view, item, mutation)
+            return self._plan_invoice(settings, organisation, records, item, mutation)
         if isinstance(mutation, CreatePayment):
             if not settings.forward_payments:
                 return Held("kept on the server: this organisation does not send payments to Xero")
-            invoice = await view.get(Invoice, mutation.payment.invoice_id)
+            invoice = records.get(Invoice, mutation.payment.invoice_id)
             if invoice is None or not invoice.xero_id:
                 return self._retrying(item, "the invoice is not in Xero yet", maybe_sent=item.ambiguous)
             account = mutation.payment.account_code or settings.bank_account_code
@@ -251,30 +285,35 @@ class _Run:
                 payment_key=key,
             )
         if isinstance(mutation, VoidInvoice):
-            invoice = await view.get(Invoice, mutation.invoice_id)
+            invoice = records.get(Invoice, mutation.invoice_id)
             if invoice is None or not invoice.xero_id:
                 return Held("voided on the server only: the invoice never reached Xero")
             return Job(item, INVOICE_VOID, target=invoice.xero_id)
         assert isinstance(mutation, DeletePayment)
-        payment = await view.get(Payment, mutation.payment_id)
+        payment = records.get(Payment, mutation.payment_id)
         if payment is None or not payment.xero_id:
             return Held("deleted on the server only: the payment never reached Xero")
         return Job(item, PAYMENT_DELETE, target=payment.xero_id)
 
-    async def _plan_invoice(self, view: RecordView, item: Claimed, mutation: UpsertInvoice) -> Job | Fate:
+    def _plan_invoice(
+        self,
+        settings: ForwardingSettings,
+        organisation: OrganisationSettings | None,
+        records: _Records,
+        item: Claimed,
+        mutation: UpsertInvoice,
+    ) -> Job | Fate:
         draft = mutation.invoice
-        settings = await view.forwarding()
-        invoice = await view.get(Invoice, draft.id)
-        customer = await view.get(Customer, draft.customer_id)
+        invoice = records.get(Invoice, draft.id)
+        customer = records.get(Customer, draft.customer_id)
         if customer is None or not customer.xero_id:
             return self._retrying(item, "the customer is not in Xero yet", maybe_sent=item.ambiguous)
         products: dict[str, Product] = {}
         for line in draft.lines:
             if line.product_id and line.product_id not in products:
-                product = await view.get(Product, line.product_id)
+                product = records.get(Product, line.product_id)
                 if product is not None:
                     products[line.product_id] = product
-        organisation = await view.organisation()
         context = payloads.InvoiceContext(
             contact_xero_id=customer.xero_id,
             products=products,
@@ -484,11 +523,11 @@ class _Run:
                 self._f.worker,
                 self._f.policy.claim_ttl,
             )
-            for item, fate, operation in fates:
-                if item.upload_id not in held:
-                    continue  # another worker took it over after our claim lapsed: its word counts
-                fate = await self._with_facts_allowed(session, item, fate)
-                await record_fate(session, self._org, item.upload_id, fate)
+            # Another worker took over the rest after our claims lapsed: its word counts.
+            ours = [(item, fate, operation) for item, fate, operation in fates if item.upload_id in held]
+            ours = await self._with_facts_allowed(session, ours)
+            await record_fates(session, self._org, [(item.upload_id, fate) for item, fate, _ in ours])
+            for item, fate, operation in ours:
                 if isinstance(fate, InXero) and operation is CONTACT_CREATE:
                     await self._link_customer(session, item.record_id, fate.xero_id)
         for item, fate, operation in fates:
@@ -496,14 +535,31 @@ class _Run:
             if item.upload_id in held:
                 self._count(item, fate, operation)
 
-    async def _with_facts_allowed(self, session: Any, item: Claimed, fate: Fate) -> Fate:
-        """Xero's amounts replace the phone's only when no later upload changes the invoice again."""
-        if not isinstance(fate, InXero) or fate.facts is None:
-            return fate
-        pending = await outbox.invoice_has_pending_uploads(
-            session, self._org, item.record_id, exclude=item.upload_id
-        )
-        return InXero(fate.xero_id, fate.facts.invoice_number) if pending else fate
+    async def _with_facts_allowed(
+        self, session: Any, fates: list[tuple[Claimed, Fate, Operation | None]]
+    ) -> list[tuple[Claimed, Fate, Operation | None]]:
+        """Xero's amounts replace the phone's only when no later upload changes the invoice again.
+
+        Uploads settled earlier in ``fates`` count as they will stand by then (as when each fate
+        was recorded on its own, in order).
+        """
+        invoices = [
+            item.record_id for item, fate, _ in fates if isinstance(fate, InXero) and fate.facts is not None
+        ]
+        if not invoices:
+            return fates
+        pending = await outbox.pending_invoice_uploads(session, self._org, invoices)
+        no_longer: set[int] = set()  # settled above in this batch, and no longer on their way
+        allowed: list[tuple[Claimed, Fate, Operation | None]] = []
+        for item, fate, operation in fates:
+            if isinstance(fate, InXero) and fate.facts is not None:
+                others = pending.get(item.record_id, set()) - no_longer - {item.upload_id}
+                if others:
+                    fate = InXero(fate.xero_id, fate.facts.invoice_number)
+            if state_of(fate) not in outbox.PENDING:
+                no_longer.add(item.upload_id)
+            allowed.append((item, fate, operation))
+        return allowed
 
     async def _link_customer(self, session: Any, record_id: str, xero_id: str) -> None:
         record = await current_record(session, self._org, CUSTOMER, record_id)
@@ -557,6 +613,33 @@ class _Run:
             return  # the mirror's next pull of invoices brings them
         facts = {xero_id: mapping.invoice_facts_of(invoice) for xero_id, invoice in current.items()}
         await apply_invoice_facts(self._db, self._org, facts)
+
+
+class _Records:
+    """The feed's records a run's planning reads, fetched together (see ``_references``)."""
+
+    def __init__(self, payloads: dict[tuple[str, str], bytes | None]) -> None:
+        self._payloads = payloads
+
+    def get(self, cls: type[E], record_id: str) -> E | None:
+        payload = self._payloads.get((ENTITY_NAME[cls], record_id))
+        return msgspec.json.decode(payload, type=cls) if payload is not None else None
+
+
+def _references(mutation: AnyMutation) -> list[tuple[str, str]]:
+    """The records planning an upload reads: its own, and those it refers to in Xero."""
+    customer, invoice, payment, product = (ENTITY_NAME[c] for c in (Customer, Invoice, Payment, Product))
+    if isinstance(mutation, UpsertCustomer):
+        return [(customer, mutation.customer.id)]
+    if isinstance(mutation, UpsertInvoice):
+        draft = mutation.invoice
+        products = [(product, line.product_id) for line in draft.lines if line.product_id]
+        return [(invoice, draft.id), (customer, draft.customer_id), *products]
+    if isinstance(mutation, CreatePayment):
+        return [(invoice, mutation.payment.invoice_id)]
+    if isinstance(mutation, VoidInvoice):
+        return [(invoice, mutation.invoice_id)]
+    return [(payment, mutation.payment_id)]
 
 
 def idempotency_key(tenant_id: str, operation: Operation, items: Sequence[Claimed], body: bytes) -> str:

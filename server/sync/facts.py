@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from server.db.database import Database
 from server.sync import outbox
-from server.sync.fate import InvoiceFacts, record_invoice_facts
+from server.sync.fate import InvoiceFacts, record_invoices_facts
 
 
 async def apply_invoice_facts(
@@ -20,23 +20,15 @@ async def apply_invoice_facts(
     """
     if not facts_by_xero_id:
         return 0
-    changed = 0
     async with database.transaction() as session:
         by_xero_id = await outbox.forwarded_invoices(session, organisation_id)
-        for xero_id, facts in facts_by_xero_id.items():
-            record_id = by_xero_id.get(xero_id.lower())
-            if record_id is None or await outbox.invoice_has_pending_uploads(
-                session, organisation_id, record_id
-            ):
-                continue
-            if await record_invoice_facts(
-                session,
-                organisation_id,
-                record_id,
-                status=facts.status,
-                amount_paid=facts.amount_paid,
-                amount_due=facts.amount_due,
-                invoice_number=facts.invoice_number,
-            ):
-                changed += 1
-    return changed
+        wanted = {
+            xero_id: record_id
+            for xero_id in facts_by_xero_id
+            if (record_id := by_xero_id.get(xero_id.lower())) is not None
+        }
+        pending = await outbox.pending_invoice_uploads(session, organisation_id, wanted.values())
+        settled = {x: r for x, r in wanted.items() if r not in pending}
+        return await record_invoices_facts(
+            session, organisation_id, [(record_id, facts_by_xero_id[x]) for x, record_id in settled.items()]
+        )

@@ -283,7 +283,7 @@ async def claim_due(
     rows = list(
         await session.scalars(
             select(Upload)
-            .where(Upload.organisation_id == organisation_id, _claimable(now))
+            .where(_claimable(now, organisation_id))
             .order_by(Upload.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -320,11 +320,15 @@ async def has_due(session: AsyncSession) -> list[uuid.UUID]:
     return list(rows)
 
 
-def _claimable(now: datetime) -> ColumnElement[bool]:
-    return or_(
-        Upload.state.in_(DUE) & or_(Upload.next_attempt_at.is_(None), Upload.next_attempt_at <= now),
-        (Upload.state == FORWARDING) & (Upload.claim_expires_at < now),
-    )
+def _claimable(now: datetime, organisation_id: uuid.UUID | None = None) -> ColumnElement[bool]:
+    due = Upload.state.in_(DUE) & or_(Upload.next_attempt_at.is_(None), Upload.next_attempt_at <= now)
+    lapsed = (Upload.state == FORWARDING) & (Upload.claim_expires_at < now)
+    if organisation_id is not None:
+        # The organisation inside each branch: SQLite then searches its (organisation, state)
+        # index once per branch, instead of reading every upload the organisation ever had.
+        due = (Upload.organisation_id == organisation_id) & due
+        lapsed = (Upload.organisation_id == organisation_id) & lapsed
+    return or_(due, lapsed)
 
 
 # Uploads that may still change a record as phones see it before Xero sees the change.
@@ -339,39 +343,67 @@ async def invoice_has_pending_uploads(
     While one is, the phone's own view of the invoice (paid locally, edited) is newer than Xero's,
     so Xero's amounts must not overwrite it yet.
     """
-    rows = await session.execute(
-        select(Upload.entity, Upload.record_id, Upload.request).where(
-            Upload.organisation_id == organisation_id,
-            Upload.state.in_(PENDING),
-            Upload.id != (exclude or 0),
-            or_(Upload.record_id == invoice_id, Upload.entity == "payment"),
-        )
-    )
-    for entity, record_id, request in rows:
-        if record_id == invoice_id:
-            return True
-        if (
-            entity == "payment"
-            and await _payment_invoice(session, organisation_id, record_id, request) == invoice_id
-        ):
-            return True
-    return False
+    pending = await pending_invoice_uploads(session, organisation_id, [invoice_id])
+    return bool(pending.get(invoice_id, set()) - {exclude or 0})
 
 
-async def _payment_invoice(
-    session: AsyncSession, organisation_id: uuid.UUID, payment_id: str, request: bytes
-) -> str | None:
-    mutation = _mutation_decoder.decode(request)
-    if isinstance(mutation, CreatePayment):
-        return mutation.payment.invoice_id
-    payload = await session.scalar(
-        select(SyncRecord.payload).where(
-            SyncRecord.organisation_id == organisation_id,
-            SyncRecord.entity == "payment",
-            SyncRecord.entity_id == payment_id,
+# Bound the size of one IN (...) list (SQLite and asyncpg allow ~32k parameters).
+_CHUNK = 500
+
+
+async def pending_invoice_uploads(
+    session: AsyncSession, organisation_id: uuid.UUID, invoice_ids: Iterable[str]
+) -> dict[str, set[int]]:
+    """For each invoice, the ids of its uploads and of its payments' uploads still on their way to Xero.
+
+    ``invoice_has_pending_uploads`` for many invoices at once; invoices with none are absent.
+    """
+    wanted = set(invoice_ids)
+    if not wanted:
+        return {}
+    found: dict[str, set[int]] = {}
+    ordered = sorted(wanted)
+    for start in range(0, len(ordered), _CHUNK):
+        own = await session.execute(
+            select(Upload.id, Upload.record_id).where(
+                Upload.organisation_id == organisation_id,
+                Upload.state.in_(PENDING),
+                Upload.record_id.in_(ordered[start : start + _CHUNK]),
+            )
+        )
+        for upload_id, record_id in own:
+            found.setdefault(record_id, set()).add(upload_id)
+    payments = await session.execute(
+        select(Upload.id, Upload.record_id, Upload.request).where(
+            Upload.organisation_id == organisation_id, Upload.state.in_(PENDING), Upload.entity == "payment"
         )
     )
-    return msgspec.json.decode(payload, type=Payment).invoice_id if payload else None
+    deletions: list[tuple[int, str]] = []  # (upload id, payment id): the payment's invoice is in the feed
+    for upload_id, payment_id, request in payments:
+        mutation = _mutation_decoder.decode(request)
+        if isinstance(mutation, CreatePayment):
+            if mutation.payment.invoice_id in wanted:
+                found.setdefault(mutation.payment.invoice_id, set()).add(upload_id)
+        else:
+            deletions.append((upload_id, payment_id))
+    payment_ids = list(dict.fromkeys(payment_id for _, payment_id in deletions))
+    invoice_of: dict[str, str] = {}
+    for start in range(0, len(payment_ids), _CHUNK):
+        payloads = await session.execute(
+            select(SyncRecord.entity_id, SyncRecord.payload).where(
+                SyncRecord.organisation_id == organisation_id,
+                SyncRecord.entity == "payment",
+                SyncRecord.entity_id.in_(payment_ids[start : start + _CHUNK]),
+            )
+        )
+        for payment_id, payload in payloads:
+            if payload:
+                invoice_of[payment_id] = msgspec.json.decode(payload, type=Payment).invoice_id
+    for upload_id, payment_id in deletions:
+        invoice_id = invoice_of.get(payment_id)
+        if invoice_id in wanted:
+            found.setdefault(invoice_id, set()).add(upload_id)
+    return found
 
 
 async def xero_ids_of(session: AsyncSession, organisation_id: uuid.UUID, entity: str) -> set[str]:

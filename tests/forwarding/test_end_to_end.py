@@ -78,3 +78,30 @@ async def test_the_url_on_an_invoice_in_xero_leads_to_its_upload_in_ledgersync(
     assert page.status_code == 200
     assert invoice_id in page.text
     assert forwarding.xero_invoice_for(invoice_id)["InvoiceNumber"] in page.text
+
+
+async def test_an_invoice_edited_before_it_reached_xero_is_created_once_then_updated(
+    forwarding: Forwarding, phone: Phone
+) -> None:
+    [customer, *_] = sorted(record_id for (_, record_id) in phone.store.records("customer"))
+    invoice_id = phone.create_invoice(customer, [Line("1", "100.00", tax_type="OUTPUT2", account_code=SALES)])
+    phone.create_invoice(
+        customer, [Line("2", "100.00", tax_type="OUTPUT2", account_code=SALES)], invoice_id=invoice_id
+    )
+    results = await phone.upload()  # the create and its edit together, made offline
+    assert [r.status for r in results] == ["applied", "applied"]
+
+    await settle(forwarding.admin)
+
+    # The edit goes once the create is in Xero, and must update that invoice, not make another.
+    assert [e.method for e in forwarding.writes("/Invoices")] == ["PUT", "POST"]
+    [xero_invoice] = forwarding.xero_invoices_for(invoice_id)
+    assert str(xero_invoice["Total"]) == "230.00"
+    await phone.refresh()
+    edited = msgspec.json.decode(phone.store.record("invoice", invoice_id) or b"", type=Invoice)
+    assert (edited.xero_id, edited.invoice_number) == (
+        xero_invoice["InvoiceID"],
+        xero_invoice["InvoiceNumber"],
+    )
+    assert edited.sync is not None
+    assert edited.sync.state == "in_xero"
