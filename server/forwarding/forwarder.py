@@ -39,7 +39,7 @@ from server.services.mirror.kinds import CUSTOMER
 from server.services.mirror.store import Counts, link_phone_record
 from server.services.mirror.sync_log import SyncLog
 from server.services.xero_access import XeroAccess
-from server.sync import outbox
+from server.sync import feed, outbox
 from server.sync.facts import apply_invoice_facts
 from server.sync.fate import (
     Delayed,
@@ -49,7 +49,6 @@ from server.sync.fate import (
     InXero,
     Retrying,
     current_record,
-    current_records,
     record_fates,
     state_of,
 )
@@ -238,7 +237,7 @@ class _Run:
             organisation = await view.organisation() if invoicing else None
             # Every record the run's items refer to, read at once rather than a few queries per item.
             keys = [key for item in claimed for key in _references(item.mutation)]
-            records = _Records(await current_records(session, self._org, keys))
+            records = _Records(await feed.current_payloads(session, self._org, keys))
         for item in claimed:
             planned = self._plan_one(settings, organisation, records, item)
             if isinstance(planned, Job):

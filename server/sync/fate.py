@@ -13,7 +13,7 @@ say what for.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -136,7 +136,9 @@ async def record_fates(
     waiting = list({d.id: d for ds in dependents.values() for d in ds}.values())
     blockers = await _dependencies(session, [d.id for d in waiting])
     records = _Records(
-        await current_records(session, organisation_id, [(u.entity, u.record_id) for u in settled + waiting]),
+        await feed.current_payloads(
+            session, organisation_id, [(u.entity, u.record_id) for u in settled + waiting]
+        ),
         await _latest_uploads(session, organisation_id, [u.record_id for u in settled + waiting]),
     )
     # Upload states as the fates so far left them: a dependant goes when its last dependency is
@@ -367,30 +369,6 @@ def _decoded(entity: str, payload: bytes | None) -> Entity | None:
     return msgspec.json.decode(payload, type=_ENTITY_TYPES[entity])
 
 
-async def current_records(
-    session: AsyncSession, organisation_id: uuid.UUID, keys: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], bytes | None]:
-    """The feed's payloads of (entity, record id) pairs, a query per entity; missing keys are absent."""
-    by_entity: dict[str, list[str]] = {}
-    for entity, record_id in dict.fromkeys(keys):
-        by_entity.setdefault(entity, []).append(record_id)
-    found: dict[tuple[str, str], bytes | None] = {}
-    for entity, record_ids in by_entity.items():
-        # One entity and a list of ids, not (entity, id) pairs: SQLite searches the primary key for
-        # this, but scans every record of the organisation for a list of pairs.
-        for start in range(0, len(record_ids), _CHUNK):
-            rows = await session.execute(
-                select(SyncRecord.entity_id, SyncRecord.payload).where(
-                    SyncRecord.organisation_id == organisation_id,
-                    SyncRecord.entity == entity,
-                    SyncRecord.entity_id.in_(record_ids[start : start + _CHUNK]),
-                )
-            )
-            for record_id, payload in rows:
-                found[(entity, record_id)] = payload
-    return found
-
-
 async def record_invoice_facts(
     session: AsyncSession,
     organisation_id: uuid.UUID,
@@ -415,7 +393,7 @@ async def record_invoices_facts(
     """``record_invoice_facts`` for several invoices, published together; returns how many changed."""
     if not facts:
         return 0
-    payloads = await current_records(
+    payloads = await feed.current_payloads(
         session, organisation_id, [("invoice", invoice_id) for invoice_id, _ in facts]
     )
     current: dict[str, Invoice] = {}

@@ -23,7 +23,7 @@ incrementally and gets :class:`ResyncRequired`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -81,14 +81,15 @@ def _insert_for(session: AsyncSession):  # type: ignore[no-untyped-def]
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
-async def _current_payloads(
-    session: AsyncSession, organisation_id: uuid.UUID, keys: Sequence[tuple[str, str]]
+async def current_payloads(
+    session: AsyncSession, organisation_id: uuid.UUID, keys: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], bytes | None]:
+    """The feed's payloads of (entity, record id) pairs (None: a tombstone); missing keys are absent."""
     found: dict[tuple[str, str], bytes | None] = {}
     # One entity per query: ``entity = ? AND entity_id IN (...)`` walks the unique index; a
     # row-value ``(entity, entity_id) IN (...)`` made SQLite scan the organisation's every row.
     by_entity: dict[str, list[str]] = {}
-    for entity, entity_id in keys:
+    for entity, entity_id in dict.fromkeys(keys):
         by_entity.setdefault(entity, []).append(entity_id)
     for entity, ids in by_entity.items():
         for start in range(0, len(ids), _KEY_CHUNK):
@@ -148,7 +149,7 @@ async def publish(session: AsyncSession, organisation_id: uuid.UUID, changes: It
     if not changes:
         return 0
     keys = list(dict.fromkeys((c.entity, c.entity_id) for c in changes))
-    fresh = _meaningful(changes, await _current_payloads(session, organisation_id, keys))
+    fresh = _meaningful(changes, await current_payloads(session, organisation_id, keys))
     if not fresh:
         return 0
     last = await _take_versions(session, organisation_id, len(fresh))
