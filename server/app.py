@@ -116,7 +116,7 @@ def create_app(settings: Settings) -> Litestar:
     secrets = secret_box_for(settings)
     xero = XeroAccess(settings, database, secrets)
     holder = process_name()
-    sync = SyncService(database, xero, holder)
+    sync = SyncService(database, xero, holder, timedelta(seconds=settings.sync_lease_seconds))
     scheduler = MirrorScheduler(database, sync, timedelta(minutes=settings.sync_interval_minutes))
     forwarding = forwarding_workers(settings, database, xero, holder)
     pushes = PushService(database)

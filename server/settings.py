@@ -78,6 +78,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
         ),
         msgspec.Meta(ge=0),
     ] = 15
+    sync_lease_seconds: Annotated[
+        float,
+        _doc(
+            "How long a mirror pull holds its organisation between renewals; a pull whose process "
+            "died shows as interrupted, and Sync now goes through again, once this has passed."
+        ),
+        msgspec.Meta(gt=0),
+    ] = 300.0
     xero_daily_reserve: Annotated[
         int,
         _doc(

@@ -8,7 +8,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, Uuid
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    String,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.models import Base
@@ -28,10 +38,15 @@ class XeroConnection(Base):
     organisation_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("organisations.id", ondelete="CASCADE"), unique=True
     )
-    # One tenant feeds one ledgersync organisation: two mirrors of one tenant would fight over it.
-    tenant_id: Mapped[str] = mapped_column(String(64), unique=True)
+    # Several organisations may mirror one tenant (each its own mirror, feed and ids).
+    tenant_id: Mapped[str] = mapped_column(String(64), index=True)
     tenant_name: Mapped[str] = mapped_column(String(255), default="")
+    # Xero's connection is one per (Xero user, tenant) for this app: organisations connected by
+    # the same Xero user to the same tenant share it, so only the last of them may delete it.
     xero_connection_id: Mapped[str] = mapped_column(String(64), default="")
+    # The Xero user who consented (the access token's ``xero_userid``): revoking a grant removes
+    # every connection of that user, so it is not revoked while another organisation uses one.
+    xero_user_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
     status: Mapped[str] = mapped_column(String(32), default="connected")  # connected | needs_reconnect
     status_reason: Mapped[str] = mapped_column(String(500), default="")
     access_token: Mapped[bytes] = mapped_column(LargeBinary)
@@ -67,15 +82,19 @@ class MirrorRecord(Base):
     ``removed`` marks a record that is archived, deleted or vanished in Xero (its feed row is a
     tombstone). Phones' own customers get linked by inserting a row with their id and the
     ``xero_id`` Xero gave them.
+
+    Keyed like the feed, within the organisation: two organisations mirroring one tenant, or
+    phones of two organisations choosing the same ids, never meet.
     """
 
     __tablename__ = "mirror_records"
     __table_args__ = (
+        PrimaryKeyConstraint("organisation_id", "kind", "id"),
         UniqueConstraint("organisation_id", "kind", "xero_id"),
         Index("ix_mirror_records_xero_id", "xero_id"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid)
     organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
     # The tenant the record came from: connecting the organisation to another tenant retires them.
     tenant_id: Mapped[str] = mapped_column(String(64))
@@ -132,7 +151,8 @@ class SyncRun(Base):
     organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
     trigger: Mapped[str] = mapped_column(String(16))  # schedule | manual | webhook | connect
     types: Mapped[str] = mapped_column(String(100))  # comma-separated data types
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running | succeeded | failed
+    # running | succeeded | failed | interrupted (its owner died: the run's lease lapsed)
+    status: Mapped[str] = mapped_column(String(16), default="running")
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     fetched: Mapped[int] = mapped_column(Integer, default=0)
@@ -144,3 +164,5 @@ class SyncRun(Base):
     kind: Mapped[str] = mapped_column(String(16), default="pull", server_default="pull")
     actor: Mapped[str] = mapped_column(String(320), default="", server_default="")
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # While running: the owner renews this with its lease; a running run past it lost its owner.
+    expires_at: Mapped[datetime | None]

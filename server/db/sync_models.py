@@ -64,6 +64,8 @@ class Upload(Base):
         UniqueConstraint("organisation_id", "mutation_id"),
         Index("ix_uploads_organisation_id_state_id", "organisation_id", "state", "id"),
         Index("ix_uploads_organisation_id_record_id", "organisation_id", "record_id"),
+        # Which of a page of pulled records phones uploaded (mirror.store._phone_versions).
+        Index("ix_uploads_organisation_id_entity_record_id", "organisation_id", "entity", "record_id"),
     )
 
     id: Mapped[int] = mapped_column(_SERIAL, primary_key=True, autoincrement=True)

@@ -184,11 +184,13 @@ class Forwarder:
         if not claimed:
             return None
         run = _Run(self, organisation_id, client)
+        ttl = self.policy.claim_ttl
         run_id = await self._log.start(
-            organisation_id, trigger, sorted({c.entity for c in claimed}), kind="forward"
+            organisation_id, trigger, sorted({c.entity for c in claimed}), kind="forward", ttl=ttl
         )
         try:
-            await run.execute(claimed)
+            async with self._log.kept_open(run_id, ttl):  # a worker that dies leaves it interrupted
+                await run.execute(claimed)
         except Exception as exc:  # a bug must not leave items claimed until their claim lapses
             log.exception("forwarding run failed", extra={"organisation_id": str(organisation_id)})
             await run.give_back(claimed, f"internal error: {type(exc).__name__}")

@@ -4,31 +4,41 @@ choosing the tenant, disconnecting.
 The pending flow lives in ``xero_oauth_states`` (state → organisation, PKCE verifier encrypted,
 15 minutes to live, one use): the callback needs no session, the unguessable state is the proof
 that an admin of that organisation started it. Several tenants approved at once park the token
-response (encrypted) on the state row until the admin picks one; the others are disconnected.
+response (encrypted) on the state row until the admin picks one.
+
+One Xero user (an accountant, a bookkeeper) may connect several ledgersync organisations, even to
+one tenant. So only the tenants *this* consent approved are offered (``authEventId``), and nothing
+another organisation uses is touched: tenants left unchosen stay connected at Xero, and a
+disconnect deletes only this organisation's own connection, revoking the grant only when no other
+organisation is connected through the same Xero user (revoking removes all of that user's
+connections to the app).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import msgspec
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 
 from server.crypto import SecretBox
 from server.db.database import Database
 from server.db.mirror_models import MirrorRecord, XeroConnection, XeroOAuthState
 from server.db.types import utcnow
-from server.errors import Conflict, InvalidInput, NotFound, Unavailable
+from server.errors import InvalidInput, NotFound, Unavailable
 from server.services.mirror.store import forget_mirror
 from server.services.xero_access import XeroAccess
 from server.services.xero_tokens import CONNECTED, ConnectionInfo
 from server.settings import Settings
 from server.xero import oauth, wire
 from server.xero.errors import NeedsReconnect, XeroError
+
+log = logging.getLogger("ledgersync.xero.connect")
 
 STATE_LIFETIME = timedelta(minutes=15)
 
@@ -86,11 +96,7 @@ class XeroConnectService:
         await self._forget(pending.state)  # one use, whatever happens next
         try:
             tokens = await self._access.identity.exchange_code(code, verifier)
-            connections = [
-                c
-                for c in await self._access.identity.connections(tokens.access_token)
-                if c.tenant_type == "ORGANISATION"
-            ]
+            connections = await self._granted(tokens.access_token)
         except XeroError as exc:
             raise Unavailable(
                 f"Xero refused the connection: {exc.message}", code="xero_connect_failed"
@@ -98,7 +104,7 @@ class XeroConnectService:
         if not connections:
             raise InvalidInput("no Xero organisation was chosen on the consent page", code="xero_no_tenant")
         if len(connections) == 1:
-            tenant = await self._bind(pending.organisation_id, connections[0], tokens, [])
+            tenant = await self._bind(pending.organisation_id, connections[0], tokens)
             return CallbackOutcome("connected", tenant=tenant)
         choice = secrets.token_urlsafe(32)
         async with self._db.transaction() as session:
@@ -133,7 +139,7 @@ class XeroConnectService:
             wire.TokenResponse,
         )
         await self._forget(pending.state)
-        return await self._bind(organisation_id, chosen, tokens, [c for c in connections if c is not chosen])
+        return await self._bind(organisation_id, chosen, tokens)
 
     async def pending_tenants(self, organisation_id: uuid.UUID, state: str) -> list[Tenant]:
         """The tenants approved in a connect flow that waits for the admin to choose one."""
@@ -144,6 +150,19 @@ class XeroConnectService:
             )
         connections = msgspec.convert(pending.tenants or [], list[wire.Connection])
         return [Tenant(c.tenant_id, c.tenant_name or "") for c in connections]
+
+    async def _granted(self, access_token: str) -> list[wire.Connection]:
+        """The organisations (tenants) the consent behind ``access_token`` approved, and no others."""
+        event = oauth.auth_event_id(access_token)
+        if event is None:
+            log.warning("xero access token carries no authentication_event_id: listing every connection")
+        listed = await self._access.identity.connections(access_token, event)
+        return [
+            c
+            for c in listed
+            if c.tenant_type == "ORGANISATION"
+            and (event is None or c.auth_event_id is None or c.auth_event_id.lower() == event.lower())
+        ]
 
     async def _pending(self, state: str | None) -> XeroOAuthState:
         async with self._db.sessions() as session:
@@ -159,24 +178,12 @@ class XeroConnectService:
             await session.execute(delete(XeroOAuthState).where(XeroOAuthState.state == state))
 
     async def _bind(
-        self,
-        organisation_id: uuid.UUID,
-        connection: wire.Connection,
-        tokens: wire.TokenResponse,
-        unchosen: list[wire.Connection],
+        self, organisation_id: uuid.UUID, connection: wire.Connection, tokens: wire.TokenResponse
     ) -> Tenant:
+        """Connect the organisation to the chosen tenant. Nothing at Xero changes: the tenants this
+        consent approved but the admin did not choose may be another organisation's."""
         tenant_id = connection.tenant_id.lower()
         async with self._db.transaction() as session:
-            other = await session.scalar(
-                select(XeroConnection.organisation_id).where(
-                    XeroConnection.tenant_id == tenant_id, XeroConnection.organisation_id != organisation_id
-                )
-            )
-            if other is not None:
-                raise Conflict(
-                    "this Xero organisation is connected to another ledgersync organisation",
-                    code="xero_tenant_taken",
-                )
             stale = await session.scalar(
                 select(MirrorRecord.id)
                 .where(MirrorRecord.organisation_id == organisation_id, MirrorRecord.tenant_id != tenant_id)
@@ -194,7 +201,7 @@ class XeroConnectService:
                 session.add(row)
             row.tenant_id = tenant_id
             row.tenant_name = connection.tenant_name or ""
-            row.xero_connection_id = connection.id
+            row.xero_connection_id = connection.id.lower()
             row.status, row.status_reason = CONNECTED, ""
             row.token_version = (row.token_version or 0) + 1
             row.connected_at = utcnow()
@@ -202,31 +209,51 @@ class XeroConnectService:
                 self._access.tokens.store(row, tokens)
             except NeedsReconnect as exc:
                 raise InvalidInput(exc.message, code="xero_no_offline_access") from exc
-        for extra in unchosen:
-            # An unused connection left behind costs nothing; the admin can remove it in Xero.
-            with contextlib.suppress(XeroError):
-                await self._access.identity.delete_connection(tokens.access_token, extra.id)
         return Tenant(tenant_id, connection.tenant_name or "")
 
     async def disconnect(self, organisation_id: uuid.UUID) -> None:
-        """Revoke the grant at Xero, delete the connection there, forget the tokens here.
+        """Forget the tokens here; at Xero, remove what only this organisation uses.
 
-        The mirror stays: phones keep their data; reconnecting resumes pulls from where they were.
+        The connection (one per Xero user and tenant) is deleted unless another organisation uses
+        the same one; the grant is revoked unless another organisation is connected through the
+        same Xero user, since revoking removes all of that user's connections to the app. The
+        mirror stays: phones keep their data; reconnecting resumes pulls from where they were.
         """
         async with self._db.sessions() as session:
             row = await session.scalar(
                 select(XeroConnection).where(XeroConnection.organisation_id == organisation_id)
             )
-        if row is None:
-            raise NotFound("this organisation is not connected to Xero", code="xero_not_connected")
-        tokens = self._access.tokens
-        access_token = tokens.decrypt(row.id, row.access_token)
+            if row is None:
+                raise NotFound("this organisation is not connected to Xero", code="xero_not_connected")
+            tokens = self._access.tokens
+            access_token = tokens.decrypt(row.id, row.access_token)
+            user = row.xero_user_id or oauth.xero_user_id(access_token)
+            others = list(
+                await session.scalars(
+                    select(XeroConnection).where(
+                        XeroConnection.organisation_id != organisation_id,
+                        or_(
+                            XeroConnection.xero_connection_id == row.xero_connection_id,
+                            XeroConnection.xero_user_id == user,
+                            XeroConnection.xero_user_id == "",
+                        ),
+                    )
+                )
+            )
+            shares_connection = any(o.xero_connection_id == row.xero_connection_id for o in others)
+            shares_user = shares_connection or any(
+                (o.xero_user_id or oauth.xero_user_id(tokens.decrypt(o.id, o.access_token))) == user
+                for o in others
+            )
+            refresh_token = tokens.decrypt(row.id, row.refresh_token)
         # A grant Xero no longer knows is as revoked as it gets; revoking may have removed the
         # connection already.
-        with contextlib.suppress(XeroError):
-            await self._access.identity.revoke(tokens.decrypt(row.id, row.refresh_token))
-        with contextlib.suppress(XeroError):
-            await self._access.identity.delete_connection(access_token, row.xero_connection_id)
+        if not shares_user:
+            with contextlib.suppress(XeroError):
+                await self._access.identity.revoke(refresh_token)
+        if not shares_connection and row.xero_connection_id:
+            with contextlib.suppress(XeroError):
+                await self._access.identity.delete_connection(access_token, row.xero_connection_id)
         async with self._db.transaction() as session:
             await session.execute(
                 delete(XeroConnection).where(XeroConnection.organisation_id == organisation_id)

@@ -29,7 +29,7 @@ from server.crypto import SecretBox
 from server.db.database import Database
 from server.db.mirror_models import XeroConnection
 from server.db.types import utcnow
-from server.xero import wire
+from server.xero import oauth, wire
 from server.xero.client import AccessToken
 from server.xero.errors import NeedsReconnect, ServerError, TransportError
 from server.xero.oauth import Identity
@@ -83,6 +83,7 @@ class TokenStore:
         row.refresh_token = self.encrypt(row.id, tokens.refresh_token)
         row.access_expires_at = use_until(now, tokens.expires_in)
         row.scopes = tokens.scope
+        row.xero_user_id = oauth.xero_user_id(tokens.access_token) or row.xero_user_id or ""
         row.updated_at = now
 
     async def info(self, organisation_id: uuid.UUID) -> ConnectionInfo | None:

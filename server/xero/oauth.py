@@ -7,10 +7,12 @@ Token values never reach a log line or an exception message.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import secrets
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from typing import Any
+from urllib.parse import quote, urlencode
 
 import httpx
 import msgspec
@@ -115,8 +117,14 @@ class Identity:
         if response.status_code != 200:
             raise _oauth_error(response)
 
-    async def connections(self, access_token: str) -> list[wire.Connection]:
-        response = await self._api("GET", "/connections", access_token)
+    async def connections(self, access_token: str, auth_event_id: str | None = None) -> list[wire.Connection]:
+        """The user's connections to this app; with ``auth_event_id``, only those that consent made.
+
+        Xero lists every tenant the Xero user ever connected to the app - including tenants other
+        ledgersync organisations use when one person (an accountant) runs several of them.
+        """
+        path = "/connections" if not auth_event_id else f"/connections?authEventId={quote(auth_event_id)}"
+        response = await self._api("GET", path, access_token)
         return wire.decode(response.content, list[wire.Connection])
 
     async def delete_connection(self, access_token: str, connection_id: str) -> None:
@@ -141,6 +149,34 @@ class Identity:
         raise XeroError(
             f"Xero answered {response.status_code} to {method} {path}", status=response.status_code
         )
+
+
+def token_claims(access_token: str) -> dict[str, Any]:
+    """The claims of a Xero access token (a JWT), read without checking its signature.
+
+    Only for what Xero documents there (``authentication_event_id``, ``xero_userid``): the token
+    came from Xero's token endpoint over TLS, and Xero checks it on every call. {} if unreadable.
+    """
+    parts = access_token.split(".")
+    if len(parts) != 3:
+        return {}
+    try:
+        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        claims = msgspec.json.decode(payload)
+    except (binascii.Error, ValueError, msgspec.DecodeError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def auth_event_id(access_token: str) -> str | None:
+    """The consent this token came from: ``/connections?authEventId=`` lists what it approved."""
+    value = token_claims(access_token).get("authentication_event_id")
+    return value if isinstance(value, str) and value else None
+
+
+def xero_user_id(access_token: str) -> str:
+    value = token_claims(access_token).get("xero_userid")
+    return value.lower() if isinstance(value, str) else ""
 
 
 def _oauth_error(response: httpx.Response) -> XeroError:

@@ -82,7 +82,9 @@ class MirrorPuller:
 
     def _id(self, kind: str, xero_id: str, existing: dict[str, Any]) -> str:
         row = existing.get(xero_id)
-        return str(row.id if row is not None else store.entity_id_for(self._client.tenant_id, kind, xero_id))
+        if row is not None:
+            return str(row.id)
+        return str(store.entity_id_for(self._org, self._client.tenant_id, kind, xero_id))
 
     async def pull(self, data_type: DataType) -> None:
         await self._keep_alive()

@@ -2,8 +2,9 @@
 
 ``start`` takes the organisation's pull lease and opens a sync-log run (so an admin's *Sync now*
 can answer at once with the run id, or with 409 while another pull runs); ``execute`` does the
-pull, renewing the lease as it goes, and closes the run. A connection that needs a reconnect
-pauses pulls: they are refused before touching Xero, and nothing is lost - the next pull after
+pull, renewing the lease and the run as it goes, and closes the run. A process that dies mid-pull
+leaves both to lapse: its run then reads as interrupted and Sync now goes through again. A
+connection that needs a reconnect pauses pulls: they are refused before touching Xero, and nothing is lost - the next pull after
 reconnecting resumes from the stored high-water marks.
 """
 
@@ -43,9 +44,12 @@ class StartedRun:
 
 
 class SyncService:
-    def __init__(self, database: Database, access: XeroAccess, holder: str) -> None:
+    def __init__(
+        self, database: Database, access: XeroAccess, holder: str, lease_ttl: timedelta = LEASE_TTL
+    ) -> None:
         self._db = database
         self._access = access
+        self.lease_ttl = lease_ttl
         self.leases = Leases(database, holder)
         self.log = SyncLog(database)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -55,10 +59,11 @@ class SyncService:
     ) -> StartedRun | None:
         """Take the pull lease and open a run; None when another pull of this organisation runs."""
         client = await self._access.client_for(organisation_id)  # NeedsReconnect: paused
-        if not await self.leases.take(pull_lease(organisation_id), LEASE_TTL, organisation_id):
+        if not await self.leases.take(pull_lease(organisation_id), self.lease_ttl, organisation_id):
             return None
         try:
-            run_id = await self.log.start(organisation_id, trigger, list(types))
+            # A run whose owner died with the lease is closed as interrupted here.
+            run_id = await self.log.start(organisation_id, trigger, list(types), ttl=self.lease_ttl)
         except BaseException:
             await self.leases.release(pull_lease(organisation_id))
             raise
@@ -68,7 +73,8 @@ class SyncService:
         lease = pull_lease(run.organisation_id)
 
         async def keep_alive() -> None:
-            await self.leases.take(lease, LEASE_TTL, run.organisation_id)
+            await self.leases.take(lease, self.lease_ttl, run.organisation_id)
+            await self.log.renew(run.run_id, self.lease_ttl)
 
         # Manual syncs read items in full: the only way to see deletions, and no dearer in calls.
         puller = MirrorPuller(

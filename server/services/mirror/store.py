@@ -1,9 +1,10 @@
 """Writing pulled records into the mirror and the feed, in one transaction per batch.
 
 A record whose mapped entity is byte-for-byte what the mirror holds is left alone: no write, no
-feed change. New ids are deterministic (uuid5 of tenant, kind and Xero id) so a record keeps its id
-even if its mirror row is lost, and a row created ahead of time (a phone's customer, once Xero has
-given it an id) is reused with its own id.
+feed change. New ids are deterministic (uuid5 of organisation, tenant, kind and Xero id) so a
+record keeps its id even if its mirror row is lost, two organisations mirroring one tenant get ids
+of their own, and a row created ahead of time (a phone's customer, once Xero has given it an id)
+is reused with its own id. Rows are keyed (organisation, kind, id), like the feed.
 """
 
 from __future__ import annotations
@@ -28,8 +29,12 @@ _NAMESPACE = uuid.UUID("6f1f3c2e-6a55-4c53-9d0e-8a0d5c3b1e21")
 _CHUNK = 500
 
 
-def entity_id_for(tenant_id: str, kind: str, xero_id: str) -> uuid.UUID:
-    return uuid.uuid5(_NAMESPACE, f"{tenant_id.lower()}:{kind}:{xero_id.lower()}")
+def entity_id_for(organisation_id: uuid.UUID, tenant_id: str, kind: str, xero_id: str) -> uuid.UUID:
+    """The ledgersync id of a record first seen in a pull, derived within its organisation.
+
+    Rows mirrored before ids named the organisation keep the ids they have (pulls reuse a row's id).
+    """
+    return uuid.uuid5(_NAMESPACE, f"{organisation_id}:{tenant_id.lower()}:{kind}:{xero_id.lower()}")
 
 
 @dataclass
@@ -189,25 +194,31 @@ async def link_phone_record(
     payload: bytes,
 ) -> None:
     """A record a phone made is now in Xero: the mirror knows it by its Xero id under the phone's id,
-    so later pulls update it instead of adding a second copy."""
+    so later pulls update it instead of adding a second copy.
+
+    Everything is looked up within the organisation: a phone of another organisation that chose
+    the same id, or another organisation mirroring the same tenant, is never touched.
+    """
     key = xero_id.lower()
-    row = await session.scalar(
-        select(MirrorRecord).where(
-            MirrorRecord.organisation_id == organisation_id,
-            MirrorRecord.kind == kind,
-            MirrorRecord.xero_id == key,
-        )
-    )
+    phone_id = uuid.UUID(record_id)
+    scope = (MirrorRecord.organisation_id == organisation_id, MirrorRecord.kind == kind)
+    row = await session.scalar(select(MirrorRecord).where(*scope, MirrorRecord.xero_id == key))
     if row is not None:
-        if str(row.id) == record_id:
+        if row.id == phone_id:
             return
         # A pull saw the new contact before the forwarder recorded its id: retire that copy.
         await feed.publish(session, organisation_id, [feed.Change(kind, str(row.id), None)])
         await session.delete(row)
         await session.flush()
+    mine = await session.scalar(select(MirrorRecord).where(*scope, MirrorRecord.id == phone_id))
+    if mine is not None:
+        # The phone's record was linked to another Xero record before (re-created in Xero).
+        mine.tenant_id, mine.xero_id, mine.payload = tenant_id.lower(), key, payload
+        mine.removed, mine.xero_updated_at, mine.pulled_at = False, None, utcnow()
+        return
     session.add(
         MirrorRecord(
-            id=uuid.UUID(record_id),
+            id=phone_id,
             organisation_id=organisation_id,
             tenant_id=tenant_id.lower(),
             kind=kind,
