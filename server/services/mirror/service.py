@@ -4,8 +4,8 @@
 can answer at once with the run id, or with 409 while another pull runs); ``execute`` does the
 pull, renewing the lease and the run as it goes, and closes the run. A process that dies mid-pull
 leaves both to lapse: its run then reads as interrupted and Sync now goes through again. A
-connection that needs a reconnect pauses pulls: they are refused before touching Xero, and nothing is lost - the next pull after
-reconnecting resumes from the stored high-water marks.
+connection that needs a reconnect pauses pulls: they are refused before touching Xero, and nothing
+is lost - the next pull after reconnecting resumes from the stored high-water marks.
 """
 
 from __future__ import annotations
