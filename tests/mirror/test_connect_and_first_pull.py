@@ -102,7 +102,8 @@ async def test_with_several_tenants_approved_the_admin_chooses_one(
 
     assert chosen.status_code == 200, chosen.text
     assert (await admin_client.get("/admin/api/xero/connection")).json()["tenant_id"] == second.tenant_id
-    assert xero_sandbox.control().get("/calls").json().get("DELETE /connections/{id}") == 1
+    # The tenant left unchosen may be another organisation's: it stays connected at Xero.
+    assert "DELETE /connections/{id}" not in xero_sandbox.control().get("/calls").json()
 
 
 async def test_callback_with_an_unknown_state_is_refused(admin_client: httpx.AsyncClient) -> None:
