@@ -231,9 +231,9 @@ async def test_phones_of_two_organisations_choosing_the_same_ids_never_collide(
     second_admin: httpx.AsyncClient,
     ledgersync: ServerThread,
 ) -> None:
-    tenant = xero_sandbox.organisation("Shared Books", contacts=3, items=1)
-    await connect_approving(admin_client, [tenant.tenant_id])
-    await connect_approving(second_admin, [tenant.tenant_id])
+    tenants = [xero_sandbox.organisation(name, contacts=3, items=1) for name in ("Alpha", "Bravo")]
+    await connect_approving(admin_client, [tenants[0].tenant_id])
+    await connect_approving(second_admin, [tenants[1].tenant_id])
     for admin in (admin_client, second_admin):
         assert (await sync_and_wait(admin))["status"] == "succeeded"
     shared_id = str(uuid.uuid4())
@@ -250,7 +250,7 @@ async def test_phones_of_two_organisations_choosing_the_same_ids_never_collide(
             await phone.refresh()
 
         assert [(c["done"], c["failed"], c["retrying"]) for c in counts] == [(1, 0, 0)] * 2
-        names = sorted(c["Name"] for c in tenant.contacts.values() if "Customer" in c["Name"])
+        names = [c["Name"] for tenant in tenants for c in tenant.contacts.values() if "Customer" in c["Name"]]
         assert names == ["Alpha's Customer", "Bravo's Customer"]
         held = [json.loads(phone.store.record("customer", shared_id) or b"null") for phone in phones]
         assert [record["name"] for record in held] == names
