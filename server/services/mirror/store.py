@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import msgspec
-from sqlalchemy import delete, select
+from sqlalchemy import String, and_, bindparam, delete, exists, func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.mirror_models import MirrorCursor, MirrorRecord
@@ -147,23 +148,39 @@ _LOCAL_WINS = ("accepted", "waiting", "forwarding", "retrying", "failed")
 async def _phone_versions(
     session: AsyncSession, organisation_id: uuid.UUID, kind: str, ids: Sequence[str]
 ) -> dict[str, Customer]:
-    """Customers among ``ids`` a phone uploaded, as phones have them now."""
+    """Customers among ``ids`` a phone uploaded, as phones have them now.
+
+    Driven by the ids: each one is a primary-key probe of the feed and a probe of
+    ``ix_uploads_organisation_id_entity_record_id``. On PostgreSQL the ids come as one array
+    (``unnest``): with an IN list of 500 parameters, a planner whose statistics lag a bulk load
+    (a first pull) scanned every customer of the organisation against the list, 7 s a call at
+    20,000 customers; with the array the worst plan left is one pass over the index.
+    """
     if kind != "customer" or not ids:
         return {}
+    postgres = session.get_bind().dialect.name == "postgresql"
     found: dict[str, Customer] = {}
     for start in range(0, len(ids), _CHUNK):
         chunk = list(ids[start : start + _CHUNK])
-        uploaded = select(Upload.record_id).where(
-            Upload.organisation_id == organisation_id, Upload.entity == kind, Upload.record_id.in_(chunk)
+        uploaded = exists().where(
+            Upload.organisation_id == organisation_id,
+            Upload.entity == kind,
+            Upload.record_id == SyncRecord.entity_id,
         )
-        rows = await session.execute(
-            select(SyncRecord.entity_id, SyncRecord.payload).where(
-                SyncRecord.organisation_id == organisation_id,
-                SyncRecord.entity == kind,
-                SyncRecord.entity_id.in_(uploaded),
-                SyncRecord.payload.is_not(None),
+        feed_row = (SyncRecord.organisation_id == organisation_id, SyncRecord.entity == kind)
+        query = select(SyncRecord.entity_id, SyncRecord.payload)
+        if postgres:
+            wanted = (
+                func.unnest(bindparam("wanted", chunk, type_=postgresql.ARRAY(String)))
+                .table_valued("id")
+                .render_derived(name="wanted")
             )
-        )
+            query = query.select_from(wanted).join(
+                SyncRecord, and_(*feed_row, SyncRecord.entity_id == wanted.c.id)
+            )
+        else:
+            query = query.where(*feed_row, SyncRecord.entity_id.in_(chunk))
+        rows = await session.execute(query.where(SyncRecord.payload.is_not(None), uploaded))
         for entity_id, payload in rows:
             if payload is not None:
                 found[entity_id] = msgspec.json.decode(payload, type=Customer)
