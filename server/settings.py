@@ -66,10 +66,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     xero_granular_scopes: Annotated[
         bool,
         _doc(
-            "Ask Xero for the granular accounting scopes (required for apps created after March 2026) "
-            "instead of the classic ones."
+            "Ask Xero for the granular accounting scopes, the only ones apps created on or after "
+            "2 March 2026 may use. `false`: the broad `accounting.transactions` instead, for older apps."
         ),
-    ] = False
+    ] = True
     sync_interval_minutes: Annotated[
         int,
         _doc(

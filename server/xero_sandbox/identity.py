@@ -12,6 +12,7 @@ from litestar import Request, Response, delete, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect
 
+from . import scopes
 from .consent import consent_page, error_page
 from .errors import NotFound, OAuthError, SandboxError
 from .responses import error_reply, json_reply
@@ -38,7 +39,7 @@ def _sandbox(request: Request[Any, Any, Any]) -> Sandbox:
 
 
 def _html(status: int, page: str) -> Response[str]:
-    return Response(page, status_code=status, media_type="text/html; charset=utf-8")
+    return Response(page, status_code=status, media_type="text/html")
 
 
 def _redirect(uri: str, params: dict[str, str]) -> Redirect:
@@ -57,7 +58,7 @@ def _check_authorize(sandbox: Sandbox, params: dict[str, str]) -> str | None:
         return "unsupported_response_type"
     if params.get("code_challenge") and params.get("code_challenge_method", "plain") not in ("S256", "plain"):
         return "invalid_request: code_challenge_method"
-    return None
+    return scopes.authorize_problem(params.get("scope", ""), client.broad_scopes)
 
 
 def _approve(sandbox: Sandbox, params: dict[str, str], tenant_ids: list[str] | None) -> Redirect:
@@ -188,7 +189,7 @@ def connections(request: Request[Any, Any, Any]) -> Response[bytes]:
             found = sandbox.identity.connections_of(grant, request.query_params.get("authEventId"))
             reply = json_reply(200, [c.wire() for c in found])
     except SandboxError as error:
-        reply = error_reply(error)
+        reply = error_reply(error, sandbox.config.lowercase_problems)
     return Response(reply.body, status_code=reply.status, media_type=reply.media_type, headers=reply.headers)
 
 
