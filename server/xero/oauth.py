@@ -23,7 +23,9 @@ from server.xero.errors import AuthError, NeedsReconnect, ServerError, Transport
 # rates, accounts, the organisation and items (accounting.settings.read); reading and writing contacts,
 # invoices and payments. No openid/profile/email: ledgersync never reads an id token.
 # Granular scopes: the only ones Xero lets apps created on or after 2 March 2026 ask for.
-GRANULAR_SCOPES = "offline_access accounting.settings.read accounting.contacts accounting.invoices accounting.payments"
+GRANULAR_SCOPES = (
+    "offline_access accounting.settings.read accounting.contacts accounting.invoices accounting.payments"
+)
 # The broad set, for apps created before March 2026 (LEDGERSYNC_XERO_GRANULAR_SCOPES=false).
 CLASSIC_SCOPES = "offline_access accounting.settings.read accounting.contacts accounting.transactions"
 

@@ -16,8 +16,8 @@ from litestar.params import FromPath
 from . import contacts, invoices, items, payments
 from .faults import FaultSpec
 from .reference import tax_rate_wire
-from .scopes import DEFAULT_SCOPE
 from .sandbox import Sandbox
+from .scopes import DEFAULT_SCOPE
 from .wire import encode_json, msdate
 
 

@@ -42,7 +42,7 @@ _READ_ONLY = {
     "accounting.reports.taxreports.read",
 }
 KNOWN = frozenset(
-    _OPENID | _ACCOUNTING | {f"{s}.read" for s in _ACCOUNTING} | _READ_ONLY | BROAD | {"accounting.transactions"}
+    _OPENID | _ACCOUNTING | {f"{s}.read" for s in _ACCOUNTING} | _READ_ONLY | BROAD
 )
 
 # The scopes giving access to each resource the sandbox serves (write access: the ones without .read).
