@@ -41,9 +41,7 @@ _READ_ONLY = {
     "accounting.reports.tenninetynine.read",
     "accounting.reports.taxreports.read",
 }
-KNOWN = frozenset(
-    _OPENID | _ACCOUNTING | {f"{s}.read" for s in _ACCOUNTING} | _READ_ONLY | BROAD
-)
+KNOWN = frozenset(_OPENID | _ACCOUNTING | {f"{s}.read" for s in _ACCOUNTING} | _READ_ONLY | BROAD)
 
 # The scopes giving access to each resource the sandbox serves (write access: the ones without .read).
 _RESOURCE_SCOPES: dict[str, tuple[str, ...]] = {
