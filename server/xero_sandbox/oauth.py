@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -293,7 +294,12 @@ class Identity:
     def token_response(self, pair: TokenPair) -> dict[str, Any]:
         body: dict[str, Any] = {
             "access_token": pair.access_token,
-            "expires_in": max(0, round(pair.access_expires_at - self.clock.seconds())),
+            # In real seconds, as Retry-After: the token dies after that much wall-clock time, so a client
+            # refreshing ahead of expires_in does so in time under any time_scale (rounded down: never
+            # promise a second the token does not live).
+            "expires_in": max(
+                0, math.floor(self.clock.real_seconds(pair.access_expires_at - self.clock.seconds()))
+            ),
             "token_type": "Bearer",
             "scope": pair.scope,
         }
