@@ -54,7 +54,8 @@ async def test_a_disconnected_tenant_needs_a_reconnect_whatever_the_problem_keys
 
     with pytest.raises(NeedsReconnect, match="AuthenticationUnsuccessful"):
         await client.get("/Contacts", wire.Contacts)
-    assert source.lost_because and "AuthenticationUnsuccessful" in source.lost_because[0]
+    assert source.lost_because
+    assert "AuthenticationUnsuccessful" in source.lost_because[0]
 
 
 @pytest.mark.parametrize("lowercase", [False, True], ids=["PascalCase", "lower-case"])
