@@ -285,6 +285,7 @@ class Sandbox:
                 "clock_seconds": self.clock.seconds(),
                 "identity": {
                     "secret": self.identity.secret,
+                    "signing_key": self.identity.signing_key,
                     "grants": self.identity.grants,
                     "access_tokens": self.identity.access_tokens,
                     "refresh_tokens": self.identity.refresh_tokens,
