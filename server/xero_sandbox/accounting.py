@@ -397,6 +397,8 @@ def _invoice_writer(call: Call, outcome: Outcome, update_existing: bool) -> Prep
 
             def commit_update() -> Record:
                 record = invoices.commit_update(org, prepared, call.now)
+                if not call.keep_invoice_url:
+                    record.pop("Url", None)
                 changes.add(record["InvoiceID"], created=False)
                 return record
 
@@ -406,6 +408,8 @@ def _invoice_writer(call: Call, outcome: Outcome, update_existing: bool) -> Prep
         def commit_create() -> Record:
             contacts_before = len(org.contacts)
             record = invoices.commit_create(org, new, call.now)
+            if not call.keep_invoice_url:
+                record.pop("Url", None)
             if len(org.contacts) > contacts_before:
                 _Changes(outcome, "Contact", "CONTACT").add(record["Contact"]["ContactID"], created=True)
             changes.add(record["InvoiceID"], created=True)

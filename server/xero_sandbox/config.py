@@ -49,6 +49,9 @@ class SandboxConfig(msgspec.Struct, kw_only=True, frozen=True):
     # Send webhook events automatically on every contact/invoice change.
     webhook_auto: bool = False
     state_file: str | None = None
+    # Keep the Url (backlink) sent on invoices. False: drop it, as Xero has been reported to do, so
+    # clients must find their invoices by other means.
+    keep_invoice_url: bool = True
     # Answer the gateway's 401/403 problems with lower-case keys (title, status, detail), a shape Xero's
     # own answers are documented with too; PascalCase (Type, Title, Status, Detail) otherwise.
     lowercase_problems: bool = False

@@ -38,6 +38,7 @@ class Call:
     body: bytes
     org: Organisation
     now: datetime
+    keep_invoice_url: bool = True
 
     def json(self) -> Any:
         if not self.body.strip():
@@ -163,6 +164,7 @@ async def _limited(
             body=body,
             org=org,
             now=sandbox.now(),
+            keep_invoice_url=sandbox.config.keep_invoice_url,
         )
         try:
             outcome = operation(sandbox, call)
