@@ -134,9 +134,6 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
         ),
         msgspec.Meta(gt=0),
     ] = 10
-    sandbox_shared_xero_dir: Annotated[
-        str, _doc("Folder holding Xero's OpenAPI specs (used by the sandbox's self-checks and the tests).")
-    ] = "../shared/xero"
 
     @property
     def base_url(self) -> str:
