@@ -66,10 +66,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     xero_granular_scopes: Annotated[
         bool,
         _doc(
-            "Ask Xero for the granular accounting scopes (required for apps created after March 2026) "
-            "instead of the classic ones."
+            "Ask Xero for the granular accounting scopes, the only ones apps created on or after "
+            "2 March 2026 may use. `false`: the broad `accounting.transactions` instead, for older apps."
         ),
-    ] = False
+    ] = True
     sync_interval_minutes: Annotated[
         int,
         _doc(
@@ -142,9 +142,6 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
         ),
         msgspec.Meta(gt=0),
     ] = 10
-    sandbox_shared_xero_dir: Annotated[
-        str, _doc("Folder holding Xero's OpenAPI specs (used by the sandbox's self-checks and the tests).")
-    ] = "../shared/xero"
 
     @property
     def base_url(self) -> str:

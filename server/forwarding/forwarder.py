@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import msgspec
@@ -364,9 +365,10 @@ class _Run:
                 if j.item.record_id in contacts
             ]
         elif operation is INVOICE_CREATE:
-            invoices = await reconcile.invoices_made(
-                self._client, [j.item.record_id for j in ambiguous], since
-            )
+            invoice_keys = {j.item.record_id: _invoice_key(j) for j in ambiguous}
+            async with self._db.sessions() as session:
+                known_invoices = await outbox.xero_ids_of(session, self._org, "invoice")
+            invoices = await reconcile.invoices_made(self._client, invoice_keys, since, known_invoices)
             found = [
                 (j, _invoice_fate(invoices[j.item.record_id]))
                 for j in ambiguous
@@ -614,6 +616,12 @@ class _Run:
             return  # the mirror's next pull of invoices brings them
         facts = {xero_id: mapping.invoice_facts_of(invoice) for xero_id, invoice in current.items()}
         await apply_invoice_facts(self._db, self._org, facts)
+
+
+def _invoice_key(job: Job) -> reconcile.InvoiceKey:
+    mutation = job.item.mutation
+    total = to_decimal(mutation.invoice.total) if isinstance(mutation, UpsertInvoice) else Decimal(-1)
+    return reconcile.invoice_key(job.element, total)
 
 
 class _Records:

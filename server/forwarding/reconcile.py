@@ -5,16 +5,20 @@ dropped after Xero committed, the worker died, the claim expired. Idempotency-Ke
 answer a repeat with the first result, but only within Xero's idempotency window and only for a
 byte-identical request; so before any ambiguous create is sent again, ledgersync looks for it by
 the id it wrote on the record (``payloads.py``), among what changed in Xero since the first send.
-A create found is done; one not found is sent again. Edits need no lookup (sending the same
-values twice changes nothing); voids and payment deletions are checked by reading the record.
+Invoices are found by their ``Url`` backlink, or, as Xero does not always keep ``Url``, by what the
+element itself fixes: contact, date, reference and total (``InvoiceKey``), among invoices no other
+record of ledgersync owns. A create found is done; one not found is sent again. Edits need no lookup
+(sending the same values twice changes nothing); voids and payment deletions are checked by reading
+the record.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from server.forwarding.payloads import record_id_of_backlink
 from server.xero import wire
@@ -69,20 +73,71 @@ async def contacts_made(
     return found
 
 
+@dataclass(frozen=True)
+class InvoiceKey:
+    """What identifies an invoice ledgersync created, without its ``Url`` (which Xero may drop)."""
+
+    url: str
+    contact_xero_id: str
+    day: date | None
+    reference: str
+    total: Decimal
+
+
+def invoice_key(element: dict[str, Any], total: Decimal) -> InvoiceKey:
+    """The key of a create element (``payloads.invoice_element``) whose draft totals ``total``."""
+    contact = element.get("Contact") or {}
+    raw_day = element.get("Date")
+    return InvoiceKey(
+        url=str(element.get("Url") or ""),
+        contact_xero_id=str(contact.get("ContactID") or "").lower(),
+        day=date.fromisoformat(raw_day) if isinstance(raw_day, str) else None,
+        reference=str(element.get("Reference") or ""),
+        total=total,
+    )
+
+
 async def invoices_made(
-    client: XeroClient, record_ids: Sequence[str], since: datetime
+    client: XeroClient,
+    keys: Mapping[str, InvoiceKey],
+    since: datetime,
+    known: frozenset[str] | set[str] = frozenset(),
 ) -> dict[str, wire.Invoice]:
-    """Sales invoices in Xero whose Url is the backlink of one of ``record_ids``."""
-    wanted = set(record_ids)
+    """Sales invoices in Xero made by the creates of ``keys`` (by record id): by ``Url`` backlink
+    first, then by ``InvoiceKey`` among invoices carrying no other backlink, not DELETED, and not
+    already linked to a record (``known``: lower-case Xero ids). None is matched twice."""
     found: dict[str, wire.Invoice] = {}
+    candidates: list[wire.Invoice] = []
     params = {"where": 'Type=="ACCREC"', "unitdp": "4"}
     async for answer in _pages(client, "/Invoices", wire.Invoices, since - OVERLAP, params):
         assert isinstance(answer, wire.Invoices)
         for invoice in answer.invoices:
             record_id = record_id_of_backlink(invoice.url)
-            if record_id in wanted and record_id is not None:
+            if record_id is not None and record_id in keys:
                 found[record_id] = invoice
+            elif record_id is None and invoice.status != "DELETED":
+                candidates.append(invoice)
+    taken = {invoice.invoice_id.lower() for invoice in found.values()} | {x.lower() for x in known}
+    for record_id, key in keys.items():
+        if record_id in found:
+            continue
+        for invoice in candidates:
+            if invoice.invoice_id.lower() not in taken and _same_invoice(invoice, key):
+                found[record_id] = invoice
+                taken.add(invoice.invoice_id.lower())
+                break
     return found
+
+
+def _same_invoice(invoice: wire.Invoice, key: InvoiceKey) -> bool:
+    contact = invoice.contact.contact_id.lower() if invoice.contact else ""
+    day = invoice.date.date() if invoice.date else None
+    return (
+        contact == key.contact_xero_id
+        and day == key.day
+        and invoice.reference == key.reference
+        and invoice.total == key.total
+    )
 
 
 async def payments_made(

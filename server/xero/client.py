@@ -237,11 +237,21 @@ def _text(response: httpx.Response) -> str:
 
 
 def _problem_detail(response: httpx.Response) -> str:
+    """Detail (else Title) of the gateway's problem body, whose keys Xero sends in either case
+    (``Detail`` or ``detail``)."""
     try:
-        problem = msgspec.json.decode(response.content, type=wire.ProblemBody)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+        body = msgspec.json.decode(response.content)
+    except msgspec.DecodeError:
         return _text(response)
-    return problem.detail or problem.title or ""
+    if not isinstance(body, dict):
+        return _text(response)
+    problem = wire.ProblemBody(
+        **{key.lower(): value for key, value in body.items() if key.lower() in _PROBLEM_KEYS}
+    )
+    return str(problem.detail or problem.title or "")
+
+
+_PROBLEM_KEYS = frozenset({"title", "detail", "status"})
 
 
 def _validation_error(response: httpx.Response) -> ValidationError:

@@ -21,15 +21,15 @@ from server.settings import Settings
 from server.xero import wire
 from server.xero.errors import AuthError, NeedsReconnect, ServerError, TransportError, XeroError
 
-CLASSIC_SCOPES = (
-    "openid profile email offline_access accounting.settings.read accounting.contacts accounting.transactions"
-)
-# Xero's granular scopes (apps created from March 2026): reading settings and contacts, writing
-# invoices and payments, nothing broader.
+# Exactly what ledgersync calls (docs/xero.md, "Scopes"): refresh tokens (offline_access); reading tax
+# rates, accounts, the organisation and items (accounting.settings.read); reading and writing contacts,
+# invoices and payments. No openid/profile/email: ledgersync never reads an id token.
+# Granular scopes: the only ones Xero lets apps created on or after 2 March 2026 ask for.
 GRANULAR_SCOPES = (
-    "openid profile email offline_access accounting.settings.read accounting.contacts "
-    "accounting.invoices accounting.payments"
+    "offline_access accounting.settings.read accounting.contacts accounting.invoices accounting.payments"
 )
+# The broad set, for apps created before March 2026 (LEDGERSYNC_XERO_GRANULAR_SCOPES=false).
+CLASSIC_SCOPES = "offline_access accounting.settings.read accounting.contacts accounting.transactions"
 
 
 def scopes(settings: Settings) -> str:

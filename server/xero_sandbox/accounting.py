@@ -42,12 +42,21 @@ def _summarize(call: Call) -> bool:
     return call.flag("summarizeErrors", default=True)
 
 
-def _echo(element: dict[str, Any], error: ElementInvalid) -> dict[str, Any]:
-    return {
+# The flag Xero sets on a refused element, by collection (the spec's Contact/Payment and Invoice schemas).
+_ERROR_FLAGS = {"contacts": "HasValidationErrors", "payments": "HasValidationErrors", "invoices": "HasErrors"}
+
+
+def _echo(call: Call, element: dict[str, Any], error: ElementInvalid) -> dict[str, Any]:
+    echoed = {
         **element,
         "StatusAttributeString": "ERROR",
         "ValidationErrors": [{"Message": message} for message in error.messages],
     }
+    parts = call.path.split("/")
+    flag = _ERROR_FLAGS.get(parts[3].lower()) if len(parts) > 3 else None
+    if flag:
+        echoed[flag] = True
+    return echoed
 
 
 def _batch(
@@ -61,7 +70,7 @@ def _batch(
             try:
                 commits.append(prepare(element))
             except ElementInvalid as error:
-                failures.append(_echo(element, error))
+                failures.append(_echo(call, element, error))
         if failures:
             raise ValidationFailed(failures)
         return [{**to_wire(commit()), "StatusAttributeString": "OK"} for commit in commits]
@@ -71,7 +80,7 @@ def _batch(
             record = to_wire(prepare(element)())
             results.append({**record, "StatusAttributeString": "OK", "ValidationErrors": []})
         except ElementInvalid as error:
-            results.append(_echo(element, error))
+            results.append(_echo(call, element, error))
     return results
 
 
@@ -349,6 +358,10 @@ def get_invoices(sandbox: Sandbox, call: Call) -> Outcome:
     )
     page, pagination = paginate(found, page_of(call.params))
     wired = [invoices.wire(call.org, invoice, call.unitdp) for invoice in page]
+    if pagination is None:
+        # Xero leaves the line items out of unpaged lists: only paged and single reads carry them.
+        for invoice in wired:
+            invoice.pop("LineItems", None)
     body = envelope(sandbox, call.now, Invoices=wired)
     if pagination is not None:
         body = {**envelope(sandbox, call.now), "pagination": pagination, "Invoices": wired}
@@ -384,6 +397,8 @@ def _invoice_writer(call: Call, outcome: Outcome, update_existing: bool) -> Prep
 
             def commit_update() -> Record:
                 record = invoices.commit_update(org, prepared, call.now)
+                if not call.keep_invoice_url:
+                    record.pop("Url", None)
                 changes.add(record["InvoiceID"], created=False)
                 return record
 
@@ -393,6 +408,8 @@ def _invoice_writer(call: Call, outcome: Outcome, update_existing: bool) -> Prep
         def commit_create() -> Record:
             contacts_before = len(org.contacts)
             record = invoices.commit_create(org, new, call.now)
+            if not call.keep_invoice_url:
+                record.pop("Url", None)
             if len(org.contacts) > contacts_before:
                 _Changes(outcome, "Contact", "CONTACT").add(record["Contact"]["ContactID"], created=True)
             changes.add(record["InvoiceID"], created=True)
@@ -495,7 +512,7 @@ def post_payment(sandbox: Sandbox, call: Call) -> Outcome:
     try:
         payments.delete(call.org, payment, elements[0], call.now)
     except ElementInvalid as error:
-        raise ValidationFailed([_echo(elements[0], error)]) from error
+        raise ValidationFailed([_echo(call, elements[0], error)]) from error
     outcome = Outcome(changes=[{"entity": "Payment", "id": payment["PaymentID"], "action": "delete"}])
     outcome.events.append(("INVOICE", payment["Invoice"]["InvoiceID"], "UPDATE"))
     outcome.body = envelope(sandbox, call.now, Payments=[payments.wire(call.org, payment)])

@@ -30,6 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--webhook-key")
     parser.add_argument("--webhook-auto", action="store_true", help="send webhooks on every change")
     parser.add_argument("--state-file", help="load state from / save it to this file")
+    parser.add_argument(
+        "--broad-scopes",
+        action="store_true",
+        help="register the app as one created before March 2026 (may ask for accounting.transactions)",
+    )
     parser.add_argument("--seed-organisation", action="store_true", help="start with one seeded organisation")
     return parser
 
@@ -42,7 +47,10 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         auto_consent=args.auto_consent,
         clients=(
             RegisteredClient(
-                client_id=args.client_id, client_secret=args.client_secret, redirect_uris=redirect_uris
+                client_id=args.client_id,
+                client_secret=args.client_secret,
+                redirect_uris=redirect_uris,
+                broad_scopes=args.broad_scopes,
             ),
         ),
         webhook_url=args.webhook_url,

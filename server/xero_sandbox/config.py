@@ -20,6 +20,9 @@ class RegisteredClient(msgspec.Struct, kw_only=True, frozen=True):
     client_id: str
     client_secret: str
     redirect_uris: tuple[str, ...] = ()
+    # An app created before 2 March 2026 may still ask for the broad scopes (accounting.transactions,
+    # accounting.reports.read); a newer one (the default) gets unauthorized_client at authorize.
+    broad_scopes: bool = False
 
 
 class SandboxConfig(msgspec.Struct, kw_only=True, frozen=True):
@@ -46,5 +49,11 @@ class SandboxConfig(msgspec.Struct, kw_only=True, frozen=True):
     # Send webhook events automatically on every contact/invoice change.
     webhook_auto: bool = False
     state_file: str | None = None
+    # Keep the Url (backlink) sent on invoices. False: drop it, as Xero has been reported to do, so
+    # clients must find their invoices by other means.
+    keep_invoice_url: bool = True
+    # Answer the gateway's 401/403 problems with lower-case keys (title, status, detail), a shape Xero's
+    # own answers are documented with too; PascalCase (Type, Title, Status, Detail) otherwise.
+    lowercase_problems: bool = False
     # Name the sandbox gives itself in envelopes (ProviderName is the calling app's name in Xero).
     provider_name: str = "ledgersync sandbox"

@@ -17,6 +17,7 @@ from . import contacts, invoices, items, payments
 from .faults import FaultSpec
 from .reference import tax_rate_wire
 from .sandbox import Sandbox
+from .scopes import DEFAULT_SCOPE
 from .wire import encode_json, msdate
 
 
@@ -32,14 +33,13 @@ class NewClient(msgspec.Struct, kw_only=True):
     client_id: str
     client_secret: str
     redirect_uris: list[str] = msgspec.field(default_factory=list)
+    broad_scopes: bool = False  # an app created before March 2026 (may ask for accounting.transactions)
 
 
 class TokenRequest(msgspec.Struct, kw_only=True):
     client_id: str
     tenant_ids: list[str] | None = None
-    scope: str = (
-        "openid profile email offline_access accounting.transactions accounting.contacts accounting.settings"
-    )
+    scope: str = DEFAULT_SCOPE
 
 
 class Advance(msgspec.Struct, kw_only=True):
@@ -188,7 +188,9 @@ async def revoke(request: Request[Any, Any, Any], tenant_id: FromPath[str]) -> R
 @post("/clients")
 async def register_client(request: Request[Any, Any, Any]) -> Response[bytes]:
     spec: NewClient = await _body(request, NewClient)
-    _sandbox(request).register_client(spec.client_id, spec.client_secret, tuple(spec.redirect_uris))
+    _sandbox(request).register_client(
+        spec.client_id, spec.client_secret, tuple(spec.redirect_uris), spec.broad_scopes
+    )
     return _json({"client_id": spec.client_id}, 201)
 
 

@@ -57,6 +57,10 @@ class Unauthorized(SandboxError):
         self.detail = detail
 
 
+class ScopeRefused(SandboxError):
+    """401 ``AuthorizationUnsuccessful``: the token is valid but its scopes do not cover the call."""
+
+
 class Forbidden(SandboxError):
     """403 from the API gateway: the tenant is not (or no longer) connected to this token."""
 

@@ -14,13 +14,14 @@ from typing import Any
 
 from litestar import Request
 
-from .errors import BadRequest, Forbidden, InjectedFault, PostDataInvalid, SandboxError
+from . import scopes
+from .errors import BadRequest, Forbidden, InjectedFault, PostDataInvalid, SandboxError, ScopeRefused
 from .idempotency import IdempotencyStore, fingerprint
 from .limits import Remaining
-from .responses import JSON, Reply, error_reply
+from .responses import JSON, TEXT, Reply, error_reply
 from .sandbox import Sandbox
 from .store import Organisation, new_id
-from .wire import WireError, decode_json, encode_json, msdate, parse_bool
+from .wire import WireError, decode_json, encode_json, envelope_msdate, parse_bool
 
 DROP_KEY = "xero_sandbox.drop_response"
 
@@ -37,6 +38,7 @@ class Call:
     body: bytes
     org: Organisation
     now: datetime
+    keep_invoice_url: bool = True
 
     def json(self) -> Any:
         if not self.body.strip():
@@ -73,7 +75,7 @@ def envelope(sandbox: Sandbox, now: datetime, **collections: Any) -> dict[str, A
         "Id": new_id(),
         "Status": "OK",
         "ProviderName": sandbox.config.provider_name,
-        "DateTimeUTC": msdate(now),
+        "DateTimeUTC": envelope_msdate(now),
         **collections,
     }
 
@@ -83,10 +85,15 @@ def _accepts_json(headers: Mapping[str, str]) -> bool:
     return "json" in headers.get("accept", "").lower()
 
 
+def _resource(route: str) -> str:
+    """``"GET /api.xro/2.0/Contacts/{contact_id:str}"`` -> ``"Contacts"``."""
+    parts = route.split(" ", 1)[-1].split("/")
+    return parts[3] if len(parts) > 3 else ""
+
+
 async def serve(
     sandbox: Sandbox, request: Request[Any, Any, Any], route: str, operation: Operation, write: bool
 ) -> Reply:
-    request.method.upper()
     sandbox.state.record_call(route)
     headers = {key.lower(): value for key, value in request.headers.items()}
     tenant_id = headers.get("xero-tenant-id", "").strip().lower()
@@ -94,6 +101,8 @@ async def serve(
     try:
         with sandbox.locked() as state:
             grant = sandbox.identity.grant_for(headers.get("authorization"))
+            if not scopes.allows(grant.scope, _resource(route), write):
+                raise ScopeRefused()
             sandbox.identity.connection_for(grant, tenant_id)
             org = state.organisation(tenant_id)
             if org is None:
@@ -104,7 +113,7 @@ async def serve(
         finally:
             sandbox.limiter.release(org.tenant_id)
     except SandboxError as error:
-        reply = error_reply(error)
+        reply = error_reply(error, sandbox.config.lowercase_problems)
     if remaining is not None or tenant_id:
         reply.headers.update((remaining or sandbox.limiter.remaining(tenant_id)).headers())
     return reply
@@ -131,7 +140,7 @@ async def _limited(
         return Reply(
             406,
             b"The sandbox answers JSON only: send Accept: application/json (Xero would answer XML).",
-            "text/plain; charset=utf-8",
+            TEXT,
         )
     body = await request.body()
     key = headers.get("idempotency-key") if write else None
@@ -155,6 +164,7 @@ async def _limited(
             body=body,
             org=org,
             now=sandbox.now(),
+            keep_invoice_url=sandbox.config.keep_invoice_url,
         )
         try:
             outcome = operation(sandbox, call)

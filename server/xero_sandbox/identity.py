@@ -12,6 +12,7 @@ from litestar import Request, Response, delete, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect
 
+from . import scopes
 from .consent import consent_page, error_page
 from .errors import NotFound, OAuthError, SandboxError
 from .responses import error_reply, json_reply
@@ -28,6 +29,7 @@ _AUTHORIZE_KEYS = (
     "state",
     "code_challenge",
     "code_challenge_method",
+    "nonce",
     TENANTS_PARAM,
 )
 
@@ -38,7 +40,7 @@ def _sandbox(request: Request[Any, Any, Any]) -> Sandbox:
 
 
 def _html(status: int, page: str) -> Response[str]:
-    return Response(page, status_code=status, media_type="text/html; charset=utf-8")
+    return Response(page, status_code=status, media_type="text/html")
 
 
 def _redirect(uri: str, params: dict[str, str]) -> Redirect:
@@ -57,7 +59,7 @@ def _check_authorize(sandbox: Sandbox, params: dict[str, str]) -> str | None:
         return "unsupported_response_type"
     if params.get("code_challenge") and params.get("code_challenge_method", "plain") not in ("S256", "plain"):
         return "invalid_request: code_challenge_method"
-    return None
+    return scopes.authorize_problem(params.get("scope", ""), client.broad_scopes)
 
 
 def _approve(sandbox: Sandbox, params: dict[str, str], tenant_ids: list[str] | None) -> Redirect:
@@ -73,6 +75,7 @@ def _approve(sandbox: Sandbox, params: dict[str, str], tenant_ids: list[str] | N
             params.get("code_challenge") or None,
             params.get("code_challenge_method") or None,
             sandbox.now(),
+            nonce=params.get("nonce") or None,
         )
     reply = {"code": code, "scope": params.get("scope", ""), "session_state": code[:16]}
     if "state" in params:
@@ -129,9 +132,57 @@ def _client_credentials(
     return form.get("client_id"), form.get("client_secret")
 
 
+def _base(request: Request[Any, Any, Any]) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+@get("/.well-known/openid-configuration", name="openid_configuration", sync_to_thread=False)
+def openid_configuration(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """OpenID discovery, as identity.xero.com publishes it (login, identity and API share one host here)."""
+    sandbox = _sandbox(request)
+    base = _base(request)
+    sandbox.identity.issuer = base
+    body = {
+        "issuer": base,
+        "jwks_uri": f"{base}/.well-known/openid-configuration/jwks",
+        "authorization_endpoint": f"{base}/identity/connect/authorize",
+        "token_endpoint": f"{base}/connect/token",
+        "revocation_endpoint": f"{base}/connect/revocation",
+        "scopes_supported": sorted(scopes.KNOWN),
+        "claims_supported": [
+            "sub",
+            "xero_userid",
+            "global_session_id",
+            "preferred_username",
+            "email",
+            "given_name",
+            "family_name",
+            "auth_time",
+            "nonce",
+        ],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "code_challenge_methods_supported": ["plain", "S256"],
+        "request_parameter_supported": False,
+    }
+    reply = json_reply(200, body)
+    return Response(reply.body, status_code=200, media_type=reply.media_type)
+
+
+@get("/.well-known/openid-configuration/jwks", name="jwks", sync_to_thread=False)
+def jwks(request: Request[Any, Any, Any]) -> Response[bytes]:
+    reply = json_reply(200, _sandbox(request).identity.jwks())
+    return Response(reply.body, status_code=200, media_type=reply.media_type)
+
+
 @post("/connect/token", name="token")
 async def token(request: Request[Any, Any, Any]) -> Response[bytes]:
     sandbox = _sandbox(request)
+    sandbox.identity.issuer = _base(request)
     form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
     try:
         client_id, secret = _client_credentials(request, form)
@@ -188,7 +239,7 @@ def connections(request: Request[Any, Any, Any]) -> Response[bytes]:
             found = sandbox.identity.connections_of(grant, request.query_params.get("authEventId"))
             reply = json_reply(200, [c.wire() for c in found])
     except SandboxError as error:
-        reply = error_reply(error)
+        reply = error_reply(error, sandbox.config.lowercase_problems)
     return Response(reply.body, status_code=reply.status, media_type=reply.media_type, headers=reply.headers)
 
 
@@ -211,4 +262,13 @@ def disconnect(request: Request[Any, Any, Any], connection_id: FromPath[str]) ->
         )
 
 
-IDENTITY_HANDLERS = [authorize, authorize_decision, token, revocation, connections, disconnect]
+IDENTITY_HANDLERS = [
+    openid_configuration,
+    jwks,
+    authorize,
+    authorize_decision,
+    token,
+    revocation,
+    connections,
+    disconnect,
+]

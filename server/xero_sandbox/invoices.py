@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import contacts
 from .errors import ElementInvalid, NotFound
@@ -242,8 +243,30 @@ def _dates(element: dict[str, Any], errors: list[str], today: date) -> tuple[dat
     return day, due
 
 
+URL_MESSAGE = "Url must be a valid absolute URL."
+
+
+def _check_url(element: dict[str, Any], errors: list[str]) -> None:
+    """Xero validates Url (the "Go to <app>" link): an absolute http(s) URL with a host, no spaces.
+    The exact rule and wording are the sandbox's best guess of Xero's (reported, not documented)."""
+    url = element.get("Url")
+    if url in (None, ""):
+        return
+    if not isinstance(url, str) or len(url) > 2000 or any(c.isspace() for c in url):
+        errors.append(URL_MESSAGE)
+        return
+    try:
+        parsed = urlsplit(url)
+        valid = parsed.scheme.lower() in ("http", "https") and bool(parsed.hostname)
+    except ValueError:
+        valid = False
+    if not valid:
+        errors.append(URL_MESSAGE)
+
+
 def prepare_create(org: Organisation, element: dict[str, Any], unitdp: int, today: date) -> dict[str, Any]:
     errors: list[str] = []
+    _check_url(element, errors)
     invoice_type = element.get("Type")
     if invoice_type not in TYPES:
         errors.append(
@@ -358,6 +381,7 @@ def prepare_update(
 ) -> dict[str, Any]:
     errors: list[str] = []
     status = element.get("Status") or invoice["Status"]
+    _check_url(element, errors)
     if status not in _TRANSITIONS[invoice["Status"]]:
         # Xero's one answer to any change a status does not allow (e.g. AUTHORISED -> DELETED, or any
         # change to a PAID or VOIDED invoice).

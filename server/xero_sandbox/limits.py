@@ -77,7 +77,7 @@ class RateLimiter:
         if self._in_flight[tenant_id] >= self.limits.concurrent:
             raise RateLimited("concurrent", 1)
         if len(day) >= self.limits.per_day:
-            raise RateLimited("daily", self._real_wait(day[0] + DAY - now))
+            raise RateLimited("day", self._real_wait(day[0] + DAY - now))
         if len(app) >= self.limits.app_per_minute:
             raise RateLimited("appminute", self._real_wait(app[0] + MINUTE - now))
         if len(minute) >= self.limits.per_minute:

@@ -1,19 +1,27 @@
 """Xero's OAuth 2.0 identity server: codes, PKCE, rotating refresh tokens with a grace period, connections.
 
-Access tokens are JWT-shaped (HS256 with a per-sandbox secret) like Xero's, but the sandbox only ever
-looks them up by value: clients must treat them as opaque, which is what Xero asks of them too.
+Tokens are JWTs signed RS256 with a per-sandbox RSA key, as Xero's are; the key is published as a JWKS
+beside an OpenID discovery document (``identity.py``), so standard OpenID clients can verify id tokens.
+The sandbox itself only ever looks access tokens up by value: clients must treat them as opaque, which is
+what Xero asks of them too.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
+import math
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from .clock import Clock
 from .config import RegisteredClient, SandboxConfig
@@ -61,6 +69,7 @@ class AuthCode:
     expires_at: float
     code_challenge: str | None
     code_challenge_method: str | None
+    nonce: str | None = None
 
 
 @dataclass
@@ -101,6 +110,23 @@ class AccessToken:
     expires_at: float
 
 
+@functools.cache
+def _new_signing_key() -> bytes:
+    """One RSA key per process (generating one takes a noticeable fraction of a second); a sandbox
+    loaded from a state file keeps the key it saved."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+@functools.cache
+def _load_key(pem: bytes) -> rsa.RSAPrivateKey:
+    key = serialization.load_pem_private_key(pem, password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return key
+
+
 @dataclass
 class Identity:
     """All identity-server state; the sandbox has one Xero user who approves everything."""
@@ -108,6 +134,11 @@ class Identity:
     config: SandboxConfig
     clock: Clock
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    # The RSA key tokens are signed with (PKCS#8 PEM, so the state file can keep it).
+    signing_key: bytes = field(default_factory=_new_signing_key)
+    # Who signs id tokens: the URL the identity server is reached at (set by its routes), as OpenID
+    # clients check the id token's `iss` against the discovery document they fetched.
+    issuer: str = "https://identity.xero.com"
     codes: dict[str, AuthCode] = field(default_factory=dict)
     grants: dict[str, Grant] = field(default_factory=dict)
     access_tokens: dict[str, AccessToken] = field(default_factory=dict)
@@ -145,6 +176,7 @@ class Identity:
         code_challenge: str | None,
         code_challenge_method: str | None,
         now: datetime,
+        nonce: str | None = None,
     ) -> str:
         """The user approved: connect the chosen tenants and hand out a one-time code."""
         auth_event_id = new_id()
@@ -161,6 +193,7 @@ class Identity:
             expires_at=self.clock.seconds() + self.config.authorization_code_seconds,
             code_challenge=code_challenge,
             code_challenge_method=code_challenge_method,
+            nonce=nonce,
         )
         return code
 
@@ -206,7 +239,7 @@ class Identity:
             public_client=issued.code_challenge is not None,
         )
         self.grants[grant.id] = grant
-        return self._mint(grant)
+        return self._mint(grant, nonce=issued.nonce)
 
     def is_public_grant(self, refresh_token: str) -> bool:
         """Whether a refresh token belongs to a PKCE (secret-less) authorisation."""
@@ -244,7 +277,7 @@ class Identity:
         for connection_id in [c.id for c in self.connections.values() if c.client_id == client.client_id]:
             del self.connections[connection_id]
 
-    def _mint(self, grant: Grant) -> TokenPair:
+    def _mint(self, grant: Grant, nonce: str | None = None) -> TokenPair:
         now = self.clock.seconds()
         expires_at = now + self.config.access_token_seconds
         access = self._jwt(
@@ -270,18 +303,7 @@ class Identity:
             )
         id_token = None
         if "openid" in grant.scope.split():
-            id_token = self._jwt(
-                {
-                    "nbf": int(now),
-                    "exp": int(now + 300),
-                    "iss": "https://identity.xero.com",
-                    "aud": grant.client_id,
-                    "sub": SANDBOX_USER_ID,
-                    "email": "sandbox@example.com",
-                    "given_name": "Sandbox",
-                    "family_name": "User",
-                }
-            )
+            id_token = self._id_token(grant, access, nonce)
         return TokenPair(
             access_token=access,
             refresh_token=refresh,
@@ -293,7 +315,12 @@ class Identity:
     def token_response(self, pair: TokenPair) -> dict[str, Any]:
         body: dict[str, Any] = {
             "access_token": pair.access_token,
-            "expires_in": max(0, round(pair.access_expires_at - self.clock.seconds())),
+            # In real seconds, as Retry-After: the token dies after that much wall-clock time, so a client
+            # refreshing ahead of expires_in does so in time under any time_scale (rounded down: never
+            # promise a second the token does not live).
+            "expires_in": max(
+                0, math.floor(self.clock.real_seconds(pair.access_expires_at - self.clock.seconds()))
+            ),
             "token_type": "Bearer",
             "scope": pair.scope,
         }
@@ -303,10 +330,58 @@ class Identity:
             body["id_token"] = pair.id_token
         return body
 
+    def _id_token(self, grant: Grant, access_token: str, nonce: str | None) -> str:
+        """Xero's id token claims. Times are real Unix time (OpenID clients compare them with their own
+        clock, whatever the sandbox's time scale)."""
+        now = int(time.time())
+        digest = hashlib.sha256(access_token.encode()).digest()
+        claims: dict[str, Any] = {
+            "nbf": now,
+            "iat": now,
+            "exp": now + 300,
+            "iss": self.issuer,
+            "aud": grant.client_id,
+            "sub": SANDBOX_USER_ID,
+            "auth_time": now,
+            "at_hash": _b64(digest[: len(digest) // 2]),
+            "xero_userid": SANDBOX_USER_ID,
+            "global_session_id": grant.auth_event_id,
+            "preferred_username": "sandbox@example.com",
+            "email": "sandbox@example.com",
+            "given_name": "Sandbox",
+            "family_name": "User",
+        }
+        if nonce:
+            claims["nonce"] = nonce
+        return self._jwt(claims)
+
+    # --- signing -------------------------------------------------------------------------------
+    @property
+    def _private_key(self) -> rsa.RSAPrivateKey:
+        key = _load_key(self.signing_key)
+        return key
+
+    @property
+    def key_id(self) -> str:
+        """RFC 7638 thumbprint of the public key: changes only with the key."""
+        jwk = self._public_jwk()
+        canonical = json.dumps({k: jwk[k] for k in ("e", "kty", "n")}, separators=(",", ":"), sort_keys=True)
+        return _b64(hashlib.sha256(canonical.encode()).digest())
+
+    def _public_jwk(self) -> dict[str, str]:
+        numbers = self._private_key.public_key().public_numbers()
+        return {"kty": "RSA", "n": _b64(_unsigned(numbers.n)), "e": _b64(_unsigned(numbers.e))}
+
+    def jwks(self) -> dict[str, Any]:
+        """The JSON Web Key Set clients verify RS256 signatures with."""
+        return {"keys": [{**self._public_jwk(), "use": "sig", "alg": "RS256", "kid": self.key_id}]}
+
     def _jwt(self, claims: dict[str, Any]) -> str:
-        header = _b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": "sandbox"}).encode())
+        header = _b64(json.dumps({"alg": "RS256", "typ": "JWT", "kid": self.key_id}).encode())
         payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
-        signature = hmac.new(self.secret, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+        signature = self._private_key.sign(
+            f"{header}.{payload}".encode(), padding.PKCS1v15(), hashes.SHA256()
+        )
         return f"{header}.{payload}.{_b64(signature)}"
 
     # --- API gateway ---------------------------------------------------------------------------
@@ -342,6 +417,10 @@ class Identity:
 
     def disconnect(self, connection_id: str) -> Connection | None:
         return self.connections.pop(connection_id.lower(), None)
+
+
+def _unsigned(value: int) -> bytes:
+    return value.to_bytes((value.bit_length() + 7) // 8, "big")
 
 
 def _b64(data: bytes) -> str:

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from .errors import BadRequest
+from .errors import BadRequest, NotFound
 from .store import Record
 from .wire import WireError, parse_bool, parse_datetime
 
@@ -150,11 +150,18 @@ def page_of(params: Mapping[str, str]) -> Page | None:
     return Page(number=number, size=max(1, min(size, MAX_PAGE_SIZE)))
 
 
+# Xero's gateway answers 404 when one `IDs` query names more GUIDs than this (reported, not documented).
+MAX_IDS = 52
+
+
 def ids_filter(params: Mapping[str, str], key: str) -> set[str] | None:
     raw = params.get(key.lower())
     if not raw:
         return None
-    return {part.strip().strip('"').lower() for part in raw.split(",") if part.strip()}
+    parts = [part.strip().strip('"').lower() for part in raw.split(",") if part.strip()]
+    if key == "IDs" and len(parts) > MAX_IDS:
+        raise NotFound()
+    return set(parts)
 
 
 def if_modified_since(header: str | None) -> datetime | None:

@@ -13,6 +13,7 @@ from .errors import (
     OAuthError,
     RateLimited,
     SandboxError,
+    ScopeRefused,
     Unauthorized,
     ValidationFailed,
 )
@@ -20,7 +21,8 @@ from .store import new_id
 from .wire import encode_json
 
 JSON = "application/json; charset=utf-8"
-TEXT = "text/plain; charset=utf-8"
+# Litestar appends "; charset=utf-8" to text/* types itself (once).
+TEXT = "text/plain"
 
 
 @dataclass
@@ -35,8 +37,11 @@ def json_reply(status: int, body: Any, headers: dict[str, str] | None = None) ->
     return Reply(status=status, body=encode_json(body), headers=dict(headers or {}))
 
 
-def _problem(status: int, title: str, detail: str) -> dict[str, Any]:
-    # The API gateway's problem-details shape, as Xero sends it (Type is literally null).
+def _problem(status: int, title: str, detail: str, lowercase: bool = False) -> dict[str, Any]:
+    # The API gateway's problem-details shape, as Xero sends it (Type is literally null); Xero's
+    # documentation and reported answers also show it with lower-case keys and no Type/Extensions.
+    if lowercase:
+        return {"title": title, "status": status, "detail": detail, "instance": new_id()}
     return {
         "Type": None,
         "Title": title,
@@ -47,7 +52,7 @@ def _problem(status: int, title: str, detail: str) -> dict[str, Any]:
     }
 
 
-def error_reply(error: SandboxError) -> Reply:
+def error_reply(error: SandboxError, lowercase_problems: bool = False) -> Reply:
     if isinstance(error, ValidationFailed):
         return json_reply(
             400,
@@ -67,11 +72,13 @@ def error_reply(error: SandboxError) -> Reply:
     if isinstance(error, Unauthorized):
         return json_reply(
             401,
-            _problem(401, "Unauthorized", error.detail),
+            _problem(401, "Unauthorized", error.detail, lowercase_problems),
             {"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
+    if isinstance(error, ScopeRefused):
+        return json_reply(401, _problem(401, "Unauthorized", "AuthorizationUnsuccessful", lowercase_problems))
     if isinstance(error, Forbidden):
-        return json_reply(403, _problem(403, "Forbidden", error.detail))
+        return json_reply(403, _problem(403, "Forbidden", error.detail, lowercase_problems))
     if isinstance(error, RateLimited):
         return Reply(
             429,

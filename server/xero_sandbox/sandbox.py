@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from . import contacts, invoices, items, payments, seed
+from . import contacts, invoices, items, payments, scopes, seed
 from .clock import Clock
 from .config import RegisteredClient, SandboxConfig
 from .errors import ElementInvalid, NotFound, ValidationFailed
@@ -24,6 +24,7 @@ from .idempotency import IdempotencyStore
 from .limits import RateLimiter
 from .oauth import Identity, TokenPair
 from .records import touch
+from .scopes import DEFAULT_SCOPE
 from .store import Organisation, Record, State
 from .webhooks import WebhookSender, event
 
@@ -88,23 +89,30 @@ class Sandbox:
             return seed.add_contacts(org, count, seed_value + len(org.contacts), self.now())
 
     # --- OAuth without a browser -----------------------------------------------------------------
-    def register_client(self, client_id: str, client_secret: str, redirect_uris: tuple[str, ...]) -> None:
+    def register_client(
+        self, client_id: str, client_secret: str, redirect_uris: tuple[str, ...], broad_scopes: bool = False
+    ) -> None:
         self.identity.extra_clients[client_id] = RegisteredClient(
-            client_id=client_id, client_secret=client_secret, redirect_uris=redirect_uris
+            client_id=client_id,
+            client_secret=client_secret,
+            redirect_uris=redirect_uris,
+            broad_scopes=broad_scopes,
         )
 
     def grant_tokens(
         self,
         client_id: str,
         tenant_ids: list[str] | None = None,
-        scope: str = "openid profile email offline_access accounting.transactions "
-        "accounting.contacts accounting.settings",
+        scope: str = DEFAULT_SCOPE,
     ) -> TokenPair:
         """What consent + code exchange would give, in one step (the control API's /tokens)."""
         with self.locked() as state:
             client = self.identity.client(client_id)
             if client is None:
                 raise ValueError(f"unknown client {client_id}")
+            problem = scopes.authorize_problem(scope, client.broad_scopes)
+            if problem:
+                raise ValueError(problem)
             chosen = tenant_ids if tenant_ids is not None else list(state.organisations)
             names = {tid: state.organisations[tid.lower()].name for tid in chosen}
             code = self.identity.issue_code(
@@ -277,6 +285,7 @@ class Sandbox:
                 "clock_seconds": self.clock.seconds(),
                 "identity": {
                     "secret": self.identity.secret,
+                    "signing_key": self.identity.signing_key,
                     "grants": self.identity.grants,
                     "access_tokens": self.identity.access_tokens,
                     "refresh_tokens": self.identity.refresh_tokens,

@@ -39,6 +39,12 @@ def msdate(moment: datetime) -> str:
     return f"/Date({millis}+0000)/"
 
 
+def envelope_msdate(moment: datetime) -> str:
+    """The envelope's `DateTimeUTC`: `/Date(1573755038314)/`, without the offset record dates carry."""
+    millis = int(moment.astimezone(UTC).timestamp() * 1000)
+    return f"/Date({millis})/"
+
+
 def msdate_of_day(day: date) -> str:
     return msdate(datetime.combine(day, time(), UTC))
 

@@ -17,10 +17,10 @@ def test_defaults_need_no_environment() -> None:
 
 def test_values_are_read_from_prefixed_variables_and_converted() -> None:
     settings = Settings.from_env(
-        {"LEDGERSYNC_PORT": "9001", "LEDGERSYNC_XERO_GRANULAR_SCOPES": "true", "UNRELATED": "x"}
+        {"LEDGERSYNC_PORT": "9001", "LEDGERSYNC_XERO_GRANULAR_SCOPES": "false", "UNRELATED": "x"}
     )
     assert settings.port == 9001
-    assert settings.xero_granular_scopes is True
+    assert settings.xero_granular_scopes is False
 
 
 def test_a_bad_value_names_the_variable() -> None:

@@ -50,12 +50,12 @@ def test_minute_window_rolls_on(make_sandbox) -> None:  # type: ignore[no-untype
     assert xero.get("/Items").status_code == 200
 
 
-def test_daily_limit_gives_429_daily(make_sandbox) -> None:  # type: ignore[no-untyped-def]
+def test_daily_limit_gives_429_with_problem_day(make_sandbox) -> None:  # type: ignore[no-untyped-def]
     _, xero = _api(make_sandbox, per_day=2)
     xero.get("/Items")
     xero.get("/Items")
     limited = xero.get("/Items")
-    assert (limited.status_code, limited.headers["X-Rate-Limit-Problem"]) == (429, "daily")
+    assert (limited.status_code, limited.headers["X-Rate-Limit-Problem"]) == (429, "day")
     assert int(limited.headers["Retry-After"]) > 1000  # a day of sandbox time is 1440 real seconds
 
 

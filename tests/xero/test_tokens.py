@@ -84,10 +84,13 @@ async def test_concurrent_refreshers_of_one_stale_token_refresh_once(
     )
     await bind_connection(access, database, organisation_id, org.tenant_id, tokens)
     try:
+        # expires_in is real seconds, and these tokens live half a real second: current() may already
+        # have refreshed ahead of expiry. What counts is what the ten concurrent refreshers do.
         stale = await access.tokens.current(organisation_id)
+        before = access.tokens.refreshes
         fresh = await asyncio.gather(*(access.tokens.refreshed(organisation_id, stale) for _ in range(10)))
     finally:
         await access.close()
 
-    assert access.tokens.refreshes == 1
+    assert access.tokens.refreshes - before == 1
     assert len({token.value for token in fresh}) == 1
