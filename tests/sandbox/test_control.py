@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 
@@ -102,10 +100,9 @@ def test_control_api_is_absent_when_disabled(make_sandbox) -> None:  # type: ign
     assert sb.http().get("/_sandbox/organisations").status_code == 404
 
 
-def test_hundred_thousand_contacts_seed_fast_and_page_through(sandbox: RunningSandbox) -> None:
-    started = time.perf_counter()
+def test_hundred_thousand_contacts_seed_and_page_through(sandbox: RunningSandbox) -> None:
+    # How fast seeding is belongs to the benchmarks; this checks that every contact is there.
     org = sandbox.organisation(contacts=100_000, items=0)
-    assert time.perf_counter() - started < 5
     token = sandbox.authorize([org.tenant_id])["access_token"]
     assert (
         len(
