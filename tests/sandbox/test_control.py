@@ -112,10 +112,12 @@ def test_hundred_thousand_contacts_seed_and_page_through(sandbox: RunningSandbox
         )
         == 1000
     )  # one page schema-checked; the walk skips it for speed
-    xero = sandbox.api(org.tenant_id, token, validate=False)
     seen: set[str] = set()
     page = 1
     while True:
+        # A fresh token per page: at time_scale 60 a token lives 30 real seconds, less than a slow walk.
+        token = sandbox.authorize([org.tenant_id])["access_token"]
+        xero = sandbox.api(org.tenant_id, token, validate=False)
         contacts = xero.get("/Contacts", params={"page": str(page), "pageSize": "1000"}).json()["Contacts"]
         if not contacts:
             break
