@@ -7,7 +7,6 @@ import socket
 import uuid
 from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 
 import swagger_ui_bundle
 from litestar import Litestar
@@ -28,7 +27,7 @@ from server.admin_api.session import SessionController
 from server.admin_api.sync import SyncController
 from server.admin_api.xero import XeroAdminController, XeroCallbackController
 from server.admin_console import console_routes, csrf_middleware, template_config
-from server.crypto import SecretBox, load_or_create_dev_key
+from server.crypto import SecretBox, SecretKeyError
 from server.db.database import Database
 from server.forwarding.forwarder import Forwarder, ForwardingPolicy
 from server.forwarding.outbox_admin import OutboxAdmin
@@ -61,11 +60,18 @@ def _version() -> str:
 
 
 def secret_box_for(settings: Settings) -> SecretBox:
-    key = settings.secret_key
-    if not key:
-        database_file = settings.database_url.partition(":///")[2] or "var/ledgersync"
-        key = load_or_create_dev_key(Path(database_file).parent / "secret.key")
-    return SecretBox.from_text(key)
+    """The key for secrets at rest and the console's CSRF tokens: ``LEDGERSYNC_SECRET_KEY``, always.
+
+    There is no fallback key file: a missing key is a start-up error (the demo makes its own key beside
+    its database, ``server/demo.py``), so no deployment silently depends on a file anyone could read.
+    """
+    if not settings.secret_key.strip():
+        raise SecretKeyError(
+            "LEDGERSYNC_SECRET_KEY is not set: generate one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'` and keep it secret "
+            "(./dev demo makes its own)"
+        )
+    return SecretBox.from_text(settings.secret_key)
 
 
 def openapi_config() -> OpenAPIConfig:

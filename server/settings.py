@@ -44,8 +44,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     secret_key: Annotated[
         str,
         _doc(
-            "Key that encrypts secrets at rest (Xero tokens): 32 bytes, urlsafe-base64. "
-            "Empty: a development key is generated into `var/secret.key` on first start."
+            "Key that encrypts secrets at rest (Xero tokens) and signs the console's CSRF tokens: 32 bytes, "
+            "urlsafe-base64. Required: the server refuses to start without it (the demo makes its own "
+            "beside its database)."
         ),
     ] = ""
     xero_client_id: Annotated[str, _doc("OAuth client id of the Xero app.")] = ""
