@@ -35,6 +35,7 @@ from server.forwarding.settings import ForwardingSettingsService
 from server.forwarding.worker import ForwardingWorkers
 from server.health import HealthController
 from server.http_errors import EXCEPTION_HANDLERS
+from server.input_guard import guard_request
 from server.logs import configure_logging
 from server.services.admins import AdminService
 from server.services.devices import DeviceService
@@ -187,6 +188,7 @@ def create_app(settings: Settings) -> Litestar:
         on_startup=[start],
         on_shutdown=[stop],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=guard_request,
         template_config=template_config(),
         middleware=[csrf_middleware(settings, secrets)],
         openapi_config=openapi_config(),

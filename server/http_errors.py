@@ -47,6 +47,7 @@ STATUS_OF: dict[type[errors.LedgersyncError], int] = {
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.UnsupportedMediaType: 415,
     errors.RateLimited: 429,
     errors.Unavailable: 503,
 }
