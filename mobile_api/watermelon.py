@@ -16,7 +16,7 @@ from server.http_errors import error_response
 from server.input_guard import JSON_BODY
 from server.services.devices import DevicePrincipal
 from server.sync.watermelon import WatermelonSync
-from sync_protocol.watermelon import Changes, PullResponse, PushResponse
+from sync_protocol.watermelon import Changes, PullResponse, PushResponse, column_type_problem
 
 MAX_TIMESTAMP = 2**53
 # What WatermelonDB's own example URL sends on a first sync (`last_pulled_at=${lastPulledAt}`).
@@ -107,6 +107,10 @@ class WatermelonController(Controller):
         last_pulled_at: LastPulledAt = None,
     ) -> PushResponse:
         changes = await strict_body(request, Changes)
+        problem = column_type_problem(changes)
+        if problem is not None:
+            field, message = problem
+            raise InvalidInput(f"{field}: {message}", field=field)
         service: WatermelonSync = state.watermelon
         timestamp = _timestamp(last_pulled_at, required=True)
         assert timestamp is not None
