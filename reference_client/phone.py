@@ -137,7 +137,9 @@ class Phone:
                     self.store.set_etag(response.headers["etag"])
                 return report
 
-    async def _pull_with_retries(self, cursor: int, headers: dict[str, str], retries: int = 3) -> httpx.Response:
+    async def _pull_with_retries(
+        self, cursor: int, headers: dict[str, str], retries: int = 3
+    ) -> httpx.Response:
         """One page. A pull changes nothing on the server, so a transport error (a kept-alive
         connection the server closed just as it was reused, a reset) or a 429/5xx is simply asked again."""
         params = {"cursor": cursor, "limit": self.page_limit}

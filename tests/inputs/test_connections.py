@@ -62,7 +62,8 @@ def test_the_server_keeps_an_idle_connection_open_longer_than_clients_do(tmp_pat
                     break
             except httpx.TransportError:
                 pass
-            assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
+            assert process.poll() is None, "the server stopped"
+            assert time.monotonic() < deadline, "the server did not start"
             time.sleep(0.1)
         with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
             assert _get(sock, "/healthz").startswith(b"HTTP/1.1 200")
