@@ -37,6 +37,7 @@ from server.health import HealthController
 from server.http_errors import EXCEPTION_HANDLERS
 from server.input_guard import guard_request
 from server.logs import configure_logging
+from server.openapi_contract import complete as complete_openapi
 from server.services.admins import AdminService
 from server.services.devices import DeviceService
 from server.services.mirror.scheduler import MirrorScheduler
@@ -164,7 +165,7 @@ def create_app(settings: Settings) -> Litestar:
         await xero.close()
         await database.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             HealthController,
             SessionController,
@@ -201,3 +202,5 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    complete_openapi(app.openapi_schema)  # every answer described: server/openapi_contract.py
+    return app
