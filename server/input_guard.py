@@ -40,7 +40,7 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
 _LONG_INTEGER = re.compile(rb"[0-9]{19}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_FORM_NUL = re.compile(rb"%00")
+_FORM_NUL = re.compile(rb"%00|\x00")
 
 # Route opt for handlers that read a JSON body themselves (``await request.body()``) without ``data``.
 JSON_BODY = "json_body"
