@@ -2,8 +2,9 @@
 
 One ``before_request`` hook of the app (``guard_request``) does, for every route:
 
-- **Parameters**: a path or query parameter holding a NUL character is refused (PostgreSQL cannot
-  store NUL in text; SQLite would store it silently), naming the parameter.
+- **Parameters**: a path or query parameter holding a NUL character (PostgreSQL cannot store NUL in
+  text; SQLite would store it silently) or an integer outside 64 bits (no engine's integer holds it) is
+  refused, naming the parameter; routes bound their own integers more tightly.
 - **JSON bodies** (routes whose ``data`` is JSON): a body that is not ``application/json`` (or
   ``…+json``) is 415 ``unsupported_media_type``; the body is decoded here once, and a failure of any
   kind (nesting too deep, not UTF-8, not JSON) is 400 ``malformed_json``; a value no field may hold
@@ -40,6 +41,7 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
 _LONG_INTEGER = re.compile(rb"[0-9]{19}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_QUERY_INTEGER = re.compile(r"^[+-]?[0-9]{19,}$")
 _FORM_NUL = re.compile(rb"%00|\x00")
 
 # Route opt for handlers that read a JSON body themselves (``await request.body()``) without ``data``.
@@ -71,9 +73,13 @@ async def guard_request(request: Request[Any, Any, Any]) -> None:
     for name, value in request.path_params.items():
         if isinstance(value, str) and "\x00" in value:
             raise _nul(name)
+        if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+            raise _invalid(name, "integer outside the 64-bit range")
     for name, value in request.query_params.multi_items():
         if "\x00" in name or "\x00" in value:
             raise _nul(name.replace("\x00", ""))
+        if _QUERY_INTEGER.match(value) and not INT64_MIN <= int(value) <= INT64_MAX:
+            raise _invalid(name, "integer outside the 64-bit range")
     if request.method not in _BODY_METHODS:
         return
     kind = _body_media_type(request)
