@@ -13,6 +13,7 @@ import msgspec
 from litestar import Request
 
 from server.errors import InvalidInput
+from sync_protocol.messages import readable
 
 T = TypeVar("T")
 
@@ -22,6 +23,7 @@ def decode_strict(body: bytes, type_: type[T]) -> T:
         return msgspec.json.decode(body, type=type_, strict=True)
     except msgspec.ValidationError as exc:
         message, _, path = str(exc).partition(" - at `")
+        message = readable(message)
         field = path.rstrip("`").removeprefix("$.").removeprefix("$") or None
         # Same shape as the framework's own validation errors: details.fields lists the problems.
         fields = [{"field": field or "", "message": message}]

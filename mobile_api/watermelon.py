@@ -13,9 +13,10 @@ from mobile_api.auth import provide_device, require_device, require_protocol
 from mobile_api.bodies import strict_body
 from server.errors import InvalidInput
 from server.http_errors import error_response
+from server.input_guard import JSON_BODY
 from server.services.devices import DevicePrincipal
 from server.sync.watermelon import WatermelonSync
-from sync_protocol.watermelon import Changes, PullResponse, PushResponse
+from sync_protocol.watermelon import Changes, PullResponse, PushResponse, column_type_problem
 
 MAX_TIMESTAMP = 2**53
 # What WatermelonDB's own example URL sends on a first sync (`last_pulled_at=${lastPulledAt}`).
@@ -64,7 +65,10 @@ class WatermelonController(Controller):
         device: NamedDependency[DevicePrincipal],
         last_pulled_at: LastPulledAt = None,
         schema_version: Annotated[
-            int | None, QueryParameter(ge=1, description="The app's schema version (every table is served)")
+            int | None,
+            QueryParameter(
+                ge=1, le=2**31 - 1, description="The app's schema version (every table is served)"
+            ),
         ] = None,
         migration: Annotated[
             str | None,
@@ -87,6 +91,7 @@ class WatermelonController(Controller):
             "`last_pulled_at` fails the whole push with 409 `push_conflict`: pull, then push again."
         ),
         status_code=200,
+        opt={JSON_BODY: True},
         responses={
             400: error_response("Malformed body, unsafe record id or missing last_pulled_at"),
             409: error_response(
@@ -102,6 +107,10 @@ class WatermelonController(Controller):
         last_pulled_at: LastPulledAt = None,
     ) -> PushResponse:
         changes = await strict_body(request, Changes)
+        problem = column_type_problem(changes)
+        if problem is not None:
+            field, message = problem
+            raise InvalidInput(f"{field}: {message}", field=field)
         service: WatermelonSync = state.watermelon
         timestamp = _timestamp(last_pulled_at, required=True)
         assert timestamp is not None

@@ -120,9 +120,7 @@ class Phone:
             headers = self._auth()
             if self.store.etag:
                 headers["If-None-Match"] = self.store.etag
-            response = await self._http.get(
-                "/mobile/v1/changes", params={"cursor": cursor, "limit": self.page_limit}, headers=headers
-            )
+            response = await self._pull_with_retries(cursor, headers)
             if response.status_code == 304:
                 return report
             if response.status_code == 409 and response.json()["error"]["code"] == "resync_required":
@@ -138,6 +136,26 @@ class Phone:
                 if "etag" in response.headers:
                     self.store.set_etag(response.headers["etag"])
                 return report
+
+    async def _pull_with_retries(
+        self, cursor: int, headers: dict[str, str], retries: int = 3
+    ) -> httpx.Response:
+        """One page. A pull changes nothing on the server, so a transport error (a kept-alive
+        connection the server closed just as it was reused, a reset) or a 429/5xx is simply asked again."""
+        params = {"cursor": cursor, "limit": self.page_limit}
+        for attempt in range(retries + 1):
+            try:
+                response = await self._http.get("/mobile/v1/changes", params=params, headers=headers)
+            except httpx.TransportError:
+                if attempt == retries:
+                    raise
+                await asyncio.sleep(0.05 * 2**attempt)
+                continue
+            if (response.status_code == 429 or response.status_code >= 500) and attempt < retries:
+                await asyncio.sleep(min(float(response.headers.get("retry-after", "0.1")), 5.0))
+                continue
+            return response
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     # --- upload ---------------------------------------------------------------------------
 

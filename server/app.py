@@ -7,7 +7,6 @@ import socket
 import uuid
 from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 
 import swagger_ui_bundle
 from litestar import Litestar
@@ -28,7 +27,7 @@ from server.admin_api.session import SessionController
 from server.admin_api.sync import SyncController
 from server.admin_api.xero import XeroAdminController, XeroCallbackController
 from server.admin_console import console_routes, csrf_middleware, template_config
-from server.crypto import SecretBox, load_or_create_dev_key
+from server.crypto import SecretBox, SecretKeyError
 from server.db.database import Database
 from server.forwarding.forwarder import Forwarder, ForwardingPolicy
 from server.forwarding.outbox_admin import OutboxAdmin
@@ -36,7 +35,9 @@ from server.forwarding.settings import ForwardingSettingsService
 from server.forwarding.worker import ForwardingWorkers
 from server.health import HealthController
 from server.http_errors import EXCEPTION_HANDLERS
+from server.input_guard import guard_request
 from server.logs import configure_logging
+from server.openapi_contract import complete as complete_openapi
 from server.services.admins import AdminService
 from server.services.devices import DeviceService
 from server.services.mirror.scheduler import MirrorScheduler
@@ -61,11 +62,18 @@ def _version() -> str:
 
 
 def secret_box_for(settings: Settings) -> SecretBox:
-    key = settings.secret_key
-    if not key:
-        database_file = settings.database_url.partition(":///")[2] or "var/ledgersync"
-        key = load_or_create_dev_key(Path(database_file).parent / "secret.key")
-    return SecretBox.from_text(key)
+    """The key for secrets at rest and the console's CSRF tokens: ``LEDGERSYNC_SECRET_KEY``, always.
+
+    There is no fallback key file: a missing key is a start-up error (the demo makes its own key beside
+    its database, ``server/demo.py``), so no deployment silently depends on a file anyone could read.
+    """
+    if not settings.secret_key.strip():
+        raise SecretKeyError(
+            "LEDGERSYNC_SECRET_KEY is not set: generate one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'` and keep it secret "
+            "(./dev demo makes its own)"
+        )
+    return SecretBox.from_text(settings.secret_key)
 
 
 def openapi_config() -> OpenAPIConfig:
@@ -157,7 +165,7 @@ def create_app(settings: Settings) -> Litestar:
         await xero.close()
         await database.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             HealthController,
             SessionController,
@@ -181,6 +189,7 @@ def create_app(settings: Settings) -> Litestar:
         on_startup=[start],
         on_shutdown=[stop],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=guard_request,
         template_config=template_config(),
         middleware=[csrf_middleware(settings, secrets)],
         openapi_config=openapi_config(),
@@ -193,3 +202,5 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    complete_openapi(app.openapi_schema)  # every answer described: server/openapi_contract.py
+    return app

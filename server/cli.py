@@ -48,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+MISSING_KEY = (
+    "LEDGERSYNC_SECRET_KEY is not set; it encrypts the Xero tokens at rest and signs the console's "
+    "CSRF tokens. Make one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'` and "
+    "keep it secret and stable (./dev demo makes its own)."
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["sandbox"]:
@@ -64,12 +71,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings.replace(
             **{k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
         )
+        if not settings.secret_key.strip():
+            print(f"configuration error: {MISSING_KEY}", file=sys.stderr)
+            return 2
         return serve(settings)
     if args.command == "migrate":
         configure_logging(settings.log_level)
         asyncio.run(_migrate(settings))
         return 0
     if args.command == "forward":
+        if not settings.secret_key.strip():
+            print(f"configuration error: {MISSING_KEY}", file=sys.stderr)
+            return 2
         configure_logging(settings.log_level)
         return asyncio.run(_forward(settings, once=args.once))
     if args.command == "create-admin":
@@ -91,6 +104,7 @@ def serve(settings: Settings) -> int:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=settings.keep_alive_seconds,
     )
     return 0
 

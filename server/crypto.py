@@ -48,7 +48,7 @@ class SecretBox:
         try:
             nonce, body = ciphertext[:_NONCE_BYTES], ciphertext[_NONCE_BYTES:]
             return self._aead.decrypt(nonce, body, associated.encode()).decode()
-        except InvalidTag as exc:
+        except (InvalidTag, ValueError) as exc:  # ValueError: too short to hold a nonce and a tag
             raise SecretKeyError("a stored secret cannot be decrypted with the configured key") from exc
 
 

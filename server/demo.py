@@ -12,6 +12,7 @@ import contextlib
 from pathlib import Path
 
 from server.cli import serve
+from server.crypto import load_or_create_dev_key
 from server.db.database import Database
 from server.errors import Conflict
 from server.services.admins import AdminService
@@ -60,10 +61,20 @@ def start_sandbox(redirect_url: str, port: int) -> ServerThread:
     return server
 
 
+def demo_key_path(database_url: str) -> Path:
+    """Where the demo keeps its generated key: beside its SQLite file, else under ``var/``."""
+    database_file = database_url.partition(":///")[2] if database_url.startswith("sqlite") else ""
+    folder = Path(database_file).parent if database_file and database_file != ":memory:" else Path("var")
+    return folder / "demo-secret.key"
+
+
 def run_demo(settings: Settings, host: str, port: int, sandbox_port: int = 0) -> int:
     if settings.database_url == Settings().database_url:
         settings = settings.replace(database_url=DEMO_DATABASE)
     settings = settings.replace(host=host, port=port)
+    if not settings.secret_key.strip():
+        # The demo's own key beside its database (never in the repository: var/ is ignored).
+        settings = settings.replace(secret_key=load_or_create_dev_key(demo_key_path(settings.database_url)))
     redirect_url = settings.xero_redirect_url or f"{settings.base_url}/admin/xero/callback"
     asyncio.run(_prepare(settings))
     sandbox = start_sandbox(redirect_url, sandbox_port)

@@ -6,6 +6,7 @@
     ├── Conflict                the request clashes with the current state
     ├── Unauthenticated         no or bad credentials
     ├── Forbidden               credentials fine, action not allowed
+    ├── UnsupportedMediaType    the body is not in a media type the route takes (415)
     ├── RateLimited             too many requests; retry after ``retry_after`` seconds
     └── Unavailable             a dependency (database, Xero) cannot serve now
 
@@ -62,6 +63,10 @@ class Unauthenticated(LedgersyncError):
 
 class Forbidden(LedgersyncError):
     code = "forbidden"
+
+
+class UnsupportedMediaType(LedgersyncError):
+    code = "unsupported_media_type"
 
 
 class RateLimited(LedgersyncError):

@@ -20,6 +20,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
 from server import errors
+from sync_protocol.messages import readable
 
 log = logging.getLogger("ledgersync.http")
 
@@ -47,6 +48,7 @@ STATUS_OF: dict[type[errors.LedgersyncError], int] = {
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.UnsupportedMediaType: 415,
     errors.RateLimited: 429,
     errors.Unavailable: 503,
 }
@@ -104,7 +106,7 @@ def _field_problem(problem: dict[str, Any]) -> dict[str, str]:
     if " - at `" in message:
         message, _, path = message.partition(" - at `")
         key = path.rstrip("`").removeprefix("$.").removeprefix("$") or key
-    return {"field": key, "message": message}
+    return {"field": key, "message": readable(message)}
 
 
 def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:

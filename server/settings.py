@@ -44,8 +44,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     secret_key: Annotated[
         str,
         _doc(
-            "Key that encrypts secrets at rest (Xero tokens): 32 bytes, urlsafe-base64. "
-            "Empty: a development key is generated into `var/secret.key` on first start."
+            "Key that encrypts secrets at rest (Xero tokens) and signs the console's CSRF tokens: 32 bytes, "
+            "urlsafe-base64. Required: the server refuses to start without it (the demo makes its own "
+            "beside its database)."
         ),
     ] = ""
     xero_client_id: Annotated[str, _doc("OAuth client id of the Xero app.")] = ""
@@ -126,6 +127,15 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     max_request_body_bytes: Annotated[
         int, _doc("Largest request body accepted; larger bodies get 413."), msgspec.Meta(gt=0)
     ] = 8 * 1024 * 1024
+    keep_alive_seconds: Annotated[
+        int,
+        _doc(
+            "How long an idle HTTP connection stays open for its next request. Longer than clients keep "
+            "idle connections (httpx 5 s, browsers and most mobile stacks under a minute), so the client "
+            "closes first and never reuses a connection the server is closing."
+        ),
+        msgspec.Meta(gt=0, le=3600),
+    ] = 75
     log_level: Annotated[LogLevel, _doc("Lowest level of log records written (JSON lines on stderr).")] = (
         "INFO"
     )

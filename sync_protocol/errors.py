@@ -14,6 +14,7 @@ class ErrorCode(StrEnum):
     INVALID_INPUT = "invalid_input"
     MALFORMED_JSON = "malformed_json"
     BODY_TOO_LARGE = "body_too_large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     UNSUPPORTED_PROTOCOL_VERSION = "unsupported_protocol_version"
     UNAUTHENTICATED = "unauthenticated"
     DEVICE_TOKEN_REQUIRED = "device_token_required"
@@ -47,6 +48,7 @@ ERROR_DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.INVALID_INPUT: "A field has the wrong type or an unacceptable value; `details.field` names it.",
     ErrorCode.MALFORMED_JSON: "The body is not valid JSON.",
     ErrorCode.BODY_TOO_LARGE: "The body is larger than the server accepts (413).",
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: "The body is not sent as `application/json` (415).",
     ErrorCode.UNSUPPORTED_PROTOCOL_VERSION: (
         "The protocol version header is missing or outside `details.supported` (`min`, `max`)."
     ),

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from sync_protocol.entities import Address, LineAmountType, UploadState
+from sync_protocol.entities import LineAmountType, UploadState
 from sync_protocol.money import Money, Percent, Quantity, UnitAmount
 
 MAX_MUTATIONS_PER_PUSH = 500
@@ -40,6 +40,49 @@ MutationId = Annotated[
 Text = Annotated[str, msgspec.Meta(max_length=4000)]
 ShortText = Annotated[str, msgspec.Meta(max_length=255)]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+
+# Xero's own limits, so that nothing Xero would refuse for its length or form gets past the door. From
+# Xero's Accounting OpenAPI (xero_accounting.yaml: Contact.Name/FirstName/LastName/EmailAddress 255,
+# AccountNumber/TaxNumber 50; Address.AddressLine1-4 500, City/Region 255, PostalCode/Country 50;
+# Phone.PhoneNumber 50; Invoice.InvoiceNumber 255) and Xero's API docs (Reference 255, a line's
+# Description 4000, Payment.Reference 255).
+EMAIL_PATTERN = r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$"
+NAME_PATTERN = r"\S"
+NameText = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=255,
+        pattern=NAME_PATTERN,
+        description="A name as Xero takes it: 1-255 characters, not only whitespace.",
+    ),
+]
+XeroText50 = Annotated[str, msgspec.Meta(max_length=50)]
+AddressLine = Annotated[str, msgspec.Meta(max_length=500)]
+# The form Xero accepts ("Email address must be valid."): something@domain.tld, no spaces; or empty.
+EmailText = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=255,
+        pattern=EMAIL_PATTERN,
+        description="Empty, or an email address Xero accepts (name@domain.tld, no spaces), at most 255.",
+    ),
+]
+
+
+# What a failed pattern means, in words (validation messages name the field and say this).
+PATTERN_MEANING: dict[str, str] = {
+    NAME_PATTERN: "must not be empty or only whitespace",
+    EMAIL_PATTERN: "must be an email address Xero accepts (name@domain.tld, no spaces)",
+}
+
+
+def readable(message: str) -> str:
+    """msgspec's validation message, with a pattern said in words ("Expected `str` matching regex …")."""
+    for pattern, meaning in PATTERN_MEANING.items():
+        if message == f"Expected `str` matching regex {pattern!r}":
+            return meaning
+    return message
 
 
 # --- pairing -------------------------------------------------------------------------------
@@ -88,8 +131,15 @@ class PullResponse(msgspec.Struct, kw_only=True):
 # --- push ----------------------------------------------------------------------------------
 
 
-class AddressDraft(Address, forbid_unknown_fields=True):
-    pass
+class AddressDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """An address as Xero takes it (``Address`` in Xero's spec; the same fields as a pulled address)."""
+
+    line1: AddressLine = ""
+    line2: AddressLine = ""
+    city: ShortText = ""
+    region: ShortText = ""
+    postal_code: XeroText50 = ""
+    country: XeroText50 = ""
 
 
 class CustomerDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -97,13 +147,13 @@ class CustomerDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     phone has (from the mirror or uploaded before) to edit it."""
 
     id: RecordId
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+    name: NameText
     first_name: ShortText = ""
     last_name: ShortText = ""
-    email: ShortText = ""
-    phone: ShortText = ""
-    account_number: ShortText = ""
-    tax_number: ShortText = ""
+    email: EmailText = ""
+    phone: XeroText50 = ""
+    account_number: XeroText50 = ""
+    tax_number: XeroText50 = ""
     address: AddressDraft | None = None
 
 

@@ -219,6 +219,54 @@ class TableChanges(msgspec.Struct, forbid_unknown_fields=True):
 Changes = dict[str, TableChanges]
 
 
+_PYTHON_TYPES: dict[ColumnType, tuple[type, ...]] = {
+    "string": (str,),
+    "number": (int, float),
+    "boolean": (bool,),
+}
+
+
+_JSON_TYPE_NAMES: dict[type, str] = {
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+    dict: "object",
+    list: "array",
+}
+
+
+def column_type_problem(changes: Changes) -> tuple[str, str] | None:
+    """The first pushed value whose JSON type is not its column's, as ``(field, message)``.
+
+    Every column of a table a phone writes has one type (``TABLES``): a string column takes a string
+    (or null, read as empty), a number column a number, a boolean column ``true``/``false``; an
+    optional column also takes null. WatermelonDB sanitizes records to the app's schema before it
+    pushes, so a wrong type means the app's schema differs from this one (``docs/watermelondb.md``).
+    Tables ledgersync does not know, read-only tables and columns it does not know are not checked here.
+    """
+    for name, table_changes in changes.items():
+        table = TABLE_BY_NAME.get(name)
+        if table is None or table.read_only:
+            continue
+        for kind, raws in (("created", table_changes.created), ("updated", table_changes.updated)):
+            for index, raw in enumerate(raws):
+                for column in table.columns:
+                    if column.name not in raw:
+                        continue
+                    value = raw[column.name]
+                    if value is None and (column.is_optional or column.type == "string"):
+                        continue
+                    wanted = _PYTHON_TYPES[column.type]
+                    if isinstance(value, bool) != (column.type == "boolean") or not isinstance(value, wanted):
+                        got = _JSON_TYPE_NAMES.get(type(value), "null" if value is None else "value")
+                        return (
+                            f"{name}.{kind}[{index}].{column.name}",
+                            f"the {column.type} column {column.name} cannot hold a {got}",
+                        )
+    return None
+
+
 class PullResponse(msgspec.Struct, kw_only=True, omit_defaults=True):
     """``timestamp``: pass it back as ``last_pulled_at``. ``experimentalStrategy: "replacement"``:
     the changes are the whole data set (WatermelonDB keeps unpushed local records)."""

@@ -8,13 +8,14 @@ import msgspec
 from litestar import Controller, Response, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, Parameter, QueryParameter
 
 from server.admin_api.auth import provide_admin, require_admin
 from server.forwarding.outbox_admin import OutboxAdmin, StateFilter, UploadView
 from server.forwarding.settings import ForwardingSettingsService, SettingsChange, SettingsView
 from server.forwarding.worker import ForwardingWorkers
 from server.http_errors import error_response
+from server.input_guard import INT64_MAX, MAX_OFFSET
 from server.services.admins import AdminPrincipal
 
 
@@ -68,14 +69,17 @@ class ForwardingController(Controller):
         state: State,
         upload_state: Annotated[StateFilter | None, QueryParameter(name="state")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
     ) -> UploadsPage:
         views, total, counts = await _outbox(state).page(admin.organisation_id, upload_state, limit, offset)
         return UploadsPage(views, total, limit, offset, counts)
 
     @get("/uploads/{upload_id:int}", summary="One upload", responses={404: error_response("No such upload")})
     async def upload(
-        self, admin: NamedDependency[AdminPrincipal], state: State, upload_id: FromPath[int]
+        self,
+        admin: NamedDependency[AdminPrincipal],
+        state: State,
+        upload_id: Annotated[int, Parameter(ge=1, le=INT64_MAX)],
     ) -> UploadView:
         return await _outbox(state).get(admin.organisation_id, upload_id)
 
@@ -86,7 +90,10 @@ class ForwardingController(Controller):
         responses={404: error_response("No such upload"), 409: error_response("The upload is not failed")},
     )
     async def retry(
-        self, admin: NamedDependency[AdminPrincipal], state: State, upload_id: FromPath[int]
+        self,
+        admin: NamedDependency[AdminPrincipal],
+        state: State,
+        upload_id: Annotated[int, Parameter(ge=1, le=INT64_MAX)],
     ) -> Response[UploadView]:
         view = await _outbox(state).retry(admin.organisation_id, upload_id)
         _workers(state).wake()

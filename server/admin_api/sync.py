@@ -13,6 +13,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from server.admin_api.auth import provide_admin, require_admin
 from server.http_errors import error_response
+from server.input_guard import MAX_OFFSET
 from server.services.admins import AdminPrincipal
 from server.services.mirror.accounts import mirrored_accounts
 from server.services.mirror.service import SyncService
@@ -73,7 +74,7 @@ class SyncController(Controller):
         admin: NamedDependency[AdminPrincipal],
         state: State,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
         kind: Annotated[Literal["pull", "forward", "settings"] | None, QueryParameter()] = None,
     ) -> RunsPage:
         runs, total = await _sync(state).log.page(admin.organisation_id, limit, offset, kind)

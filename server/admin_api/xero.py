@@ -97,7 +97,12 @@ class XeroAdminController(Controller):
             connected_at=info.connected_at,
         )
 
-    @delete("/connection", summary="Disconnect Xero (revoke and remove the connection)", status_code=204)
+    @delete(
+        "/connection",
+        summary="Disconnect Xero (revoke and remove the connection)",
+        status_code=204,
+        responses={404: error_response("Xero is not connected")},
+    )
     async def disconnect(self, admin: NamedDependency[AdminPrincipal], state: State) -> Response[None]:
         await _service(state).disconnect(admin.organisation_id)
         return Response(None, status_code=204)

@@ -61,7 +61,7 @@ class SyncLogController(Controller):
         request: Request[Any, Any, State],
         admin: NamedDependency[AdminPrincipal],
         state: State,
-        page_number: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
+        page_number: Annotated[int, QueryParameter(name="page", ge=1, le=1_000_000)] = 1,
     ) -> Response[Any]:
         runs, total = await _sync(state).log.page(
             admin.organisation_id, PAGE_SIZE, (page_number - 1) * PAGE_SIZE

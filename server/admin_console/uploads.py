@@ -92,7 +92,7 @@ class UploadsController(Controller):
         admin: NamedDependency[AdminPrincipal],
         state: State,
         shown: Annotated[StateFilter | None, QueryParameter(name="state")] = None,
-        page_number: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
+        page_number: Annotated[int, QueryParameter(name="page", ge=1, le=1_000_000)] = 1,
     ) -> Response[Any]:
         views, total, counts = await _outbox(state).page(
             admin.organisation_id, shown, PAGE_SIZE, (page_number - 1) * PAGE_SIZE

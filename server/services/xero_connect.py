@@ -89,6 +89,10 @@ class XeroConnectService:
 
     async def callback(self, state: str | None, code: str | None, error: str | None) -> CallbackOutcome:
         pending = await self._pending(state)
+        if pending.tokens is not None:  # a tenant-choice state: it goes to choose_tenant, not here
+            raise InvalidInput(
+                "unknown or expired Xero connect state", code="oauth_state_invalid", field="state"
+            )
         if error or not code:
             await self._forget(pending.state)
             raise InvalidInput(f"Xero did not grant access: {error or 'no code'}", code="xero_access_denied")

@@ -591,6 +591,13 @@ def _line_order(raw: RawRecord) -> tuple[float, str]:
 
 def _already(mutation: AnyMutation, payload: bytes) -> bool:
     """Whether the server's record is already what the mutation asks for."""
+    try:
+        return _same_as_server(mutation, payload)
+    except Unusable:  # the server's record is not one a phone could push (e.g. from Xero): not the same
+        return False
+
+
+def _same_as_server(mutation: AnyMutation, payload: bytes) -> bool:
     if isinstance(mutation, UpsertCustomer):
         return same(
             mutation.customer, customer_draft(record_row(msgspec.json.decode(payload, type=Customer)))

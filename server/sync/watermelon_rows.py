@@ -25,7 +25,7 @@ from sync_protocol.entities import (
     RecordSync,
     TaxRate,
 )
-from sync_protocol.messages import CustomerDraft, InvoiceDraft, PaymentDraft
+from sync_protocol.messages import CustomerDraft, InvoiceDraft, PaymentDraft, readable
 from sync_protocol.watermelon import RawRecord
 
 # Columns holding decimal strings: compared as numbers ("49.95" is "49.9500").
@@ -211,6 +211,7 @@ def _convert(data: dict[str, Any], type_: type[Any], prefix: str) -> Any:
         return msgspec.convert(data, type_, strict=True)
     except msgspec.ValidationError as exc:
         message, _, path = str(exc).partition(" - at `")
+        message = readable(message)
         field = path.rstrip("`").removeprefix("$").removeprefix(".")
         field = f"{prefix}.{field}" if field else prefix
         raise Unusable(f"{field}: {message}", field) from exc

@@ -57,3 +57,4 @@ def test_demo_serves_ready_with_the_sandbox_and_stops_on_ctrl_c(tmp_path: Path) 
     assert f"http://127.0.0.1:{port}/admin " in output  # the console
     assert (tmp_path / "var" / "demo.sqlite3").exists()
     assert (tmp_path / "var" / "demo-sandbox.pickle").exists()
+    assert (tmp_path / "var" / "demo-secret.key").exists()  # the demo's own key, beside its database

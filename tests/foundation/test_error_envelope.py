@@ -3,6 +3,7 @@
 import httpx
 import pytest
 
+from server.crypto import new_key_text
 from server.settings import Settings
 
 
@@ -40,7 +41,9 @@ async def test_wrongly_typed_field_is_named_in_the_error(client: httpx.AsyncClie
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, max_request_body_bytes=1024, log_level="WARNING")
+    return Settings(
+        database_url=database_url, secret_key=new_key_text(), max_request_body_bytes=1024, log_level="WARNING"
+    )
 
 
 async def test_oversized_body_gets_payload_too_large_envelope(client: httpx.AsyncClient) -> None:

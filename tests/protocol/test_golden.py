@@ -12,6 +12,7 @@ import pytest
 
 from mobile_api import examples
 from server.app import create_app
+from server.crypto import new_key_text
 from server.http_errors import ErrorEnvelope
 from server.settings import Settings
 from sync_protocol.entities import decode_entity
@@ -73,7 +74,9 @@ def test_every_error_code_is_described_and_in_the_protocol_doc() -> None:
 
 
 def test_the_mobile_endpoints_carry_examples_in_the_openapi_schema() -> None:
-    schema = create_app(Settings(database_url="sqlite:///:memory:", secret_key="")).openapi_schema.to_schema()
+    schema = create_app(
+        Settings(database_url="sqlite:///:memory:", secret_key=new_key_text())
+    ).openapi_schema.to_schema()
     push = schema["paths"]["/mobile/v1/mutations"]["post"]
     assert push["requestBody"]["content"]["application/json"]["schema"]["examples"]
     assert push["responses"]["200"]["content"]["application/json"]["examples"]
