@@ -22,6 +22,7 @@ TIMESTAMP_OFFSET = 1
 # rejection's `code`).
 PUSH_CONFLICT = "push_conflict"  # 409: a pushed record changed on the server after lastPulledAt
 READ_ONLY = "read_only"  # rejection: the table comes from Xero and cannot be changed by a phone
+NOT_DELETABLE = "not_deletable"  # rejection: records of this table cannot be deleted from a phone
 
 
 class Column(msgspec.Struct, frozen=True):
