@@ -305,7 +305,8 @@ async def test_deleting_unknown_ids_is_ignored_and_deleted_payments_and_invoices
     # Other devices learn it the same way, and a new device never gets them.
     other = (await pair_device("Other")).headers
     fresh = (await client.get(PULL, params={"last_pulled_at": 0}, headers=other)).json()["changes"]
-    assert fresh["payments"]["created"] == [] and fresh["invoices"]["created"] == []
+    assert fresh["payments"]["created"] == []
+    assert fresh["invoices"]["created"] == []
     assert fresh["invoice_lines"]["created"] == []
     native = await mobile.get("/mobile/v1/changes", params={"cursor": second["timestamp"] - 1})
     states = {c["id"]: c["record"]["status"] for c in native.json()["changes"] if c["record"]}
@@ -412,7 +413,8 @@ async def test_a_customer_deletion_is_rejected_and_the_customer_comes_back_to_th
         "rejected",
         "not_deletable",
     )
-    assert restored["updated"] == [] and restored["deleted"] == []
+    assert restored["updated"] == []
+    assert restored["deleted"] == []
     again = await pull(mobile, after["timestamp"])
     assert again["changes"]["customers"] == empty()
 
@@ -453,4 +455,5 @@ async def test_a_refused_void_is_rejected_and_the_invoice_comes_back_with_its_li
     assert (invoice["id"], invoice["status"], invoice["amount_due"]) == (invoice_id, "AUTHORISED", "104.89")
     assert (invoice["sync_state"], invoice["sync_code"]) == ("rejected", "invoice_has_payments")
     assert [r["id"] for r in changes["invoice_lines"]["created"]] == [lines[0]["id"]]
-    assert changes["invoices"]["updated"] == [] and changes["invoice_lines"]["updated"] == []
+    assert changes["invoices"]["updated"] == []
+    assert changes["invoice_lines"]["updated"] == []
