@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import msgspec
-from sqlalchemy import select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -204,6 +204,26 @@ async def _failed_deletions(
     }
 
 
+async def _lines_new_to(
+    session: AsyncSession, device: DevicePrincipal, invoice_ids: Sequence[str], cursor: int
+) -> set[str]:
+    """Line ids that joined these invoices after ``cursor``, pushed by another device."""
+    rows = await _in_chunks(
+        list(dict.fromkeys(invoice_ids)),
+        lambda chunk: select(WatermelonInvoiceLine.line_id).where(
+            WatermelonInvoiceLine.organisation_id == device.organisation_id,
+            WatermelonInvoiceLine.invoice_id.in_(chunk),
+            WatermelonInvoiceLine.position.is_not(None),
+            WatermelonInvoiceLine.created_version > cursor,
+            or_(
+                WatermelonInvoiceLine.device_id.is_(None), WatermelonInvoiceLine.device_id != device.device_id
+            ),
+        ),
+        session,
+    )
+    return {line_id for (line_id,) in rows}
+
+
 def _ids_by_position(known: Iterable[tuple[str, int | None]]) -> dict[int, str]:
     return {position: line_id for line_id, position in known if position is not None}
 
@@ -252,7 +272,9 @@ class WatermelonSync:
             if missing:
                 found = await feed.current_payloads(session, org, missing)
                 rows += [(e, i, 0, 0, found[(e, i)]) for e, i in missing if found.get((e, i)) is not None]
-            lines = await _line_positions(session, org, [r[1] for r in rows if r[0] == "invoice"])
+            invoice_ids = [r[1] for r in rows if r[0] == "invoice"]
+            lines = await _line_positions(session, org, invoice_ids)
+            new_lines = await _lines_new_to(session, device, invoice_ids, cursor)
             fresh = [r[1] for r in rows if r[0] in _UPLOADED and r[4] is not None and r[3] > cursor]
             own = {
                 row.record_id
@@ -301,9 +323,9 @@ class WatermelonSync:
             (changes[table].created if created else changes[table].updated).append(raw)
             if isinstance(record, Invoice):
                 target = changes["invoice_lines"]
-                (target.created if created else target.updated).extend(
-                    line_rows(record, _ids_by_position(known))
-                )
+                for line in line_rows(record, _ids_by_position(known)):
+                    # A line another device added to an invoice this app holds is new to the app.
+                    (target.created if created or line["id"] in new_lines else target.updated).append(line)
                 if after != 0:
                     target.deleted.extend(i for i, position in known if position is None)
         for (table, record_id), (note, _) in notes.items():
@@ -639,7 +661,9 @@ class _PushPlan:
             if rejection is None:
                 notes.append(Change(REJECTION, unit.record_id, None))
                 if unit.line_ids is not None:
-                    await _store_line_ids(session, self._org, unit.record_id, unit.line_ids)
+                    await _store_line_ids(
+                        session, self._org, unit.record_id, unit.line_ids, self._device.device_id
+                    )
             elif rejection.table != "invoice_lines":  # lines have no sync columns: their invoice says
                 note = RejectionNote(
                     device_id=str(self._device.device_id),
@@ -701,9 +725,19 @@ def _already(mutation: AnyMutation, payload: bytes) -> bool:
 
 
 async def _store_line_ids(
-    session: AsyncSession, organisation_id: uuid.UUID, invoice_id: str, ids: list[str]
+    session: AsyncSession, organisation_id: uuid.UUID, invoice_id: str, ids: list[str], device_id: uuid.UUID
 ) -> None:
-    """Remembers the invoice's line ids by position; lines no longer on it keep a NULL position."""
+    """Remembers the invoice's line ids by position; lines no longer on it keep a NULL position.
+
+    A line new to the invoice (or back on it) records the invoice's feed version and this device.
+    """
+    version = await session.scalar(
+        select(SyncRecord.version).where(
+            SyncRecord.organisation_id == organisation_id,
+            SyncRecord.entity == "invoice",
+            SyncRecord.entity_id == invoice_id,
+        )
+    )
     await session.execute(
         update(WatermelonInvoiceLine)
         .where(
@@ -723,13 +757,26 @@ async def _store_line_ids(
                 "line_id": line_id,
                 "invoice_id": invoice_id,
                 "position": position,
+                "created_version": version,
+                "device_id": device_id,
             }
             for position, line_id in enumerate(ids)
         ]
     )
+    rejoined = WatermelonInvoiceLine.position.is_(None)
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=["organisation_id", "line_id"],
-            set_={"invoice_id": statement.excluded.invoice_id, "position": statement.excluded.position},
+            set_={
+                "invoice_id": statement.excluded.invoice_id,
+                "position": statement.excluded.position,
+                "created_version": case(
+                    (rejoined, statement.excluded.created_version),
+                    else_=WatermelonInvoiceLine.created_version,
+                ),
+                "device_id": case(
+                    (rejoined, statement.excluded.device_id), else_=WatermelonInvoiceLine.device_id
+                ),
+            },
         )
     )

@@ -457,3 +457,51 @@ async def test_a_refused_void_is_rejected_and_the_invoice_comes_back_with_its_li
     assert [r["id"] for r in changes["invoice_lines"]["created"]] == [lines[0]["id"]]
     assert changes["invoices"]["updated"] == []
     assert changes["invoice_lines"]["updated"] == []
+
+
+async def test_a_line_another_device_added_to_an_invoice_this_app_holds_arrives_as_created(
+    mobile: httpx.AsyncClient,
+    client: httpx.AsyncClient,
+    pair_device: PairDevice,
+    server_db: Database,
+    acme_id: uuid.UUID,
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+    other = (await pair_device("Other")).headers
+    first = await pull(mobile)
+    invoice_id = new_id()
+    header, [line] = an_invoice(invoice_id, customer(1).id)
+    await push(
+        mobile,
+        first["timestamp"],
+        {"invoices": {**empty(), "created": [header]}, "invoice_lines": {**empty(), "created": [line]}},
+    )
+    theirs = (await client.get(PULL, params={"last_pulled_at": 0}, headers=other)).json()
+    assert [r["id"] for r in theirs["changes"]["invoice_lines"]["created"]] == [line["id"]]
+    mine = await pull(mobile, first["timestamp"])
+    extra = {**line, "id": "addedline0001", "position": 1}
+    two_lines = {
+        **header,
+        "sub_total": "199.80",
+        "total_tax": "29.98",
+        "total": "229.78",
+        "_status": "updated",
+    }
+
+    response = await push(
+        mobile,
+        mine["timestamp"],
+        {"invoices": {**empty(), "updated": [two_lines]}, "invoice_lines": {**empty(), "created": [extra]}},
+    )
+
+    assert response.json()["experimentalRejectedIds"] == {}, response.text
+    seen_there = (
+        await client.get(PULL, params={"last_pulled_at": theirs["timestamp"]}, headers=other)
+    ).json()
+    lines_there = seen_there["changes"]["invoice_lines"]
+    assert [r["id"] for r in lines_there["created"]] == ["addedline0001"]  # the other device never had it
+    assert [r["id"] for r in lines_there["updated"]] == [line["id"]]
+    assert [r["id"] for r in seen_there["changes"]["invoices"]["updated"]] == [invoice_id]
+    lines_here = (await pull(mobile, mine["timestamp"]))["changes"]["invoice_lines"]
+    assert lines_here["created"] == []  # this device pushed it
+    assert [r["id"] for r in lines_here["updated"]] == [line["id"], "addedline0001"]

@@ -1,0 +1,30 @@
+"""watermelon line origins: watermelon_invoice_lines.created_version and device_id
+
+Revision ID: 0800
+Revises: 0400
+Create Date: 2026-12-01 21:00:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+
+revision: str = '0800'
+down_revision: str | Sequence[str] | None = '0400'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # Lines stored before: unknown origin (NULL), served as before (with their invoice).
+    with op.batch_alter_table('watermelon_invoice_lines', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('created_version', sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column('device_id', sa.Uuid(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('watermelon_invoice_lines', schema=None) as batch_op:
+        batch_op.drop_column('device_id')
+        batch_op.drop_column('created_version')
