@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
+import httpx
 import msgspec
 
 from reference_client import Phone
 from reference_client.phone import Line
 from sync_protocol.entities import Invoice, Payment
 from sync_protocol.messages import DeletePayment
+from tests.fixtures.devices import PairDevice
 from tests.forwarding.conftest import SALES, Forwarding, settle
+
+WATERMELON_PULL = "/mobile/v1/watermelon/pull"
+WATERMELON_PUSH = "/mobile/v1/watermelon/push"
 
 
 async def test_an_invoice_voided_on_the_phone_before_it_reached_xero_is_never_sent_nor_its_payments(
@@ -51,3 +57,37 @@ async def test_an_invoice_voided_on_the_phone_before_it_reached_xero_is_never_se
     assert payment.status == "DELETED"
     assert payment.sync is not None
     assert payment.sync.state == "held"
+
+
+async def test_a_void_xero_refuses_brings_the_invoice_back_to_watermelondb_apps_with_the_failure(
+    forwarding: Forwarding, phone: Phone, pair_device: PairDevice, client: httpx.AsyncClient
+) -> None:
+    [customer, *_] = sorted(record_id for (_, record_id) in phone.store.records("customer"))
+    invoice_id = phone.create_invoice(customer, [Line("1", "100.00", tax_type="OUTPUT2", account_code=SALES)])
+    await phone.upload()
+    await settle(forwarding.admin)
+    xero_id = forwarding.xero_invoice_for(invoice_id)["InvoiceID"]
+    app = (await pair_device("WatermelonDB app")).headers
+    first = (await client.get(WATERMELON_PULL, params={"last_pulled_at": 0}, headers=app)).json()
+    assert invoice_id in [r["id"] for r in first["changes"]["invoices"]["created"]]
+    # The office takes a payment in Xero; before the mirror hears of it, the app deletes (voids) the invoice.
+    forwarding.sandbox.handle.user_record_payment(forwarding.xero_org.tenant_id, xero_id, Decimal("15.00"))
+    deleted = await client.post(
+        WATERMELON_PUSH,
+        params={"last_pulled_at": first["timestamp"]},
+        json={"invoices": {"created": [], "updated": [], "deleted": [invoice_id]}},
+        headers=app,
+    )
+    assert deleted.json()["experimentalRejectedIds"] == {}, deleted.text
+
+    await settle(forwarding.admin)
+    after = (
+        await client.get(WATERMELON_PULL, params={"last_pulled_at": first["timestamp"]}, headers=app)
+    ).json()
+
+    assert forwarding.xero_org.invoices[xero_id.lower()]["Status"] == "AUTHORISED"  # Xero refused the void
+    [invoice] = after["changes"]["invoices"]["created"]  # the app deleted it: it comes back
+    assert invoice["id"] == invoice_id
+    assert invoice["sync_state"] == "failed"
+    assert "payments" in invoice["sync_message"]
+    assert after["changes"]["invoices"]["deleted"] == []
