@@ -3,9 +3,13 @@
 Pull reads the feed (``sync_records``) exactly as the native pull does, in one snapshot, and
 reshapes each record into rows of the app's tables (``server.sync.watermelon_rows``). The
 timestamp is the feed cursor plus one. A record the client has never seen (created after its
-cursor, and not uploaded by this device) is ``created``; everything else is ``updated``. A cursor
-the feed can no longer serve incrementally gets the whole data set with
-``experimentalStrategy: "replacement"`` (WatermelonDB keeps records it has not pushed yet).
+cursor, and not uploaded by this device) is ``created``; so is a line another device added to an
+invoice the client holds (``watermelon_invoice_lines`` records when and by whom each line joined),
+and a record whose deletion by this device was refused; everything else is ``updated``. Voided
+invoices and deleted payments are deleted records to WatermelonDB apps (in ``deleted``, never in a
+snapshot), unless Xero refused the void. A cursor the feed can no longer serve incrementally gets
+the whole data set with ``experimentalStrategy: "replacement"`` (WatermelonDB keeps records it has
+not pushed yet).
 
 Push translates the app's rows into the native mutations and runs them through
 ``PushService.push_with`` — the native validation, idempotent storage and dependency tracking,
@@ -18,6 +22,8 @@ in one transaction with the checks WatermelonDB asks for:
 - mutation ids are derived from the content and the versions of what it refers to, so a re-push
   of something rejected replays the stored rejection until the record, or a record it refers to,
   changes;
+- a deletion the server will not carry out (a customer, an invoice with payments) is a rejection,
+  so WatermelonDB keeps the record; the next pull hands it back as ``created``, which restores it;
 - rejected records come back in ``experimentalRejectedIds`` (WatermelonDB keeps them unsynced)
   and, through the feed, as their ``sync_state = 'rejected'`` / ``sync_message`` columns on this
   device's next pull (entity ``upload_rejection``; native phones skip entities they do not know).
