@@ -1,4 +1,4 @@
-"""watermelon line origins: watermelon_invoice_lines.created_version and device_id
+"""watermelon line origins (watermelon_invoice_lines.created_version, device_id); tombstone index
 
 Revision ID: 0800
 Revises: 0400
@@ -22,9 +22,19 @@ def upgrade() -> None:
     with op.batch_alter_table('watermelon_invoice_lines', schema=None) as batch_op:
         batch_op.add_column(sa.Column('created_version', sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column('device_id', sa.Uuid(), nullable=True))
+    # Tombstones only, for the scheduled purge.
+    op.create_index(
+        'ix_sync_records_tombstones',
+        'sync_records',
+        ['organisation_id', 'changed_at'],
+        unique=False,
+        postgresql_where=sa.text('payload IS NULL'),
+        sqlite_where=sa.text('payload IS NULL'),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index('ix_sync_records_tombstones', table_name='sync_records')
     with op.batch_alter_table('watermelon_invoice_lines', schema=None) as batch_op:
         batch_op.drop_column('device_id')
         batch_op.drop_column('created_version')
