@@ -48,7 +48,7 @@ from server.db.sync_models import Upload
 from server.db.watermelon_models import WatermelonInvoiceLine
 from server.errors import Conflict, InvalidInput
 from server.services.devices import DevicePrincipal
-from server.sync import feed, outbox
+from server.sync import feed, outbox, watermelon_rows
 from server.sync.feed import Change
 from server.sync.mutations import PushService
 from server.sync.watermelon_rows import (
@@ -111,6 +111,7 @@ class RejectionNote(msgspec.Struct, kw_only=True):
 
 
 _note_decoder = msgspec.json.Decoder(RejectionNote)
+_mutation_decoder = msgspec.json.Decoder(AnyMutation)
 
 
 def cursor_of(last_pulled_at: int | None) -> int:
@@ -230,6 +231,46 @@ async def _lines_new_to(
     return {line_id for (line_id,) in rows}
 
 
+async def _lines_beyond(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    invoices: dict[str, Invoice],
+    known: dict[str, list[tuple[str, int | None]]],
+) -> dict[str, list[str]]:
+    """Ids an app may hold for lines an invoice no longer has: positions past its last line.
+
+    Lines no app pushed are named by position (``line_id``); when an edit (from a native phone)
+    shortens the invoice, the ids of the positions it lost are deleted. How many lines the invoice
+    ever had is read from its native uploads (WatermelonDB pushes, ``wm-…``, name their lines).
+    """
+    rows = await _in_chunks(
+        list(invoices),
+        lambda chunk: select(Upload.record_id, Upload.request).where(
+            Upload.organisation_id == organisation_id,
+            Upload.kind == "upsert_invoice",
+            Upload.record_id.in_(chunk),
+            Upload.mutation_id.not_like("wm-%"),
+        ),
+        session,
+    )
+    most: dict[str, int] = {}
+    for record_id, request in rows:
+        mutation = _mutation_decoder.decode(request)
+        if isinstance(mutation, UpsertInvoice):
+            most[record_id] = max(most.get(record_id, 0), len(mutation.invoice.lines))
+    gone: dict[str, list[str]] = {}
+    for invoice_id, invoice in invoices.items():
+        pushed = _ids_by_position(known.get(invoice_id, []))
+        ids = [
+            watermelon_rows.line_id(invoice_id, p)
+            for p in range(len(invoice.lines), most.get(invoice_id, 0))
+            if p not in pushed
+        ]
+        if ids:
+            gone[invoice_id] = ids
+    return gone
+
+
 def _ids_by_position(known: Iterable[tuple[str, int | None]]) -> dict[int, str]:
     return {position: line_id for line_id, position in known if position is not None}
 
@@ -299,6 +340,12 @@ class WatermelonSync:
                 for entity, entity_id, _, _, payload in rows
                 if payload is not None and entity in TABLE_OF_ENTITY
             }
+            shorter = await _lines_beyond(
+                session,
+                org,
+                {i: r for (e, i), r in records.items() if after != 0 and isinstance(r, Invoice)},
+                lines,
+            )
             unvoided = await _failed_deletions(
                 session, org, [i for (_, i), record in records.items() if record and _voided(record)]
             )
@@ -334,6 +381,7 @@ class WatermelonSync:
                     (target.created if created or line["id"] in new_lines else target.updated).append(line)
                 if after != 0:
                     target.deleted.extend(i for i, position in known if position is None)
+                    target.deleted.extend(shorter.get(entity_id, []))
         for (table, record_id), (note, _) in notes.items():
             columns = _rejection_columns(note, note.mutation_id)
             if (table, record_id) in placed:

@@ -505,3 +505,50 @@ async def test_a_line_another_device_added_to_an_invoice_this_app_holds_arrives_
     lines_here = (await pull(mobile, mine["timestamp"]))["changes"]["invoice_lines"]
     assert lines_here["created"] == []  # this device pushed it
     assert [r["id"] for r in lines_here["updated"]] == [line["id"], "addedline0001"]
+
+
+async def test_lines_a_native_edit_removed_are_deleted_on_watermelondb_apps(
+    mobile: httpx.AsyncClient,
+    client: httpx.AsyncClient,
+    pair_device: PairDevice,
+    server_db: Database,
+    acme_id: uuid.UUID,
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+    app = (await pair_device("WatermelonDB app")).headers
+    invoice_id = new_id()
+    line = {
+        "description": "Tap washer kit",
+        "product_id": product(1).id,
+        "quantity": "2",
+        "unit_amount": "49.95",
+        "tax_type": "OUTPUT2",
+        "line_amount": "99.90",
+        "tax_amount": "14.99",
+    }
+    invoice = {"id": invoice_id, "customer_id": customer(1).id, "date": "2026-11-20", "lines": [line, line]}
+    totals = {"sub_total": "199.80", "total_tax": "29.98", "total": "229.78"}
+
+    async def native_upsert(body: dict[str, Any]) -> None:
+        response = await mobile.post(
+            "/mobile/v1/mutations",
+            json={"mutations": [{"op": "upsert_invoice", "mutation_id": new_id(), "invoice": body}]},
+        )
+        assert response.json()["results"][0]["status"] == "applied", response.text
+
+    await native_upsert({**invoice, **totals})
+    first = (await client.get(PULL, params={"last_pulled_at": 0}, headers=app)).json()
+    assert [r["id"] for r in first["changes"]["invoice_lines"]["created"]] == [
+        f"{invoice_id}-l0",
+        f"{invoice_id}-l1",
+    ]
+
+    await native_upsert(
+        {**invoice, "lines": [line], "sub_total": "99.90", "total_tax": "14.99", "total": "114.89"}
+    )
+
+    changes = (await client.get(PULL, params={"last_pulled_at": first["timestamp"]}, headers=app)).json()[
+        "changes"
+    ]
+    assert [r["id"] for r in changes["invoice_lines"]["updated"]] == [f"{invoice_id}-l0"]
+    assert changes["invoice_lines"]["deleted"] == [f"{invoice_id}-l1"]
