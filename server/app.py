@@ -125,7 +125,13 @@ def create_app(settings: Settings) -> Litestar:
     xero = XeroAccess(settings, database, secrets)
     holder = process_name()
     sync = SyncService(database, xero, holder, timedelta(seconds=settings.sync_lease_seconds))
-    scheduler = MirrorScheduler(database, sync, timedelta(minutes=settings.sync_interval_minutes))
+    scheduler = MirrorScheduler(
+        database,
+        sync,
+        timedelta(minutes=settings.sync_interval_minutes),
+        retention=timedelta(days=settings.tombstone_retention_days),
+        purge_seconds=settings.tombstone_purge_seconds,
+    )
     forwarding = forwarding_workers(settings, database, xero, holder)
     pushes = PushService(database)
     state = State(

@@ -87,6 +87,19 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
         ),
         msgspec.Meta(gt=0),
     ] = 300.0
+    tombstone_retention_days: Annotated[
+        int,
+        _doc(
+            "Days a deletion (tombstone) stays in the change feed for phones to learn of it; older ones "
+            "are purged and a phone whose cursor is older must resync. 0 keeps tombstones forever."
+        ),
+        msgspec.Meta(ge=0),
+    ] = 30
+    tombstone_purge_seconds: Annotated[
+        float,
+        _doc("How often the scheduler purges tombstones older than the retention period."),
+        msgspec.Meta(gt=0),
+    ] = 3600.0
     xero_daily_reserve: Annotated[
         int,
         _doc(

@@ -22,6 +22,7 @@ TIMESTAMP_OFFSET = 1
 # rejection's `code`).
 PUSH_CONFLICT = "push_conflict"  # 409: a pushed record changed on the server after lastPulledAt
 READ_ONLY = "read_only"  # rejection: the table comes from Xero and cannot be changed by a phone
+NOT_DELETABLE = "not_deletable"  # rejection: records of this table cannot be deleted from a phone
 
 
 class Column(msgspec.Struct, frozen=True):
@@ -159,7 +160,7 @@ TABLES: tuple[Table, ...] = (
             _s("total", "decimal string, required"),
             _s("amount_paid", "set by the server"),
             _s("amount_due", "set by the server"),
-            _s("status", "set by the server: AUTHORISED, PAID, VOIDED, ..."),
+            _s("status", "set by the server: AUTHORISED, PAID, ... (voided invoices are deleted rows)"),
             *SYNC_COLUMNS,
         ),
         read_only=False,
@@ -193,7 +194,7 @@ TABLES: tuple[Table, ...] = (
             _s("date", "YYYY-MM-DD, required"),
             _s("amount", "decimal string, required"),
             _s("reference"),
-            _s("status", "AUTHORISED | DELETED (set by the server)"),
+            _s("status", "AUTHORISED (set by the server; deleted payments are deleted rows)"),
             *SYNC_COLUMNS,
         ),
         read_only=False,

@@ -9,7 +9,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, LargeBinary, MetaData, String, UniqueConstraint, Uuid
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from server.db.types import UTCDateTime, utcnow
@@ -73,7 +83,17 @@ class SyncRecord(Base):
     """
 
     __tablename__ = "sync_records"
-    __table_args__ = (UniqueConstraint("organisation_id", "version"),)
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "version"),
+        # Tombstones only: what the scheduled purge looks for (``feed.purge_tombstones``).
+        Index(
+            "ix_sync_records_tombstones",
+            "organisation_id",
+            "changed_at",
+            postgresql_where=text("payload IS NULL"),
+            sqlite_where=text("payload IS NULL"),
+        ),
+    )
 
     organisation_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True

@@ -3,21 +3,27 @@
 WatermelonDB keeps invoice lines as rows of their own, with ids the app chose; the feed's
 invoice carries its lines as a list without ids. ``watermelon_invoice_lines`` remembers which
 line id sits at which position of which invoice, so a pull hands the app back the ids it pushed
-(and names the ones an edit removed). It is written in the push's transaction, next to the feed.
+(and names the ones an edit removed), and when each line joined its invoice and from which device,
+so a device that never had a line gets it as ``created``. It is written in the push's transaction,
+next to the feed.
 """
 
 from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.models import Base
 
 
 class WatermelonInvoiceLine(Base):
-    """One line id an app pushed. ``position`` NULL: the line was removed from its invoice."""
+    """One line id an app pushed. ``position`` NULL: the line was removed from its invoice.
+
+    ``created_version``: the invoice's feed version when the line (last) joined it; ``device_id``: the
+    device that pushed it then. Both NULL for lines stored before they were recorded.
+    """
 
     __tablename__ = "watermelon_invoice_lines"
     __table_args__ = (Index("ix_watermelon_invoice_lines_invoice", "organisation_id", "invoice_id"),)
@@ -28,3 +34,5 @@ class WatermelonInvoiceLine(Base):
     line_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     invoice_id: Mapped[str] = mapped_column(String(64))
     position: Mapped[int | None] = mapped_column(Integer)
+    created_version: Mapped[int | None] = mapped_column(BigInteger)
+    device_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)

@@ -257,6 +257,9 @@ class _Run:
         item: Claimed,
     ) -> Job | Fate:
         mutation = item.mutation
+        cancelled = _cancelled_by_void(records, item)
+        if cancelled is not None:
+            return cancelled
         if isinstance(mutation, UpsertCustomer):
             customer = records.get(Customer, mutation.customer.id)
             xero_id = customer.xero_id if customer else None
@@ -649,6 +652,31 @@ def _references(mutation: AnyMutation) -> list[tuple[str, str]]:
     if isinstance(mutation, VoidInvoice):
         return [(invoice, mutation.invoice_id)]
     return [(payment, mutation.payment_id)]
+
+
+NEVER_SENT = "not sent to Xero: the invoice was voided on the phone before it reached Xero"
+
+
+def _cancelled_by_void(records: _Records, item: Claimed) -> Held | None:
+    """An invoice voided before it ever reached Xero is not created there (to be voided right after).
+
+    Its create and edits, and payments on it, end ``held`` with a message saying so; so does the
+    void (planned below: the invoice never reached Xero). An upload that may have been sent already
+    (``ambiguous``) goes on as usual: it is reconciled, and the void then voids it in Xero.
+    """
+    mutation = item.mutation
+    if item.ambiguous:
+        return None
+    if isinstance(mutation, UpsertInvoice):
+        invoice_id = mutation.invoice.id
+    elif isinstance(mutation, CreatePayment):
+        invoice_id = mutation.payment.invoice_id
+    else:
+        return None
+    invoice = records.get(Invoice, invoice_id)
+    if invoice is None or invoice.xero_id or invoice.status not in ("VOIDED", "DELETED"):
+        return None
+    return Held(NEVER_SENT)
 
 
 def idempotency_key(tenant_id: str, operation: Operation, items: Sequence[Claimed], body: bytes) -> str:

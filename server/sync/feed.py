@@ -257,6 +257,16 @@ async def purge_tombstones(session: AsyncSession, organisation_id: uuid.UUID, ol
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def organisations_with_tombstones(session: AsyncSession, older_than: datetime) -> list[uuid.UUID]:
+    """Organisations holding a tombstone changed before ``older_than``: what a purge has to visit."""
+    rows = await session.scalars(
+        select(SyncRecord.organisation_id)
+        .where(SyncRecord.payload.is_(None), SyncRecord.changed_at < older_than)
+        .distinct()
+    )
+    return list(rows)
+
+
 async def invalidate_cursors(session: AsyncSession, organisation_id: uuid.UUID) -> None:
     """After a mirror reset: every cursor handed out so far must resync."""
     latest = await _take_versions(session, organisation_id, 1)

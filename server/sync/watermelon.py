@@ -3,9 +3,13 @@
 Pull reads the feed (``sync_records``) exactly as the native pull does, in one snapshot, and
 reshapes each record into rows of the app's tables (``server.sync.watermelon_rows``). The
 timestamp is the feed cursor plus one. A record the client has never seen (created after its
-cursor, and not uploaded by this device) is ``created``; everything else is ``updated``. A cursor
-the feed can no longer serve incrementally gets the whole data set with
-``experimentalStrategy: "replacement"`` (WatermelonDB keeps records it has not pushed yet).
+cursor, and not uploaded by this device) is ``created``; so is a line another device added to an
+invoice the client holds (``watermelon_invoice_lines`` records when and by whom each line joined),
+and a record whose deletion by this device was refused; everything else is ``updated``. Voided
+invoices and deleted payments are deleted records to WatermelonDB apps (in ``deleted``, never in a
+snapshot), unless Xero refused the void. A cursor the feed can no longer serve incrementally gets
+the whole data set with ``experimentalStrategy: "replacement"`` (WatermelonDB keeps records it has
+not pushed yet).
 
 Push translates the app's rows into the native mutations and runs them through
 ``PushService.push_with`` — the native validation, idempotent storage and dependency tracking,
@@ -18,6 +22,8 @@ in one transaction with the checks WatermelonDB asks for:
 - mutation ids are derived from the content and the versions of what it refers to, so a re-push
   of something rejected replays the stored rejection until the record, or a record it refers to,
   changes;
+- a deletion the server will not carry out (a customer, an invoice with payments) is a rejection,
+  so WatermelonDB keeps the record; the next pull hands it back as ``created``, which restores it;
 - rejected records come back in ``experimentalRejectedIds`` (WatermelonDB keeps them unsynced)
   and, through the feed, as their ``sync_state = 'rejected'`` / ``sync_message`` columns on this
   device's next pull (entity ``upload_rejection``; native phones skip entities they do not know).
@@ -32,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import msgspec
-from sqlalchemy import select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,7 +48,7 @@ from server.db.sync_models import Upload
 from server.db.watermelon_models import WatermelonInvoiceLine
 from server.errors import Conflict, InvalidInput
 from server.services.devices import DevicePrincipal
-from server.sync import feed
+from server.sync import feed, outbox, watermelon_rows
 from server.sync.feed import Change
 from server.sync.mutations import PushService
 from server.sync.watermelon_rows import (
@@ -67,6 +73,7 @@ from sync_protocol.messages import (
 )
 from sync_protocol.messages import PushResponse as NativePushResponse
 from sync_protocol.watermelon import (
+    NOT_DELETABLE,
     PUSH_CONFLICT,
     READ_ONLY,
     TABLE_BY_NAME,
@@ -100,9 +107,11 @@ class RejectionNote(msgspec.Struct, kw_only=True):
     message: str
     field: str | None = None
     mutation_id: str = ""
+    deleted: bool = False  # the refused change was the app deleting the record
 
 
 _note_decoder = msgspec.json.Decoder(RejectionNote)
+_mutation_decoder = msgspec.json.Decoder(AnyMutation)
 
 
 def cursor_of(last_pulled_at: int | None) -> int:
@@ -146,6 +155,122 @@ async def _line_positions(
     return found
 
 
+def _notes_of(
+    device: DevicePrincipal, rows: Iterable[tuple[str, str, int, int, bytes | None]]
+) -> dict[tuple[str, str], tuple[RejectionNote, int]]:
+    """This device's rejection notes among the pulled rows, by (table, record id), with their version."""
+    notes: dict[tuple[str, str], tuple[RejectionNote, int]] = {}
+    for entity, entity_id, version, _, payload in rows:
+        if entity == REJECTION and payload is not None:
+            note = _note_decoder.decode(payload)
+            if note.device_id == str(device.device_id):
+                notes[(note.table, entity_id)] = (note, version)
+    return notes
+
+
+def _line_ids(invoice: Entity | None, known: list[tuple[str, int | None]]) -> list[str]:
+    """Every line id an app may hold for the invoice: those on it now and those ever pushed."""
+    ids = _ids_by_position(known)
+    on_it = [raw["id"] for raw in line_rows(invoice, ids)] if isinstance(invoice, Invoice) else []
+    return list(dict.fromkeys([*on_it, *(line_id for line_id, _ in known)]))
+
+
+def _voided(record: Entity | None) -> bool:
+    """A voided or deleted invoice, a deleted payment: what an app's deletion of it leaves."""
+    if isinstance(record, Invoice):
+        return record.status in ("VOIDED", "DELETED")
+    return isinstance(record, Payment) and record.status == "DELETED"
+
+
+async def _failed_deletions(
+    session: AsyncSession, organisation_id: uuid.UUID, record_ids: Sequence[str]
+) -> set[str]:
+    """The records whose latest upload is a void or payment deletion Xero refused.
+
+    Voided on the server but not in Xero: apps get them back (with the failure in ``sync_*``)
+    instead of as deleted.
+    """
+    rows = await _in_chunks(
+        list(dict.fromkeys(record_ids)),
+        lambda chunk: (
+            select(Upload.record_id, Upload.kind, Upload.state)
+            .where(
+                Upload.organisation_id == organisation_id,
+                Upload.record_id.in_(chunk),
+                Upload.state.not_in((outbox.REJECTED, outbox.SUPERSEDED)),
+            )
+            .order_by(Upload.id)
+        ),
+        session,
+    )
+    latest = {record_id: (kind, state) for record_id, kind, state in rows}
+    return {
+        record_id
+        for record_id, (kind, state) in latest.items()
+        if kind in ("void_invoice", "delete_payment") and state == outbox.FAILED
+    }
+
+
+async def _lines_new_to(
+    session: AsyncSession, device: DevicePrincipal, invoice_ids: Sequence[str], cursor: int
+) -> set[str]:
+    """Line ids that joined these invoices after ``cursor``, pushed by another device."""
+    rows = await _in_chunks(
+        list(dict.fromkeys(invoice_ids)),
+        lambda chunk: select(WatermelonInvoiceLine.line_id).where(
+            WatermelonInvoiceLine.organisation_id == device.organisation_id,
+            WatermelonInvoiceLine.invoice_id.in_(chunk),
+            WatermelonInvoiceLine.position.is_not(None),
+            WatermelonInvoiceLine.created_version > cursor,
+            or_(
+                WatermelonInvoiceLine.device_id.is_(None), WatermelonInvoiceLine.device_id != device.device_id
+            ),
+        ),
+        session,
+    )
+    return {line_id for (line_id,) in rows}
+
+
+async def _lines_beyond(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    invoices: dict[str, Invoice],
+    known: dict[str, list[tuple[str, int | None]]],
+) -> dict[str, list[str]]:
+    """Ids an app may hold for lines an invoice no longer has: positions past its last line.
+
+    Lines no app pushed are named by position (``line_id``); when an edit (from a native phone)
+    shortens the invoice, the ids of the positions it lost are deleted. How many lines the invoice
+    ever had is read from its native uploads (WatermelonDB pushes, ``wm-…``, name their lines).
+    """
+    rows = await _in_chunks(
+        list(invoices),
+        lambda chunk: select(Upload.record_id, Upload.request).where(
+            Upload.organisation_id == organisation_id,
+            Upload.kind == "upsert_invoice",
+            Upload.record_id.in_(chunk),
+            Upload.mutation_id.not_like("wm-%"),
+        ),
+        session,
+    )
+    most: dict[str, int] = {}
+    for record_id, request in rows:
+        mutation = _mutation_decoder.decode(request)
+        if isinstance(mutation, UpsertInvoice):
+            most[record_id] = max(most.get(record_id, 0), len(mutation.invoice.lines))
+    gone: dict[str, list[str]] = {}
+    for invoice_id, invoice in invoices.items():
+        pushed = _ids_by_position(known.get(invoice_id, []))
+        ids = [
+            watermelon_rows.line_id(invoice_id, p)
+            for p in range(len(invoice.lines), most.get(invoice_id, 0))
+            if p not in pushed
+        ]
+        if ids:
+            gone[invoice_id] = ids
+    return gone
+
+
 def _ids_by_position(known: Iterable[tuple[str, int | None]]) -> dict[int, str]:
     return {position: line_id for line_id, position in known if position is not None}
 
@@ -172,6 +297,7 @@ class WatermelonSync:
                 select(
                     SyncRecord.entity,
                     SyncRecord.entity_id,
+                    SyncRecord.version,
                     SyncRecord.created_version,
                     SyncRecord.payload,
                 )
@@ -180,13 +306,23 @@ class WatermelonSync:
             )
             if after == 0:
                 query = query.where(SyncRecord.payload.is_not(None))
-            rows = (await session.execute(query)).all()
-            lines = await _line_positions(session, org, [r.entity_id for r in rows if r.entity == "invoice"])
-            fresh = [
-                r.entity_id
-                for r in rows
-                if r.entity in _UPLOADED and r.payload is not None and r.created_version > cursor
+            rows: list[tuple[str, str, int, int, bytes | None]] = [
+                (r.entity, r.entity_id, r.version, r.created_version, r.payload)
+                for r in (await session.execute(query)).all()
             ]
+            notes = _notes_of(device, rows)
+            # A deletion this device pushed and the server refused: the app keeps the record marked
+            # as deleted (rejected ids) until it gets it back, as ``created``.
+            restore = {key for key, (note, version) in notes.items() if note.deleted and version > cursor}
+            seen = {(TABLE_OF_ENTITY.get(r[0]), r[1]) for r in rows}
+            missing = [(TABLE_BY_NAME[t].entity, i) for t, i in restore if (t, i) not in seen]
+            if missing:
+                found = await feed.current_payloads(session, org, missing)
+                rows += [(e, i, 0, 0, found[(e, i)]) for e, i in missing if found.get((e, i)) is not None]
+            invoice_ids = [r[1] for r in rows if r[0] == "invoice"]
+            lines = await _line_positions(session, org, invoice_ids)
+            new_lines = await _lines_new_to(session, device, invoice_ids, cursor)
+            fresh = [r[1] for r in rows if r[0] in _UPLOADED and r[4] is not None and r[3] > cursor]
             own = {
                 row.record_id
                 for row in await _in_chunks(
@@ -199,44 +335,58 @@ class WatermelonSync:
                     session,
                 )
             }
+            records = {
+                (entity, entity_id): decode_entity(entity, payload)
+                for entity, entity_id, _, _, payload in rows
+                if payload is not None and entity in TABLE_OF_ENTITY
+            }
+            shorter = await _lines_beyond(
+                session,
+                org,
+                {i: r for (e, i), r in records.items() if after != 0 and isinstance(r, Invoice)},
+                lines,
+            )
+            unvoided = await _failed_deletions(
+                session, org, [i for (_, i), record in records.items() if record and _voided(record)]
+            )
         changes: Changes = {table.name: TableChanges() for table in TABLES}
         placed: dict[tuple[str, str], RawRecord] = {}
-        notes: dict[tuple[str, str], RejectionNote] = {}
-        for entity, entity_id, created_version, payload in rows:
-            if entity == REJECTION:
-                if payload is not None:
-                    note = _note_decoder.decode(payload)
-                    if note.device_id == str(device.device_id):
-                        notes[(note.table, entity_id)] = note
-                continue
+        for entity, entity_id, _, created_version, payload in rows:
             table = TABLE_OF_ENTITY.get(entity)
             if table is None:
-                continue  # an entity WatermelonDB apps do not keep
-            if payload is None:
-                changes[table].deleted.append(entity_id)
-                if entity == "invoice":
-                    changes["invoice_lines"].deleted.extend(i for i, _ in lines.get(entity_id, []))
+                continue  # an entity WatermelonDB apps do not keep (or a rejection note, read above)
+            record = records.get((entity, entity_id)) if payload is not None else None
+            if payload is not None and record is None:
+                continue  # an entity this server version cannot decode
+            known = lines.get(entity_id, [])
+            if record is None or (_voided(record) and entity_id not in unvoided):
+                # Gone, or voided / deleted: to a WatermelonDB app both are a deleted record.
+                if after != 0:
+                    changes[table].deleted.append(entity_id)
+                    if entity == "invoice":
+                        changes["invoice_lines"].deleted.extend(_line_ids(record, known))
                 continue
-            record = decode_entity(entity, payload)
-            if record is None:
-                continue
-            created = created_version > cursor and entity_id not in own
+            created = (
+                (table, entity_id) in restore
+                or entity_id in unvoided
+                or (created_version > cursor and entity_id not in own)
+            )
             raw = record_row(record)
             placed[(table, entity_id)] = raw
             (changes[table].created if created else changes[table].updated).append(raw)
             if isinstance(record, Invoice):
-                known = lines.get(entity_id, [])
                 target = changes["invoice_lines"]
-                (target.created if created else target.updated).extend(
-                    line_rows(record, _ids_by_position(known))
-                )
+                for line in line_rows(record, _ids_by_position(known)):
+                    # A line another device added to an invoice this app holds is new to the app.
+                    (target.created if created or line["id"] in new_lines else target.updated).append(line)
                 if after != 0:
                     target.deleted.extend(i for i, position in known if position is None)
-        for (table, record_id), note in notes.items():
+                    target.deleted.extend(shorter.get(entity_id, []))
+        for (table, record_id), (note, _) in notes.items():
             columns = _rejection_columns(note, note.mutation_id)
             if (table, record_id) in placed:
                 placed[(table, record_id)].update(columns)
-            elif cursor != 0:
+            elif cursor != 0 and not note.deleted:
                 # Only the rejection changed: the app's own unsynced row takes these columns.
                 changes[table].updated.append({"id": record_id, **columns})
         return PullResponse(
@@ -285,6 +435,7 @@ class _Unit:
     line_ids: list[str] | None = None
     rejection: Rejection | None = None  # the rows could not even be read as a record
     skipped: bool = False  # the server has this already
+    deletion: bool = False  # the app deleted the record (a void, a payment deletion)
     result: MutationResult | None = None
 
 
@@ -481,7 +632,11 @@ class _PushPlan:
             self._units.append(unit)
 
     async def _deletions(self, state: _Feed) -> None:
-        """Deleting a record the server does not have, or has deleted already, is a no-op."""
+        """Deleting a record the server does not have, or has deleted already, is a no-op.
+
+        A deletion the server will not carry out is a rejection: the app keeps the record (marked
+        deleted) and gets it back, as ``created``, on its next pull.
+        """
         for payment_id in self._table("payments").deleted:
             payment = await state.record(Payment, "payment", payment_id)
             if payment is not None and payment.status != "DELETED":
@@ -491,6 +646,7 @@ class _PushPlan:
                         payment_id,
                         [("payments", payment_id)],
                         DeletePayment(mutation_id="", payment_id=payment_id),
+                        deletion=True,
                     )
                 )
         lines = self._table("invoice_lines").deleted
@@ -500,9 +656,25 @@ class _PushPlan:
                 rows = [("invoices", invoice_id)]
                 rows += [("invoice_lines", i) for i in lines if self._line_invoices.get(i) == invoice_id]
                 self._units.append(
-                    _Unit("invoices", invoice_id, rows, VoidInvoice(mutation_id="", invoice_id=invoice_id))
+                    _Unit(
+                        "invoices",
+                        invoice_id,
+                        rows,
+                        VoidInvoice(mutation_id="", invoice_id=invoice_id),
+                        deletion=True,
+                    )
                 )
-        # Customers cannot be deleted from a phone (archive them in Xero): the deletion is ignored.
+        for customer_id in self._table("customers").deleted:
+            if await state.record(Customer, "customer", customer_id) is not None:
+                rejection = Rejection(
+                    table="customers",
+                    id=customer_id,
+                    code=NOT_DELETABLE,
+                    message="customers cannot be deleted from a phone: archive the contact in Xero",
+                )
+                unit = _Unit("customers", customer_id, [("customers", customer_id)], rejection=rejection)
+                unit.deletion = True
+                self._units.append(unit)
 
     async def _settle(self, unit: _Unit, state: _Feed) -> None:
         """Skips what the server has already, refuses a conflict, and names the mutation."""
@@ -543,7 +715,9 @@ class _PushPlan:
             if rejection is None:
                 notes.append(Change(REJECTION, unit.record_id, None))
                 if unit.line_ids is not None:
-                    await _store_line_ids(session, self._org, unit.record_id, unit.line_ids)
+                    await _store_line_ids(
+                        session, self._org, unit.record_id, unit.line_ids, self._device.device_id
+                    )
             elif rejection.table != "invoice_lines":  # lines have no sync columns: their invoice says
                 note = RejectionNote(
                     device_id=str(self._device.device_id),
@@ -552,6 +726,7 @@ class _PushPlan:
                     message=rejection.message,
                     field=rejection.field,
                     mutation_id=unit.mutation.mutation_id if unit.mutation else "",
+                    deleted=unit.deletion,
                 )
                 notes.append(Change(REJECTION, unit.record_id, msgspec.json.encode(note)))
         await feed.publish(session, self._org, notes)
@@ -611,9 +786,19 @@ def _same_as_server(mutation: AnyMutation, payload: bytes) -> bool:
 
 
 async def _store_line_ids(
-    session: AsyncSession, organisation_id: uuid.UUID, invoice_id: str, ids: list[str]
+    session: AsyncSession, organisation_id: uuid.UUID, invoice_id: str, ids: list[str], device_id: uuid.UUID
 ) -> None:
-    """Remembers the invoice's line ids by position; lines no longer on it keep a NULL position."""
+    """Remembers the invoice's line ids by position; lines no longer on it keep a NULL position.
+
+    A line new to the invoice (or back on it) records the invoice's feed version and this device.
+    """
+    version = await session.scalar(
+        select(SyncRecord.version).where(
+            SyncRecord.organisation_id == organisation_id,
+            SyncRecord.entity == "invoice",
+            SyncRecord.entity_id == invoice_id,
+        )
+    )
     await session.execute(
         update(WatermelonInvoiceLine)
         .where(
@@ -633,13 +818,26 @@ async def _store_line_ids(
                 "line_id": line_id,
                 "invoice_id": invoice_id,
                 "position": position,
+                "created_version": version,
+                "device_id": device_id,
             }
             for position, line_id in enumerate(ids)
         ]
     )
+    rejoined = WatermelonInvoiceLine.position.is_(None)
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=["organisation_id", "line_id"],
-            set_={"invoice_id": statement.excluded.invoice_id, "position": statement.excluded.position},
+            set_={
+                "invoice_id": statement.excluded.invoice_id,
+                "position": statement.excluded.position,
+                "created_version": case(
+                    (rejoined, statement.excluded.created_version),
+                    else_=WatermelonInvoiceLine.created_version,
+                ),
+                "device_id": case(
+                    (rejoined, statement.excluded.device_id), else_=WatermelonInvoiceLine.device_id
+                ),
+            },
         )
     )

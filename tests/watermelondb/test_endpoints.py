@@ -244,8 +244,12 @@ async def test_records_another_device_uploaded_arrive_as_created_and_own_ones_as
     assert [r["id"] for r in changes["updated"]] == [mine]
 
 
-async def test_deleting_unknown_ids_is_ignored_and_deleting_a_payment_or_invoice_deletes_or_voids_it(
-    mobile: httpx.AsyncClient, server_db: Database, acme_id: uuid.UUID
+async def test_deleting_unknown_ids_is_ignored_and_deleted_payments_and_invoices_stay_deleted_everywhere(
+    mobile: httpx.AsyncClient,
+    client: httpx.AsyncClient,
+    pair_device: PairDevice,
+    server_db: Database,
+    acme_id: uuid.UUID,
 ) -> None:
     await publish_entities(server_db, acme_id, standard_mirror())
     first = await pull(mobile)
@@ -293,9 +297,20 @@ async def test_deleting_unknown_ids_is_ignored_and_deleting_a_payment_or_invoice
     assert unknown.json() == {"experimentalRejectedIds": {}, "rejections": []}
     assert deleted.json()["experimentalRejectedIds"] == {}
     assert voided.json()["experimentalRejectedIds"] == {}
+    # They do not come back to this device as VOIDED / DELETED rows: they are deleted records.
     changes = (await pull(mobile, second["timestamp"]))["changes"]
-    assert changes["payments"]["updated"][0]["status"] == "DELETED"
-    assert changes["invoices"]["updated"][0]["status"] == "VOIDED"
+    assert changes["payments"] == {**empty(), "deleted": [payment_id]}
+    assert changes["invoices"] == {**empty(), "deleted": [invoice_id]}
+    assert changes["invoice_lines"] == {**empty(), "deleted": [lines[0]["id"]]}
+    # Other devices learn it the same way, and a new device never gets them.
+    other = (await pair_device("Other")).headers
+    fresh = (await client.get(PULL, params={"last_pulled_at": 0}, headers=other)).json()["changes"]
+    assert fresh["payments"]["created"] == []
+    assert fresh["invoices"]["created"] == []
+    assert fresh["invoice_lines"]["created"] == []
+    native = await mobile.get("/mobile/v1/changes", params={"cursor": second["timestamp"] - 1})
+    states = {c["id"]: c["record"]["status"] for c in native.json()["changes"] if c["record"]}
+    assert (states[invoice_id], states[payment_id]) == ("VOIDED", "DELETED")  # native phones: statuses
 
 
 async def test_removing_a_line_edits_the_invoice_and_the_pull_deletes_the_line(
@@ -376,3 +391,164 @@ async def test_an_app_whose_schema_migrated_gets_the_whole_data_set_as_a_replace
     body = response.json()
     assert body["experimentalStrategy"] == "replacement"
     assert {r["id"] for r in body["changes"]["customers"]["updated"]} == {customer(n).id for n in (1, 2, 3)}
+
+
+async def test_a_customer_deletion_is_rejected_and_the_customer_comes_back_to_the_app_as_created(
+    mobile: httpx.AsyncClient, server_db: Database, acme_id: uuid.UUID
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+    first = await pull(mobile)
+
+    response = await push(mobile, first["timestamp"], {"customers": {**empty(), "deleted": [customer(1).id]}})
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["experimentalRejectedIds"] == {"customers": [customer(1).id]}
+    assert body["rejections"][0]["code"] == "not_deletable"
+    after = await pull(mobile, first["timestamp"])
+    restored = after["changes"]["customers"]
+    assert [r["id"] for r in restored["created"]] == [customer(1).id]  # WatermelonDB re-creates it
+    assert restored["created"][0]["name"] == customer(1).name
+    assert (restored["created"][0]["sync_state"], restored["created"][0]["sync_code"]) == (
+        "rejected",
+        "not_deletable",
+    )
+    assert restored["updated"] == []
+    assert restored["deleted"] == []
+    again = await pull(mobile, after["timestamp"])
+    assert again["changes"]["customers"] == empty()
+
+
+async def test_a_refused_void_is_rejected_and_the_invoice_comes_back_with_its_lines_as_created(
+    mobile: httpx.AsyncClient, server_db: Database, acme_id: uuid.UUID
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+    first = await pull(mobile)
+    invoice_id, payment_id = new_id(), new_id()
+    header, lines = an_invoice(invoice_id, customer(1).id)
+    payment = {"id": payment_id, "invoice_id": invoice_id, "account_code": "090", "date": "2026-11-20"}
+    await push(
+        mobile,
+        first["timestamp"],
+        {
+            "invoices": {**empty(), "created": [header]},
+            "invoice_lines": {**empty(), "created": lines},
+            "payments": {**empty(), "created": [{**payment, "amount": "10.00"}]},
+        },
+    )
+    second = await pull(mobile, first["timestamp"])
+
+    response = await push(
+        mobile,
+        second["timestamp"],
+        {
+            "invoices": {**empty(), "deleted": [invoice_id]},
+            "invoice_lines": {**empty(), "deleted": [lines[0]["id"]]},
+        },
+    )
+
+    body = response.json()
+    assert body["experimentalRejectedIds"] == {"invoices": [invoice_id], "invoice_lines": [lines[0]["id"]]}
+    assert body["rejections"][0]["code"] == "invoice_has_payments"
+    changes = (await pull(mobile, second["timestamp"]))["changes"]
+    [invoice] = changes["invoices"]["created"]
+    assert (invoice["id"], invoice["status"], invoice["amount_due"]) == (invoice_id, "AUTHORISED", "104.89")
+    assert (invoice["sync_state"], invoice["sync_code"]) == ("rejected", "invoice_has_payments")
+    assert [r["id"] for r in changes["invoice_lines"]["created"]] == [lines[0]["id"]]
+    assert changes["invoices"]["updated"] == []
+    assert changes["invoice_lines"]["updated"] == []
+
+
+async def test_a_line_another_device_added_to_an_invoice_this_app_holds_arrives_as_created(
+    mobile: httpx.AsyncClient,
+    client: httpx.AsyncClient,
+    pair_device: PairDevice,
+    server_db: Database,
+    acme_id: uuid.UUID,
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+    other = (await pair_device("Other")).headers
+    first = await pull(mobile)
+    invoice_id = new_id()
+    header, [line] = an_invoice(invoice_id, customer(1).id)
+    await push(
+        mobile,
+        first["timestamp"],
+        {"invoices": {**empty(), "created": [header]}, "invoice_lines": {**empty(), "created": [line]}},
+    )
+    theirs = (await client.get(PULL, params={"last_pulled_at": 0}, headers=other)).json()
+    assert [r["id"] for r in theirs["changes"]["invoice_lines"]["created"]] == [line["id"]]
+    mine = await pull(mobile, first["timestamp"])
+    extra = {**line, "id": "addedline0001", "position": 1}
+    two_lines = {
+        **header,
+        "sub_total": "199.80",
+        "total_tax": "29.98",
+        "total": "229.78",
+        "_status": "updated",
+    }
+
+    response = await push(
+        mobile,
+        mine["timestamp"],
+        {"invoices": {**empty(), "updated": [two_lines]}, "invoice_lines": {**empty(), "created": [extra]}},
+    )
+
+    assert response.json()["experimentalRejectedIds"] == {}, response.text
+    seen_there = (
+        await client.get(PULL, params={"last_pulled_at": theirs["timestamp"]}, headers=other)
+    ).json()
+    lines_there = seen_there["changes"]["invoice_lines"]
+    assert [r["id"] for r in lines_there["created"]] == ["addedline0001"]  # the other device never had it
+    assert [r["id"] for r in lines_there["updated"]] == [line["id"]]
+    assert [r["id"] for r in seen_there["changes"]["invoices"]["updated"]] == [invoice_id]
+    lines_here = (await pull(mobile, mine["timestamp"]))["changes"]["invoice_lines"]
+    assert lines_here["created"] == []  # this device pushed it
+    assert [r["id"] for r in lines_here["updated"]] == [line["id"], "addedline0001"]
+
+
+async def test_lines_a_native_edit_removed_are_deleted_on_watermelondb_apps(
+    mobile: httpx.AsyncClient,
+    client: httpx.AsyncClient,
+    pair_device: PairDevice,
+    server_db: Database,
+    acme_id: uuid.UUID,
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+    app = (await pair_device("WatermelonDB app")).headers
+    invoice_id = new_id()
+    line = {
+        "description": "Tap washer kit",
+        "product_id": product(1).id,
+        "quantity": "2",
+        "unit_amount": "49.95",
+        "tax_type": "OUTPUT2",
+        "line_amount": "99.90",
+        "tax_amount": "14.99",
+    }
+    invoice = {"id": invoice_id, "customer_id": customer(1).id, "date": "2026-11-20", "lines": [line, line]}
+    totals = {"sub_total": "199.80", "total_tax": "29.98", "total": "229.78"}
+
+    async def native_upsert(body: dict[str, Any]) -> None:
+        response = await mobile.post(
+            "/mobile/v1/mutations",
+            json={"mutations": [{"op": "upsert_invoice", "mutation_id": new_id(), "invoice": body}]},
+        )
+        assert response.json()["results"][0]["status"] == "applied", response.text
+
+    await native_upsert({**invoice, **totals})
+    first = (await client.get(PULL, params={"last_pulled_at": 0}, headers=app)).json()
+    assert [r["id"] for r in first["changes"]["invoice_lines"]["created"]] == [
+        f"{invoice_id}-l0",
+        f"{invoice_id}-l1",
+    ]
+
+    await native_upsert(
+        {**invoice, "lines": [line], "sub_total": "99.90", "total_tax": "14.99", "total": "114.89"}
+    )
+
+    changes = (await client.get(PULL, params={"last_pulled_at": first["timestamp"]}, headers=app)).json()[
+        "changes"
+    ]
+    assert [r["id"] for r in changes["invoice_lines"]["updated"]] == [f"{invoice_id}-l0"]
+    assert changes["invoice_lines"]["deleted"] == [f"{invoice_id}-l1"]

@@ -5,6 +5,10 @@ one process (the elected one, until it stops renewing) starts pulls. What is due
 database - connected organisations whose last run started more than their interval ago (the
 organisation's own, set in Settings, else the server-wide one) - so a restart loses no schedule and
 needs no job store. Each pull still takes its organisation's lease.
+
+The same scheduler purges tombstones older than the retention period (``tombstone_retention_days``)
+every ``tombstone_purge_seconds``, raising each organisation's horizon (``feed.purge_tombstones``).
+Purging is idempotent, so every process may run it; it needs no lease.
 """
 
 from __future__ import annotations
@@ -25,35 +29,77 @@ from server.db.types import utcnow
 from server.services.mirror.leases import SCHEDULER_LEASE
 from server.services.mirror.service import SyncService
 from server.services.xero_tokens import CONNECTED
+from server.sync import feed
 
 log = logging.getLogger("ledgersync.scheduler")
 
 
 class MirrorScheduler:
     def __init__(
-        self, database: Database, sync: SyncService, interval: timedelta, tick_seconds: float = 30.0
+        self,
+        database: Database,
+        sync: SyncService,
+        interval: timedelta,
+        tick_seconds: float = 30.0,
+        retention: timedelta = timedelta(0),
+        purge_seconds: float = 3600.0,
     ) -> None:
+        """``retention``: how long tombstones are kept (0: forever, no purge job)."""
         self._db = database
         self._sync = sync
         self.interval = interval
         self.tick_seconds = tick_seconds
+        self.retention = retention
+        self.purge_seconds = purge_seconds
         self._scheduler: AsyncIOScheduler | None = None
         self._running: set[asyncio.Task[Any]] = set()
 
     def start(self) -> None:
-        if self.interval <= timedelta(0):
-            return  # periodic pulls are off (sync_interval_minutes = 0)
-        self._scheduler = AsyncIOScheduler(timezone="UTC")
-        self._scheduler.add_job(
-            self.tick,
-            "interval",
-            seconds=self.tick_seconds,
-            next_run_time=utcnow(),
-            max_instances=1,
-            coalesce=True,
-            id="mirror-tick",
-        )
-        self._scheduler.start()
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        if self.interval > timedelta(0):  # periodic pulls are off when sync_interval_minutes = 0
+            scheduler.add_job(
+                self.tick,
+                "interval",
+                seconds=self.tick_seconds,
+                next_run_time=utcnow(),
+                max_instances=1,
+                coalesce=True,
+                id="mirror-tick",
+            )
+        if self.retention > timedelta(0):
+            scheduler.add_job(
+                self.purge,
+                "interval",
+                seconds=self.purge_seconds,
+                next_run_time=utcnow(),
+                max_instances=1,
+                coalesce=True,
+                id="tombstone-purge",
+            )
+        if scheduler.get_jobs():
+            scheduler.start()
+            self._scheduler = scheduler
+
+    async def purge(self) -> dict[uuid.UUID, int]:
+        """Purges tombstones older than the retention period; returns how many, by organisation."""
+        older_than = utcnow() - self.retention
+        purged: dict[uuid.UUID, int] = {}
+        try:
+            async with self._db.reads() as session:
+                organisations = await feed.organisations_with_tombstones(session, older_than)
+            for organisation_id in organisations:
+                # One transaction per organisation: a purge holds each counter lock only briefly.
+                async with self._db.transaction() as session:
+                    purged[organisation_id] = await feed.purge_tombstones(
+                        session, organisation_id, older_than
+                    )
+        except Exception:
+            log.exception("tombstone purge failed")
+        if purged:
+            log.info(
+                "tombstones purged", extra={"organisations": len(purged), "tombstones": sum(purged.values())}
+            )
+        return purged
 
     async def tick(self) -> list[uuid.UUID]:
         """Start the pulls that are due; returns their organisations (for tests and logs)."""

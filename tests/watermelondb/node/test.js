@@ -21,6 +21,11 @@ const { ledgersyncSync } = require('./sync.js')
 const { LEDGERSYNC_URL, DEVICE_TOKEN, OTHER_TOKEN, CONTROL_URL } = process.env
 setGenerator(() => crypto.randomUUID()) // ledgersync wants UUIDs for records a phone creates
 logger.silence()
+// What WatermelonDB reports as sync errors (e.g. "... doesn't exist locally"): a test may check it.
+const watermelonErrors = []
+logger.error = (...messages) => {
+  watermelonErrors.push(messages.map((m) => (m instanceof Error ? m.message : String(m))).join(' '))
+}
 
 const database = new Database({
   adapter: new LokiJSAdapter({
@@ -71,6 +76,33 @@ async function serverRecords() {
   }
   return byEntity
 }
+
+// Another phone of the organisation pushes one native mutation.
+async function otherPhonePushes(mutation) {
+  const response = await fetch(`${LEDGERSYNC_URL}/mobile/v1/mutations`, {
+    method: 'POST',
+    headers: {
+      Authorization: `Bearer ${OTHER_TOKEN}`,
+      'X-Ledgersync-Protocol': '1',
+      'Content-Type': 'application/json',
+    },
+    body: JSON.stringify({ mutations: [{ mutation_id: crypto.randomUUID(), ...mutation }] }),
+  })
+  const [result] = (await response.json()).results
+  assert.equal(result.status, 'applied', JSON.stringify(result))
+  return result
+}
+
+// The app deletes an invoice the way docs/watermelondb.md says: the invoice and its lines.
+async function deleteInvoice(invoice) {
+  const lines = await table('invoice_lines').query(Q.where('invoice_id', invoice.id)).fetch()
+  await database.write(() =>
+    database.batch(invoice.prepareMarkAsDeleted(), ...lines.map((line) => line.prepareMarkAsDeleted())),
+  )
+  return lines
+}
+
+const missingLocally = () => watermelonErrors.filter((message) => /doesn't exist locally/.test(message))
 
 // A server-side change: another phone edits a customer through the native protocol.
 async function otherPhoneEdits(customerId, changes) {
@@ -306,4 +338,84 @@ test('an invalid invoice is rejected, readably, while the rest apply', async () 
   assert.equal(corrected._raw._status, 'synced')
   assert.notEqual(corrected.syncState, 'rejected')
   assert.equal((await serverRecords()).invoice.get(bad.invoice.id).total, good.total)
+})
+
+test('a customer deleted on the phone is refused, comes back, and is not pushed again', async () => {
+  const [customer] = (await all('customers')).filter((c) => c.xeroId && c.syncState === '')
+  await database.write(() => customer.markAsDeleted())
+
+  const log = {}
+  await sync({ log })
+
+  assert.deepEqual(log.rejectedIds, { customers: [customer.id] })
+  await sync() // the refusal comes down with the record: WatermelonDB re-creates it
+  const back = await find('customers', customer.id)
+  assert.equal(back._raw._status, 'synced')
+  assert.equal(back.name, (await serverRecords()).customer.get(customer.id).name)
+  assert.deepEqual([back.syncState, back.syncCode], ['rejected', 'not_deletable'])
+  assert.match(back.syncMessage, /archive/)
+  const quiet = {}
+  await sync({ log: quiet })
+  assert.equal(quiet.localChangeCount, 0) // nothing left to push: the refused deletion is over
+  assert.deepEqual(missingLocally(), [])
+})
+
+test('a part-paid invoice deleted on the phone is refused and comes back with its lines', async () => {
+  const customer = await createCustomer('Refused Void Ltd')
+  const { invoice, line } = await createInvoice(customer.id, await saleableProduct(), { reference: 'Job 5001' })
+  await database.write(() =>
+    table('payments').create((r) => Object.assign(r, { invoiceId: invoice.id, date: '2026-11-20', amount: '1.00' })),
+  )
+  await sync()
+  await deleteInvoice(invoice)
+
+  const log = {}
+  await sync({ log })
+
+  assert.deepEqual(log.rejectedIds, { invoices: [invoice.id], invoice_lines: [line.id] })
+  await sync()
+  const back = await find('invoices', invoice.id)
+  assert.equal(back._raw._status, 'synced')
+  assert.deepEqual([back.syncState, back.syncCode], ['rejected', 'invoice_has_payments'])
+  assert.equal((await find('invoice_lines', line.id))._raw._status, 'synced')
+  const quiet = {}
+  await sync({ log: quiet })
+  assert.equal(quiet.localChangeCount, 0)
+  assert.deepEqual(missingLocally(), [])
+})
+
+test('an invoice deleted on the phone is voided in Xero and does not come back to it', async () => {
+  const customer = await createCustomer('Voided Here Ltd')
+  const { invoice } = await createInvoice(customer.id, await saleableProduct(), { reference: 'Job 5002' })
+  await syncUntil(async () => (await find('invoices', invoice.id)).syncState === 'in_xero', 'in Xero')
+  await deleteInvoice(invoice)
+
+  await syncUntil(async () => {
+    const [xero] = (await control(`/xero/invoices?record_id=${invoice.id}`)).invoices
+    const theirs = (await serverRecords()).invoice.get(invoice.id)
+    return xero.Status === 'VOIDED' && theirs.sync.state === 'in_xero'
+  }, 'voided in Xero')
+  await sync()
+
+  assert.deepEqual(missingLocally(), []) // no "doesn't exist locally": the app was not sent it back
+  await assert.rejects(find('invoices', invoice.id))
+  assert.equal((await serverRecords()).invoice.get(invoice.id).status, 'VOIDED') // native phones: VOIDED
+})
+
+test('deleting an invoice another phone voided meanwhile leaves this app like every other device', async () => {
+  const customer = await createCustomer('Voided There Ltd')
+  const { invoice } = await createInvoice(customer.id, await saleableProduct(), { reference: 'Job 5003' })
+  await syncUntil(async () => (await find('invoices', invoice.id)).syncState === 'in_xero', 'in Xero')
+  const voided = await otherPhonePushes({ op: 'void_invoice', invoice_id: invoice.id })
+  await deleteInvoice(invoice) // offline, before this app heard of the other phone's void
+
+  await syncUntil(async () => {
+    const theirs = (await serverRecords()).invoice.get(invoice.id)
+    return theirs.sync.mutation_id === voided.mutation_id && theirs.sync.state === 'in_xero'
+  }, 'voided in Xero by the other phone')
+  await sync()
+
+  assert.deepEqual(missingLocally(), []) // no "doesn't exist locally": the app was not sent it back
+  await assert.rejects(find('invoices', invoice.id))
+  assert.equal((await all('invoice_lines')).filter((l) => l.invoiceId === invoice.id).length, 0)
 })
