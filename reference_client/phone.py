@@ -13,8 +13,9 @@ import httpx
 import msgspec
 
 from reference_client.store import LocalStore
-from sync_protocol.entities import LineAmountType, Product, TaxRate
+from sync_protocol.entities import Customer, LineAmountType, Product, TaxRate
 from sync_protocol.messages import (
+    AddressDraft,
     AnyMutation,
     CreatePayment,
     CustomerDraft,
@@ -60,6 +61,21 @@ class RefreshReport:
     pages: int = 0
     changes: int = 0
     resynced: bool = False
+
+
+def _customer_draft(customer: Customer) -> CustomerDraft:
+    address = customer.address
+    return CustomerDraft(
+        id=customer.id,
+        name=customer.name,
+        first_name=customer.first_name,
+        last_name=customer.last_name,
+        email=customer.email,
+        phone=customer.phone,
+        account_number=customer.account_number,
+        tax_number=customer.tax_number,
+        address=AddressDraft(**msgspec.structs.asdict(address)) if address else None,
+    )
 
 
 def _new_id() -> str:
@@ -181,6 +197,22 @@ class Phone:
         draft = CustomerDraft(id=customer_id, name=name, email=email)
         self.queue(UpsertCustomer(mutation_id=_new_id(), customer=draft))
         return customer_id
+
+    def edit_customer(self, customer_id: str, **fields: str) -> None:
+        """Changes some fields of a customer this phone has (``email=""`` clears the email).
+
+        The edit carries the customer as the phone had it (``base``) and the fields changed, so
+        the server changes only those, merged with what Xero has (docs/protocol.md).
+        """
+        payload = self.store.record("customer", customer_id)
+        if payload is None:
+            raise KeyError(f"no customer {customer_id} on this phone; refresh first")
+        base = _customer_draft(msgspec.json.decode(payload, type=Customer))
+        draft = msgspec.structs.replace(base, **fields)
+        changed = [name for name in fields if getattr(draft, name) != getattr(base, name)]
+        self.queue(
+            UpsertCustomer(mutation_id=_new_id(), customer=draft, base=base, changed=changed)  # type: ignore[arg-type]
+        )
 
     def _tax_rate(self, tax_type: str) -> Decimal:
         for payload in self.store.records("tax_rate").values():

@@ -149,8 +149,35 @@ class Mutation(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_fie
     mutation_id: MutationId
 
 
+CustomerField = Literal[
+    "name", "first_name", "last_name", "email", "phone", "account_number", "tax_number", "address"
+]
+CUSTOMER_FIELDS: tuple[CustomerField, ...] = (
+    "name",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "account_number",
+    "tax_number",
+    "address",
+)
+
+
 class UpsertCustomer(Mutation, tag="upsert_customer"):
+    """Creates a customer, or edits one the phone has.
+
+    An edit is a change, not a snapshot: the server merges it with what Xero has field by field
+    (docs/protocol.md, "Edits and conflicts"). ``base``: the customer as the phone had it when the
+    user edited it (its record from the last pull, as a draft); the fields where ``customer``
+    differs from it are the phone's changes. ``changed``: the fields the user changed, when the
+    phone tracks them (narrows the diff). Without either, the server diffs ``customer`` against
+    the record it holds - exact when the phone had pulled the latest version.
+    """
+
     customer: CustomerDraft
+    base: CustomerDraft | None = None
+    changed: list[CustomerField] | None = None
 
 
 class UpsertInvoice(Mutation, tag="upsert_invoice"):
