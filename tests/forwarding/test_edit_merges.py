@@ -40,7 +40,8 @@ async def a_customer_in_xero(forwarding: Forwarding, phone: Phone) -> tuple[str,
     for payload in phone.store.records("customer").values():
         customer = msgspec.json.decode(payload, type=Customer)
         if customer.xero_id == contact_id:
-            assert customer.email and customer.phone == "09 555 0100"
+            assert customer.email
+            assert customer.phone == "09 555 0100"
             return contact_id, customer
     raise AssertionError(f"contact {contact_id} is not on the phone")
 
@@ -80,7 +81,8 @@ async def test_a_xero_rename_and_a_phone_edit_of_the_phone_number_both_survive_i
         "021 555 0101",
         customer.email,
     )
-    assert on_phone.sync is not None and on_phone.sync.state == "in_xero"
+    assert on_phone.sync is not None
+    assert on_phone.sync.state == "in_xero"
     assert on_phone.sync.message == ""  # no field was changed on both sides
 
     # The next mirror pull agrees, and a phone that pulls from scratch sees the same.
@@ -114,8 +116,10 @@ async def test_a_field_both_changed_is_a_recorded_conflict_xero_wins_and_the_adm
     await phone.refresh()
     on_phone = customer_on(phone, customer.id)
     assert (on_phone.email, on_phone.first_name) == ("office@xero-side.example", "Mere")
-    assert on_phone.sync is not None and on_phone.sync.state == "in_xero"
-    assert "email" in on_phone.sync.message and "Xero" in on_phone.sync.message
+    assert on_phone.sync is not None
+    assert on_phone.sync.state == "in_xero"
+    assert "email" in on_phone.sync.message
+    assert "Xero" in on_phone.sync.message
 
     page = (await forwarding.admin.get("/admin/api/conflicts")).json()
     assert page["total"] == 1
@@ -199,7 +203,8 @@ async def test_a_mirror_pull_while_a_phone_edit_is_on_its_way_shows_both_edits_a
     await phone.refresh()
     on_phone = customer_on(phone, customer.id)
     assert (on_phone.name, on_phone.phone) == ("Renamed While In Flight Ltd", "021 555 0199")
-    assert on_phone.sync is not None and on_phone.sync.state == "retrying"
+    assert on_phone.sync is not None
+    assert on_phone.sync.state == "retrying"
 
     with forwarding.sandbox.control() as control:
         control.delete("/faults")
