@@ -135,10 +135,11 @@ def overlay(record: Customer, draft: CustomerDraft, changed: Sequence[str]) -> C
 
 def edit_of(mutation: UpsertCustomer, xero: Values) -> Edit:
     """The edit a stored mutation makes. An upload stored before edits carried their base has
-    no base: every field it differs from Xero in is taken as the phone's (as it was then)."""
+    none: its non-empty fields that differ from Xero are taken as the phone's (as sent then)."""
     phone = customer_values(mutation.customer)
     if mutation.base is None or mutation.changed is None:
-        return Edit([f for f in CUSTOMER_FIELDS if phone[f] != xero[f]], dict(xero), phone)
+        changed = [f for f in CUSTOMER_FIELDS if phone[f] not in ("", None) and phone[f] != xero[f]]
+        return Edit(changed, dict(xero), phone)
     return Edit(list(mutation.changed), customer_values(mutation.base), phone)
 
 

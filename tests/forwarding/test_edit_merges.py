@@ -13,7 +13,9 @@ import msgspec
 
 from reference_client import Phone
 from sync_protocol.entities import Customer
+from tests.admin_console.conftest import Console
 from tests.fixtures.devices import NewPhone, PairedDevice
+from tests.fixtures.servers import ADMIN
 from tests.fixtures.xero_connect import sync_and_wait
 from tests.forwarding.conftest import Forwarding, settle
 
@@ -135,6 +137,15 @@ async def test_a_field_both_changed_is_a_recorded_conflict_xero_wins_and_the_adm
         "resolution": "xero",
     }
     assert conflict["applied_at"] is None
+    # The console's Conflicts page shows both values, with a button to apply the phone's.
+    async with httpx.AsyncClient(base_url=str(forwarding.admin.base_url), timeout=30) as browser:
+        console = Console(browser)
+        assert (await console.sign_in(ADMIN.email, ADMIN.password)).status_code == 303
+        shown = await console.open("/admin/conflicts")
+        assert shown.status_code == 200, shown.text
+        assert "field@phone-side.example" in shown.text
+        assert "office@xero-side.example" in shown.text
+        assert f"/admin/conflicts/{conflict['id']}/apply-phone" in shown.text
 
     applied = await forwarding.admin.post(f"/admin/api/conflicts/{conflict['id']}/apply-phone")
     assert applied.status_code == 202, applied.text
