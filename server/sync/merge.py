@@ -138,7 +138,9 @@ def edit_of(mutation: UpsertCustomer, xero: Values) -> Edit:
     none: its non-empty fields that differ from Xero are taken as the phone's (as sent then)."""
     phone = customer_values(mutation.customer)
     if mutation.base is None or mutation.changed is None:
-        changed = [f for f in CUSTOMER_FIELDS if phone[f] not in ("", None) and phone[f] != xero[f]]
+        changed: list[str] = [
+            f for f in CUSTOMER_FIELDS if phone[f] not in ("", None) and phone[f] != xero[f]
+        ]
         return Edit(changed, dict(xero), phone)
     return Edit(list(mutation.changed), customer_values(mutation.base), phone)
 
