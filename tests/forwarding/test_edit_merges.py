@@ -270,3 +270,26 @@ async def test_a_watermelondb_push_of_changed_columns_sends_only_those_and_keeps
         "09 555 0102",
         "in_xero",
     )
+
+
+async def test_an_edit_whose_only_field_xero_also_changed_makes_no_write_and_the_phone_gets_xeros_value(
+    forwarding: Forwarding, phone: Phone
+) -> None:
+    contact_id, customer = await a_customer_in_xero(forwarding, phone)
+    xero_user_edits(forwarding, contact_id, Name="Renamed In Xero Ltd")
+    phone.edit_customer(customer.id, name="Renamed On The Phone Ltd")
+    writes = len(forwarding.writes("/Contacts"))
+
+    await phone.upload()
+    await settle(forwarding.admin)
+
+    assert len(forwarding.writes("/Contacts")) == writes
+    assert forwarding.xero_org.contacts[contact_id]["Name"] == "Renamed In Xero Ltd"
+    await phone.refresh()
+    on_phone = customer_on(phone, customer.id)
+    assert on_phone.name == "Renamed In Xero Ltd"
+    assert on_phone.sync is not None
+    assert (on_phone.sync.state, on_phone.sync.message) == (
+        "in_xero",
+        "edited in Xero at the same time; name: Xero's value kept",
+    )
