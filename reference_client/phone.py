@@ -8,12 +8,13 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from types import TracebackType
+from typing import Any
 
 import httpx
 import msgspec
 
 from reference_client.store import LocalStore
-from sync_protocol.entities import Customer, LineAmountType, Product, TaxRate
+from sync_protocol.entities import Customer, Invoice, LineAmountType, Product, TaxRate
 from sync_protocol.messages import (
     AddressDraft,
     AnyMutation,
@@ -75,6 +76,34 @@ def _customer_draft(customer: Customer) -> CustomerDraft:
         account_number=customer.account_number,
         tax_number=customer.tax_number,
         address=AddressDraft(**msgspec.structs.asdict(address)) if address else None,
+    )
+
+
+def _invoice_draft(invoice: Invoice) -> InvoiceDraft:
+    return InvoiceDraft(
+        id=invoice.id,
+        customer_id=invoice.customer_id,
+        reference=invoice.reference,
+        date=invoice.date,
+        due_date=invoice.due_date,
+        line_amount_type=invoice.line_amount_type,
+        lines=[
+            InvoiceLineDraft(
+                description=line.description,
+                product_id=line.product_id,
+                quantity=str(line.quantity),
+                unit_amount=str(line.unit_amount),
+                discount_rate=str(line.discount_rate) if line.discount_rate is not None else None,
+                account_code=line.account_code,
+                tax_type=line.tax_type,
+                line_amount=money_text(line.line_amount),
+                tax_amount=money_text(line.tax_amount),
+            )
+            for line in invoice.lines
+        ],
+        sub_total=money_text(invoice.sub_total),
+        total_tax=money_text(invoice.total_tax),
+        total=money_text(invoice.total),
     )
 
 
@@ -213,6 +242,17 @@ class Phone:
         self.queue(
             UpsertCustomer(mutation_id=_new_id(), customer=draft, base=base, changed=changed)  # type: ignore[arg-type]
         )
+
+    def edit_invoice(self, invoice_id: str, **fields: Any) -> None:
+        """Changes top-level fields of an invoice this phone has (``reference``, ``date``,
+        ``due_date``), keeping its lines; the edit carries its base, as ``edit_customer``'s."""
+        payload = self.store.record("invoice", invoice_id)
+        if payload is None:
+            raise KeyError(f"no invoice {invoice_id} on this phone; refresh first")
+        base = _invoice_draft(msgspec.json.decode(payload, type=Invoice))
+        draft = msgspec.structs.replace(base, **fields)
+        changed = [name for name in fields if getattr(draft, name) != getattr(base, name)]
+        self.queue(UpsertInvoice(mutation_id=_new_id(), invoice=draft, base=base, changed=changed))  # type: ignore[arg-type]
 
     def _tax_rate(self, tax_type: str) -> Decimal:
         for payload in self.store.records("tax_rate").values():

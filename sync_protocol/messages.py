@@ -180,8 +180,18 @@ class UpsertCustomer(Mutation, tag="upsert_customer"):
     changed: list[CustomerField] | None = None
 
 
+InvoiceField = Literal["customer_id", "reference", "date", "due_date", "lines"]
+INVOICE_FIELDS: tuple[InvoiceField, ...] = ("customer_id", "reference", "date", "due_date", "lines")
+
+
 class UpsertInvoice(Mutation, tag="upsert_invoice"):
+    """Creates an invoice, or edits one. An edit of an invoice in Xero is merged with Xero's at
+    the level of its top-level fields (``INVOICE_FIELDS``; ``lines`` is the lines, their amount
+    type and totals, as one field): ``base`` and ``changed`` as for ``UpsertCustomer``."""
+
     invoice: InvoiceDraft
+    base: InvoiceDraft | None = None
+    changed: list[InvoiceField] | None = None
 
 
 class CreatePayment(Mutation, tag="create_payment"):

@@ -8,6 +8,7 @@ get the result on their next pull.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from datetime import datetime
 from typing import Any
@@ -22,8 +23,8 @@ from server.errors import Conflict, NotFound
 from server.services.devices import DevicePrincipal
 from server.sync import feed, merge
 from server.sync.mutations import PushService
-from sync_protocol.entities import Customer
-from sync_protocol.messages import PushRequest, UpsertCustomer
+from sync_protocol.entities import Customer, Invoice
+from sync_protocol.messages import AnyMutation, PushRequest, UpsertCustomer, UpsertInvoice
 
 
 class ConflictView(msgspec.Struct, kw_only=True):
@@ -107,16 +108,13 @@ class ConflictsService:
                 raise Conflict(
                     "the phone's value was sent to Xero already", details={"conflict_id": conflict_id}
                 )
-            key = ("customer", row.record_id)
+            key = (row.entity, row.record_id)
             payload = (await feed.current_payloads(session, organisation_id, [key])).get(key)
             phone_value = msgspec.json.decode(row.phone_value)
             mutation_id = mutation_id_of(row)
         if payload is None:
-            raise NotFound(f"the customer {row.record_id} is gone", code="not_found")
-        current = msgspec.json.decode(payload, type=Customer)
-        base = merge.draft_of(current)
-        draft = merge.draft_of(merge.with_values(current, {row.field: phone_value}))
-        mutation = UpsertCustomer(mutation_id=mutation_id, customer=draft, base=base, changed=[row.field])  # type: ignore[list-item]
+            raise NotFound(f"the {row.entity} {row.record_id} is gone", code="not_found")
+        mutation = _phone_edit(row.entity, payload, row.field, phone_value, mutation_id)
         # An admin's action, from no device: the upload's device is empty.
         principal = DevicePrincipal(device_id=None, organisation_id=organisation_id, staff_name=actor)  # type: ignore[arg-type]
         [result] = (await self._pushes.push(principal, PushRequest(mutations=[mutation]))).results
@@ -128,3 +126,17 @@ class ConflictsService:
             row.applied_at = utcnow()
             row.applied_by = actor
             return ConflictView.of(row)
+
+
+def _phone_edit(entity: str, payload: bytes, field: str, value: Any, mutation_id: str) -> AnyMutation:
+    """An edit of one field of the record as it is now, to the phone's value."""
+    if entity == "invoice":
+        invoice = msgspec.json.decode(payload, type=Invoice)
+        base = merge.invoice_draft_of(invoice)
+        changed: Any = {field: dt.date.fromisoformat(value) if field in ("date", "due_date") else value}
+        draft = msgspec.structs.replace(base, **changed)
+        return UpsertInvoice(mutation_id=mutation_id, invoice=draft, base=base, changed=[field])  # type: ignore[list-item]
+    current = msgspec.json.decode(payload, type=Customer)
+    base_customer = merge.draft_of(current)
+    edited = merge.draft_of(merge.with_values(current, {field: value}))
+    return UpsertCustomer(mutation_id=mutation_id, customer=edited, base=base_customer, changed=[field])  # type: ignore[list-item]

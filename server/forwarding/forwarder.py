@@ -20,6 +20,7 @@ a repeat inside Xero's window is answered from Xero's memory. Each run is one en
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import uuid
@@ -211,6 +212,7 @@ class _Run:
         self._client = client
         self._settled: set[int] = set()
         self._conflicts: dict[int, list[merge.FieldConflict]] = {}  # by upload: merges of edits
+        self._invoice_fields: dict[int, dict[str, object]] = {}  # by upload: a merged invoice's fields
         self.report = RunReport()
 
     async def execute(self, claimed: list[Claimed]) -> None:
@@ -335,6 +337,8 @@ class _Run:
             jobs = await self._reconciled(operation, jobs)
             if operation is CONTACT_UPDATE:
                 jobs = await self._merged_contacts(jobs)
+            if operation is INVOICE_UPDATE:
+                jobs = await self._merged_invoices(jobs)
         except XeroError as exc:
             await self._settle([(job.item, self._failure(job.item, exc, sent=False), None) for job in jobs])
             return
@@ -422,13 +426,54 @@ class _Run:
         await self._settle(settled)
         return remaining
 
+    async def _merged_invoices(self, jobs: list[Job]) -> list[Job]:
+        """Invoice edits merged with Xero's current invoices at the level of their top-level fields:
+        each job sends only the fields the phone changed (reference and dates merged field by field,
+        the lines and the customer when the phone changed them); nothing to send is done."""
+        if not jobs:
+            return jobs
+        current = await reconcile.invoices_by_id(self._client, [job.element["InvoiceID"] for job in jobs])
+        async with self._db.sessions() as session:
+            policy = await merge.policy_of(session, self._org)
+        remaining: list[Job] = []
+        settled: list[tuple[Claimed, Fate, Operation | None]] = []
+        for job in jobs:
+            mutation = job.item.mutation
+            invoice = current.get(str(job.element["InvoiceID"]).lower())
+            edit = (
+                merge.invoice_edit_of(mutation, invoice)
+                if invoice and isinstance(mutation, UpsertInvoice)
+                else None
+            )
+            if invoice is None or edit is None:
+                remaining.append(job)  # sent whole, as stored before edits carried their base
+                continue
+            merged = merge.merge(merge.xero_invoice_values(invoice, edit), edit, policy)
+            self._conflicts[job.item.upload_id] = merged.conflicts
+            fields = merge.invoice_record_fields(merged.values)
+            self._invoice_fields[job.item.upload_id] = fields
+            if merged.send:
+                keep = {"InvoiceID", *(key for name in merged.send for key in merge.INVOICE_KEYS[name])}
+                job.element = {key: value for key, value in job.element.items() if key in keep}
+                remaining.append(job)
+            else:
+                fate = dataclasses.replace(
+                    _invoice_fate(invoice), fields=fields, note=merge.note_of(merged.conflicts)
+                )
+                settled.append((job.item, fate, INVOICE_UPDATE))
+        await self._settle(settled)
+        return remaining
+
     def _merge_fate(self, job: Job, element: Any, fate: InXero) -> InXero:
-        """A merged edit's fate carries the contact as Xero answered it, and what was resolved."""
+        """A merged edit's fate carries the record as Xero answered it, and what was resolved."""
         conflicts = self._conflicts.get(job.item.upload_id)
-        if conflicts is None or not isinstance(element, wire.Contact):
+        if conflicts is None:
             return fate
-        record = mapping.customer_of(element, job.item.record_id).entity
-        return InXero(fate.xero_id, record=record, note=merge.note_of(conflicts))
+        if isinstance(element, wire.Contact):
+            record = mapping.customer_of(element, job.item.record_id).entity
+            return InXero(fate.xero_id, record=record, note=merge.note_of(conflicts))
+        fields = self._invoice_fields.pop(job.item.upload_id, None)
+        return dataclasses.replace(fate, fields=fields, note=merge.note_of(conflicts))
 
     async def _void_elements(self, jobs: list[Job]) -> list[Job]:
         current = await reconcile.invoices_by_id(self._client, [job.target for job in jobs])
@@ -574,7 +619,9 @@ class _Run:
             for item, fate, _ in ours:
                 conflicts = self._conflicts.pop(item.upload_id, None) if isinstance(fate, InXero) else None
                 if conflicts:
-                    merge.record_conflicts(session, self._org, item.upload_id, item.record_id, conflicts)
+                    merge.record_conflicts(
+                        session, self._org, item.upload_id, item.record_id, conflicts, item.entity
+                    )
             for item, fate, operation in ours:
                 if isinstance(fate, InXero) and operation is CONTACT_CREATE:
                     await self._link_customer(session, item.record_id, fate.xero_id)

@@ -59,6 +59,7 @@ class InXero:
     # which phones get, and what the merge resolved (the record's ``sync.message``).
     record: Entity | None = None
     note: str = ""
+    fields: dict[str, object] | None = None  # or only some fields of the record (an invoice's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +275,9 @@ class _Records:
             return
         if isinstance(fate, InXero) and fate.record is not None and self.is_latest(upload):
             record = msgspec.structs.replace(fate.record, id=record.id, sync=getattr(record, "sync", None))
+            self.put(upload.entity, record)
+        if isinstance(fate, InXero) and fate.fields and self.is_latest(upload):
+            record = msgspec.structs.replace(record, **fate.fields)
             self.put(upload.entity, record)
         changes: dict[str, object] = {}
         sync = _sync_of(upload, fate)

@@ -15,9 +15,11 @@ are merged with Xero's current record field by field (``merge``):
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal
 
 import msgspec
@@ -27,8 +29,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.db.forwarding_models import EditConflict, ForwardingSettings
 from server.db.sync_models import Upload
 from server.db.types import utcnow
-from sync_protocol.entities import Address, Customer
-from sync_protocol.messages import CUSTOMER_FIELDS, AddressDraft, CustomerDraft, UpsertCustomer
+from server.xero import wire
+from sync_protocol.entities import Address, Customer, Invoice
+from sync_protocol.messages import (
+    CUSTOMER_FIELDS,
+    INVOICE_FIELDS,
+    AddressDraft,
+    CustomerDraft,
+    InvoiceDraft,
+    InvoiceLineDraft,
+    UpsertCustomer,
+    UpsertInvoice,
+)
+from sync_protocol.money import money_text
 
 Policy = Literal["xero", "phone"]
 POLICIES: tuple[Policy, ...] = ("xero", "phone")
@@ -199,13 +212,14 @@ def record_conflicts(
     upload_id: int | None,
     record_id: str,
     conflicts: Sequence[FieldConflict],
+    entity: str = "customer",
 ) -> None:
     now = utcnow()
     for conflict in conflicts:
         session.add(
             EditConflict(
                 organisation_id=organisation_id,
-                entity="customer",
+                entity=entity,
                 record_id=record_id,
                 upload_id=upload_id,
                 field=conflict.field,
@@ -252,3 +266,123 @@ def with_pending(xero: Customer, edits: Sequence[UpsertCustomer], policy: Policy
     for mutation in edits:
         values = merge(values, edit_of(mutation, values), policy).values
     return with_values(xero, values)
+
+
+# --- invoices (top-level fields) ---------------------------------------------------------------
+#
+# An invoice edit merges field by field for ``reference``, ``date`` and ``due_date``. ``lines``
+# (the lines, their amount type and totals) and ``customer_id`` are sent when the phone changed them
+# and left as Xero has them otherwise; Xero's side of them is not compared (ledgersync does not
+# read Xero's lines back), so a line edit made in Xero meanwhile is replaced by the phone's.
+
+_INVOICE_SCALARS = ("reference", "date", "due_date")
+
+
+def invoice_values(draft: InvoiceDraft) -> Values:
+    """The mergeable fields of an invoice draft (dates as ISO text; a due date left out is the
+    invoice date, as ledgersync sends it to Xero)."""
+    return {
+        "customer_id": draft.customer_id,
+        "reference": draft.reference,
+        "date": draft.date.isoformat(),
+        "due_date": (draft.due_date or draft.date).isoformat(),
+        "lines": [
+            draft.line_amount_type,
+            [
+                [
+                    line.description,
+                    line.product_id,
+                    Decimal(line.quantity),
+                    Decimal(line.unit_amount),
+                    Decimal(line.discount_rate) if line.discount_rate is not None else None,
+                    line.account_code,
+                    line.tax_type,
+                ]
+                for line in draft.lines
+            ],
+        ],
+    }
+
+
+def invoice_draft_of(invoice: Invoice) -> InvoiceDraft:
+    return InvoiceDraft(
+        id=invoice.id,
+        customer_id=invoice.customer_id,
+        reference=invoice.reference,
+        date=invoice.date,
+        due_date=invoice.due_date,
+        line_amount_type=invoice.line_amount_type,
+        lines=[
+            InvoiceLineDraft(
+                description=line.description,
+                product_id=line.product_id,
+                quantity=str(line.quantity),
+                unit_amount=str(line.unit_amount),
+                discount_rate=str(line.discount_rate) if line.discount_rate is not None else None,
+                account_code=line.account_code,
+                tax_type=line.tax_type,
+                line_amount=money_text(line.line_amount),
+                tax_amount=money_text(line.tax_amount),
+            )
+            for line in invoice.lines
+        ],
+        sub_total=money_text(invoice.sub_total),
+        total_tax=money_text(invoice.total_tax),
+        total=money_text(invoice.total),
+    )
+
+
+def invoice_edit_request(mutation: UpsertInvoice, previous: Invoice) -> UpsertInvoice:
+    base = mutation.base if mutation.base is not None else invoice_draft_of(previous)
+    draft, before = invoice_values(mutation.invoice), invoice_values(base)
+    named = mutation.changed
+    changed = [f for f in INVOICE_FIELDS if draft[f] != before[f] and (named is None or f in named)]
+    return msgspec.structs.replace(mutation, base=base, changed=changed)
+
+
+def xero_invoice_values(invoice: wire.Invoice, edit: Edit) -> Values:
+    """Xero's side of an invoice edit: its reference and dates; for the fields not compared
+    (lines, customer), the base - so a phone's change of them is sent."""
+    values = dict(edit.base)
+    values["reference"] = invoice.reference
+    if invoice.date is not None:
+        values["date"] = invoice.date.date().isoformat()
+    if invoice.due_date is not None:
+        values["due_date"] = invoice.due_date.date().isoformat()
+    return values
+
+
+def invoice_edit_of(mutation: UpsertInvoice, xero: wire.Invoice) -> Edit | None:
+    """The edit a stored invoice mutation makes; None for one stored without a base (sent whole)."""
+    if mutation.base is None or mutation.changed is None:
+        return None
+    return Edit(list(mutation.changed), invoice_values(mutation.base), invoice_values(mutation.invoice))
+
+
+# The Xero element keys each invoice field is sent in.
+INVOICE_KEYS = {
+    "customer_id": ("Contact",),
+    "reference": ("Reference",),
+    "date": ("Date",),
+    "due_date": ("DueDate",),
+    "lines": ("LineItems", "LineAmountTypes"),
+}
+
+
+def invoice_record_fields(values: Values) -> dict[str, Any]:
+    """The record's reference and dates after a merge (what phones get back)."""
+    return {
+        "reference": values["reference"],
+        "date": dt.date.fromisoformat(values["date"]),
+        "due_date": dt.date.fromisoformat(values["due_date"]),
+    }
+
+
+def invoice_widened(request: UpsertInvoice, earlier: UpsertInvoice) -> UpsertInvoice:
+    """An invoice edit replacing ``earlier`` (refused by Xero) also carries what that one changed,
+    from its base."""
+    if earlier.base is None or request.changed is None:
+        return request
+    draft, before = invoice_values(request.invoice), invoice_values(earlier.base)
+    changed = [f for f in INVOICE_FIELDS if draft[f] != before[f] or f in request.changed]
+    return msgspec.structs.replace(request, base=earlier.base, changed=changed)

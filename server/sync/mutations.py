@@ -195,6 +195,8 @@ class _Batch:
         if isinstance(stored, UpsertCustomer) and replaced is not None and replaced.kind == "upsert_customer":
             earlier = msgspec.json.decode(replaced.request, type=UpsertCustomer)
             return merge.widened(stored, earlier)
+        if isinstance(stored, UpsertInvoice) and replaced is not None and replaced.kind == "upsert_invoice":
+            return merge.invoice_widened(stored, msgspec.json.decode(replaced.request, type=UpsertInvoice))
         return stored
 
     async def _failed_upload_of(self, record_id: str) -> Upload | None:
@@ -270,6 +272,8 @@ class _Batch:
 
     async def _invoice(self, mutation: UpsertInvoice) -> tuple[Entity, list[Upload]]:
         draft = mutation.invoice
+        if mutation.base is not None and mutation.base.id != draft.id:
+            raise Rejected(ErrorCode.INVALID_VALUE, "base.id must be the invoice's id", "base.id")
         previous = await self._view.get(Invoice, draft.id)
         if previous is None:
             await self._new_id(Invoice, draft.id, "invoice.id")
@@ -288,6 +292,8 @@ class _Batch:
         record = await build_invoice(self._view, draft, previous)
         if previous is not None:
             record = msgspec.structs.replace(record, sync=previous.sync)
+            # An edit: stored with its base and changed fields, for the forwarder's merge.
+            self._edits[mutation.mutation_id] = merge.invoice_edit_request(mutation, previous)
         return record, await self._uploads.open_dependencies([draft.customer_id, draft.id])
 
     async def _payment(self, mutation: CreatePayment) -> tuple[Entity, list[Upload]]:

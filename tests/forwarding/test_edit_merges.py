@@ -6,18 +6,20 @@ the reference client (native protocol) or WatermelonDB's push; the mirror pulls 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import httpx
 import msgspec
 
 from reference_client import Phone
-from sync_protocol.entities import Customer
+from reference_client.phone import Line
+from sync_protocol.entities import Customer, Invoice
 from tests.admin_console.conftest import Console
 from tests.fixtures.devices import NewPhone, PairedDevice
 from tests.fixtures.servers import ADMIN
 from tests.fixtures.xero_connect import sync_and_wait
-from tests.forwarding.conftest import Forwarding, settle
+from tests.forwarding.conftest import SALES, Forwarding, settle
 
 
 def customer_on(phone: Phone, customer_id: str) -> Customer:
@@ -293,3 +295,89 @@ async def test_an_edit_whose_only_field_xero_also_changed_makes_no_write_and_the
         "in_xero",
         "edited in Xero at the same time; name: Xero's value kept",
     )
+
+
+# --- invoices: top-level fields ------------------------------------------------------------------
+
+
+async def an_invoice_in_xero(forwarding: Forwarding, phone: Phone) -> tuple[str, str]:
+    """(record id, Xero id) of an invoice the phone made, in Xero and pulled back."""
+    [customer_id, *_] = sorted(record_id for (_, record_id) in phone.store.records("customer"))
+    invoice_id = phone.create_invoice(
+        customer_id, [Line("1", "100.00", tax_type="OUTPUT2", account_code=SALES)], reference="Job 7"
+    )
+    await phone.upload()
+    await settle(forwarding.admin)
+    await phone.refresh()
+    return invoice_id, str(forwarding.xero_invoice_for(invoice_id)["InvoiceID"])
+
+
+def xero_user_edits_invoice(forwarding: Forwarding, invoice_id: str, **fields: Any) -> None:
+    with forwarding.sandbox.control() as control:
+        response = control.post(
+            f"/organisations/{forwarding.xero_org.tenant_id}/invoices/{invoice_id}", json=fields
+        )
+    assert response.status_code == 200, response.text
+
+
+def invoice_on(phone: Phone, invoice_id: str) -> Invoice:
+    return msgspec.json.decode(phone.store.record("invoice", invoice_id) or b"", type=Invoice)
+
+
+async def test_a_xero_edit_of_an_invoice_reference_survives_a_phone_edit_of_its_due_date(
+    forwarding: Forwarding, phone: Phone
+) -> None:
+    invoice_id, xero_id = await an_invoice_in_xero(forwarding, phone)
+    xero_user_edits_invoice(forwarding, xero_id, Reference="PO 7781")
+    due = invoice_on(phone, invoice_id).date + dt.timedelta(days=30)
+    phone.edit_invoice(invoice_id, due_date=due)
+
+    [result] = await phone.upload()
+    assert result.status == "applied", result
+    await settle(forwarding.admin)
+
+    invoice = forwarding.xero_invoice_for(invoice_id)
+    assert invoice["Reference"] == "PO 7781"
+    assert invoice["DueDate"] == due
+    assert len(invoice["LineItems"]) == 1
+    await phone.refresh()
+    on_phone = invoice_on(phone, invoice_id)
+    assert (on_phone.reference, on_phone.due_date) == ("PO 7781", due)
+    assert on_phone.sync is not None
+    assert (on_phone.sync.state, on_phone.sync.message) == ("in_xero", "")
+
+
+async def test_an_invoice_reference_both_changed_is_a_conflict_xero_wins_and_the_admin_applies_the_phones(
+    forwarding: Forwarding, phone: Phone
+) -> None:
+    invoice_id, xero_id = await an_invoice_in_xero(forwarding, phone)
+    xero_user_edits_invoice(forwarding, xero_id, Reference="PO 7781")
+    phone.edit_invoice(invoice_id, reference="Job 7 - kitchen")
+
+    await phone.upload()
+    await settle(forwarding.admin)
+
+    assert forwarding.xero_invoice_for(invoice_id)["Reference"] == "PO 7781"
+    await phone.refresh()
+    on_phone = invoice_on(phone, invoice_id)
+    assert on_phone.reference == "PO 7781"
+    assert on_phone.sync is not None
+    assert on_phone.sync.message == "edited in Xero at the same time; reference: Xero's value kept"
+    [conflict] = (await forwarding.admin.get("/admin/api/conflicts")).json()["conflicts"]
+    assert (conflict["entity"], conflict["record_id"], conflict["field"]) == (
+        "invoice",
+        invoice_id,
+        "reference",
+    )
+    assert (conflict["phone_value"], conflict["xero_value"], conflict["resolution"]) == (
+        "Job 7 - kitchen",
+        "PO 7781",
+        "xero",
+    )
+
+    applied = await forwarding.admin.post(f"/admin/api/conflicts/{conflict['id']}/apply-phone")
+    assert applied.status_code == 202, applied.text
+    await settle(forwarding.admin)
+    assert forwarding.xero_invoice_for(invoice_id)["Reference"] == "Job 7 - kitchen"
+    await phone.refresh()
+    assert invoice_on(phone, invoice_id).reference == "Job 7 - kitchen"
