@@ -19,6 +19,7 @@ from sync_protocol.messages import (
     AddressDraft,
     AnyMutation,
     CreatePayment,
+    CustomerBase,
     CustomerDraft,
     InvoiceDraft,
     InvoiceLineDraft,
@@ -91,9 +92,9 @@ def _invoice_draft(invoice: Invoice) -> InvoiceDraft:
             InvoiceLineDraft(
                 description=line.description,
                 product_id=line.product_id,
-                quantity=str(line.quantity),
-                unit_amount=str(line.unit_amount),
-                discount_rate=str(line.discount_rate) if line.discount_rate is not None else None,
+                quantity=format(line.quantity, "f"),
+                unit_amount=format(line.unit_amount, "f"),
+                discount_rate=format(line.discount_rate, "f") if line.discount_rate is not None else None,
                 account_code=line.account_code,
                 tax_type=line.tax_type,
                 line_amount=money_text(line.line_amount),
@@ -236,9 +237,14 @@ class Phone:
         payload = self.store.record("customer", customer_id)
         if payload is None:
             raise KeyError(f"no customer {customer_id} on this phone; refresh first")
-        base = _customer_draft(msgspec.json.decode(payload, type=Customer))
-        draft = msgspec.structs.replace(base, **fields)
-        changed = [name for name in fields if getattr(draft, name) != getattr(base, name)]
+        current = msgspec.json.decode(payload, type=Customer)
+        before = _customer_draft(current)
+        draft = msgspec.structs.replace(before, **fields)
+        changed = [name for name in fields if getattr(draft, name) != getattr(before, name)]
+        names = ("name", "first_name", "last_name", "email", "phone", "account_number", "tax_number")
+        base = CustomerBase(
+            id=current.id, address=current.address, **{name: getattr(current, name) for name in names}
+        )
         self.queue(
             UpsertCustomer(mutation_id=_new_id(), customer=draft, base=base, changed=changed)  # type: ignore[arg-type]
         )

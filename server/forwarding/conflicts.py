@@ -137,6 +137,6 @@ def _phone_edit(entity: str, payload: bytes, field: str, value: Any, mutation_id
         draft = msgspec.structs.replace(base, **changed)
         return UpsertInvoice(mutation_id=mutation_id, invoice=draft, base=base, changed=[field])  # type: ignore[list-item]
     current = msgspec.json.decode(payload, type=Customer)
-    base_customer = merge.draft_of(current)
+    base_customer = merge.base_of(current)
     edited = merge.draft_of(merge.with_values(current, {field: value}))
     return UpsertCustomer(mutation_id=mutation_id, customer=edited, base=base_customer, changed=[field])  # type: ignore[list-item]

@@ -35,6 +35,7 @@ from sync_protocol.messages import (
     CUSTOMER_FIELDS,
     INVOICE_FIELDS,
     AddressDraft,
+    CustomerBase,
     CustomerDraft,
     InvoiceDraft,
     InvoiceLineDraft,
@@ -58,7 +59,7 @@ def _address(address: Address | None) -> dict[str, str] | None:
     return parts if any(parts.values()) else None
 
 
-def customer_values(customer: Customer | CustomerDraft) -> Values:
+def customer_values(customer: Customer | CustomerDraft | CustomerBase) -> Values:
     """The mergeable fields of a customer (or a draft of one)."""
     return {
         "name": customer.name,
@@ -95,6 +96,21 @@ def draft_of(customer: Customer) -> CustomerDraft:
     )
 
 
+def base_of(customer: Customer) -> CustomerBase:
+    address = customer.address
+    return CustomerBase(
+        id=customer.id,
+        name=customer.name,
+        first_name=customer.first_name,
+        last_name=customer.last_name,
+        email=customer.email,
+        phone=customer.phone,
+        account_number=customer.account_number,
+        tax_number=customer.tax_number,
+        address=Address(**msgspec.structs.asdict(address)) if address else None,
+    )
+
+
 def changed_fields(draft: Values, base: Values, named: Sequence[str] | None) -> list[str]:
     """The fields the phone changed: those differing from its base (among ``named``, if given)."""
     return [
@@ -115,7 +131,7 @@ class Edit:
 
 def edit_request(mutation: UpsertCustomer, previous: Customer) -> UpsertCustomer:
     """The edit as stored: with its base (the phone's, else the server's record) and changed fields."""
-    base = mutation.base if mutation.base is not None else draft_of(previous)
+    base = mutation.base if mutation.base is not None else base_of(previous)
     changed = changed_fields(customer_values(mutation.customer), customer_values(base), mutation.changed)
     return msgspec.structs.replace(mutation, base=base, changed=changed)
 
@@ -133,10 +149,10 @@ def widened(request: UpsertCustomer, earlier: UpsertCustomer | None) -> UpsertCu
             base[field] = earlier_base[field]
     merged_base = with_values(_as_customer(request.base), base)
     changed = [f for f in CUSTOMER_FIELDS if f in fields]
-    return msgspec.structs.replace(request, base=draft_of(merged_base), changed=changed)
+    return msgspec.structs.replace(request, base=base_of(merged_base), changed=changed)
 
 
-def _as_customer(draft: CustomerDraft) -> Customer:
+def _as_customer(draft: CustomerBase) -> Customer:
     return Customer(id=draft.id, name=draft.name)
 
 
@@ -316,9 +332,9 @@ def invoice_draft_of(invoice: Invoice) -> InvoiceDraft:
             InvoiceLineDraft(
                 description=line.description,
                 product_id=line.product_id,
-                quantity=str(line.quantity),
-                unit_amount=str(line.unit_amount),
-                discount_rate=str(line.discount_rate) if line.discount_rate is not None else None,
+                quantity=format(line.quantity, "f"),
+                unit_amount=format(line.unit_amount, "f"),
+                discount_rate=format(line.discount_rate, "f") if line.discount_rate is not None else None,
                 account_code=line.account_code,
                 tax_type=line.tax_type,
                 line_amount=money_text(line.line_amount),
