@@ -21,6 +21,7 @@ from mobile_api.compression import COMPRESSED_BY_HANDLER
 from mobile_api.mutations import MutationsController
 from mobile_api.pairing import PairingController
 from mobile_api.watermelon import WatermelonController
+from server.admin_api.conflicts import ConflictsController
 from server.admin_api.devices import DevicesController
 from server.admin_api.forwarding import ForwardingController
 from server.admin_api.session import SessionController
@@ -29,6 +30,7 @@ from server.admin_api.xero import XeroAdminController, XeroCallbackController
 from server.admin_console import console_routes, csrf_middleware, template_config
 from server.crypto import SecretBox, SecretKeyError
 from server.db.database import Database
+from server.forwarding.conflicts import ConflictsService
 from server.forwarding.forwarder import Forwarder, ForwardingPolicy
 from server.forwarding.outbox_admin import OutboxAdmin
 from server.forwarding.settings import ForwardingSettingsService
@@ -156,6 +158,7 @@ def create_app(settings: Settings) -> Litestar:
             "forwarding": forwarding,
             "forwarding_settings": ForwardingSettingsService(database),
             "outbox": OutboxAdmin(database),
+            "conflicts": ConflictsService(database, pushes),
         }
     )
 
@@ -184,6 +187,7 @@ def create_app(settings: Settings) -> Litestar:
             XeroCallbackController,
             SyncController,
             ForwardingController,
+            ConflictsController,
             *console_routes(),
             create_static_files_router(
                 path=SCHEMA_ASSETS,

@@ -199,12 +199,64 @@ class Mutation(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_fie
     mutation_id: MutationId
 
 
+CustomerField = Literal[
+    "name", "first_name", "last_name", "email", "phone", "account_number", "tax_number", "address"
+]
+CUSTOMER_FIELDS: tuple[CustomerField, ...] = (
+    "name",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "account_number",
+    "tax_number",
+    "address",
+)
+
+
+class CustomerBase(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A customer as the phone had it before the user's edit (its pulled record's fields). Only
+    compared, never sent to Xero: no length limits, so any record the server sent fits."""
+
+    id: RecordId
+    name: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    phone: str = ""
+    account_number: str = ""
+    tax_number: str = ""
+    address: Address | None = None
+
+
 class UpsertCustomer(Mutation, tag="upsert_customer"):
+    """Creates a customer, or edits one the phone has.
+
+    An edit is a change, not a snapshot: the server merges it with what Xero has field by field
+    (docs/protocol.md, "Edits and conflicts"). ``base``: the customer as the phone had it when the
+    user edited it (its record from the last pull); the fields where ``customer``
+    differs from it are the phone's changes. ``changed``: the fields the user changed, when the
+    phone tracks them (narrows the diff). Without either, the server diffs ``customer`` against
+    the record it holds - exact when the phone had pulled the latest version.
+    """
+
     customer: CustomerDraft
+    base: CustomerBase | None = None
+    changed: list[CustomerField] | None = None
+
+
+InvoiceField = Literal["customer_id", "reference", "date", "due_date", "lines"]
+INVOICE_FIELDS: tuple[InvoiceField, ...] = ("customer_id", "reference", "date", "due_date", "lines")
 
 
 class UpsertInvoice(Mutation, tag="upsert_invoice"):
+    """Creates an invoice, or edits one. An edit of an invoice in Xero is merged with Xero's at
+    the level of its top-level fields (``INVOICE_FIELDS``; ``lines`` is the lines, their amount
+    type and totals, as one field): ``base`` and ``changed`` as for ``UpsertCustomer``."""
+
     invoice: InvoiceDraft
+    base: InvoiceDraft | None = None
+    changed: list[InvoiceField] | None = None
 
 
 class CreatePayment(Mutation, tag="create_payment"):

@@ -16,6 +16,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
+from server.admin_console.conflicts import ConflictsPageController
 from server.admin_console.connection import ConnectionController
 from server.admin_console.csrf import AdminCsrfMiddleware, csrf_config
 from server.admin_console.devices import DevicesController
@@ -60,6 +61,7 @@ def console_routes() -> list[ControllerRouterHandler]:
             SyncController,
             SyncLogController,
             UploadsController,
+            ConflictsPageController,
             BacklinksController,
             DevicesController,
         ],

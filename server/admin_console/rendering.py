@@ -28,6 +28,7 @@ NAV = (
     NavItem("sync", "Sync", "/admin/sync"),
     NavItem("sync_log", "Sync log", "/admin/sync-log"),
     NavItem("uploads", "Uploads", "/admin/uploads"),
+    NavItem("conflicts", "Conflicts", "/admin/conflicts"),
     NavItem("devices", "Devices", "/admin/devices"),
 )
 

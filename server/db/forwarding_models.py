@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Uuid
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.models import Base
@@ -29,5 +29,39 @@ class ForwardingSettings(Base):
     invoice_status: Mapped[str] = mapped_column(String(16), default="AUTHORISED")  # DRAFT | AUTHORISED
     # Minutes between scheduled mirror pulls of this organisation; None: the server's setting.
     sync_interval_minutes: Mapped[int | None] = mapped_column(Integer)
+    # A field both a phone and Xero changed (server/sync/merge.py): "xero" keeps Xero's value,
+    # "phone" takes the phone's.
+    conflict_policy: Mapped[str] = mapped_column(String(8), default="xero", server_default="xero")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(320), default="")
+
+
+class EditConflict(Base):
+    """A field a phone's edit and a Xero user both changed, and how it was resolved.
+
+    ``phone_value`` and ``xero_value`` are JSON (a string, or an address object / null).
+    ``resolution``: ``xero`` (Xero's value kept) or ``phone`` (the phone's sent); ``applied_at``:
+    when an admin applied the phone's value afterwards.
+    """
+
+    __tablename__ = "edit_conflicts"
+    __table_args__ = (Index("ix_edit_conflicts_organisation_id_id", "organisation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("organisations.id", ondelete="CASCADE")
+    )
+    entity: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[str] = mapped_column(String(64))
+    upload_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), ForeignKey("uploads.id", ondelete="SET NULL")
+    )
+    field: Mapped[str] = mapped_column(String(64))
+    phone_value: Mapped[str] = mapped_column(Text)
+    xero_value: Mapped[str] = mapped_column(Text)
+    resolution: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    applied_at: Mapped[datetime | None]
+    applied_by: Mapped[str] = mapped_column(String(320), default="", server_default="")

@@ -20,6 +20,7 @@ a repeat inside Xero's window is answered from Xero's memory. Each run is one en
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import uuid
@@ -40,7 +41,7 @@ from server.services.mirror.kinds import CUSTOMER
 from server.services.mirror.store import Counts, link_phone_record
 from server.services.mirror.sync_log import SyncLog
 from server.services.xero_access import XeroAccess
-from server.sync import feed, outbox
+from server.sync import feed, merge, outbox
 from server.sync.facts import apply_invoice_facts
 from server.sync.fate import (
     Delayed,
@@ -213,6 +214,8 @@ class _Run:
         self._org = organisation_id
         self._client = client
         self._settled: set[int] = set()
+        self._conflicts: dict[int, list[merge.FieldConflict]] = {}  # by upload: merges of edits
+        self._invoice_fields: dict[int, dict[str, object]] = {}  # by upload: a merged invoice's fields
         self.report = RunReport()
 
     async def execute(self, claimed: list[Claimed]) -> None:
@@ -338,6 +341,10 @@ class _Run:
     async def _run(self, operation: Operation, jobs: list[Job]) -> None:
         try:
             jobs = await self._reconciled(operation, jobs)
+            if operation is CONTACT_UPDATE:
+                jobs = await self._merged_contacts(jobs)
+            if operation is INVOICE_UPDATE:
+                jobs = await self._merged_invoices(jobs)
         except XeroError as exc:
             await self._settle([(job.item, self._failure(job.item, exc, sent=False), None) for job in jobs])
             return
@@ -391,6 +398,89 @@ class _Run:
             await self._settle([(job.item, fate, operation) for job, fate in found])
         done = {job.item.upload_id for job, _ in found}
         return [job for job in jobs if job.item.upload_id not in done]
+
+    async def _merged_contacts(self, jobs: list[Job]) -> list[Job]:
+        """Customer edits merged with Xero's current contacts: each job sends only the fields the
+        phone changed and Xero did not (or, by the policy, both did); nothing to send is done."""
+        if not jobs:
+            return jobs
+        current = await reconcile.contacts_by_id(self._client, [job.element["ContactID"] for job in jobs])
+        async with self._db.sessions() as session:
+            policy = await merge.policy_of(session, self._org)
+        remaining: list[Job] = []
+        settled: list[tuple[Claimed, Fate, Operation | None]] = []
+        for job in jobs:
+            mutation = job.item.mutation
+            contact = current.get(str(job.element["ContactID"]).lower())
+            if contact is None or not isinstance(mutation, UpsertCustomer):
+                settled.append((job.item, Failed("the customer is no longer in Xero", "customer.id"), None))
+                continue
+            theirs = mapping.customer_of(contact, job.item.record_id).entity
+            assert isinstance(theirs, Customer)
+            values = merge.customer_values(theirs)
+            merged = merge.merge(values, merge.edit_of(mutation, values), policy)
+            self._conflicts[job.item.upload_id] = merged.conflicts
+            if merged.send:
+                job.element = payloads.contact_changes(contact.contact_id, merged.send)
+                remaining.append(job)
+            else:
+                fate = InXero(
+                    contact.contact_id,
+                    record=merge.with_values(theirs, merged.values),
+                    note=merge.note_of(merged.conflicts),
+                )
+                settled.append((job.item, fate, CONTACT_UPDATE))
+        await self._settle(settled)
+        return remaining
+
+    async def _merged_invoices(self, jobs: list[Job]) -> list[Job]:
+        """Invoice edits merged with Xero's current invoices at the level of their top-level fields:
+        each job sends only the fields the phone changed (reference and dates merged field by field,
+        the lines and the customer when the phone changed them); nothing to send is done."""
+        if not jobs:
+            return jobs
+        current = await reconcile.invoices_by_id(self._client, [job.element["InvoiceID"] for job in jobs])
+        async with self._db.sessions() as session:
+            policy = await merge.policy_of(session, self._org)
+        remaining: list[Job] = []
+        settled: list[tuple[Claimed, Fate, Operation | None]] = []
+        for job in jobs:
+            mutation = job.item.mutation
+            invoice = current.get(str(job.element["InvoiceID"]).lower())
+            edit = (
+                merge.invoice_edit_of(mutation, invoice)
+                if invoice and isinstance(mutation, UpsertInvoice)
+                else None
+            )
+            if invoice is None or edit is None:
+                remaining.append(job)  # sent whole, as stored before edits carried their base
+                continue
+            merged = merge.merge(merge.xero_invoice_values(invoice, edit), edit, policy)
+            self._conflicts[job.item.upload_id] = merged.conflicts
+            fields = merge.invoice_record_fields(merged.values)
+            self._invoice_fields[job.item.upload_id] = fields
+            if merged.send:
+                keep = {"InvoiceID", *(key for name in merged.send for key in merge.INVOICE_KEYS[name])}
+                job.element = {key: value for key, value in job.element.items() if key in keep}
+                remaining.append(job)
+            else:
+                fate = dataclasses.replace(
+                    _invoice_fate(invoice), fields=fields, note=merge.note_of(merged.conflicts)
+                )
+                settled.append((job.item, fate, INVOICE_UPDATE))
+        await self._settle(settled)
+        return remaining
+
+    def _merge_fate(self, job: Job, element: Any, fate: InXero) -> InXero:
+        """A merged edit's fate carries the record as Xero answered it, and what was resolved."""
+        conflicts = self._conflicts.get(job.item.upload_id)
+        if conflicts is None:
+            return fate
+        if isinstance(element, wire.Contact):
+            record = mapping.customer_of(element, job.item.record_id).entity
+            return InXero(fate.xero_id, record=record, note=merge.note_of(conflicts))
+        fields = self._invoice_fields.pop(job.item.upload_id, None)
+        return dataclasses.replace(fate, fields=fields, note=merge.note_of(conflicts))
 
     async def _void_elements(self, jobs: list[Job]) -> list[Job]:
         current = await reconcile.invoices_by_id(self._client, [job.target for job in jobs])
@@ -470,7 +560,7 @@ class _Run:
                 message = " ".join(refused[index]) or "Xero refused this record"
                 settled.append((job.item, Failed(message, field_of(job.item.mutation, message)), None))
             else:
-                settled.append((job.item, _fate_of(element), operation))
+                settled.append((job.item, self._merge_fate(job, element, _fate_of(element)), operation))
         return settled
 
     def _refused(self, jobs: list[Job], exc: ValidationError) -> list[tuple[Claimed, Fate, Operation | None]]:
@@ -533,6 +623,12 @@ class _Run:
             ours = [(item, fate, operation) for item, fate, operation in fates if item.upload_id in held]
             ours = await self._with_facts_allowed(session, ours)
             await record_fates(session, self._org, [(item.upload_id, fate) for item, fate, _ in ours])
+            for item, fate, _ in ours:
+                conflicts = self._conflicts.pop(item.upload_id, None) if isinstance(fate, InXero) else None
+                if conflicts:
+                    merge.record_conflicts(
+                        session, self._org, item.upload_id, item.record_id, conflicts, item.entity
+                    )
             for item, fate, operation in ours:
                 if isinstance(fate, InXero) and operation is CONTACT_CREATE:
                     await self._link_customer(session, item.record_id, fate.xero_id)

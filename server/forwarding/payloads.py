@@ -65,6 +65,46 @@ def contact_element(draft: CustomerDraft, xero_id: str | None) -> dict[str, Any]
     return element
 
 
+_CONTACT_TEXT = {
+    "name": "Name",
+    "first_name": "FirstName",
+    "last_name": "LastName",
+    "email": "EmailAddress",
+    "account_number": "AccountNumber",
+    "tax_number": "TaxNumber",
+}
+
+
+def contact_changes(xero_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    """An edit of a contact in Xero: only the fields in ``values`` (customer field -> new value).
+
+    An empty value clears the field: Xero keeps what a request leaves out, and stores an empty
+    string, an empty phone number or an address of empty lines as given.
+    """
+    element: dict[str, Any] = {"ContactID": xero_id}
+    for field, value in values.items():
+        if field in _CONTACT_TEXT:
+            element[_CONTACT_TEXT[field]] = value
+        elif field == "phone":
+            element["Phones"] = [
+                {"PhoneType": "DEFAULT", "PhoneNumber": value, "PhoneAreaCode": "", "PhoneCountryCode": ""}
+            ]
+        elif field == "address":
+            parts = value or {}
+            element["Addresses"] = [
+                {
+                    "AddressType": "POBOX",
+                    "AddressLine1": parts.get("line1", ""),
+                    "AddressLine2": parts.get("line2", ""),
+                    "City": parts.get("city", ""),
+                    "Region": parts.get("region", ""),
+                    "PostalCode": parts.get("postal_code", ""),
+                    "Country": parts.get("country", ""),
+                }
+            ]
+    return element
+
+
 @dataclass(frozen=True)
 class InvoiceContext:
     """What an invoice element needs besides the draft."""

@@ -184,6 +184,19 @@ async def invoices_by_id(client: XeroClient, xero_ids: Sequence[str]) -> dict[st
     return found
 
 
+async def contacts_by_id(client: XeroClient, xero_ids: Sequence[str]) -> dict[str, wire.Contact]:
+    """The contacts with these Xero ids as Xero has them now, archived ones too (lower-cased ids
+    as keys). 50 ids a request: Xero refuses longer lists."""
+    found: dict[str, wire.Contact] = {}
+    for start in range(0, len(xero_ids), 50):
+        chunk = xero_ids[start : start + 50]
+        params = {"IDs": ",".join(chunk), "includeArchived": "true"}
+        answer = await client.get("/Contacts", wire.Contacts, params=params)
+        for contact in answer.contacts:
+            found[contact.contact_id.lower()] = contact
+    return found
+
+
 async def payment_status(client: XeroClient, xero_id: str) -> str:
     answer = await client.get(f"/Payments/{xero_id}", wire.Payments)
     return answer.payments[0].status if answer.payments else ""

@@ -26,6 +26,7 @@ from server.sync.records import default_forwarding, with_forwarding
 from sync_protocol.entities import OrganisationSettings, encode_entity
 
 InvoiceStatus = Literal["DRAFT", "AUTHORISED"]
+ConflictPolicy = Literal["xero", "phone"]  # a field a phone and Xero both changed: whose value stays
 
 
 class SettingsView(msgspec.Struct, kw_only=True):
@@ -38,6 +39,7 @@ class SettingsView(msgspec.Struct, kw_only=True):
     forward_invoice_edits: bool
     invoice_status: InvoiceStatus
     sync_interval_minutes: int | None
+    conflict_policy: ConflictPolicy
     updated_at: datetime | None
     updated_by: str
 
@@ -51,6 +53,7 @@ class SettingsView(msgspec.Struct, kw_only=True):
             forward_invoice_edits=row.forward_invoice_edits,
             invoice_status="DRAFT" if row.invoice_status == "DRAFT" else "AUTHORISED",
             sync_interval_minutes=row.sync_interval_minutes,
+            conflict_policy="phone" if row.conflict_policy == "phone" else "xero",
             updated_at=row.updated_at if stored else None,
             updated_by=row.updated_by,
         )
@@ -67,6 +70,7 @@ class SettingsChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     forward_invoice_edits: bool | msgspec.UnsetType = msgspec.UNSET
     invoice_status: InvoiceStatus | msgspec.UnsetType = msgspec.UNSET
     sync_interval_minutes: int | msgspec.UnsetType | None = msgspec.UNSET
+    conflict_policy: ConflictPolicy | msgspec.UnsetType = msgspec.UNSET
 
     def given(self) -> dict[str, Any]:
         return {

@@ -55,6 +55,11 @@ class InXero:
     xero_id: str
     invoice_number: str = ""
     facts: InvoiceFacts | None = None
+    # An edit merged with Xero's record (server/sync/merge.py): the record as Xero now has it,
+    # which phones get, and what the merge resolved (the record's ``sync.message``).
+    record: Entity | None = None
+    note: str = ""
+    fields: dict[str, object] | None = None  # or only some fields of the record (an invoice's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +273,12 @@ class _Records:
         record = self.get(upload.entity, upload.record_id)
         if record is None:
             return
+        if isinstance(fate, InXero) and fate.record is not None and self.is_latest(upload):
+            record = msgspec.structs.replace(fate.record, id=record.id, sync=getattr(record, "sync", None))
+            self.put(upload.entity, record)
+        if isinstance(fate, InXero) and fate.fields and self.is_latest(upload):
+            record = msgspec.structs.replace(record, **fate.fields)
+            self.put(upload.entity, record)
         changes: dict[str, object] = {}
         sync = _sync_of(upload, fate)
         if self.is_latest(upload) and sync is not None:
@@ -335,6 +346,8 @@ def _sync_of(upload: Upload, fate: Fate) -> RecordSync | None:
         message = fate.message
     elif isinstance(fate, Held):
         message = fate.reason
+    elif isinstance(fate, InXero):
+        message = fate.note
     return RecordSync(state=upload.state, mutation_id=upload.mutation_id, message=message, field=field)  # type: ignore[arg-type]
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.db.database import Database
 from server.db.sync_models import Upload
 from server.services.devices import DevicePrincipal
-from server.sync import feed, outbox
+from server.sync import feed, merge, outbox
 from server.sync.invoices import build_invoice
 from server.sync.records import RecordView, lock_organisation
 from server.sync.rejections import Rejected
@@ -113,6 +113,7 @@ class _Batch:
         self._org = device.organisation_id
         self._view = RecordView(session, self._org)
         self._uploads = outbox.UploadBatch(session, self._org)
+        self._edits: dict[str, AnyMutation] = {}  # edits as stored: with base and changed fields
 
     async def run(self, mutations: list[AnyMutation]) -> PushResponse:
         await lock_organisation(self._session, self._org)
@@ -179,13 +180,24 @@ class _Batch:
                 entity=entity,
                 record_id=record_id,
                 state=state,
-                request=msgspec.json.encode(mutation),
+                request=msgspec.json.encode(self._stored(mutation, replaced)),
                 result=msgspec.json.encode(result),
             ),
             depends_on,
             replaced,
         )
         return upload, result
+
+    def _stored(self, mutation: AnyMutation, replaced: Upload | None) -> AnyMutation:
+        """The mutation as the outbox keeps it: an edit with its base and changed fields, and
+        those of the refused upload it replaces (``server/sync/merge.py``)."""
+        stored = self._edits.pop(mutation.mutation_id, mutation)
+        if isinstance(stored, UpsertCustomer) and replaced is not None and replaced.kind == "upsert_customer":
+            earlier = msgspec.json.decode(replaced.request, type=UpsertCustomer)
+            return merge.widened(stored, earlier)
+        if isinstance(stored, UpsertInvoice) and replaced is not None and replaced.kind == "upsert_invoice":
+            return merge.invoice_widened(stored, msgspec.json.decode(replaced.request, type=UpsertInvoice))
+        return stored
 
     async def _failed_upload_of(self, record_id: str) -> Upload | None:
         """The record's latest upload if Xero refused it: a new upload of the record corrects it."""
@@ -230,9 +242,19 @@ class _Batch:
 
     async def _customer(self, mutation: UpsertCustomer) -> tuple[Entity, list[Upload]]:
         draft = mutation.customer
+        if mutation.base is not None and mutation.base.id != draft.id:
+            raise Rejected(ErrorCode.INVALID_VALUE, "base.id must be the customer's id", "base.id")
         previous = await self._view.get(Customer, draft.id)
         if previous is None:
             await self._new_id(Customer, draft.id, "customer.id")
+        else:
+            # An edit: only the fields the phone changed change (a Xero edit the mirror brought
+            # since stays), and the forwarder merges them with Xero's record.
+            stored = merge.edit_request(mutation, previous)
+            self._edits[mutation.mutation_id] = stored
+            assert stored.changed is not None
+            record = merge.overlay(previous, draft, stored.changed)
+            return record, await self._uploads.open_dependencies([draft.id])
         record = Customer(
             id=draft.id,
             xero_id=previous.xero_id if previous else None,
@@ -250,6 +272,8 @@ class _Batch:
 
     async def _invoice(self, mutation: UpsertInvoice) -> tuple[Entity, list[Upload]]:
         draft = mutation.invoice
+        if mutation.base is not None and mutation.base.id != draft.id:
+            raise Rejected(ErrorCode.INVALID_VALUE, "base.id must be the invoice's id", "base.id")
         previous = await self._view.get(Invoice, draft.id)
         if previous is None:
             await self._new_id(Invoice, draft.id, "invoice.id")
@@ -268,6 +292,8 @@ class _Batch:
         record = await build_invoice(self._view, draft, previous)
         if previous is not None:
             record = msgspec.structs.replace(record, sync=previous.sync)
+            # An edit: stored with its base and changed fields, for the forwarder's merge.
+            self._edits[mutation.mutation_id] = merge.invoice_edit_request(mutation, previous)
         return record, await self._uploads.open_dependencies([draft.customer_id, draft.id])
 
     async def _payment(self, mutation: CreatePayment) -> tuple[Entity, list[Upload]]:

@@ -180,6 +180,7 @@ def default_forwarding(organisation_id: uuid.UUID) -> ForwardingSettings:
         forward_invoice_edits=True,
         invoice_status="AUTHORISED",
         sync_interval_minutes=None,
+        conflict_policy="xero",
         updated_by="",
     )
 

@@ -53,6 +53,7 @@ from server.sync.feed import Change
 from server.sync.mutations import PushService
 from server.sync.watermelon_rows import (
     Unusable,
+    changed_customer_fields,
     customer_draft,
     invoice_draft,
     line_rows,
@@ -518,7 +519,9 @@ class _PushPlan:
         for raw in changes.created + changes.updated:
             unit = _Unit("customers", raw["id"], [("customers", raw["id"])])
             try:
-                unit.mutation = UpsertCustomer(mutation_id="", customer=customer_draft(raw))
+                # ``_changed``: the columns the app edited; the rest of the row is its last pull.
+                changed = changed_customer_fields(raw)
+                unit.mutation = UpsertCustomer(mutation_id="", customer=customer_draft(raw), changed=changed)
             except Unusable as exc:
                 unit.rejection = Rejection(
                     table="customers",

@@ -3,8 +3,8 @@
 Down: a feed record becomes one raw row of its table (an invoice also its ``invoice_lines``), with
 ``sync`` flattened into ``sync_*`` columns. Up: raw rows become the native drafts
 (``sync_protocol.messages``), so validation stays the native push's. Only known columns are read;
-``_status``, ``_changed`` and server-owned columns (``xero_id``, ``sync_*``, ``status``, …) are
-ignored on input.
+``_status`` and server-owned columns (``xero_id``, ``sync_*``, ``status``, …) are
+ignored on input; ``_changed`` says which fields of an edited customer the app changed.
 """
 
 from __future__ import annotations
@@ -25,7 +25,14 @@ from sync_protocol.entities import (
     RecordSync,
     TaxRate,
 )
-from sync_protocol.messages import CustomerDraft, InvoiceDraft, PaymentDraft, readable
+from sync_protocol.messages import (
+    CUSTOMER_FIELDS,
+    CustomerDraft,
+    CustomerField,
+    InvoiceDraft,
+    PaymentDraft,
+    readable,
+)
 from sync_protocol.watermelon import RawRecord
 
 # Columns holding decimal strings: compared as numbers ("49.95" is "49.9500").
@@ -235,6 +242,19 @@ def customer_draft(raw: RawRecord) -> CustomerDraft:
         "customer",
     )
     return draft
+
+
+def changed_customer_fields(raw: RawRecord) -> list[CustomerField] | None:
+    """The customer fields WatermelonDB's ``_changed`` column names (comma-separated columns the
+    app changed since its last sync); None when the row does not say."""
+    changed = raw.get("_changed")
+    if not isinstance(changed, str) or not changed:
+        return None
+    columns = {column.strip() for column in changed.split(",")}
+    fields = [field for field in CUSTOMER_FIELDS if field in columns]
+    if any(column.startswith("address_") for column in columns):
+        fields.append("address")
+    return fields
 
 
 def invoice_draft(header: RawRecord, lines: list[RawRecord]) -> InvoiceDraft:

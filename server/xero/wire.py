@@ -226,6 +226,7 @@ class Invoice(Wire):
     url: str = ""
     contact: ContactRef | None = None
     date: XeroDateTime | None = None
+    due_date: XeroDateTime | None = None
     sub_total: Decimal = Decimal(0)
     total_tax: Decimal = Decimal(0)
     total: Decimal = Decimal(0)

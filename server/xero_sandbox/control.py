@@ -170,6 +170,16 @@ async def record_payment(
     return _json(payments.wire(sandbox.organisation(tenant_id), payment), 201)
 
 
+@post("/organisations/{tenant_id:str}/invoices/{invoice_id:str}")
+async def edit_invoice(
+    request: Request[Any, Any, Any], tenant_id: FromPath[str], invoice_id: FromPath[str]
+) -> Response[bytes]:
+    fields = msgspec.json.decode(await request.body() or b"{}", type=dict[str, Any])
+    sandbox = _sandbox(request)
+    invoice = sandbox.user_edit_invoice(tenant_id, invoice_id, fields)
+    return _json(invoices.wire(sandbox.organisation(tenant_id), invoice, 2))
+
+
 @post("/organisations/{tenant_id:str}/invoices/{invoice_id:str}/void", sync_to_thread=False)
 def void_invoice(
     request: Request[Any, Any, Any], tenant_id: FromPath[str], invoice_id: FromPath[str]
@@ -313,6 +323,7 @@ HANDLERS = [
     delete_item,
     change_tax_rate,
     record_payment,
+    edit_invoice,
     void_invoice,
     revoke,
     register_client,

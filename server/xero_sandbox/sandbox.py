@@ -208,6 +208,19 @@ class Sandbox:
             self.notify(org.tenant_id, "INVOICE", invoice_id.lower(), "UPDATE")
             return payment
 
+    def user_edit_invoice(self, tenant_id: str, invoice_id: str, fields: dict[str, Any]) -> Record:
+        """Edit an invoice as a Xero user would (Reference, Date, DueDate, LineItems, …)."""
+        with self.locked():
+            org = self.organisation(tenant_id)
+            invoice = invoices.get(org, invoice_id)
+            result = self._apply(
+                lambda: invoices.commit_update(
+                    org, invoices.prepare_update(org, invoice, fields, 2), self.now()
+                )
+            )
+            self.notify(org.tenant_id, "INVOICE", invoice["InvoiceID"], "UPDATE")
+            return result
+
     def user_void_invoice(self, tenant_id: str, invoice_id: str) -> Record:
         with self.locked():
             org = self.organisation(tenant_id)

@@ -22,9 +22,10 @@ from server.db.mirror_models import MirrorCursor, MirrorRecord
 from server.db.models import SyncRecord
 from server.db.sync_models import Upload
 from server.db.types import utcnow
-from server.sync import feed
+from server.sync import feed, merge
 from server.xero.mapping import Mapped
 from sync_protocol.entities import Customer, encode_entity
+from sync_protocol.messages import UpsertCustomer
 
 _NAMESPACE = uuid.UUID("6f1f3c2e-6a55-4c53-9d0e-8a0d5c3b1e21")
 _CHUNK = 500
@@ -85,6 +86,8 @@ async def apply(
     changes: list[feed.Change] = []
     now = utcnow()
     local = await _phone_versions(session, organisation_id, kind, [m.entity.id for m in records])
+    edits = await merge.pending_edits(session, organisation_id, list(local)) if local else {}
+    policy = await merge.policy_of(session, organisation_id) if edits else "xero"
     for mapped in records:
         payload = encode_entity(mapped.entity)
         row = existing.get(mapped.xero_id)
@@ -118,7 +121,8 @@ async def apply(
             row.xero_updated_at = mapped.xero_updated_at
             row.pulled_at = now
         if mapped.entity.id in local:
-            held_back, published = _with_phone_state(mapped, local[mapped.entity.id])
+            pending = edits.get(mapped.entity.id, [])
+            held_back, published = _with_phone_state(mapped, local[mapped.entity.id], pending, policy)
             if not held_back:
                 changes.append(feed.Change(kind, mapped.entity.id, published))
             continue
@@ -187,14 +191,23 @@ async def _phone_versions(
     return found
 
 
-def _with_phone_state(mapped: Mapped, local: Customer) -> tuple[bool, bytes | None]:
+def _with_phone_state(
+    mapped: Mapped, local: Customer, pending: Sequence[UpsertCustomer] = (), policy: merge.Policy = "xero"
+) -> tuple[bool, bytes | None]:
     """(held back, payload to publish) for a pulled customer a phone uploaded.
 
-    While the phone's upload is still on its way (or refused), its version stays what phones see;
-    once it is settled, Xero's version goes out with the upload's ``sync`` state kept.
+    While the phone's upload is still on its way (or refused), phones see Xero's version with the
+    phone's pending edits merged in, field by field (``server/sync/merge.py``): neither side's
+    edit is lost while the other is in flight. A pending upload without a base (a create not yet
+    in Xero, or one stored before edits carried their base) holds Xero's version back. Once it
+    is settled, Xero's version goes out with the upload's ``sync`` state kept.
     """
     if local.sync is not None and local.sync.state in _LOCAL_WINS:
-        return True, None
+        if not pending or not mapped.live:
+            return True, None
+        assert isinstance(mapped.entity, Customer)
+        merged = merge.with_pending(mapped.entity, pending, policy)
+        return False, encode_entity(msgspec.structs.replace(merged, sync=local.sync))
     if not mapped.live:
         return False, None
     assert isinstance(mapped.entity, Customer)
