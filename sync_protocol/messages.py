@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from sync_protocol.entities import LineAmountType, UploadState
+from sync_protocol.entities import Address, LineAmountType, UploadState
 from sync_protocol.money import Money, Percent, Quantity, UnitAmount
 
 MAX_MUTATIONS_PER_PUSH = 500

@@ -52,7 +52,7 @@ _ADDRESS_PARTS = ("line1", "line2", "city", "region", "postal_code", "country")
 _mutation_decoder = msgspec.json.Decoder(UpsertCustomer)
 
 
-def _address(address: Address | None) -> dict[str, str] | None:
+def _address(address: Address | AddressDraft | None) -> dict[str, str] | None:
     if address is None:
         return None
     parts = {part: getattr(address, part) for part in _ADDRESS_PARTS}
