@@ -284,9 +284,15 @@ def check_offline_creates_in_xero_once_or_rejected(world: World, final: Final) -
         reason = _reason_held(device, create.record_id)
         if count == 1 or (count == 0 and (reason or create.record_id in world.removed_by)):
             continue
+        states = [
+            f"{u['kind']} {u['state']} {u['last_error']!r}"
+            for u in final.uploads
+            if u["record_id"] == create.record_id
+        ]
         problems.append(
             f"{create.entity} {create.record_id} made on {create.actor} at step {create.step}: "
-            f"{count} times in Xero, {'reason held: ' + reason if reason else 'no reason on the device'}"
+            f"{count} times in Xero, {'reason held: ' + reason if reason else 'no reason on the device'}; "
+            f"its uploads: {states}"
         )
     ours = {str(i.get("xero_id") or "").lower() for i in final.records("invoice").values()}
     for payment_id, payment in final.payments.items():

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -79,8 +80,8 @@ async def node_driver() -> AsyncIterator[NodeDriver]:
 
 
 @pytest.fixture
-def worker(settings: Settings) -> Iterator[Worker]:
-    running = Worker(settings)
+def worker(settings: Settings, tmp_path: Path) -> Iterator[Worker]:
+    running = Worker(settings, tmp_path / "forwarding-worker.log")
     running.ensure_running()
     yield running
     running.stop()
@@ -133,6 +134,7 @@ async def run_seed(seed: int, servers: Servers, count: int) -> dict[str, list[st
                 print(f"--- {name}{' (known failing)' if name in KNOWN_FAILING else ''}:")
                 for problem in problems[:15]:
                     print(f"    {problem}")
+            print(f"--- forwarding worker's log: {servers.worker.log_path}")
             print("--- action log:")
             print("\n".join(world.log))
         if final is not None:

@@ -95,7 +95,8 @@ def money(value: Any) -> Decimal:
 class Worker:
     """The forwarding worker, a process of its own (``python -m server forward``) so it can be killed."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, log_path: Path) -> None:
+        self.log_path = log_path
         values = {
             "DATABASE_URL": settings.database_url,
             "SECRET_KEY": settings.secret_key,
@@ -119,12 +120,14 @@ class Worker:
 
     def ensure_running(self) -> None:
         if self.process is None or self.process.poll() is not None:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "server", "forward"],
-                cwd=ROOT,
-                env=self.environment,
-                stderr=subprocess.DEVNULL,
-            )
+            with self.log_path.open("ab") as log:  # the workers' errors, for whoever reads a failure
+                self.process = subprocess.Popen(
+                    [sys.executable, "-m", "server", "forward"],
+                    cwd=ROOT,
+                    env=self.environment,
+                    stdout=subprocess.DEVNULL,
+                    stderr=log,
+                )
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
