@@ -8,9 +8,9 @@ answers (phone side) and answers Xero drops after committing (sandbox faults); f
 syncs, pauses and mirror pulls. At the end everyone syncs, forwarding drains, and each invariant of
 ``checks.py`` is judged on its own.
 
-    LEDGERSYNC_CONVERGENCE_SEEDS=7          # seeds 1..7  (or a list: 3,11,42; or a range: 100-120)
+    LEDGERSYNC_CONVERGENCE_SEEDS=1-7        # seeds 1..7 (or one seed: 42; or a list: 3,11,42)
     LEDGERSYNC_CONVERGENCE_STEPS=80         # steps per seed
-    LEDGERSYNC_CONVERGENCE_DEVICES=2,2      # native, WatermelonDB devices per seed
+    LEDGERSYNC_CONVERGENCE_DEVICES=2,2      # native, WatermelonDB devices per seed (the default)
 
 A failure prints the seed, the failed invariants with the records concerned, and the action log: rerun
 with ``LEDGERSYNC_CONVERGENCE_SEEDS=<seed>`` (and the same steps) to reproduce it. ``./dev bench
@@ -37,18 +37,29 @@ from tests.convergence.world import Servers, Worker, World
 from tests.fixtures.sandbox import RunningSandbox
 from tests.fixtures.xero_connect import fast, free_port, point_at
 
-# check name -> why it fails on today's code. Delete an entry when the fix is merged.
-KNOWN_FAILING: dict[str, str] = {}
+# check name -> why it fails on today's code (issue 14). Delete an entry when its fix is merged: the check
+# must then hold for every seed. Unlisted checks must hold today.
+KNOWN_FAILING: dict[str, str] = {
+    "check_no_edit_lost": "obs 1 (a phone's whole-contact edit undoes a Xero user's), obs 2 (clears undone)",
+    "check_records_equal_xero": "obs 4 (after Xero refuses an edit the server keeps its values), obs 1-2",
+    "check_conflicts_recorded_and_shown": "no conflicts record yet: wire checks.recorded_conflicts to it",
+    "check_devices_equal_a_fresh_pull": "obs 5 (ignored deletions: a WatermelonDB device lacks records)",
+    "check_offline_creates_in_xero_once_or_rejected": "obs 3; uploads retrying forever",
+    "check_no_upload_waits_silently": "obs 3 (dependants of a stuck or failed upload wait silently)",
+    "check_forwarding_drains": "retrying forever: an invoice for a contact archived in Xero ('the customer "
+    "is not in Xero yet'); IntegrityError on mirror_records.id linking an edited customer",
+    "check_mirror_pulls_succeed": "PostgreSQL: a mirror pull deadlocks (sync_counters) with another writer",
+    "check_a_quiet_feed_stops_moving": "obs 6 (rejection notes per record rewrite the feed every sync)",
+}
 
 
 def seeds() -> list[int]:
-    text = os.environ.get("LEDGERSYNC_CONVERGENCE_SEEDS", "2").strip()
-    if "," in text:
-        return [int(part) for part in text.split(",") if part.strip()]
-    if "-" in text:
-        first, last = text.split("-", 1)
-        return list(range(int(first), int(last) + 1))
-    return list(range(1, int(text) + 1))
+    found: list[int] = []
+    for part in os.environ.get("LEDGERSYNC_CONVERGENCE_SEEDS", "1-2").split(","):
+        first, _, last = part.strip().partition("-")
+        if first:
+            found += range(int(first), int(last or first) + 1)
+    return found
 
 
 def steps() -> int:
@@ -56,7 +67,7 @@ def steps() -> int:
 
 
 def device_counts() -> tuple[int, int]:
-    native, watermelon = os.environ.get("LEDGERSYNC_CONVERGENCE_DEVICES", "2,1").split(",")
+    native, watermelon = os.environ.get("LEDGERSYNC_CONVERGENCE_DEVICES", "2,2").split(",")
     return int(native), int(watermelon)
 
 
@@ -80,8 +91,12 @@ async def node_driver() -> AsyncIterator[NodeDriver]:
 
 
 @pytest.fixture
-def worker(settings: Settings, tmp_path: Path) -> Iterator[Worker]:
-    running = Worker(settings, tmp_path / "forwarding-worker.log")
+def worker(settings: Settings, request: pytest.FixtureRequest) -> Iterator[Worker]:
+    folder = Path("test-artifacts") / "convergence"
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / f"forwarding-worker-{request.node.callspec.id}.log"
+    log.unlink(missing_ok=True)
+    running = Worker(settings, log)
     running.ensure_running()
     yield running
     running.stop()

@@ -653,7 +653,7 @@ class World:
         for round_ in range(3):
             await self.sync_everyone()
             try:
-                await self.drain(within=60 if not self.drain_failures else 10)
+                await self.drain(within=30 if not self.drain_failures else 5)
             except AssertionError as exc:
                 self.drain_failures.append(f"round {round_ + 1}: {exc}")
             await self.mirror_pull()
