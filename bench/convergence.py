@@ -23,7 +23,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench convergence", description="the randomized convergence test, larger"
     )
-    parser.add_argument("--seeds", default="1-20", help="a range (1-20), a seed (42) or a list (3,11,100-120)")
+    parser.add_argument("--seeds", default="1-20", help="a range (1-20), a seed (42), a list (3,11,100-120)")
     parser.add_argument("--steps", type=int, default=150, help="random steps per seed")
     parser.add_argument("--devices", default="2,2", help="native,WatermelonDB devices per seed")
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
