@@ -27,7 +27,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--steps", type=int, default=150, help="random steps per seed")
     parser.add_argument("--devices", default="2,2", help="native,WatermelonDB devices per seed")
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--known", action="store_true", help="also show known-failing invariants' logs")
+    parser.add_argument(
+        "--verbose", action="store_true", help="print every seed's action log, passing or not"
+    )
     args = parser.parse_args(argv)
 
     env = {
@@ -36,7 +38,7 @@ def main(argv: list[str]) -> int:
         "LEDGERSYNC_CONVERGENCE_STEPS": str(args.steps),
         "LEDGERSYNC_CONVERGENCE_DEVICES": args.devices,
     }
-    if args.known:
+    if args.verbose:
         env["LEDGERSYNC_CONVERGENCE_VERBOSE"] = "1"
     selection = [] if args.db == "both" else ["-k", args.db]
     if args.db in ("postgresql", "both") and not env.get("LEDGERSYNC_TEST_POSTGRES_URL"):
