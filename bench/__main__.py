@@ -13,6 +13,7 @@ SCENARIOS = {
     "busy": "bench.busy",
     "upload": "bench.upload",
     "forwarding": "bench.forwarding",
+    "convergence": "bench.convergence",
 }
 
 
