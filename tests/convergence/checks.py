@@ -29,18 +29,15 @@ class Final:
     invoices: dict[str, dict[str, Any]]
     payments: dict[str, dict[str, Any]]
     uploads: list[dict[str, Any]]
+    conflicts: list[dict[str, Any]]  # what GET /admin/api/conflicts shows the admin
 
     def records(self, entity: str) -> dict[str, dict[str, Any]]:
         return {record_id: record for (kind, record_id), record in self.server.items() if kind == entity}
 
 
 def recorded_conflicts(world: World, final: Final) -> set[tuple[str, str]] | None:
-    """(record id, field) of every conflict ledgersync recorded and shows the admin.
-
-    Today's code keeps no record of conflicts: None. Wire this to the conflicts record (e.g. an admin API
-    listing conflicts with both values) once it exists; the checks below then exempt those fields.
-    """
-    return None
+    """(record id, field) of every conflict ledgersync recorded and shows the admin."""
+    return {(str(c["record_id"]), str(c["field"])) for c in final.conflicts}
 
 
 def _diff(label: str, mine: dict[Any, Any], theirs: dict[Any, Any], limit: int = 12) -> Problems:

@@ -24,10 +24,11 @@ import pytest
 
 from reference_client import Phone
 from reference_client.phone import Line
-from sync_protocol.entities import Customer, Invoice, Payment
+from sync_protocol.entities import Address, Customer, Invoice, Payment
 from sync_protocol.messages import (
     AddressDraft,
     CreatePayment,
+    CustomerBase,
     CustomerDraft,
     DeletePayment,
     PaymentDraft,
@@ -151,10 +152,21 @@ class NativeDevice:
         self.overlay[("customer", customer_id)] = {"id": customer_id, **values}
 
     def edit_customer(self, customer_id: str, changes: dict[str, str]) -> None:
-        # The native protocol sends the whole customer as the phone shows it, with the change applied.
+        # As the reference phone does: the whole customer with the change applied, the customer as this
+        # phone showed it before (``base``) and the fields the user changed (docs/protocol.md).
         current = self.view("customer")[customer_id]
         merged = {**current, **changes}
-        self.phone.queue(UpsertCustomer(mutation_id=str(uuid.uuid4()), customer=_draft(customer_id, merged)))
+        before = _draft(customer_id, current)
+        address = msgspec.convert(current["address"], Address) if current.get("address") else None
+        base = CustomerBase(**{**msgspec.structs.asdict(before), "address": address})
+        self.phone.queue(
+            UpsertCustomer(
+                mutation_id=str(uuid.uuid4()),
+                customer=_draft(customer_id, merged),
+                base=base,
+                changed=sorted(changes),  # type: ignore[arg-type]
+            )
+        )
         self.overlay[("customer", customer_id)] = merged
 
     def create_invoice(

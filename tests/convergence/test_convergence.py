@@ -127,6 +127,7 @@ async def final_state(world: World) -> Final:
         invoices=world.xero_invoices(),
         payments=world.xero_payments(),
         uploads=await world.uploads(),
+        conflicts=await world.conflicts(),
     )
 
 

@@ -674,6 +674,17 @@ class World:
                 return found
         return found
 
+    async def conflicts(self) -> list[dict[str, Any]]:
+        """Every edit conflict the admin is shown (``GET /admin/api/conflicts``)."""
+        found: list[dict[str, Any]] = []
+        for offset in itertools.count(0, 500):
+            response = await self.admin.get("/admin/api/conflicts", params={"limit": 500, "offset": offset})
+            assert response.status_code == 200, response.text
+            found += response.json()["conflicts"]
+            if len(response.json()["conflicts"]) < 500:
+                return found
+        return found
+
 
 async def _maybe(result: Awaitable[None] | None) -> None:
     if result is not None:
