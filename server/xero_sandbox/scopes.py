@@ -41,7 +41,25 @@ _READ_ONLY = {
     "accounting.reports.tenninetynine.read",
     "accounting.reports.taxreports.read",
 }
-KNOWN = frozenset(_OPENID | _ACCOUNTING | {f"{s}.read" for s in _ACCOUNTING} | _READ_ONLY | BROAD)
+# Xero's other APIs: the sandbox serves none of them, but an app may ask for them.
+_OTHER_APIS = {
+    "files",
+    "assets",
+    "projects",
+    "payroll.employees",
+    "payroll.timesheets",
+    "payroll.payruns",
+    "payroll.payslip",
+    "payroll.settings",
+}
+KNOWN = frozenset(
+    _OPENID
+    | _ACCOUNTING
+    | _OTHER_APIS
+    | {f"{s}.read" for s in _ACCOUNTING | _OTHER_APIS}
+    | _READ_ONLY
+    | BROAD
+)
 
 # The scopes giving access to each resource the sandbox serves (write access: the ones without .read).
 _RESOURCE_SCOPES: dict[str, tuple[str, ...]] = {

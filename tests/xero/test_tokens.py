@@ -94,3 +94,39 @@ async def test_concurrent_refreshers_of_one_stale_token_refresh_once(
 
     assert access.tokens.refreshes - before == 1
     assert len({token.value for token in fresh}) == 1
+
+
+async def test_time_scaled_tokens_are_refreshed_ahead_of_expiry_without_a_401(
+    make_sandbox,
+    database: Database,
+    settings: Settings,  # type: ignore[no-untyped-def]
+) -> None:
+    # 3-minute tokens at 60x live 3 real seconds, and expires_in says 3: ledgersync refreshes before
+    # they die, so no call is ever answered 401 (before expires_in was in real seconds it said 180).
+    sandbox: RunningSandbox = make_sandbox(access_token_seconds=180)
+    org = sandbox.organisation(contacts=1, items=1)
+    sandbox.handle.register_client("ledgersync-mirror", "ledgersync-mirror-secret", ("http://x/cb",))
+    config = point_at(settings, sandbox, 1)
+    access = XeroAccess(
+        config, database, SecretBox.from_text(config.secret_key), limits=UNLIMITED, retry=FAST_RETRY
+    )
+    organisation_id = await make_organisation(database)
+    tokens = sandbox.handle.identity.token_response(
+        sandbox.handle.grant_tokens("ledgersync-mirror", [org.tenant_id])
+    )
+    assert tokens["expires_in"] in (2, 3)
+    await bind_connection(access, database, organisation_id, org.tenant_id, tokens)
+    gets = 0
+    try:
+        client = await access.client_for(organisation_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5
+        while loop.time() < deadline:
+            await client.get("/Organisation", wire.Organisations)
+            gets += 1
+            await asyncio.sleep(0.1)
+    finally:
+        await access.close()
+
+    assert access.tokens.refreshes >= 1
+    assert client.calls == gets  # a 401 would have cost a second request (refresh, then again)
