@@ -26,7 +26,7 @@ from server.sync import feed, outbox
 from server.sync.invoices import build_invoice
 from server.sync.records import RecordView, lock_organisation
 from server.sync.rejections import Rejected
-from sync_protocol.entities import Address, Customer, Entity, Invoice, Payment, RecordSync
+from sync_protocol.entities import ENTITY_NAME, Address, Customer, Entity, Invoice, Payment, RecordSync
 from sync_protocol.errors import ErrorCode
 from sync_protocol.messages import (
     AnyMutation,
@@ -43,6 +43,7 @@ from sync_protocol.money import to_decimal
 
 _CLIENT_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _result_decoder = msgspec.json.Decoder(MutationResult)
+_ENTITY_TYPES = {name: cls for cls, name in ENTITY_NAME.items()}
 _ATTEMPTS = 3  # a concurrent replay of the same mutation id loses the unique race; retry it as a replay
 
 
@@ -129,7 +130,7 @@ class _Batch:
             upload, result = await self._apply(mutation)
             known[mutation.mutation_id] = upload
             results.append(result)
-        await self._uploads.write()
+        await self._restamp_unblocked(await self._uploads.write())
         await feed.publish(self._session, self._org, self._view.changes())
         return PushResponse(results=results)
 
@@ -167,9 +168,11 @@ class _Batch:
         replaced = await self._failed_upload_of(record_id) if applied is not None else None
         if replaced is not None:
             depends_on = [d for d in depends_on if d is not replaced]
-            state = outbox.WAITING if depends_on else outbox.ACCEPTED
+        message, field = "", ""
         if applied is not None:
-            self._stamp(applied, mutation.mutation_id, state)
+            depends_on = await self._still_needed(depends_on, _kind(mutation))
+            state, message, field = _arrival(depends_on, _kind(mutation))
+            self._stamp(applied, mutation.mutation_id, state, message, field)
         upload = self._uploads.add(
             outbox.NewUpload(
                 device_id=self._device.device_id,
@@ -181,19 +184,48 @@ class _Batch:
                 state=state,
                 request=msgspec.json.encode(mutation),
                 result=msgspec.json.encode(result),
+                last_error=message,
+                error_field=field,
             ),
             depends_on,
             replaced,
         )
         return upload, result
 
+    async def _still_needed(self, depends_on: list[Upload], kind: str) -> list[Upload]:
+        """Drops failed uploads a new one can go without: a failed edit of a record Xero has (a
+        payment then goes to the invoice Xero has), and any failure for a void or payment deletion."""
+        needed = []
+        for dependency in depends_on:
+            if dependency.state == outbox.FAILED and (
+                kind in outbox.REMOVALS or await self._in_xero(dependency)
+            ):
+                continue
+            needed.append(dependency)
+        return needed
+
+    async def _in_xero(self, upload: Upload) -> bool:
+        cls = _ENTITY_TYPES.get(upload.entity)
+        record = await self._view.get(cls, upload.record_id) if cls is not None else None
+        return record is not None and bool(record.xero_id)
+
+    async def _restamp_unblocked(self, unblocked: list[Upload]) -> None:
+        """Uploads a correction in this push unblocked: their records say what they wait for now."""
+        for upload in unblocked:
+            cls = _ENTITY_TYPES.get(upload.entity)
+            record = await self._view.get(cls, upload.record_id) if cls is not None else None
+            if record is not None and await self._uploads.latest(upload.record_id) is upload:
+                self._stamp(record, upload.mutation_id, upload.state, upload.last_error)
+
     async def _failed_upload_of(self, record_id: str) -> Upload | None:
         """The record's latest upload if Xero refused it: a new upload of the record corrects it."""
         latest = await self._uploads.latest(record_id)
         return latest if latest is not None and latest.state == outbox.FAILED else None
 
-    def _stamp(self, record: Entity, mutation_id: str, state: str) -> None:
-        sync = RecordSync(state=state, mutation_id=mutation_id)  # type: ignore[arg-type]
+    def _stamp(
+        self, record: Entity, mutation_id: str, state: str, message: str = "", field: str = ""
+    ) -> None:
+        sync = RecordSync(state=state, mutation_id=mutation_id, message=message, field=field)  # type: ignore[arg-type]
         self._view.put(msgspec.structs.replace(record, sync=sync))
 
     async def _validate_and_stage(self, mutation: AnyMutation) -> tuple[Entity, list[Upload]]:
@@ -339,6 +371,20 @@ class _Batch:
             self._view.put(_paid(invoice, -payment.amount))
         record = msgspec.structs.replace(payment, status="DELETED")
         return record, await self._uploads.open_dependencies([mutation.payment_id])
+
+
+def _arrival(depends_on: list[Upload], kind: str) -> tuple[str, str, str]:
+    """(state, message, field) of a new upload: blocked behind a failure, waiting, or due now."""
+    blocked = [d for d in depends_on if d.state == outbox.FAILED]
+    if blocked:
+        return (
+            outbox.FAILED,
+            outbox.blocked_message(blocked[0]),
+            outbox.reference_field(kind, blocked[0].entity),
+        )
+    if depends_on:
+        return outbox.WAITING, outbox.waiting_message(depends_on), ""
+    return outbox.ACCEPTED, "", ""
 
 
 def _paid(invoice: Invoice, amount: Decimal) -> Invoice:

@@ -49,5 +49,5 @@ async def test_a_payments_account_that_is_not_a_bank_account_takes_phone_payment
     assert forwarding.account_code(paid["Account"]["AccountID"]) == CLEARING
     await phone.refresh()
     payment = msgspec.json.decode(phone.store.record("payment", payment_id) or b"", type=Payment)
-    assert payment.sync is not None and payment.sync.state == "in_xero"
-
+    assert payment.sync is not None
+    assert payment.sync.state == "in_xero"
