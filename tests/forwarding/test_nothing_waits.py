@@ -41,7 +41,9 @@ async def upload_of(forwarding: Forwarding, record_id: str) -> dict[str, Any]:
     return next(u for u in await uploads(forwarding) if u["record_id"] == record_id)
 
 
-async def invoice_in_xero(forwarding: Forwarding, phone: Phone, amount: str = "100.00") -> tuple[str, str, str]:
+async def invoice_in_xero(
+    forwarding: Forwarding, phone: Phone, amount: str = "100.00"
+) -> tuple[str, str, str]:
     [customer, *_] = sorted(record_id for (_, record_id) in phone.store.records("customer"))
     invoice_id = phone.create_invoice(customer, [Line("1", amount, tax_type="OUTPUT2", account_code=SALES)])
     await phone.upload()
@@ -118,7 +120,9 @@ async def test_uploads_behind_a_customer_xero_refuses_fail_naming_it_and_go_once
 ) -> None:
     taken = next(iter(forwarding.xero_org.contacts.values()))["Name"]  # Xero refuses a second one
     customer_id = phone.create_customer(taken)
-    invoice_id = phone.create_invoice(customer_id, [Line("1", "100.00", tax_type="OUTPUT2", account_code=SALES)])
+    invoice_id = phone.create_invoice(
+        customer_id, [Line("1", "100.00", tax_type="OUTPUT2", account_code=SALES)]
+    )
     payment_id = phone.create_payment(invoice_id, "115.00")
     await phone.upload()
     await settle(forwarding.admin)
@@ -158,7 +162,9 @@ async def test_every_waiting_upload_says_what_it_waits_for_to_the_phone_and_the_
     fault = tenant_faults.post("/faults", json={"kind": "status", "route": "PUT /api.xro/2.0/Contacts*"})
     assert fault.status_code == 201, fault.text
     customer_id = phone.create_customer("Harbour Cafe Ltd")
-    invoice_id = phone.create_invoice(customer_id, [Line("1", "100.00", tax_type="OUTPUT2", account_code=SALES)])
+    invoice_id = phone.create_invoice(
+        customer_id, [Line("1", "100.00", tax_type="OUTPUT2", account_code=SALES)]
+    )
     payment_id = phone.create_payment(invoice_id, "115.00")
     await phone.upload()
     await settle(forwarding.admin, until=lambda counts: counts["retrying"] == 1)
