@@ -88,7 +88,8 @@ class PushService:
             try:
                 async with self._db.transaction() as session:
                     await lock_organisation(session, device.organisation_id)
-                    response = await _Batch(session, device).run(await steps.before(session))
+                    batch = _Batch(session, device, judge_rejections_afresh=True)
+                    response = await batch.run(await steps.before(session))
                     await steps.after(session, response)
                     return response
             except IntegrityError:
@@ -108,7 +109,13 @@ class PushService:
 
 
 class _Batch:
-    def __init__(self, session: AsyncSession, device: DevicePrincipal) -> None:
+    def __init__(
+        self, session: AsyncSession, device: DevicePrincipal, judge_rejections_afresh: bool = False
+    ) -> None:
+        # Adapters whose mutation ids are derived from content (WatermelonDB re-pushes a rejected
+        # record on every sync): a replayed rejection is judged again against today's tax rates,
+        # accounts, settings and records; a replay of an applied mutation stays a replay.
+        self._afresh = judge_rejections_afresh
         self._session = session
         self._device = device
         self._org = device.organisation_id
@@ -124,10 +131,10 @@ class _Batch:
         results = []
         for mutation in mutations:
             prior = known.get(mutation.mutation_id)
-            if prior is not None:
+            if prior is not None and not self._judged_afresh(prior, mutation):
                 results.append(self._replay(prior, mutation))
                 continue
-            upload, result = await self._apply(mutation)
+            upload, result = await self._apply(mutation, prior)
             known[mutation.mutation_id] = upload
             results.append(result)
         await self._restamp_unblocked(await self._uploads.write())
@@ -145,7 +152,13 @@ class _Batch:
             )
         return msgspec.structs.replace(_result_decoder.decode(prior.result), replayed=True)
 
-    async def _apply(self, mutation: AnyMutation) -> tuple[Upload, MutationResult]:
+    def _judged_afresh(self, prior: Upload, mutation: AnyMutation) -> bool:
+        return self._afresh and prior.state == outbox.REJECTED and prior.request_hash == _hash(mutation)
+
+    async def _apply(
+        self, mutation: AnyMutation, prior: Upload | None = None
+    ) -> tuple[Upload, MutationResult]:
+        """``prior``: this mutation's stored rejection, judged again (``_judged_afresh``)."""
         entity, record_id = _target(mutation)
         try:
             applied, depends_on = await self._validate_and_stage(mutation)
@@ -165,6 +178,13 @@ class _Batch:
                 field=rejection.field,
                 details=rejection.details,
             )
+        if prior is not None:
+            if applied is None and msgspec.json.encode(result) == prior.result:
+                return prior, msgspec.structs.replace(
+                    result, replayed=True
+                )  # nothing it was judged on changed
+            await self._session.delete(prior)  # judged differently now: the new judgement takes its place
+            await self._session.flush()
         replaced = await self._failed_upload_of(record_id) if applied is not None else None
         if replaced is not None:
             depends_on = [d for d in depends_on if d is not replaced]

@@ -45,6 +45,7 @@ from server.services.devices import DevicePrincipal
 from server.sync import feed
 from server.sync.feed import Change
 from server.sync.mutations import PushService
+from server.sync.rejections import REJECTION, RejectionNote, note_key
 from server.sync.watermelon_rows import (
     Unusable,
     customer_draft,
@@ -81,7 +82,6 @@ from sync_protocol.watermelon import (
     TableChanges,
 )
 
-REJECTION = "upload_rejection"  # feed entity: this record's latest WatermelonDB push was rejected
 _UPLOADED = frozenset({"customer", "invoice", "payment"})
 _CHUNK = 500
 E = TypeVar("E", bound=Entity)
@@ -89,17 +89,6 @@ E = TypeVar("E", bound=Entity)
 
 class PushConflict(Conflict):
     code = PUSH_CONFLICT
-
-
-class RejectionNote(msgspec.Struct, kw_only=True):
-    """The feed payload of an ``upload_rejection``: read back by the device that pushed."""
-
-    device_id: str
-    table: str
-    code: str
-    message: str
-    field: str | None = None
-    mutation_id: str = ""
 
 
 _note_decoder = msgspec.json.Decoder(RejectionNote)
@@ -207,7 +196,7 @@ class WatermelonSync:
                 if payload is not None:
                     note = _note_decoder.decode(payload)
                     if note.device_id == str(device.device_id):
-                        notes[(note.table, entity_id)] = note
+                        notes[(note.table, note.record_id or entity_id)] = note
                 continue
             table = TABLE_OF_ENTITY.get(entity)
             if table is None:
@@ -540,8 +529,9 @@ class _PushPlan:
             if unit.mutation is not None:
                 unit.result = next(results)
             rejection = unit.rejection or _rejection_of(unit)
+            key = note_key(self._device.device_id, unit.record_id)
             if rejection is None:
-                notes.append(Change(REJECTION, unit.record_id, None))
+                notes.append(Change(REJECTION, key, None))
                 if unit.line_ids is not None:
                     await _store_line_ids(session, self._org, unit.record_id, unit.line_ids)
             elif rejection.table != "invoice_lines":  # lines have no sync columns: their invoice says
@@ -552,8 +542,9 @@ class _PushPlan:
                     message=rejection.message,
                     field=rejection.field,
                     mutation_id=unit.mutation.mutation_id if unit.mutation else "",
+                    record_id=unit.record_id,
                 )
-                notes.append(Change(REJECTION, unit.record_id, msgspec.json.encode(note)))
+                notes.append(Change(REJECTION, key, msgspec.json.encode(note)))
         await feed.publish(session, self._org, notes)
 
     def response(self) -> PushResponse:
