@@ -16,11 +16,13 @@ in one transaction with the checks WatermelonDB asks for:
 - otherwise, a record changed on the server after ``lastPulledAt`` aborts the whole push
   (409 ``push_conflict``): the app pulls, merges and pushes again;
 - mutation ids are derived from the content and the versions of what it refers to, so a re-push
-  of something rejected replays the stored rejection until the record, or a record it refers to,
-  changes;
+  of something applied is a replay; a re-push of something rejected is judged again against the
+  current tax rates, accounts, settings and records (``PushService.push_with``), and while the
+  judgement is the same nothing is written;
 - rejected records come back in ``experimentalRejectedIds`` (WatermelonDB keeps them unsynced)
   and, through the feed, as their ``sync_state = 'rejected'`` / ``sync_message`` columns on this
-  device's next pull (entity ``upload_rejection``; native phones skip entities they do not know).
+  device's next pull (entity ``upload_rejection``, one per device and record:
+  ``server.sync.rejections``; native phones skip entities they do not know).
 """
 
 from __future__ import annotations
