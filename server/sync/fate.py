@@ -26,6 +26,7 @@ from typing import Literal
 import msgspec
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from server.db.models import SyncRecord
 from server.db.sync_models import Upload, UploadDependency
@@ -157,6 +158,7 @@ async def record_fates(
     # resolved, wherever in the batch that happens.
     states = {u.id: u.state for u in waiting}
     failed: list[Upload] = []
+    still_waiting: dict[int, Upload] = {}  # released from one dependency, not from all
     for upload_id, fate in fates:
         upload = uploads[upload_id]
         _apply_to_row(upload, fate)
@@ -174,10 +176,24 @@ async def record_fates(
                     dependent.updated_at = utcnow()
                     states[dependent.id] = dependent.state
                     records.restamp(dependent, Forwarding())
+                    still_waiting.pop(dependent.id, None)
+                else:
+                    still_waiting[dependent.id] = dependent
         if isinstance(fate, Failed):
             failed.append(upload)
+    await _say_what_for(session, list(still_waiting.values()), records)
     await _release_or_block(session, organisation_id, failed, records)
     await feed.publish(session, organisation_id, records.changes())
+
+
+async def _say_what_for(session: AsyncSession, uploads: list[Upload], records: _Records) -> None:
+    """Waiting uploads some of whose dependencies went: their message names what is left."""
+    waits = await outbox.unresolved_dependencies(session, [u.id for u in uploads])
+    for upload in uploads:
+        rest = waits.get(upload.id)
+        if upload.state == outbox.WAITING and rest:
+            upload.last_error = outbox.waiting_message(rest)
+            records.restamp(upload, Waiting(upload.last_error))
 
 
 async def _release_or_block(
@@ -222,6 +238,49 @@ async def _release_or_block(
             dependent.updated_at = utcnow()
             records.restamp(dependent, Waiting(dependent.last_error) if rest else Forwarding())
         frontier = blocked
+
+
+async def settle_stuck(session: AsyncSession, organisation_id: uuid.UUID) -> int:
+    """Uploads left from before these rules: waiting for a failed upload, or waiting silently.
+
+    Releases or blocks the first (as a failure does now) and gives the others their message. Call
+    under the organisation's lock. Returns how many uploads it changed.
+    """
+    behind = aliased(Upload)
+    failed = list(
+        (
+            await session.scalars(
+                select(Upload)
+                .join(UploadDependency, UploadDependency.depends_on_id == Upload.id)
+                .join(behind, behind.id == UploadDependency.upload_id)
+                .where(
+                    Upload.organisation_id == organisation_id,
+                    Upload.state == outbox.FAILED,
+                    behind.state == outbox.WAITING,
+                )
+                .distinct()
+            )
+        ).all()
+    )
+    silent = list(
+        (
+            await session.scalars(
+                select(Upload).where(
+                    Upload.organisation_id == organisation_id,
+                    Upload.state == outbox.WAITING,
+                    Upload.last_error == "",
+                )
+            )
+        ).all()
+    )
+    if not failed and not silent:
+        return 0
+    records = _Records({}, {})
+    await records.load(session, organisation_id, [*failed, *silent])
+    await _release_or_block(session, organisation_id, failed, records)
+    await _say_what_for(session, [u for u in silent if u.state == outbox.WAITING], records)
+    await feed.publish(session, organisation_id, records.changes())
+    return len(failed) + len(silent)
 
 
 async def restamp_uploads(

@@ -433,6 +433,12 @@ async def has_due(session: AsyncSession) -> list[uuid.UUID]:
     return list(rows)
 
 
+async def organisations_waiting(session: AsyncSession) -> list[uuid.UUID]:
+    """Organisations with a waiting upload."""
+    rows = await session.scalars(select(Upload.organisation_id).where(Upload.state == WAITING).distinct())
+    return list(rows)
+
+
 def _claimable(now: datetime, organisation_id: uuid.UUID | None = None) -> ColumnElement[bool]:
     due = Upload.state.in_(DUE) & or_(Upload.next_attempt_at.is_(None), Upload.next_attempt_at <= now)
     lapsed = (Upload.state == FORWARDING) & (Upload.claim_expires_at < now)
