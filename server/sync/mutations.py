@@ -180,10 +180,10 @@ class _Batch:
             )
         if prior is not None:
             if applied is None and msgspec.json.encode(result) == prior.result:
-                return prior, msgspec.structs.replace(
-                    result, replayed=True
-                )  # nothing it was judged on changed
-            await self._session.delete(prior)  # judged differently now: the new judgement takes its place
+                # Nothing it was judged against changed: the same answer, nothing written.
+                return prior, msgspec.structs.replace(result, replayed=True)
+            # Judged differently now: the new judgement takes the stored one's place.
+            await self._session.delete(prior)
             await self._session.flush()
         replaced = await self._failed_upload_of(record_id) if applied is not None else None
         if replaced is not None:
