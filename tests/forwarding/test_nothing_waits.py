@@ -189,3 +189,42 @@ async def test_every_waiting_upload_says_what_it_waits_for_to_the_phone_and_the_
     assert sync_of(phone, "payment", payment_id) == RecordSync(
         state="in_xero", mutation_id=(await upload_of(forwarding, payment_id))["mutation_id"]
     )
+
+
+async def test_an_admin_retry_of_a_refused_invoice_sends_the_payments_it_blocked_after_it(
+    forwarding: Forwarding, phone: Phone
+) -> None:
+    tenant = forwarding.xero_org.tenant_id
+    control = forwarding.sandbox.control()
+    [customer, *_] = sorted(record_id for (_, record_id) in phone.store.records("customer"))
+    invoice_id = phone.create_invoice(customer, [Line("1", "100.00", tax_type="OUTPUT2", account_code=SALES)])
+    payment_id = phone.create_payment(invoice_id, "115.00")
+    archived = control.post(f"/organisations/{tenant}/tax-rates/OUTPUT2", json={"Status": "ARCHIVED"})
+    assert archived.status_code == 200, archived.text  # in Xero, before the mirror's next pull
+    await phone.upload()
+    await settle(forwarding.admin)
+    invoice_upload = await upload_of(forwarding, invoice_id)
+    assert invoice_upload["state"] == "failed"
+    blocked = await upload_of(forwarding, payment_id)
+    assert (blocked["state"], blocked["attempts"], blocked["error_field"]) == (
+        "failed",
+        0,
+        "payment.invoice_id",
+    )
+    assert f"invoice {invoice_id} (upload {invoice_upload['id']}) did not reach Xero" in blocked["last_error"]
+
+    assert (
+        control.post(f"/organisations/{tenant}/tax-rates/OUTPUT2", json={"Status": "ACTIVE"}).status_code
+        == 200
+    )
+    retried = await forwarding.admin.post(f"/admin/api/uploads/{invoice_upload['id']}/retry")
+    assert retried.status_code == 202, retried.text
+    await settle(forwarding.admin, within=30)
+    await phone.refresh()
+
+    assert [(await upload_of(forwarding, i))["state"] for i in (invoice_id, payment_id)] == [
+        "in_xero",
+        "in_xero",
+    ]
+    assert forwarding.xero_invoice_for(invoice_id)["Status"] == "PAID"
+    assert sync_of(phone, "payment", payment_id).state == "in_xero"
