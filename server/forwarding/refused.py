@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.mirror_models import MirrorRecord
 from server.db.models import SyncRecord
+from server.db.sync_models import Upload
 from server.sync import feed, outbox
 from server.sync.fate import current_record
 from server.xero import mapping, wire
@@ -36,6 +37,8 @@ from sync_protocol.entities import (
     Product,
     encode_entity,
 )
+from sync_protocol.messages import CreatePayment
+from sync_protocol.money import to_decimal
 
 log = logging.getLogger("ledgersync.forwarding")
 
@@ -155,6 +158,12 @@ async def _invoice_version(
         )
         customer_id = str(other) if other is not None else customer_id
     status = xero.status if xero.status in _STATUSES else current.status
+    paid, due = xero.amount_paid, xero.amount_due
+    local = await _local_payments(session, organisation_id, current.id)
+    if local and status == "AUTHORISED":
+        # Payments phones took on it are still on their way: phones keep seeing them as made.
+        paid, due = paid + local, max(Decimal("0.00"), due - local)
+        status = "PAID" if due == 0 else status
     return msgspec.structs.replace(
         current,
         xero_id=xero.invoice_id or current.xero_id,
@@ -169,10 +178,29 @@ async def _invoice_version(
         sub_total=xero.sub_total,
         total_tax=xero.total_tax,
         total=xero.total,
-        amount_paid=xero.amount_paid,
-        amount_due=xero.amount_due,
+        amount_paid=paid,
+        amount_due=due,
         status=status,
     )
+
+
+async def _local_payments(session: AsyncSession, organisation_id: uuid.UUID, invoice_id: str) -> Decimal:
+    """The sum of phone payments on the invoice still on their way to Xero."""
+    pending = (await outbox.pending_invoice_uploads(session, organisation_id, [invoice_id])).get(invoice_id)
+    if not pending:
+        return Decimal(0)
+    requests = await session.scalars(
+        select(Upload.request).where(
+            Upload.organisation_id == organisation_id,
+            Upload.id.in_(sorted(pending)),
+            Upload.kind == "create_payment",
+        )
+    )
+    total = Decimal(0)
+    for request in requests:
+        mutation = msgspec.json.decode(request, type=CreatePayment)
+        total += to_decimal(mutation.payment.amount)
+    return total
 
 
 def _day(moment: dt.datetime | None) -> dt.date | None:

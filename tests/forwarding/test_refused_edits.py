@@ -74,3 +74,35 @@ async def test_an_edit_of_an_invoice_paid_in_xero_comes_back_paid_so_the_phone_c
     phone.create_payment(invoice_id, "10.00")
     [result] = await phone.upload()
     assert (result.status, result.code) == ("rejected", "payment_exceeds_amount_due")
+
+
+async def test_xero_s_invoice_comes_back_with_the_phone_payments_still_on_their_way_counted(
+    forwarding: Forwarding, phone: Phone
+) -> None:
+    customer, invoice_id, xero_id = await invoice_in_xero(forwarding, phone)
+    xero_user_pays(forwarding, xero_id, "50.00")
+    control = forwarding.sandbox.control()
+    assert (
+        control.post("/faults", json={"kind": "status", "route": "PUT /api.xro/2.0/Payments*"}).status_code
+        == 201
+    )
+    phone.create_invoice(
+        customer, [Line("2", "100.00", tax_type="OUTPUT2", account_code=SALES)], invoice_id=invoice_id
+    )
+    phone.create_payment(invoice_id, "20.00")
+
+    await phone.upload()
+    await settle(forwarding.admin, until=lambda counts: counts["failed"] == 1 and counts["retrying"] == 1)
+    await phone.refresh()
+
+    invoice = invoice_on(phone, invoice_id)
+    assert (invoice.total, invoice.amount_paid, invoice.amount_due) == (
+        Decimal("115.00"),
+        Decimal("70.00"),
+        Decimal("45.00"),
+    )
+    control.delete("/faults")
+    await settle(forwarding.admin, within=30)
+    await phone.refresh()
+    invoice = invoice_on(phone, invoice_id)
+    assert (invoice.amount_paid, invoice.amount_due) == (Decimal("70.00"), Decimal("45.00"))
