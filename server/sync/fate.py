@@ -244,24 +244,22 @@ async def settle_stuck(session: AsyncSession, organisation_id: uuid.UUID) -> int
     """Uploads left from before these rules: waiting for a failed upload, or waiting silently.
 
     Releases or blocks the first (as a failure does now) and gives the others their message. Call
-    under the organisation's lock. Returns how many uploads it changed.
+    under the organisation's lock. Returns how many waiting uploads were stuck or silent.
     """
     behind = aliased(Upload)
-    failed = list(
-        (
-            await session.scalars(
-                select(Upload)
-                .join(UploadDependency, UploadDependency.depends_on_id == Upload.id)
-                .join(behind, behind.id == UploadDependency.upload_id)
-                .where(
-                    Upload.organisation_id == organisation_id,
-                    Upload.state == outbox.FAILED,
-                    behind.state == outbox.WAITING,
-                )
-                .distinct()
+    pairs = (
+        await session.execute(
+            select(Upload, behind.id)
+            .join(UploadDependency, UploadDependency.depends_on_id == Upload.id)
+            .join(behind, behind.id == UploadDependency.upload_id)
+            .where(
+                Upload.organisation_id == organisation_id,
+                Upload.state == outbox.FAILED,
+                behind.state == outbox.WAITING,
             )
-        ).all()
-    )
+        )
+    ).all()
+    failed = list({upload.id: upload for upload, _ in pairs}.values())
     silent = list(
         (
             await session.scalars(
@@ -280,7 +278,7 @@ async def settle_stuck(session: AsyncSession, organisation_id: uuid.UUID) -> int
     await _release_or_block(session, organisation_id, failed, records)
     await _say_what_for(session, [u for u in silent if u.state == outbox.WAITING], records)
     await feed.publish(session, organisation_id, records.changes())
-    return len(failed) + len(silent)
+    return len({waiting_id for _, waiting_id in pairs} | {u.id for u in silent})
 
 
 async def restamp_uploads(

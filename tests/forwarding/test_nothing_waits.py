@@ -3,6 +3,8 @@ and every waiting upload says what it waits for, to the phone and to the admin."
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -10,8 +12,13 @@ import msgspec
 
 from reference_client import Phone
 from reference_client.phone import Line
+from server.db.database import Database
+from server.db.sync_models import Upload, UploadDependency
+from server.sync.fate import settle_stuck
+from server.sync.records import lock_organisation
 from sync_protocol.entities import Customer, Invoice, Payment, RecordSync
-from sync_protocol.messages import CustomerDraft, UpsertCustomer
+from sync_protocol.messages import CreatePayment, CustomerDraft, PaymentDraft, UpsertCustomer
+from tests.fixtures.xero_connect import organisation_of
 from tests.forwarding.conftest import SALES, Forwarding, settle
 
 REFUSED_EDIT = "This document cannot be edited as it has a payment or credit note allocated to it."
@@ -228,3 +235,50 @@ async def test_an_admin_retry_of_a_refused_invoice_sends_the_payments_it_blocked
     ]
     assert forwarding.xero_invoice_for(invoice_id)["Status"] == "PAID"
     assert sync_of(phone, "payment", payment_id).state == "in_xero"
+
+
+async def test_an_upload_an_older_version_left_waiting_behind_a_failed_edit_is_released_by_the_sweep(
+    forwarding: Forwarding, phone: Phone, server_db: Database
+) -> None:
+    customer, invoice_id, xero_id = await invoice_in_xero(forwarding, phone)
+    xero_user_pays(forwarding, xero_id, "50.00")
+    phone.create_invoice(
+        customer, [Line("2", "100.00", tax_type="OUTPUT2", account_code=SALES)], invoice_id=invoice_id
+    )
+    await phone.upload()
+    await settle(forwarding.admin)
+    edit = await upload_of(forwarding, invoice_id)
+    organisation_id = await organisation_of(forwarding.admin)
+    payment = CreatePayment(
+        mutation_id="left-waiting",
+        payment=PaymentDraft(
+            id=str(uuid.uuid4()),
+            invoice_id=invoice_id,
+            account_code="091",
+            date=dt.date.today(),
+            amount="20.00",
+        ),
+    )
+    async with server_db.transaction() as session:  # as the older version left it: waiting, silent
+        stuck = Upload(
+            organisation_id=organisation_id,
+            device_id=None,
+            mutation_id=payment.mutation_id,
+            request_hash="",
+            kind="create_payment",
+            entity="payment",
+            record_id=payment.payment.id,
+            state="waiting",
+            request=msgspec.json.encode(payment),
+            result=b"{}",
+        )
+        session.add(stuck)
+        await session.flush()
+        session.add(UploadDependency(upload_id=stuck.id, depends_on_id=edit["id"]))
+
+    async with server_db.transaction() as session:
+        await lock_organisation(session, organisation_id)
+        assert await settle_stuck(session, organisation_id) == 1
+    await settle(forwarding.admin, within=30)  # the workers poll: the released payment is due now
+
+    assert xero_payments_on(forwarding, xero_id) == [Decimal("20.00"), Decimal("50.00")]
