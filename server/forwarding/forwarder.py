@@ -35,7 +35,7 @@ import msgspec
 from server.db.database import Database
 from server.db.forwarding_models import ForwardingSettings
 from server.db.types import utcnow
-from server.forwarding import payloads, reconcile
+from server.forwarding import payloads, reconcile, refused
 from server.forwarding.xero_fields import field_of
 from server.services.mirror.kinds import CUSTOMER
 from server.services.mirror.store import Counts, link_phone_record
@@ -537,13 +537,15 @@ class _Run:
                 retry_unanswered=False,  # an unanswered write is reconciled before it goes again
             )
         except ValidationError as exc:
-            await self._settle(self._refused(jobs, exc))
+            refusals = self._refused(jobs, exc)
+            await self._settle(refusals, await self._xero_versions(operation, jobs, refusals))
             return
         except XeroError as exc:
             await self._settle([(job.item, self._failure(job.item, exc, sent=True), None) for job in jobs])
             return
         elements: list[Any] = getattr(answer, operation.envelope.lower())
-        await self._settle(self._results(operation, jobs, elements))
+        results = self._results(operation, jobs, elements)
+        await self._settle(results, await self._xero_versions(operation, jobs, results))
         if operation is PAYMENT_CREATE:
             await self._refresh_invoices([job.element["Invoice"]["InvoiceID"] for job in jobs])
 
@@ -571,6 +573,22 @@ class _Run:
             message = " ".join(messages)
             settled.append((job.item, Failed(message, field_of(job.item.mutation, message)), None))
         return settled
+
+    async def _xero_versions(
+        self, operation: Operation, jobs: list[Job], fates: Sequence[tuple[Claimed, Fate, Operation | None]]
+    ) -> refused.XeroVersions | None:
+        """Edits Xero refused: their records as Xero has them, for phones (``refused.py``)."""
+        entity = {INVOICE_UPDATE.name: "invoice", CONTACT_UPDATE.name: "customer"}.get(operation.name)
+        failed = {item.upload_id for item, fate, _ in fates if isinstance(fate, Failed)}
+        key = "InvoiceID" if entity == "invoice" else "ContactID"
+        targets = [
+            (job.item.upload_id, job.item.record_id, str(job.element[key]))
+            for job in jobs
+            if job.item.upload_id in failed and job.element.get(key)
+        ]
+        if entity is None or not targets:
+            return None
+        return await refused.XeroVersions(entity, targets).fetch(self._client)
 
     async def _delete_payment(self, job: Job) -> None:
         if not await self._still_ours([job]):
@@ -605,7 +623,11 @@ class _Run:
     def _retrying(self, item: Claimed, message: str, maybe_sent: bool) -> Retrying:
         return Retrying(message, utcnow() + self._f.backoff(item.attempts), maybe_sent)
 
-    async def _settle(self, fates: Sequence[tuple[Claimed, Fate, Operation | None]]) -> None:
+    async def _settle(
+        self,
+        fates: Sequence[tuple[Claimed, Fate, Operation | None]],
+        xero_versions: refused.XeroVersions | None = None,
+    ) -> None:
         if not fates:
             return
         async with self._db.transaction() as session:
@@ -629,6 +651,9 @@ class _Run:
                     merge.record_conflicts(
                         session, self._org, item.upload_id, item.record_id, conflicts, item.entity
                     )
+            if xero_versions is not None:
+                failed = {item.upload_id for item, fate, _ in ours if isinstance(fate, Failed)}
+                await xero_versions.publish(session, self._org, failed)
             for item, fate, operation in ours:
                 if isinstance(fate, InXero) and operation is CONTACT_CREATE:
                     await self._link_customer(session, item.record_id, fate.xero_id)

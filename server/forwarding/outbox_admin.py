@@ -14,7 +14,7 @@ from server.db.sync_models import Upload
 from server.db.types import utcnow
 from server.errors import Conflict, NotFound
 from server.sync import feed, outbox
-from server.sync.fate import current_record
+from server.sync.fate import current_record, restamp_uploads
 from server.sync.records import lock_organisation
 from sync_protocol.entities import RecordSync, encode_entity
 
@@ -131,16 +131,21 @@ class OutboxAdmin:
                     f"only failed, held or retrying uploads can be retried; this one is {row.state}",
                     code="upload_not_retryable",
                 )
-            row.state = outbox.ACCEPTED
+            waits = (await outbox.unresolved_dependencies(session, [row.id])).get(row.id, [])
+            row.state = outbox.WAITING if waits else outbox.ACCEPTED  # blocked: behind what it needs
             row.generation += 1  # a new Idempotency-Key: Xero must not answer from its memory
             row.next_attempt_at = None
-            row.last_error = ""
+            row.last_error = outbox.waiting_message(waits) if waits else ""
             row.error_field = ""
             row.updated_at = utcnow()
+            # What was blocked behind this upload waits for it again.
+            await restamp_uploads(
+                session, organisation_id, await outbox.unblock_dependants(session, [row.id])
+            )
             record = await current_record(session, organisation_id, row.entity, row.record_id)
             latest = await outbox.latest_upload(session, organisation_id, row.record_id)
             if record is not None and latest is not None and latest.id == row.id:
-                sync = RecordSync(state="accepted", mutation_id=row.mutation_id)
+                sync = RecordSync(state=row.state, mutation_id=row.mutation_id, message=row.last_error)  # type: ignore[arg-type]
                 stamped = msgspec.structs.replace(record, sync=sync)
                 await feed.publish(
                     session, organisation_id, [feed.Change(row.entity, row.record_id, encode_entity(stamped))]

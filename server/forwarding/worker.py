@@ -16,6 +16,8 @@ from typing import Any
 from server.db.database import Database
 from server.forwarding.forwarder import Forwarder
 from server.sync import outbox
+from server.sync.fate import settle_stuck
+from server.sync.records import lock_organisation
 
 log = logging.getLogger("ledgersync.forwarding")
 
@@ -27,6 +29,7 @@ class ForwardingWorkers:
         self._poll = poll_seconds
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._swept = False
 
     def start(self) -> None:
         for forwarder in self.forwarders:
@@ -41,12 +44,27 @@ class ForwardingWorkers:
     async def drain(self, forwarder: Forwarder) -> int:
         """Forward until nothing is due; returns how many items were taken."""
         taken = 0
+        if not self._swept:
+            await self._settle_stuck()
         async with self._db.sessions() as session:
             organisations = await outbox.has_due(session)
         for organisation_id in organisations:
             while (report := await forwarder.forward(organisation_id)) is not None:
                 taken += report.taken
         return taken
+
+    async def _settle_stuck(self) -> None:
+        """Once per process: uploads an older version left waiting behind failed ones go or fail now."""
+        self._swept = True  # once, even if it fails: forwarding must not wait for it
+        try:
+            async with self._db.sessions() as session:
+                organisations = await outbox.organisations_waiting(session)
+            for organisation_id in organisations:
+                async with self._db.transaction() as session:
+                    await lock_organisation(session, organisation_id)
+                    await settle_stuck(session, organisation_id)
+        except Exception:
+            log.exception("settling uploads stuck behind failed ones failed; forwarding goes on")
 
     async def _loop(self, forwarder: Forwarder) -> None:
         while True:

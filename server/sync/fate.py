@@ -6,8 +6,12 @@
 ``record_fate`` (``record_fates`` for a batch) updates the upload row and republishes the record
 with its new ``sync`` state (and, once in Xero, its ``xero_id``, invoice number and Xero's amounts)
 in the caller's transaction. When an upload is resolved (in Xero, or held by a setting), uploads
-that were waiting only for it become ``accepted``; when it fails for good, they keep waiting and
-say what for.
+that were waiting only for it become ``accepted``. When it fails for good, nothing keeps waiting
+for it: a dependant that can go without it (the failed upload was an edit of a record Xero has, so
+a payment goes to the invoice Xero has; a void; a payment deletion) is released, and every other
+one fails too, *blocked*, with a message naming the failed upload - and so do their own dependants.
+A corrected upload or an admin's retry of the failed one makes them wait again
+(``outbox.unblock_dependants``).
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ from decimal import Decimal
 from typing import Literal
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from server.db.models import SyncRecord
 from server.db.sync_models import Upload, UploadDependency
@@ -93,7 +98,14 @@ class Held:
     reason: str
 
 
-Fate = Forwarding | InXero | Failed | Retrying | Delayed | Held
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """Behind uploads not in Xero yet; ``message`` names them (``outbox.waiting_message``)."""
+
+    message: str
+
+
+Fate = Forwarding | InXero | Failed | Retrying | Delayed | Held | Waiting
 
 _STATE_OF: dict[type[object], str] = {
     Forwarding: outbox.FORWARDING,
@@ -102,6 +114,7 @@ _STATE_OF: dict[type[object], str] = {
     Retrying: outbox.RETRYING,
     Delayed: outbox.ACCEPTED,
     Held: outbox.HELD,
+    Waiting: outbox.WAITING,
 }
 _ENTITY_TYPES = {name: cls for cls, name in ENTITY_NAME.items()}
 # Bound the size of one IN (...) list (SQLite and asyncpg allow ~32k parameters).
@@ -149,6 +162,8 @@ async def record_fates(
     # Upload states as the fates so far left them: a dependant goes when its last dependency is
     # resolved, wherever in the batch that happens.
     states = {u.id: u.state for u in waiting}
+    failed: list[Upload] = []
+    still_waiting: dict[int, Upload] = {}  # released from one dependency, not from all
     for upload_id, fate in fates:
         upload = uploads[upload_id]
         _apply_to_row(upload, fate)
@@ -162,13 +177,128 @@ async def record_fates(
                     states.get(d, state) in outbox.RESOLVED for d, state in blockers.get(dependent.id, ())
                 ):
                     dependent.state = outbox.ACCEPTED
+                    dependent.last_error = ""
                     dependent.updated_at = utcnow()
                     states[dependent.id] = dependent.state
                     records.restamp(dependent, Forwarding())
+                    still_waiting.pop(dependent.id, None)
+                else:
+                    still_waiting[dependent.id] = dependent
         if isinstance(fate, Failed):
+            failed.append(upload)
+    await _say_what_for(session, list(still_waiting.values()), records)
+    await _release_or_block(session, organisation_id, failed, records)
+    await feed.publish(session, organisation_id, records.changes())
+
+
+async def _say_what_for(session: AsyncSession, uploads: list[Upload], records: _Records) -> None:
+    """Waiting uploads some of whose dependencies went: their message names what is left."""
+    waits = await outbox.unresolved_dependencies(session, [u.id for u in uploads])
+    for upload in uploads:
+        rest = waits.get(upload.id)
+        if upload.state == outbox.WAITING and rest:
+            upload.last_error = outbox.waiting_message(rest)
+            records.restamp(upload, Waiting(upload.last_error))
+
+
+async def _release_or_block(
+    session: AsyncSession, organisation_id: uuid.UUID, failed: list[Upload], records: _Records
+) -> None:
+    """Nothing waits for a failed upload: each dependant is released or blocked, level by level."""
+    frontier = [u for u in failed if u.state == outbox.FAILED]
+    while frontier:
+        dependents = await _dependents(session, [u.id for u in frontier])
+        everyone = [d for ds in dependents.values() for d in ds]
+        await records.load(session, organisation_id, [*frontier, *everyone])
+        released: list[tuple[Upload, Upload]] = []
+        blocked: list[Upload] = []
+        for upload in frontier:
+            in_xero = records.in_xero(upload)
             for dependent in dependents.get(upload.id, ()):
-                if dependent.state == outbox.WAITING:
-                    records.note_waiting(dependent, upload, fate)
+                if dependent.state != outbox.WAITING:
+                    continue
+                if in_xero or dependent.kind in outbox.REMOVALS:
+                    released.append((dependent, upload))
+                    continue
+                dependent.state = outbox.FAILED
+                dependent.last_error = outbox.blocked_message(upload)
+                dependent.error_field = outbox.reference_field(dependent.kind, upload.entity)
+                dependent.next_attempt_at = None
+                dependent.updated_at = utcnow()
+                records.restamp(dependent, Failed(dependent.last_error, dependent.error_field))
+                blocked.append(dependent)
+        for dependent, upload in released:
+            await session.execute(
+                delete(UploadDependency).where(
+                    UploadDependency.upload_id == dependent.id, UploadDependency.depends_on_id == upload.id
+                )
+            )
+        waits = await outbox.unresolved_dependencies(session, [d.id for d, _ in released])
+        for dependent, _ in released:
+            if dependent.state != outbox.WAITING:
+                continue  # blocked by another failed dependency above
+            rest = waits.get(dependent.id, [])
+            dependent.state = outbox.WAITING if rest else outbox.ACCEPTED
+            dependent.last_error = outbox.waiting_message(rest) if rest else ""
+            dependent.updated_at = utcnow()
+            records.restamp(dependent, Waiting(dependent.last_error) if rest else Forwarding())
+        frontier = blocked
+
+
+async def settle_stuck(session: AsyncSession, organisation_id: uuid.UUID) -> int:
+    """Uploads left from before these rules: waiting for a failed upload, or waiting silently.
+
+    Releases or blocks the first (as a failure does now) and gives the others their message. Call
+    under the organisation's lock. Returns how many waiting uploads were stuck or silent.
+    """
+    behind = aliased(Upload)
+    pairs = (
+        await session.execute(
+            select(Upload, behind.id)
+            .join(UploadDependency, UploadDependency.depends_on_id == Upload.id)
+            .join(behind, behind.id == UploadDependency.upload_id)
+            .where(
+                Upload.organisation_id == organisation_id,
+                Upload.state == outbox.FAILED,
+                behind.state == outbox.WAITING,
+            )
+        )
+    ).all()
+    failed = list({upload.id: upload for upload, _ in pairs}.values())
+    silent = list(
+        (
+            await session.scalars(
+                select(Upload).where(
+                    Upload.organisation_id == organisation_id,
+                    Upload.state == outbox.WAITING,
+                    Upload.last_error == "",
+                )
+            )
+        ).all()
+    )
+    if not failed and not silent:
+        return 0
+    records = _Records({}, {})
+    await records.load(session, organisation_id, [*failed, *silent])
+    await _release_or_block(session, organisation_id, failed, records)
+    await _say_what_for(session, [u for u in silent if u.state == outbox.WAITING], records)
+    await feed.publish(session, organisation_id, records.changes())
+    return len({waiting_id for _, waiting_id in pairs} | {u.id for u in silent})
+
+
+async def restamp_uploads(
+    session: AsyncSession, organisation_id: uuid.UUID, uploads: Sequence[Upload]
+) -> None:
+    """Publishes the records of ``uploads`` with their current state and message (e.g. unblocked)."""
+    if not uploads:
+        return
+    records = _Records({}, {})
+    await records.load(session, organisation_id, list(uploads))
+    for upload in uploads:
+        if upload.state == outbox.WAITING:
+            records.restamp(upload, Waiting(upload.last_error))
+        elif upload.state == outbox.ACCEPTED:
+            records.restamp(upload, Forwarding())
     await feed.publish(session, organisation_id, records.changes())
 
 
@@ -249,6 +379,25 @@ class _Records:
         self._current: dict[tuple[str, str], Entity | None] = {}
         self._changed: dict[tuple[str, str], Entity] = {}
 
+    async def load(
+        self, session: AsyncSession, organisation_id: uuid.UUID, uploads: Sequence[Upload]
+    ) -> None:
+        """Reads the records (and latest uploads) of ``uploads`` not read yet."""
+        wanted = [u for u in uploads if (u.entity, u.record_id) not in self._payloads]
+        if not wanted:
+            return
+        keys = [(u.entity, u.record_id) for u in wanted]
+        self._payloads.update(await feed.current_payloads(session, organisation_id, keys))
+        for key in keys:
+            self._payloads.setdefault(key, None)
+        fresh = [u.record_id for u in wanted if u.record_id not in self._latest]
+        self._latest.update(await _latest_uploads(session, organisation_id, fresh))
+
+    def in_xero(self, upload: Upload) -> bool:
+        """Whether Xero has the upload's record (it failed as an edit, not as the create)."""
+        record = self.get(upload.entity, upload.record_id)
+        return record is not None and bool(record.xero_id)
+
     def get(self, entity: str, record_id: str) -> Entity | None:
         key = (entity, record_id)
         if key not in self._current:
@@ -289,15 +438,6 @@ class _Records:
                 changes.update(_invoice_changes(fate))
         if changes:
             self.put(upload.entity, msgspec.structs.replace(record, **changes))
-
-    def note_waiting(self, dependent: Upload, failed: Upload, fate: Failed) -> None:
-        """A dependant keeps waiting; its record says for what, so the phone can show it."""
-        record = self.get(dependent.entity, dependent.record_id)
-        if record is None or not self.is_latest(dependent):
-            return
-        message = f"waiting for {failed.entity} {failed.record_id}, which Xero refused: {fate.message}"
-        sync = RecordSync(state="waiting", mutation_id=dependent.mutation_id, message=message[:4000])
-        self.put(dependent.entity, msgspec.structs.replace(record, sync=sync))
 
 
 def _apply_to_row(upload: Upload, fate: Fate) -> None:
@@ -348,6 +488,8 @@ def _sync_of(upload: Upload, fate: Fate) -> RecordSync | None:
         message = fate.reason
     elif isinstance(fate, InXero):
         message = fate.note
+    elif isinstance(fate, Waiting):
+        message = fate.message
     return RecordSync(state=upload.state, mutation_id=upload.mutation_id, message=message, field=field)  # type: ignore[arg-type]
 
 

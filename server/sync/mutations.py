@@ -26,7 +26,7 @@ from server.sync import feed, merge, outbox
 from server.sync.invoices import build_invoice
 from server.sync.records import RecordView, lock_organisation
 from server.sync.rejections import Rejected
-from sync_protocol.entities import Address, Customer, Entity, Invoice, Payment, RecordSync
+from sync_protocol.entities import ENTITY_NAME, Address, Customer, Entity, Invoice, Payment, RecordSync
 from sync_protocol.errors import ErrorCode
 from sync_protocol.messages import (
     AnyMutation,
@@ -43,6 +43,7 @@ from sync_protocol.money import to_decimal
 
 _CLIENT_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _result_decoder = msgspec.json.Decoder(MutationResult)
+_ENTITY_TYPES = {name: cls for cls, name in ENTITY_NAME.items()}
 _ATTEMPTS = 3  # a concurrent replay of the same mutation id loses the unique race; retry it as a replay
 
 
@@ -87,7 +88,8 @@ class PushService:
             try:
                 async with self._db.transaction() as session:
                     await lock_organisation(session, device.organisation_id)
-                    response = await _Batch(session, device).run(await steps.before(session))
+                    batch = _Batch(session, device, judge_rejections_afresh=True)
+                    response = await batch.run(await steps.before(session))
                     await steps.after(session, response)
                     return response
             except IntegrityError:
@@ -107,7 +109,13 @@ class PushService:
 
 
 class _Batch:
-    def __init__(self, session: AsyncSession, device: DevicePrincipal) -> None:
+    def __init__(
+        self, session: AsyncSession, device: DevicePrincipal, judge_rejections_afresh: bool = False
+    ) -> None:
+        # Adapters whose mutation ids are derived from content (WatermelonDB re-pushes a rejected
+        # record on every sync): a replayed rejection is judged again against today's tax rates,
+        # accounts, settings and records; a replay of an applied mutation stays a replay.
+        self._afresh = judge_rejections_afresh
         self._session = session
         self._device = device
         self._org = device.organisation_id
@@ -124,13 +132,13 @@ class _Batch:
         results = []
         for mutation in mutations:
             prior = known.get(mutation.mutation_id)
-            if prior is not None:
+            if prior is not None and not self._judged_afresh(prior, mutation):
                 results.append(self._replay(prior, mutation))
                 continue
-            upload, result = await self._apply(mutation)
+            upload, result = await self._apply(mutation, prior)
             known[mutation.mutation_id] = upload
             results.append(result)
-        await self._uploads.write()
+        await self._restamp_unblocked(await self._uploads.write())
         await feed.publish(self._session, self._org, self._view.changes())
         return PushResponse(results=results)
 
@@ -145,7 +153,13 @@ class _Batch:
             )
         return msgspec.structs.replace(_result_decoder.decode(prior.result), replayed=True)
 
-    async def _apply(self, mutation: AnyMutation) -> tuple[Upload, MutationResult]:
+    def _judged_afresh(self, prior: Upload, mutation: AnyMutation) -> bool:
+        return self._afresh and prior.state == outbox.REJECTED and prior.request_hash == _hash(mutation)
+
+    async def _apply(
+        self, mutation: AnyMutation, prior: Upload | None = None
+    ) -> tuple[Upload, MutationResult]:
+        """``prior``: this mutation's stored rejection, judged again (``_judged_afresh``)."""
         entity, record_id = _target(mutation)
         try:
             applied, depends_on = await self._validate_and_stage(mutation)
@@ -165,12 +179,21 @@ class _Batch:
                 field=rejection.field,
                 details=rejection.details,
             )
+        if prior is not None:
+            if applied is None and msgspec.json.encode(result) == prior.result:
+                # Nothing it was judged against changed: the same answer, nothing written.
+                return prior, msgspec.structs.replace(result, replayed=True)
+            # Judged differently now: the new judgement takes the stored one's place.
+            await self._session.delete(prior)
+            await self._session.flush()
         replaced = await self._failed_upload_of(record_id) if applied is not None else None
         if replaced is not None:
             depends_on = [d for d in depends_on if d is not replaced]
-            state = outbox.WAITING if depends_on else outbox.ACCEPTED
+        message, field = "", ""
         if applied is not None:
-            self._stamp(applied, mutation.mutation_id, state)
+            depends_on = await self._still_needed(depends_on, _kind(mutation))
+            state, message, field = _arrival(depends_on, _kind(mutation))
+            self._stamp(applied, mutation.mutation_id, state, message, field)
         upload = self._uploads.add(
             outbox.NewUpload(
                 device_id=self._device.device_id,
@@ -182,6 +205,8 @@ class _Batch:
                 state=state,
                 request=msgspec.json.encode(self._stored(mutation, replaced)),
                 result=msgspec.json.encode(result),
+                last_error=message,
+                error_field=field,
             ),
             depends_on,
             replaced,
@@ -199,13 +224,40 @@ class _Batch:
             return merge.invoice_widened(stored, msgspec.json.decode(replaced.request, type=UpsertInvoice))
         return stored
 
+    async def _still_needed(self, depends_on: list[Upload], kind: str) -> list[Upload]:
+        """Drops failed uploads a new one can go without: a failed edit of a record Xero has (a
+        payment then goes to the invoice Xero has), and any failure for a void or payment deletion."""
+        needed = []
+        for dependency in depends_on:
+            if dependency.state == outbox.FAILED and (
+                kind in outbox.REMOVALS or await self._in_xero(dependency)
+            ):
+                continue
+            needed.append(dependency)
+        return needed
+
+    async def _in_xero(self, upload: Upload) -> bool:
+        cls = _ENTITY_TYPES.get(upload.entity)
+        record = await self._view.get(cls, upload.record_id) if cls is not None else None
+        return record is not None and bool(record.xero_id)
+
+    async def _restamp_unblocked(self, unblocked: list[Upload]) -> None:
+        """Uploads a correction in this push unblocked: their records say what they wait for now."""
+        for upload in unblocked:
+            cls = _ENTITY_TYPES.get(upload.entity)
+            record = await self._view.get(cls, upload.record_id) if cls is not None else None
+            if record is not None and await self._uploads.latest(upload.record_id) is upload:
+                self._stamp(record, upload.mutation_id, upload.state, upload.last_error)
+
     async def _failed_upload_of(self, record_id: str) -> Upload | None:
         """The record's latest upload if Xero refused it: a new upload of the record corrects it."""
         latest = await self._uploads.latest(record_id)
         return latest if latest is not None and latest.state == outbox.FAILED else None
 
-    def _stamp(self, record: Entity, mutation_id: str, state: str) -> None:
-        sync = RecordSync(state=state, mutation_id=mutation_id)  # type: ignore[arg-type]
+    def _stamp(
+        self, record: Entity, mutation_id: str, state: str, message: str = "", field: str = ""
+    ) -> None:
+        sync = RecordSync(state=state, mutation_id=mutation_id, message=message, field=field)  # type: ignore[arg-type]
         self._view.put(msgspec.structs.replace(record, sync=sync))
 
     async def _validate_and_stage(self, mutation: AnyMutation) -> tuple[Entity, list[Upload]]:
@@ -365,6 +417,20 @@ class _Batch:
             self._view.put(_paid(invoice, -payment.amount))
         record = msgspec.structs.replace(payment, status="DELETED")
         return record, await self._uploads.open_dependencies([mutation.payment_id])
+
+
+def _arrival(depends_on: list[Upload], kind: str) -> tuple[str, str, str]:
+    """(state, message, field) of a new upload: blocked behind a failure, waiting, or due now."""
+    blocked = [d for d in depends_on if d.state == outbox.FAILED]
+    if blocked:
+        return (
+            outbox.FAILED,
+            outbox.blocked_message(blocked[0]),
+            outbox.reference_field(kind, blocked[0].entity),
+        )
+    if depends_on:
+        return outbox.WAITING, outbox.waiting_message(depends_on), ""
+    return outbox.ACCEPTED, "", ""
 
 
 def _paid(invoice: Invoice, amount: Decimal) -> Invoice:

@@ -10,8 +10,11 @@ a payment after its invoice, an invoice after its new customer, an edit after th
     forwarding   claimed by a worker until ``claim_expires_at``     ──▶ in_xero | retrying | failed | held
     in_xero      done: Xero has it (``xero_id``)
     retrying     a transient failure (Xero down, dropped connection); due again at ``next_attempt_at``
-    failed       Xero refused it (validation); stops here, and its dependants wait, until the phone
-                 uploads a corrected version (this row becomes ``superseded``) or an admin retries it
+    failed       Xero refused it (validation); stops here until the phone uploads a corrected version
+                 (this row becomes ``superseded``) or an admin retries it. Its dependants never wait
+                 for it: those that can go without it (it was an edit of a record Xero has; a void or
+                 a payment deletion) are released, the others fail too, *blocked* (``attempts`` 0,
+                 their message names it), and wait again for its correction or its retry
     held         kept on the server by a setting (payments not forwarded, customer edits kept local)
     superseded   a failed upload replaced by a corrected one of the same record
 
@@ -71,6 +74,8 @@ class NewUpload:
     state: str
     request: bytes
     result: bytes
+    last_error: str = ""  # waiting: what for; failed (blocked): which upload's failure holds it
+    error_field: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +124,8 @@ _NEW_UPLOAD_COLUMNS = (
     "state",
     "request",
     "result",
+    "last_error",
+    "error_field",
 )
 
 
@@ -189,6 +196,8 @@ class UploadBatch:
             state=new.state,
             request=new.request,
             result=new.result,
+            last_error=new.last_error[:4000],
+            error_field=new.error_field[:200],
         )
         self._new.append((upload, list(depends_on)))
         if new.state == REJECTED:
@@ -201,10 +210,14 @@ class UploadBatch:
             self._superseded.append((replaces, upload))
         return upload
 
-    async def write(self) -> None:
-        """Inserts the new uploads (one batched INSERT), then their dependencies."""
+    async def write(self) -> list[Upload]:
+        """Inserts the new uploads (one batched INSERT), then their dependencies.
+
+        Returns the uploads that were blocked by a failed upload this push corrected: waiting again
+        (for the correction), for the caller to restamp.
+        """
         if not self._new:
-            return
+            return []
         # A Core INSERT … RETURNING of many rows is one statement on both engines; the ORM's flush
         # goes row by row on SQLite, where RETURNING cannot follow parameter order. Rows are
         # matched back by mutation id (unique in the organisation) instead.
@@ -229,8 +242,108 @@ class UploadBatch:
                 .where(UploadDependency.depends_on_id == failed.id)
                 .values(depends_on_id=replacement.id)
             )
+        corrections = [replacement.id for _, replacement in self._superseded if replacement.state != FAILED]
         self._new.clear()
         self._superseded.clear()
+        return await unblock_dependants(self._session, corrections)
+
+
+def describe(upload: Upload) -> str:
+    return f"{upload.entity} {upload.record_id} (upload {upload.id})"
+
+
+def waiting_message(dependencies: Sequence[Upload]) -> str:
+    """What a waiting upload waits for, true for as long as it waits: the records (a correction of a
+    failed one takes its place), not the uploads (see ``unresolved_dependencies``)."""
+    named = dict.fromkeys(f"{d.entity} {d.record_id}" for d in dependencies)
+    return ("waiting for " + " and ".join(named) + " to reach Xero")[:4000]
+
+
+def blocked_message(failed: Upload) -> str:
+    """Why an upload cannot go: an upload it needs failed, and the record it needs is not in Xero."""
+    cause = failed.last_error or "Xero refused it"
+    return (
+        f"not sent: {describe(failed)} did not reach Xero ({cause}); this goes once a corrected "
+        f"{failed.entity} is uploaded or an admin retries upload {failed.id}"
+    )[:4000]
+
+
+# The field of each kind of mutation that names the record it depends on.
+_REFERENCE_FIELDS = {
+    ("upsert_invoice", "customer"): "invoice.customer_id",
+    ("upsert_invoice", "invoice"): "invoice.id",
+    ("upsert_customer", "customer"): "customer.id",
+    ("create_payment", "invoice"): "payment.invoice_id",
+    ("void_invoice", "invoice"): "invoice_id",
+    ("delete_payment", "payment"): "payment_id",
+}
+
+
+def reference_field(kind: str, entity: str) -> str:
+    return _REFERENCE_FIELDS.get((kind, entity), "")
+
+
+# Uploads that only take a record out of Xero: without the record in Xero they are held, so a
+# failure of what they depend on never blocks them.
+REMOVALS = ("void_invoice", "delete_payment")
+
+
+def is_blocked(upload: Upload) -> bool:
+    """Failed without ever being sent: an upload it depends on failed (``blocked_message``)."""
+    return upload.state == FAILED and upload.attempts == 0
+
+
+async def unresolved_dependencies(
+    session: AsyncSession, upload_ids: Sequence[int]
+) -> dict[int, list[Upload]]:
+    """For each upload, the uploads it depends on that are not resolved yet, oldest first."""
+    found: dict[int, list[Upload]] = {}
+    ids = list(dict.fromkeys(upload_ids))
+    for start in range(0, len(ids), _ID_CHUNK):
+        rows = await session.execute(
+            select(UploadDependency.upload_id, Upload)
+            .join(Upload, Upload.id == UploadDependency.depends_on_id)
+            .where(
+                UploadDependency.upload_id.in_(ids[start : start + _ID_CHUNK]),
+                Upload.state.not_in(RESOLVED),
+            )
+            .order_by(UploadDependency.upload_id, Upload.id)
+        )
+        for upload_id, dependency in rows:
+            found.setdefault(upload_id, []).append(dependency)
+    return found
+
+
+async def unblock_dependants(session: AsyncSession, upload_ids: Sequence[int]) -> list[Upload]:
+    """Uploads blocked behind ``upload_ids`` (now corrected or retried) wait again, and theirs in turn.
+
+    Each gets the waiting message; the caller restamps their records for phones.
+    """
+    unblocked: list[Upload] = []
+    frontier = list(upload_ids)
+    while frontier:
+        found: dict[int, Upload] = {}
+        for start in range(0, len(frontier), _ID_CHUNK):
+            rows = await session.scalars(
+                select(Upload)
+                .join(UploadDependency, UploadDependency.upload_id == Upload.id)
+                .where(
+                    UploadDependency.depends_on_id.in_(frontier[start : start + _ID_CHUNK]),
+                    Upload.state == FAILED,
+                    Upload.attempts == 0,
+                )
+            )
+            found.update((row.id, row) for row in rows)
+        waits = await unresolved_dependencies(session, list(found))
+        now = utcnow()
+        for row in found.values():
+            row.state = WAITING if waits.get(row.id) else ACCEPTED
+            row.last_error = waiting_message(waits[row.id]) if waits.get(row.id) else ""
+            row.error_field = ""
+            row.updated_at = now
+        unblocked += found.values()
+        frontier = list(found)
+    return unblocked
 
 
 async def forwardable_uploads(
@@ -317,6 +430,12 @@ async def claim_due(
 async def has_due(session: AsyncSession) -> list[uuid.UUID]:
     """Organisations with an upload a worker could claim now."""
     rows = await session.scalars(select(Upload.organisation_id).where(_claimable(utcnow())).distinct())
+    return list(rows)
+
+
+async def organisations_waiting(session: AsyncSession) -> list[uuid.UUID]:
+    """Organisations with a waiting upload."""
+    rows = await session.scalars(select(Upload.organisation_id).where(Upload.state == WAITING).distinct())
     return list(rows)
 
 

@@ -1,10 +1,23 @@
-"""Why a mutation was rejected: raised while validating one mutation, turned into its result."""
+"""Why a mutation was rejected: raised while validating one mutation, turned into its result.
+
+Also the WatermelonDB side of rejections: a record a WatermelonDB device pushed and ledgersync
+refused stays unsynced on that device, and the device learns why from a feed entity of its own,
+``upload_rejection``, **one per (device, record)**: two devices holding refused edits of one record
+each keep their own note, so neither overwrites the other's on every sync (which moved the feed of
+a quiet organisation and defeated ETags).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from typing import Any
 
+import msgspec
+
 from sync_protocol.errors import ErrorCode
+
+REJECTION = "upload_rejection"  # feed entity: this device's latest push of a record was rejected
 
 
 class Rejected(Exception):
@@ -16,3 +29,21 @@ class Rejected(Exception):
         self.message = message
         self.field = field
         self.details = details or {}
+
+
+class RejectionNote(msgspec.Struct, kw_only=True):
+    """The feed payload of an ``upload_rejection``: read back by the device that pushed."""
+
+    device_id: str
+    table: str
+    code: str
+    message: str
+    field: str | None = None
+    mutation_id: str = ""
+    record_id: str = ""  # empty in notes written before notes were per device (keyed by record id)
+    deleted: bool = False  # the refused change was the app deleting the record
+
+
+def note_key(device_id: uuid.UUID | str, record_id: str) -> str:
+    """The feed id of one device's note about one record (64 hex characters: the id column's size)."""
+    return hashlib.sha256(f"{device_id}|{record_id}".encode()).hexdigest()

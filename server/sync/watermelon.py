@@ -20,13 +20,15 @@ in one transaction with the checks WatermelonDB asks for:
 - otherwise, a record changed on the server after ``lastPulledAt`` aborts the whole push
   (409 ``push_conflict``): the app pulls, merges and pushes again;
 - mutation ids are derived from the content and the versions of what it refers to, so a re-push
-  of something rejected replays the stored rejection until the record, or a record it refers to,
-  changes;
+  of something applied is a replay; a re-push of something rejected is judged again against the
+  current tax rates, accounts, settings and records (``PushService.push_with``), and while the
+  judgement is the same nothing is written;
 - a deletion the server will not carry out (a customer, an invoice with payments) is a rejection,
   so WatermelonDB keeps the record; the next pull hands it back as ``created``, which restores it;
 - rejected records come back in ``experimentalRejectedIds`` (WatermelonDB keeps them unsynced)
   and, through the feed, as their ``sync_state = 'rejected'`` / ``sync_message`` columns on this
-  device's next pull (entity ``upload_rejection``; native phones skip entities they do not know).
+  device's next pull (entity ``upload_rejection``, one per device and record:
+  ``server.sync.rejections``; native phones skip entities they do not know).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from server.services.devices import DevicePrincipal
 from server.sync import feed, outbox, watermelon_rows
 from server.sync.feed import Change
 from server.sync.mutations import PushService
+from server.sync.rejections import REJECTION, RejectionNote, note_key
 from server.sync.watermelon_rows import (
     Unusable,
     changed_customer_fields,
@@ -89,7 +92,6 @@ from sync_protocol.watermelon import (
     TableChanges,
 )
 
-REJECTION = "upload_rejection"  # feed entity: this record's latest WatermelonDB push was rejected
 _UPLOADED = frozenset({"customer", "invoice", "payment"})
 _CHUNK = 500
 E = TypeVar("E", bound=Entity)
@@ -97,18 +99,6 @@ E = TypeVar("E", bound=Entity)
 
 class PushConflict(Conflict):
     code = PUSH_CONFLICT
-
-
-class RejectionNote(msgspec.Struct, kw_only=True):
-    """The feed payload of an ``upload_rejection``: read back by the device that pushed."""
-
-    device_id: str
-    table: str
-    code: str
-    message: str
-    field: str | None = None
-    mutation_id: str = ""
-    deleted: bool = False  # the refused change was the app deleting the record
 
 
 _note_decoder = msgspec.json.Decoder(RejectionNote)
@@ -165,7 +155,7 @@ def _notes_of(
         if entity == REJECTION and payload is not None:
             note = _note_decoder.decode(payload)
             if note.device_id == str(device.device_id):
-                notes[(note.table, entity_id)] = (note, version)
+                notes[(note.table, note.record_id or entity_id)] = (note, version)
     return notes
 
 
@@ -715,8 +705,9 @@ class _PushPlan:
             if unit.mutation is not None:
                 unit.result = next(results)
             rejection = unit.rejection or _rejection_of(unit)
+            key = note_key(self._device.device_id, unit.record_id)
             if rejection is None:
-                notes.append(Change(REJECTION, unit.record_id, None))
+                notes.append(Change(REJECTION, key, None))
                 if unit.line_ids is not None:
                     await _store_line_ids(
                         session, self._org, unit.record_id, unit.line_ids, self._device.device_id
@@ -730,8 +721,9 @@ class _PushPlan:
                     field=rejection.field,
                     mutation_id=unit.mutation.mutation_id if unit.mutation else "",
                     deleted=unit.deletion,
+                    record_id=unit.record_id,
                 )
-                notes.append(Change(REJECTION, unit.record_id, msgspec.json.encode(note)))
+                notes.append(Change(REJECTION, key, msgspec.json.encode(note)))
         await feed.publish(session, self._org, notes)
 
     def response(self) -> PushResponse:
@@ -784,7 +776,12 @@ def _same_as_server(mutation: AnyMutation, payload: bytes) -> bool:
         invoice = msgspec.json.decode(payload, type=Invoice)
         return same(mutation.invoice, invoice_draft(record_row(invoice), line_rows(invoice, {})))
     if isinstance(mutation, CreatePayment):
-        return same(mutation.payment, payment_draft(record_row(msgspec.json.decode(payload, type=Payment))))
+        payment = msgspec.json.decode(payload, type=Payment)
+        # A payment pushed without an account went to the organisation's: that is what it asked for.
+        pushed = msgspec.structs.replace(
+            mutation.payment, account_code=mutation.payment.account_code or payment.account_code
+        )
+        return same(pushed, payment_draft(record_row(payment)))
     return False
 
 

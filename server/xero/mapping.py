@@ -122,8 +122,19 @@ def product_of(item: wire.Item, entity_id: str) -> Mapped:
     return Mapped(item.item_id.lower(), entity, True, utc(item.updated_date_utc))
 
 
-def is_bank_or_revenue(account: wire.Account) -> bool:
-    return account.type == BANK or account.class_ == REVENUE_CLASS
+def takes_payments(account: entities.Account) -> bool:
+    """Xero takes payments into BANK accounts and into accounts with "enable payments to this account"."""
+    return account.type == BANK or account.enable_payments
+
+
+def is_revenue(account: entities.Account) -> bool:
+    return account.account_class == REVENUE_CLASS
+
+
+def phones_get(account: entities.Account) -> bool:
+    """The accounts phones receive: every active one a payment or a sale can name (so every account
+    the forwarding settings can choose, see ``server.services.mirror.accounts``)."""
+    return account.status == "ACTIVE" and (takes_payments(account) or is_revenue(account))
 
 
 def account_of(account: wire.Account, entity_id: str) -> Mapped:
@@ -140,9 +151,8 @@ def account_of(account: wire.Account, entity_id: str) -> Mapped:
         tax_type=account.tax_type,
         enable_payments=account.enable_payments_to_account,
     )
-    # The mirror keeps every account; phones get the active bank and revenue ones.
-    live = status == "ACTIVE" and is_bank_or_revenue(account)
-    return Mapped(account.account_id.lower(), entity, live, utc(account.updated_date_utc))
+    # The mirror keeps every account; phones get those payments and sales can use.
+    return Mapped(account.account_id.lower(), entity, phones_get(entity), utc(account.updated_date_utc))
 
 
 def organisation_of(organisation: wire.Organisation, entity_id: str) -> Mapped:

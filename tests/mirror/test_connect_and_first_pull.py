@@ -81,7 +81,8 @@ async def test_first_pull_mirrors_every_record_of_a_seeded_organisation_exactly(
     assert sorted(a.code for a in accounts) == sorted(
         a["Code"]
         for a in org.accounts.values()
-        if a["Status"] == "ACTIVE" and (a["Type"] == "BANK" or a["Class"] == "REVENUE")
+        if a["Status"] == "ACTIVE"
+        and (a["Type"] == "BANK" or a["EnablePaymentsToAccount"] or a["Class"] == "REVENUE")
     )
     assert run["fetched"] == 1000 + 200 + len(org.tax_rates) + len(org.accounts)
     assert run["created"] == len(customers) + len(products) + len(rates) + len(accounts) + 1  # + settings

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from server.db.database import Database
 from server.db.mirror_models import MirrorRecord
 from server.services.mirror.kinds import ACCOUNT
+from server.xero.mapping import is_revenue, phones_get, takes_payments
 from sync_protocol.entities import Account
 
 AccountFilter = Literal["BANK", "REVENUE"]
@@ -20,23 +21,29 @@ _decoder = msgspec.json.Decoder(Account)
 async def mirrored_accounts(
     database: Database, organisation_id: uuid.UUID, kind: AccountFilter | None
 ) -> list[Account]:
-    """Active mirrored accounts, by code. BANK: accounts payments can go to (Type BANK, or
-    EnablePaymentsToAccount); REVENUE: by Class (REVENUE, SALES, OTHERINCOME)."""
+    """Active mirrored accounts that phones have, by code. BANK: accounts payments can go to (Type
+    BANK, or EnablePaymentsToAccount); REVENUE: by Class (REVENUE, SALES, OTHERINCOME).
+
+    Only accounts published to phones count (``mapping.phones_get``): a setting naming an account
+    phones never received would make every phone payment or line refused ``unknown_account``.
+    """
     async with database.sessions() as session:
         payloads = await session.scalars(
             select(MirrorRecord.payload).where(
-                MirrorRecord.organisation_id == organisation_id, MirrorRecord.kind == ACCOUNT
+                MirrorRecord.organisation_id == organisation_id,
+                MirrorRecord.kind == ACCOUNT,
+                MirrorRecord.removed.is_(False),
             )
         )
         accounts = [_decoder.decode(payload) for payload in payloads]
     wanted = [
         account
         for account in accounts
-        if account.status == "ACTIVE"
+        if phones_get(account)
         and (
             kind is None
-            or (kind == "BANK" and (account.type == "BANK" or account.enable_payments))
-            or (kind == "REVENUE" and account.account_class == "REVENUE")
+            or (kind == "BANK" and takes_payments(account))
+            or (kind == "REVENUE" and is_revenue(account))
         )
     ]
     return sorted(wanted, key=lambda account: (account.code, account.name))
