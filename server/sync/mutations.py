@@ -282,6 +282,10 @@ class _Batch:
         if await self._view.exists_as_other_entity(cls, record_id):
             raise Rejected(ErrorCode.ID_TAKEN, f"{record_id} names another kind of record", field)
 
+    async def _gone_from_xero(self, cls: type[Entity], record_id: str) -> bool:
+        """Whether the mirror had ``record_id`` from Xero and Xero no longer has it live."""
+        return await self._view.removed_from_mirror(cls, record_id)
+
     async def _missing(self, record_id: str, code: ErrorCode, what: str, field: str) -> Rejected:
         if await self._uploads.was_rejected(record_id):
             return Rejected(
@@ -298,6 +302,14 @@ class _Batch:
             raise Rejected(ErrorCode.INVALID_VALUE, "base.id must be the customer's id", "base.id")
         previous = await self._view.get(Customer, draft.id)
         if previous is None:
+            if mutation.base is not None or await self._gone_from_xero(Customer, draft.id):
+                # An edit of a customer archived or deleted in Xero since the phone last pulled:
+                # creating it again would put a second copy in Xero.
+                raise Rejected(
+                    ErrorCode.UNKNOWN_CUSTOMER,
+                    f"customer {draft.id} was archived or deleted in Xero; refresh to drop it",
+                    "customer.id",
+                )
             await self._new_id(Customer, draft.id, "customer.id")
         else:
             # An edit: only the fields the phone changed change (a Xero edit the mirror brought

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.forwarding_models import ForwardingSettings
+from server.db.mirror_models import MirrorRecord
 from server.db.models import SyncCounter, SyncRecord
 from server.sync.feed import Change
 from sync_protocol.entities import (
@@ -121,6 +122,21 @@ class RecordView:
             )
         )
         return found is not None
+
+    async def removed_from_mirror(self, cls: type[Entity], record_id: str) -> bool:
+        """Whether the mirror holds ``record_id`` as a record Xero archived or deleted."""
+        try:
+            key = uuid.UUID(record_id)
+        except ValueError:
+            return False
+        removed = await self._session.scalar(
+            select(MirrorRecord.removed).where(
+                MirrorRecord.organisation_id == self._org,
+                MirrorRecord.kind == ENTITY_NAME[cls],
+                MirrorRecord.id == key,
+            )
+        )
+        return bool(removed)
 
     async def _all_of(self, cls: type[Entity]) -> list[Entity]:
         rows = await self._session.scalars(

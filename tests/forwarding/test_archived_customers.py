@@ -1,0 +1,47 @@
+"""A customer a Xero user archived cannot come back as a second copy from a phone that still has it.
+
+Found by the randomized convergence test: a phone edited a customer after a Xero user had archived
+it and the mirror had dropped it; the edit was taken for a new customer, created in Xero as a second
+contact, and every later mirror pull of customers failed on the clash of the two copies.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from reference_client import Phone
+from sync_protocol.entities import Customer
+from tests.fixtures.xero_connect import sync_and_wait
+from tests.forwarding.conftest import Forwarding, settle
+
+
+async def test_an_edit_of_a_customer_archived_in_xero_is_refused_and_the_mirror_keeps_pulling(
+    forwarding: Forwarding, phone: Phone
+) -> None:
+    await phone.refresh()
+    customers = [msgspec.json.decode(p, type=Customer) for p in phone.store.records("customer").values()]
+    customer = next(c for c in customers if c.xero_id and c.email)
+    contacts_before = len(forwarding.xero_org.contacts)
+
+    # A Xero user archives the contact and the mirror learns it; the phone has not pulled since.
+    with forwarding.sandbox.control() as control:
+        archived = control.post(
+            f"/organisations/{forwarding.xero_org.tenant_id}/contacts/{customer.xero_id}/archive"
+        )
+    assert archived.status_code == 200, archived.text
+    run = await sync_and_wait(forwarding.admin, ["customers"])
+    assert run["status"] == "succeeded", run["errors"]
+
+    phone.edit_customer(customer.id, phone="021 555 0199")
+    [result] = await phone.upload()
+    assert result.status == "rejected"
+    assert result.code == "unknown_customer"
+    assert result.field == "customer.id"
+    assert "archived" in result.message
+
+    await settle(forwarding.admin)
+    assert len(forwarding.xero_org.contacts) == contacts_before  # no second copy in Xero
+    again = await sync_and_wait(forwarding.admin, ["customers"])
+    assert again["status"] == "succeeded", again["errors"]
+    await phone.refresh()
+    assert phone.store.record("customer", customer.id) is None
