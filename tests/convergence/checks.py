@@ -233,6 +233,9 @@ def concurrent_edits(world: World, final: Final) -> tuple[Problems, dict[tuple[s
         if customer is None:
             continue  # archived in Xero or never accepted: other checks judge that
         kept = [e for e in edits if not any(e.n in other.seen for other in edits)]
+        # A three-way merge sees net changes: a side whose last edit put back the value another edit
+        # started from (Xero set a phone number, then cleared it again) changed nothing against it.
+        kept = [e for e in kept if not any(o is not e and o.was == e.value for o in kept)] or kept
         values = {e.value for e in kept}
         final_value = str(customer.get(name) or "")
         who = ", ".join(f"#{e.n} {e.actor}@{e.step}={e.value!r}" for e in kept)

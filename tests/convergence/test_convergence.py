@@ -41,18 +41,7 @@ from tests.fixtures.xero_connect import fast, free_port, point_at
 
 # check name -> why it fails on today's code (issue 14). Delete an entry when its fix is merged: the check
 # must then hold for every seed. Unlisted checks must hold today.
-KNOWN_FAILING: dict[str, str] = {
-    "check_no_edit_lost": "obs 1 (a phone's whole-contact edit undoes a Xero user's), obs 2 (clears undone)",
-    "check_records_equal_xero": "obs 4 (after Xero refuses an edit the server keeps its values), obs 1-2",
-    "check_conflicts_recorded_and_shown": "no conflicts record yet: wire checks.recorded_conflicts to it",
-    "check_devices_equal_a_fresh_pull": "obs 5 (ignored deletions: a WatermelonDB device lacks records)",
-    "check_offline_creates_in_xero_once_or_rejected": "obs 3; uploads retrying forever",
-    "check_no_upload_waits_silently": "obs 3 (dependants of a stuck or failed upload wait silently)",
-    "check_forwarding_drains": "retrying forever: an invoice for a contact archived in Xero ('the customer "
-    "is not in Xero yet'); IntegrityError on mirror_records.id linking an edited customer",
-    "check_mirror_pulls_succeed": "PostgreSQL: a mirror pull deadlocks (sync_counters) with another writer",
-    "check_a_quiet_feed_stops_moving": "obs 6 (rejection notes per record rewrite the feed every sync)",
-}
+KNOWN_FAILING: dict[str, str] = {}
 
 
 class KnownFailing(UserWarning):

@@ -62,6 +62,7 @@ class Edit:
     value: str
     seen: frozenset[int]
     step: int
+    was: str = ""  # the value the user saw before this change
 
 
 @dataclass
@@ -330,7 +331,7 @@ class World:
 
     def remember_edit(self, actor: str, record_id: str, name: str, value: str, base: str) -> None:
         seen = self.origin(actor, record_id, name, base)
-        self.edits.append(Edit(next(self._counter), actor, record_id, name, value, seen, self.step_no))
+        self.edits.append(Edit(next(self._counter), actor, record_id, name, value, seen, self.step_no, base))
 
     # --- actions ------------------------------------------------------------------------------------
 
