@@ -14,12 +14,11 @@ import httpx
 import msgspec
 
 from reference_client.store import LocalStore
+from sync_protocol.drafts import customer_base, customer_draft, invoice_draft
 from sync_protocol.entities import Customer, Invoice, LineAmountType, Product, TaxRate
 from sync_protocol.messages import (
-    AddressDraft,
     AnyMutation,
     CreatePayment,
-    CustomerBase,
     CustomerDraft,
     InvoiceDraft,
     InvoiceLineDraft,
@@ -63,49 +62,6 @@ class RefreshReport:
     pages: int = 0
     changes: int = 0
     resynced: bool = False
-
-
-def _customer_draft(customer: Customer) -> CustomerDraft:
-    address = customer.address
-    return CustomerDraft(
-        id=customer.id,
-        name=customer.name,
-        first_name=customer.first_name,
-        last_name=customer.last_name,
-        email=customer.email,
-        phone=customer.phone,
-        account_number=customer.account_number,
-        tax_number=customer.tax_number,
-        address=AddressDraft(**msgspec.structs.asdict(address)) if address else None,
-    )
-
-
-def _invoice_draft(invoice: Invoice) -> InvoiceDraft:
-    return InvoiceDraft(
-        id=invoice.id,
-        customer_id=invoice.customer_id,
-        reference=invoice.reference,
-        date=invoice.date,
-        due_date=invoice.due_date,
-        line_amount_type=invoice.line_amount_type,
-        lines=[
-            InvoiceLineDraft(
-                description=line.description,
-                product_id=line.product_id,
-                quantity=format(line.quantity, "f"),
-                unit_amount=format(line.unit_amount, "f"),
-                discount_rate=format(line.discount_rate, "f") if line.discount_rate is not None else None,
-                account_code=line.account_code,
-                tax_type=line.tax_type,
-                line_amount=money_text(line.line_amount),
-                tax_amount=money_text(line.tax_amount),
-            )
-            for line in invoice.lines
-        ],
-        sub_total=money_text(invoice.sub_total),
-        total_tax=money_text(invoice.total_tax),
-        total=money_text(invoice.total),
-    )
 
 
 def _new_id() -> str:
@@ -256,13 +212,10 @@ class Phone:
         if payload is None:
             raise KeyError(f"no customer {customer_id} on this phone; refresh first")
         current = msgspec.json.decode(payload, type=Customer)
-        before = _customer_draft(current)
+        before = customer_draft(current)
         draft = msgspec.structs.replace(before, **fields)
         changed = [name for name in fields if getattr(draft, name) != getattr(before, name)]
-        names = ("name", "first_name", "last_name", "email", "phone", "account_number", "tax_number")
-        base = CustomerBase(
-            id=current.id, address=current.address, **{name: getattr(current, name) for name in names}
-        )
+        base = customer_base(current)
         self.queue(
             UpsertCustomer(mutation_id=_new_id(), customer=draft, base=base, changed=changed)  # type: ignore[arg-type]
         )
@@ -273,7 +226,7 @@ class Phone:
         payload = self.store.record("invoice", invoice_id)
         if payload is None:
             raise KeyError(f"no invoice {invoice_id} on this phone; refresh first")
-        base = _invoice_draft(msgspec.json.decode(payload, type=Invoice))
+        base = invoice_draft(msgspec.json.decode(payload, type=Invoice))
         draft = msgspec.structs.replace(base, **fields)
         changed = [name for name in fields if getattr(draft, name) != getattr(base, name)]
         self.queue(UpsertInvoice(mutation_id=_new_id(), invoice=draft, base=base, changed=changed))  # type: ignore[arg-type]

@@ -23,6 +23,7 @@ from server.errors import Conflict, NotFound
 from server.services.devices import DevicePrincipal
 from server.sync import feed, merge
 from server.sync.mutations import PushService
+from sync_protocol.drafts import customer_base, customer_draft, invoice_draft
 from sync_protocol.entities import Customer, Invoice
 from sync_protocol.messages import AnyMutation, PushRequest, UpsertCustomer, UpsertInvoice
 
@@ -132,11 +133,11 @@ def _phone_edit(entity: str, payload: bytes, field: str, value: Any, mutation_id
     """An edit of one field of the record as it is now, to the phone's value."""
     if entity == "invoice":
         invoice = msgspec.json.decode(payload, type=Invoice)
-        base = merge.invoice_draft_of(invoice)
+        base = invoice_draft(invoice)
         changed: Any = {field: dt.date.fromisoformat(value) if field in ("date", "due_date") else value}
         draft = msgspec.structs.replace(base, **changed)
         return UpsertInvoice(mutation_id=mutation_id, invoice=draft, base=base, changed=[field])  # type: ignore[list-item]
     current = msgspec.json.decode(payload, type=Customer)
-    base_customer = merge.base_of(current)
-    edited = merge.draft_of(merge.with_values(current, {field: value}))
+    base_customer = customer_base(current)
+    edited = customer_draft(merge.with_values(current, {field: value}))
     return UpsertCustomer(mutation_id=mutation_id, customer=edited, base=base_customer, changed=[field])  # type: ignore[list-item]

@@ -30,6 +30,7 @@ from server.db.forwarding_models import EditConflict, ForwardingSettings
 from server.db.sync_models import Upload
 from server.db.types import utcnow
 from server.xero import wire
+from sync_protocol.drafts import customer_base, invoice_draft
 from sync_protocol.entities import Address, Customer, Invoice
 from sync_protocol.messages import (
     CUSTOMER_FIELDS,
@@ -38,11 +39,9 @@ from sync_protocol.messages import (
     CustomerBase,
     CustomerDraft,
     InvoiceDraft,
-    InvoiceLineDraft,
     UpsertCustomer,
     UpsertInvoice,
 )
-from sync_protocol.money import money_text
 
 Policy = Literal["xero", "phone"]
 POLICIES: tuple[Policy, ...] = ("xero", "phone")
@@ -81,36 +80,6 @@ def with_values(customer: Customer, values: Values) -> Customer:
     return msgspec.structs.replace(customer, **changes)
 
 
-def draft_of(customer: Customer) -> CustomerDraft:
-    address = customer.address
-    return CustomerDraft(
-        id=customer.id,
-        name=customer.name,
-        first_name=customer.first_name,
-        last_name=customer.last_name,
-        email=customer.email,
-        phone=customer.phone,
-        account_number=customer.account_number,
-        tax_number=customer.tax_number,
-        address=AddressDraft(**msgspec.structs.asdict(address)) if address else None,
-    )
-
-
-def base_of(customer: Customer) -> CustomerBase:
-    address = customer.address
-    return CustomerBase(
-        id=customer.id,
-        name=customer.name,
-        first_name=customer.first_name,
-        last_name=customer.last_name,
-        email=customer.email,
-        phone=customer.phone,
-        account_number=customer.account_number,
-        tax_number=customer.tax_number,
-        address=Address(**msgspec.structs.asdict(address)) if address else None,
-    )
-
-
 def changed_fields(draft: Values, base: Values, named: Sequence[str] | None) -> list[str]:
     """The fields the phone changed: those differing from its base (among ``named``, if given)."""
     return [
@@ -131,7 +100,7 @@ class Edit:
 
 def edit_request(mutation: UpsertCustomer, previous: Customer) -> UpsertCustomer:
     """The edit as stored: with its base (the phone's, else the server's record) and changed fields."""
-    base = mutation.base if mutation.base is not None else base_of(previous)
+    base = mutation.base if mutation.base is not None else customer_base(previous)
     changed = changed_fields(customer_values(mutation.customer), customer_values(base), mutation.changed)
     return msgspec.structs.replace(mutation, base=base, changed=changed)
 
@@ -149,7 +118,7 @@ def widened(request: UpsertCustomer, earlier: UpsertCustomer | None) -> UpsertCu
             base[field] = earlier_base[field]
     merged_base = with_values(_as_customer(request.base), base)
     changed = [f for f in CUSTOMER_FIELDS if f in fields]
-    return msgspec.structs.replace(request, base=base_of(merged_base), changed=changed)
+    return msgspec.structs.replace(request, base=customer_base(merged_base), changed=changed)
 
 
 def _as_customer(draft: CustomerBase) -> Customer:
@@ -320,36 +289,8 @@ def invoice_values(draft: InvoiceDraft) -> Values:
     }
 
 
-def invoice_draft_of(invoice: Invoice) -> InvoiceDraft:
-    return InvoiceDraft(
-        id=invoice.id,
-        customer_id=invoice.customer_id,
-        reference=invoice.reference,
-        date=invoice.date,
-        due_date=invoice.due_date,
-        line_amount_type=invoice.line_amount_type,
-        lines=[
-            InvoiceLineDraft(
-                description=line.description,
-                product_id=line.product_id,
-                quantity=format(line.quantity, "f"),
-                unit_amount=format(line.unit_amount, "f"),
-                discount_rate=format(line.discount_rate, "f") if line.discount_rate is not None else None,
-                account_code=line.account_code,
-                tax_type=line.tax_type,
-                line_amount=money_text(line.line_amount),
-                tax_amount=money_text(line.tax_amount),
-            )
-            for line in invoice.lines
-        ],
-        sub_total=money_text(invoice.sub_total),
-        total_tax=money_text(invoice.total_tax),
-        total=money_text(invoice.total),
-    )
-
-
 def invoice_edit_request(mutation: UpsertInvoice, previous: Invoice) -> UpsertInvoice:
-    base = mutation.base if mutation.base is not None else invoice_draft_of(previous)
+    base = mutation.base if mutation.base is not None else invoice_draft(previous)
     draft, before = invoice_values(mutation.invoice), invoice_values(base)
     named = mutation.changed
     changed = [f for f in INVOICE_FIELDS if draft[f] != before[f] and (named is None or f in named)]
