@@ -44,11 +44,11 @@ from bench.harness import (
 )
 from server.db.database import Database
 from server.db.models import SyncCounter, SyncRecord
+from server.http.serving import serve_in_thread
 from server.services.admins import AdminService
 from server.services.devices import DeviceService
-from server.serving import serve_in_thread
-from server.xero_sandbox import Limits, SandboxConfig, create_sandbox_app
-from server.xero_sandbox import seed as sandbox_seed
+from xero_sandbox import Limits, SandboxConfig, create_sandbox_app
+from xero_sandbox import seed as sandbox_seed
 
 # The sizes; the smoke test (tests/bench) makes toy datasets through the same code.
 PRODUCTS = int(os.environ.get("LEDGERSYNC_BENCH_PRODUCTS") or 5000)

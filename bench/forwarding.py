@@ -49,10 +49,10 @@ from bench.harness import (
     print_table,
     write_results,
 )
-from server.crypto import new_key_text
-from server.serving import serve_in_thread
-from server.xero_sandbox import Limits, SandboxConfig, create_sandbox_app
+from server.core.crypto import new_key_text
+from server.http.serving import serve_in_thread
 from sync_protocol.messages import PushRequest, PushResponse
+from xero_sandbox import Limits, SandboxConfig, create_sandbox_app
 
 CEILING_CALLS_PER_MINUTE = 60
 INVOICES_PER_CALL = 50

@@ -30,7 +30,7 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
-from server.crypto import new_key_text
+from server.core.crypto import new_key_text
 
 ROOT = Path(__file__).resolve().parent.parent
 # Where datasets and results go; the bench's own smoke test points it at a temporary directory.

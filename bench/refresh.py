@@ -34,7 +34,7 @@ import msgspec
 from bench.dataset import Dataset, ensure
 from bench.harness import ServerProcess, Spread, _asyncpg_dsn, print_table, sqlite_path, write_results
 from bench.http import Connection, request_bytes
-from server.sync.pull import MAX_LIMIT, _row_bytes, _tail
+from server.core.pull import MAX_LIMIT, _row_bytes, _tail
 from sync_protocol.version import PROTOCOL_HEADER, PROTOCOL_VERSION
 
 ENCODINGS = ("identity", "gzip", "zstd")

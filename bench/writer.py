@@ -5,7 +5,7 @@
 Config: ``database_url``, ``organisation_id``, ``tenant_id``, ``rate`` (changes/s), ``batch``
 (changes per transaction), ``duration`` (seconds), ``count`` (customers to edit, the first N of
 the mirror). Every change renames a mirrored customer to carry ``#bench:<batch number>`` and is
-written by the mirror's own store function (``store.apply``: mirror row + feed publish, one
+written by the mirror's own store function (``mirror_store.apply``: mirror row + feed publish, one
 transaction per batch, as a mirror page is), so phones see it exactly as a Xero edit. The result
 maps each batch number to the wall-clock time its transaction committed.
 """
@@ -22,10 +22,10 @@ import msgspec
 from sqlalchemy import select
 
 from bench import worker
+from server.core import mirror_store
 from server.db.database import Database
 from server.db.mirror_models import MirrorRecord
-from server.services.mirror import store
-from server.xero.mapping import Mapped
+from server.xero_link.mapping import Mapped
 from sync_protocol.entities import Customer, decode_entity
 
 MARKER = r"#bench:(\d+)"
@@ -72,8 +72,8 @@ async def run(config: dict[str, Any]) -> dict[str, Any]:
             ]
             began = time.perf_counter()
             async with database.transaction() as session:
-                existing = await store.existing_rows(session, org, "customer", [x for x, _ in chosen])
-                await store.apply(session, org, tenant, "customer", records, existing)
+                existing = await mirror_store.existing_rows(session, org, "customer", [x for x, _ in chosen])
+                await mirror_store.apply(session, org, tenant, "customer", records, existing)
             commits[n] = time.time()
             write_seconds.append(time.perf_counter() - began)
             n += 1

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import msgspec
 from litestar import Request
 
-from server.errors import InvalidInput
+from server.core.errors import InvalidInput
 from sync_protocol.messages import readable
 
 T = TypeVar("T")

@@ -12,7 +12,7 @@ from litestar.params import BodyKwarg
 
 from mobile_api.auth import require_protocol
 from mobile_api.bodies import strict_body
-from server.http_errors import error_response
+from server.http.errors import error_response
 from server.services.devices import DeviceService
 from server.services.rate_limit import RateLimiter
 from sync_protocol.messages import PairRequest, PairResponse

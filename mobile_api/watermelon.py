@@ -11,11 +11,11 @@ from litestar.params import QueryParameter
 
 from mobile_api.auth import provide_device, require_device, require_protocol
 from mobile_api.bodies import strict_body
-from server.errors import InvalidInput
-from server.http_errors import error_response
-from server.input_guard import JSON_BODY
+from server.core.errors import InvalidInput
+from server.http.errors import error_response
+from server.http.input_guard import JSON_BODY
 from server.services.devices import DevicePrincipal
-from server.sync.watermelon import WatermelonSync
+from server.watermelon.adapter import WatermelonSync
 from sync_protocol.watermelon import Changes, PullResponse, PushResponse, column_type_problem
 
 MAX_TIMESTAMP = 2**53

@@ -21,37 +21,37 @@ from mobile_api.compression import COMPRESSED_BY_HANDLER
 from mobile_api.mutations import MutationsController
 from mobile_api.pairing import PairingController
 from mobile_api.watermelon import WatermelonController
-from server.admin_api.conflicts import ConflictsController
-from server.admin_api.devices import DevicesController
-from server.admin_api.forwarding import ForwardingController
-from server.admin_api.session import SessionController
-from server.admin_api.sync import SyncController
-from server.admin_api.xero import XeroAdminController, XeroCallbackController
-from server.admin_console import console_routes, csrf_middleware, template_config
-from server.crypto import SecretBox, SecretKeyError
+from server.admin.api.conflicts import ConflictsController
+from server.admin.api.devices import DevicesController
+from server.admin.api.forwarding import ForwardingController
+from server.admin.api.session import SessionController
+from server.admin.api.sync import SyncController
+from server.admin.api.xero import XeroAdminController, XeroCallbackController
+from server.admin.console import console_routes, csrf_middleware, template_config
+from server.core.crypto import SecretBox, SecretKeyError
+from server.core.pull import PullService
+from server.core.push import PushService
+from server.core.uploads import UploadStatusService
 from server.db.database import Database
 from server.forwarding.conflicts import ConflictsService
 from server.forwarding.forwarder import Forwarder, ForwardingPolicy
 from server.forwarding.outbox_admin import OutboxAdmin
 from server.forwarding.settings import ForwardingSettingsService
 from server.forwarding.worker import ForwardingWorkers
-from server.health import HealthController
-from server.http_errors import EXCEPTION_HANDLERS
-from server.input_guard import guard_request
+from server.http.errors import EXCEPTION_HANDLERS
+from server.http.health import HealthController
+from server.http.input_guard import guard_request
+from server.http.openapi import complete as complete_openapi
 from server.logs import configure_logging
-from server.openapi_contract import complete as complete_openapi
+from server.mirror.scheduler import MirrorScheduler
+from server.mirror.service import SyncService
 from server.services.admins import AdminService
 from server.services.devices import DeviceService
-from server.services.mirror.scheduler import MirrorScheduler
-from server.services.mirror.service import SyncService
 from server.services.rate_limit import RateLimiter
-from server.services.xero_access import XeroAccess
 from server.services.xero_connect import XeroConnectService
 from server.settings import Settings
-from server.sync.mutations import PushService
-from server.sync.pull import PullService
-from server.sync.uploads import UploadStatusService
-from server.sync.watermelon import WatermelonSync
+from server.watermelon.adapter import WatermelonSync
+from server.xero_link.access import XeroAccess
 
 SCHEMA_ASSETS = "/schema-assets"
 
@@ -212,5 +212,5 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,
         debug=False,
     )
-    complete_openapi(app.openapi_schema)  # every answer described: server/openapi_contract.py
+    complete_openapi(app.openapi_schema)  # every answer described: server/http/openapi.py
     return app

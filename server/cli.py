@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import uvicorn
 
 from server.app import create_app
+from server.core.errors import LedgersyncError
 from server.db.database import Database
-from server.errors import LedgersyncError
 from server.logs import configure_logging
 from server.services.admins import AdminService
 from server.settings import Settings, SettingsError
@@ -58,7 +58,7 @@ MISSING_KEY = (
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["sandbox"]:
-        from server.xero_sandbox import run_sandbox_cli
+        from xero_sandbox import run_sandbox_cli
 
         return run_sandbox_cli(argv[1:])
     args = _parser().parse_args(argv)
@@ -119,7 +119,7 @@ async def _migrate(settings: Settings) -> None:
 
 async def _forward(settings: Settings, once: bool) -> int:
     from server.app import forwarding_workers, process_name, secret_box_for
-    from server.services.xero_access import XeroAccess
+    from server.xero_link.access import XeroAccess
 
     database = Database(settings.database_url)
     xero = XeroAccess(settings, database, secret_box_for(settings))

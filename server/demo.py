@@ -12,13 +12,13 @@ import contextlib
 from pathlib import Path
 
 from server.cli import serve
-from server.crypto import load_or_create_dev_key
+from server.core.crypto import load_or_create_dev_key
+from server.core.errors import Conflict
 from server.db.database import Database
-from server.errors import Conflict
+from server.http.serving import ServerThread
 from server.services.admins import AdminService
-from server.serving import ServerThread
 from server.settings import Settings
-from server.xero_sandbox import RegisteredClient, SandboxConfig, create_sandbox_app
+from xero_sandbox import RegisteredClient, SandboxConfig, create_sandbox_app
 
 DEMO_DATABASE = "sqlite:///var/demo.sqlite3"
 DEMO_SANDBOX_STATE = "var/demo-sandbox.pickle"

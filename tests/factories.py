@@ -6,10 +6,10 @@ import uuid
 from collections.abc import Sequence
 from decimal import Decimal
 
+from server.core import feed
+from server.core.feed import Change
 from server.db.database import Database
 from server.db.models import Organisation
-from server.sync import feed
-from server.sync.feed import Change
 from sync_protocol.entities import (
     ENTITY_NAME,
     Account,

@@ -29,7 +29,7 @@ class ForwardingSettings(Base):
     invoice_status: Mapped[str] = mapped_column(String(16), default="AUTHORISED")  # DRAFT | AUTHORISED
     # Minutes between scheduled mirror pulls of this organisation; None: the server's setting.
     sync_interval_minutes: Mapped[int | None] = mapped_column(Integer)
-    # A field both a phone and Xero changed (server/sync/merge.py): "xero" keeps Xero's value,
+    # A field both a phone and Xero changed (server/core/merge.py): "xero" keeps Xero's value,
     # "phone" takes the phone's.
     conflict_policy: Mapped[str] = mapped_column(String(8), default="xero", server_default="xero")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

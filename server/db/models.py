@@ -114,7 +114,7 @@ class SyncCounter(Base):
 
     Writers bump ``version`` with an UPDATE inside their own transaction; the row lock that takes
     is held until they commit, so versions become visible in the order they were given (see
-    ``server.sync.feed``).
+    ``server.core.feed``).
     """
 
     __tablename__ = "sync_counters"

@@ -78,7 +78,7 @@ class Upload(Base):
     kind: Mapped[str] = mapped_column(String(32))
     entity: Mapped[str] = mapped_column(String(32))
     record_id: Mapped[str] = mapped_column(String(64))
-    # See server/sync/outbox.py for the states and how an upload moves between them.
+    # See server/core/outbox.py for the states and how an upload moves between them.
     state: Mapped[str] = mapped_column(String(16))
     # The validated mutation as the phone sent it (sync_protocol.messages JSON): what to forward.
     request: Mapped[bytes] = mapped_column(LargeBinary)

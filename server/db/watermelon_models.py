@@ -1,4 +1,4 @@
-"""Tables of the WatermelonDB adapter (``server/sync/watermelon.py``).
+"""Tables of the WatermelonDB adapter (``server/watermelon/adapter.py``).
 
 WatermelonDB keeps invoice lines as rows of their own, with ids the app chose; the feed's
 invoice carries its lines as a list without ids. ``watermelon_invoice_lines`` remembers which

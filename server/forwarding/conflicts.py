@@ -1,7 +1,7 @@
 """Edit conflicts for admins: every field a phone and Xero both changed, and applying the phone's.
 
 A conflict is recorded when the forwarder merges a phone's edit with Xero's record and finds a
-field both changed (``server/sync/merge.py``). Applying the phone's value queues an edit of that one
+field both changed (``server/core/merge.py``). Applying the phone's value queues an edit of that one
 field, as if from a phone (no device): the forwarder sends it to Xero like any upload, and phones
 get the result on their next pull.
 """
@@ -16,13 +16,13 @@ from typing import Any
 import msgspec
 from sqlalchemy import func, select
 
+from server.core import feed, merge
+from server.core.errors import Conflict, NotFound
+from server.core.push import PushService
 from server.db.database import Database
 from server.db.forwarding_models import EditConflict
 from server.db.types import utcnow
-from server.errors import Conflict, NotFound
 from server.services.devices import DevicePrincipal
-from server.sync import feed, merge
-from server.sync.mutations import PushService
 from sync_protocol.drafts import customer_base, customer_draft, invoice_draft
 from sync_protocol.entities import Customer, Invoice
 from sync_protocol.messages import AnyMutation, PushRequest, UpsertCustomer, UpsertInvoice

@@ -32,18 +32,10 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from server.db.database import Database
-from server.db.forwarding_models import ForwardingSettings
-from server.db.types import utcnow
-from server.forwarding import payloads, reconcile, refused
-from server.forwarding.xero_fields import field_of
-from server.services.mirror.kinds import CUSTOMER
-from server.services.mirror.store import Counts, link_phone_record
-from server.services.mirror.sync_log import SyncLog
-from server.services.xero_access import XeroAccess
-from server.sync import feed, merge, outbox
-from server.sync.facts import apply_invoice_facts
-from server.sync.fate import (
+from server.core import feed, merge, outbox
+from server.core.data_types import CUSTOMER
+from server.core.facts import apply_invoice_facts
+from server.core.fate import (
     Delayed,
     Failed,
     Fate,
@@ -54,11 +46,20 @@ from server.sync.fate import (
     record_fates,
     state_of,
 )
-from server.sync.outbox import Claimed
-from server.sync.records import RecordView, lock_organisation
-from server.xero import mapping, wire
+from server.core.mirror_store import Counts, link_phone_record
+from server.core.outbox import Claimed
+from server.core.records import RecordView, lock_organisation
+from server.core.sync_log import SyncLog
+from server.db.database import Database
+from server.db.forwarding_models import ForwardingSettings
+from server.db.types import utcnow
+from server.forwarding import payloads, reconcile, refused
+from server.forwarding.xero_fields import field_of
+from server.xero import wire
 from server.xero.client import XeroClient, element_errors
 from server.xero.errors import NeedsReconnect, RateLimited, ValidationError, XeroError
+from server.xero_link import mapping
+from server.xero_link.access import XeroAccess
 from sync_protocol.entities import (
     ENTITY_NAME,
     Customer,

@@ -9,13 +9,13 @@ from typing import Literal
 import msgspec
 from sqlalchemy import func, select
 
+from server.core import feed, outbox
+from server.core.errors import Conflict, NotFound
+from server.core.fate import current_record, restamp_uploads
+from server.core.records import lock_organisation
 from server.db.database import Database
 from server.db.sync_models import Upload
 from server.db.types import utcnow
-from server.errors import Conflict, NotFound
-from server.sync import feed, outbox
-from server.sync.fate import current_record, restamp_uploads
-from server.sync.records import lock_organisation
 from sync_protocol.entities import RecordSync, encode_entity
 
 # What the admin's filter names, in the outbox's states.

@@ -20,14 +20,15 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.core import feed, outbox
+from server.core.fate import current_record
 from server.db.mirror_models import MirrorRecord
 from server.db.models import SyncRecord
 from server.db.sync_models import Upload
-from server.sync import feed, outbox
-from server.sync.fate import current_record
-from server.xero import mapping, wire
+from server.xero import wire
 from server.xero.client import XeroClient
 from server.xero.errors import XeroError
+from server.xero_link import mapping
 from sync_protocol.entities import (
     Customer,
     Entity,

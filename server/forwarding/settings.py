@@ -14,15 +14,15 @@ from typing import Any, Literal
 import msgspec
 from sqlalchemy import select
 
+from server.core import feed
+from server.core.accounts import mirrored_accounts
+from server.core.data_types import ORGANISATION
+from server.core.errors import InvalidInput
+from server.core.records import default_forwarding, with_forwarding
 from server.db.database import Database
 from server.db.forwarding_models import ForwardingSettings
 from server.db.mirror_models import MirrorRecord, SyncRun
 from server.db.types import utcnow
-from server.errors import InvalidInput
-from server.services.mirror.accounts import mirrored_accounts
-from server.services.mirror.kinds import ORGANISATION
-from server.sync import feed
-from server.sync.records import default_forwarding, with_forwarding
 from sync_protocol.entities import OrganisationSettings, encode_entity
 
 InvoiceStatus = Literal["DRAFT", "AUTHORISED"]

@@ -3,7 +3,7 @@
 Each worker polls for organisations with due uploads (every ``poll_seconds``, or at once when
 ``wake()`` is called after a push) and runs its forwarder on each until nothing is due. Several
 workers - here or in other processes (``python -m server forward``) - share the work safely: each
-item is claimed by exactly one (see ``server/sync/outbox.py``).
+item is claimed by exactly one (see ``server/core/outbox.py``).
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import contextlib
 import logging
 from typing import Any
 
+from server.core import outbox
+from server.core.fate import settle_stuck
+from server.core.records import lock_organisation
 from server.db.database import Database
 from server.forwarding.forwarder import Forwarder
-from server.sync import outbox
-from server.sync.fate import settle_stuck
-from server.sync.records import lock_organisation
 
 log = logging.getLogger("ledgersync.forwarding")
 

@@ -10,12 +10,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 
+from server.core.errors import Conflict, InvalidInput, Unauthenticated
+from server.core.tokens import new_token, token_hash
 from server.db.database import Database
 from server.db.models import Admin, AdminSession, Organisation
 from server.db.types import utcnow
-from server.errors import Conflict, InvalidInput, Unauthenticated
 from server.services.sign_in_throttle import SignInThrottle
-from server.tokens import new_token, token_hash
 
 SESSION_LIFETIME = timedelta(hours=12)
 _hasher = PasswordHasher()

@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
+from server.core.errors import InvalidInput, NotFound, Unauthenticated
+from server.core.tokens import new_token, token_hash
 from server.db.database import Database
 from server.db.point_reads import PointQuery, utc_timestamp
 from server.db.sync_models import Device, PairingCode
 from server.db.types import utcnow
-from server.errors import InvalidInput, NotFound, Unauthenticated
-from server.tokens import new_token, token_hash
 
 PAIRING_CODE_LIFETIME = timedelta(minutes=15)
 # A device's last-seen time is kept to the minute: one write a minute, not one per request.

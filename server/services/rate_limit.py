@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from server.errors import RateLimited
+from server.core.errors import RateLimited
 
 
 class RateLimiter:

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from server.core.errors import RateLimited
 from server.db.admin_models import SignInFailure
 from server.db.database import Database
 from server.db.types import utcnow
-from server.errors import RateLimited
 
 
 @dataclass(frozen=True)

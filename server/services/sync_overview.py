@@ -6,9 +6,9 @@ import uuid
 
 from sqlalchemy import select
 
+from server.core.sync_log import RunView
 from server.db.database import Database
 from server.db.mirror_models import SyncRun
-from server.services.mirror.sync_log import RunView
 
 
 async def last_successful_sync(database: Database, organisation_id: uuid.UUID) -> RunView | None:

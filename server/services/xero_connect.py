@@ -26,17 +26,17 @@ from datetime import timedelta
 import msgspec
 from sqlalchemy import delete, or_, select
 
-from server.crypto import SecretBox
+from server.core.crypto import SecretBox
+from server.core.errors import InvalidInput, NotFound, Unavailable
+from server.core.mirror_store import forget_mirror
 from server.db.database import Database
 from server.db.mirror_models import MirrorRecord, XeroConnection, XeroOAuthState
 from server.db.types import utcnow
-from server.errors import InvalidInput, NotFound, Unavailable
-from server.services.mirror.store import forget_mirror
-from server.services.xero_access import XeroAccess
-from server.services.xero_tokens import CONNECTED, ConnectionInfo
 from server.settings import Settings
 from server.xero import oauth, wire
 from server.xero.errors import NeedsReconnect, XeroError
+from server.xero_link.access import XeroAccess
+from server.xero_link.tokens import CONNECTED, ConnectionInfo
 
 log = logging.getLogger("ledgersync.xero.connect")
 

@@ -1,6 +1,6 @@
 """Xero's OAuth 2.0 identity endpoints: authorize URL with PKCE, code exchange, refresh, revoke, connections.
 
-Stateless HTTP calls; where tokens are kept and who may refresh them is ``server.services.xero_tokens``.
+Stateless HTTP calls; where tokens are kept and who may refresh them is ``server.xero_link.tokens``.
 Token values never reach a log line or an exception message.
 """
 

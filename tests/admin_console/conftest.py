@@ -10,8 +10,8 @@ import pytest
 
 from server.app import create_app
 from server.db.database import Database
+from server.http.serving import ServerThread
 from server.services.admins import AdminService
-from server.serving import ServerThread
 from server.settings import Settings
 from tests.fixtures.sandbox import RunningSandbox
 from tests.fixtures.servers import ADMIN, AdminAccount

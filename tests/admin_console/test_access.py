@@ -12,7 +12,7 @@ import httpx
 from litestar.routes import HTTPRoute
 
 from server.app import create_app
-from server.crypto import new_key_text
+from server.core.crypto import new_key_text
 from server.settings import Settings
 from tests.admin_console.conftest import Console
 from tests.fixtures.servers import AdminAccount

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from server.serving import ServerThread
+from server.http.serving import ServerThread
 from tests.admin_console.browser import sign_in
 from tests.fixtures.browser import PHONE, Screenshot
 from tests.fixtures.devices import PROTOCOL

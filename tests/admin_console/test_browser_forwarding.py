@@ -12,16 +12,16 @@ from playwright.async_api import Page, expect
 
 from reference_client import Phone
 from reference_client.phone import Line
-from server.serving import ServerThread
-from server.xero_sandbox.store import Organisation
+from server.http.serving import ServerThread
 from tests.admin_console.browser import connect_and_sync, reload_until, sign_in
 from tests.fixtures.browser import Screenshot
 from tests.fixtures.sandbox import RunningSandbox
 from tests.fixtures.servers import AdminAccount
+from xero_sandbox.store import Organisation
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
-# Accounts of the sandbox's seeded organisations (server/xero_sandbox/seed.py).
+# Accounts of the sandbox's seeded organisations (xero_sandbox/seed.py).
 OTHER_BANK, SALES, OTHER_REVENUE, INTEREST_INCOME = "091", "200", "260", "270"
 REFUSED = "Account code '270' is not a valid code for this document."
 

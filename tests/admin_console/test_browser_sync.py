@@ -15,13 +15,13 @@ from sqlalchemy import update
 
 from server.db.database import Database
 from server.db.mirror_models import XeroConnection
-from server.serving import ServerThread
-from server.xero_sandbox.faults import FaultSpec
-from server.xero_sandbox.store import Organisation
+from server.http.serving import ServerThread
 from tests.admin_console.browser import sign_in
 from tests.fixtures.browser import Screenshot
 from tests.fixtures.sandbox import RunningSandbox
 from tests.fixtures.servers import AdminAccount
+from xero_sandbox.faults import FaultSpec
+from xero_sandbox.store import Organisation
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 

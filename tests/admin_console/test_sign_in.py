@@ -11,8 +11,8 @@ from sqlalchemy import select, update
 from server.db.admin_models import SignInFailure
 from server.db.database import Database
 from server.db.types import utcnow
+from server.http.serving import ServerThread
 from server.services.sign_in_throttle import LockoutPolicy
-from server.serving import ServerThread
 from tests.admin_console.conftest import Console
 from tests.fixtures.servers import AdminAccount
 

@@ -24,8 +24,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from server.crypto import new_key_text
-from server.serving import ServerThread
+from server.core.crypto import new_key_text
+from server.http.serving import ServerThread
 from server.settings import Settings
 from tests.fixtures.devices import PairedDevice
 

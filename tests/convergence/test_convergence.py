@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from server.app import create_app
-from server.serving import ServerThread
+from server.http.serving import ServerThread
 from server.settings import Settings
 from tests.convergence.checks import CHECKS, Final, check_a_quiet_feed_stops_moving
 from tests.convergence.devices import NodeDriver, WatermelonDevice

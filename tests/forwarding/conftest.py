@@ -18,14 +18,14 @@ import pytest
 
 from reference_client import Phone
 from server.app import create_app
-from server.serving import ServerThread
+from server.http.serving import ServerThread
 from server.settings import Settings
-from server.xero_sandbox.store import LedgerEntry, Organisation, Record
 from tests.fixtures.devices import NewPhone
 from tests.fixtures.sandbox import RunningSandbox
 from tests.fixtures.xero_connect import connect, fast, free_port, organisation_of, point_at, sync_and_wait
+from xero_sandbox.store import LedgerEntry, Organisation, Record
 
-# Bank and revenue accounts of the sandbox's seeded organisations (see server/xero_sandbox/seed.py).
+# Bank and revenue accounts of the sandbox's seeded organisations (see xero_sandbox/seed.py).
 BANK, OTHER_BANK = "090", "091"
 SALES, OTHER_REVENUE = "200", "260"
 

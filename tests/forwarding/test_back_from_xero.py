@@ -12,13 +12,13 @@ import pytest
 from reference_client import Phone
 from reference_client.phone import Line
 from server.settings import Settings
-from server.xero_sandbox.config import Limits
 from sync_protocol.entities import Invoice
 from tests.fixtures.devices import NewPhone
 from tests.fixtures.sandbox import RunningSandbox, sandbox_config, start_sandbox
 from tests.fixtures.xero_connect import sync_and_wait
 from tests.fixtures.xero_spec import XeroSpec
 from tests.forwarding.conftest import SALES, Forwarding, settle
+from xero_sandbox.config import Limits
 
 
 async def forwarded_invoice(forwarding: Forwarding, phone: Phone, amount: str) -> tuple[str, str]:

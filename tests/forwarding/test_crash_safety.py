@@ -21,11 +21,11 @@ import pytest
 
 from reference_client.phone import Line
 from server.settings import Settings
-from server.xero_sandbox.faults import FaultSpec
 from tests.fixtures.devices import NewPhone
 from tests.fixtures.sandbox import RunningSandbox, sandbox_config, start_sandbox
 from tests.fixtures.xero_spec import XeroSpec
 from tests.forwarding.conftest import SALES, Forwarding, settle
+from xero_sandbox.faults import FaultSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 

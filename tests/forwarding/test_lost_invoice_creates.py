@@ -14,10 +14,10 @@ import pytest
 
 from reference_client import Phone
 from reference_client.phone import Line
-from server.xero_sandbox.faults import FaultSpec
 from tests.fixtures.sandbox import RunningSandbox, sandbox_config, start_sandbox
 from tests.fixtures.xero_spec import XeroSpec
 from tests.forwarding.conftest import SALES, Forwarding, settle
+from xero_sandbox.faults import FaultSpec
 
 
 @pytest.fixture

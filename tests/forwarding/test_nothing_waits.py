@@ -12,10 +12,10 @@ import msgspec
 
 from reference_client import Phone
 from reference_client.phone import Line
+from server.core.fate import settle_stuck
+from server.core.records import lock_organisation
 from server.db.database import Database
 from server.db.sync_models import Upload, UploadDependency
-from server.sync.fate import settle_stuck
-from server.sync.records import lock_organisation
 from sync_protocol.entities import Customer, Invoice, Payment, RecordSync
 from sync_protocol.messages import CreatePayment, CustomerDraft, PaymentDraft, UpsertCustomer
 from tests.fixtures.xero_connect import organisation_of

@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 
 from reference_client.phone import Line
-from server.xero_sandbox.config import Limits
 from tests.fixtures.devices import NewPhone
 from tests.fixtures.sandbox import RunningSandbox, sandbox_config, start_sandbox
 from tests.fixtures.xero_spec import XeroSpec
 from tests.forwarding.conftest import SALES, Forwarding, settle
+from xero_sandbox.config import Limits
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from server.crypto import new_key_text
+from server.core.crypto import new_key_text
 from server.settings import Settings
 
 

@@ -9,11 +9,11 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.engine import Connection
 
+from server.core.sync_log import SyncLog
 from server.db.database import Database
 from server.db.migrate import alembic_config
 from server.db.mirror_models import MirrorRecord, SyncRun
 from server.db.types import UTCDateTime, utcnow
-from server.services.mirror.sync_log import SyncLog
 
 _old = sa.MetaData()
 organisations = sa.Table(

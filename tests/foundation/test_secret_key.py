@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from server.app import create_app
-from server.crypto import SecretKeyError
+from server.core.crypto import SecretKeyError
 from server.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from server.crypto import new_key_text
+from server.core.crypto import new_key_text
 from server.db.database import Database
 from tests.factories import publish_entities, standard_mirror
 from tests.fixtures.devices import NewPhone

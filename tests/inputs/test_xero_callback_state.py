@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from server.app import create_app
-from server.serving import ServerThread
+from server.http.serving import ServerThread
 from server.settings import Settings
 from tests.fixtures.sandbox import RunningSandbox
 from tests.fixtures.xero_connect import connect, fast, free_port, point_at

@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from server.settings import Settings
-from server.xero_sandbox import FaultSpec
 from tests.fixtures.sandbox import RunningSandbox
 from tests.fixtures.xero_connect import connect, free_port, wait_for_run
+from xero_sandbox import FaultSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 LEASE_SECONDS = 4.0

@@ -8,19 +8,19 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from server.crypto import SecretBox
+from server.core.crypto import SecretBox
 from server.db.database import Database
 from server.db.mirror_models import SyncRun
 from server.db.types import utcnow
 from server.forwarding.settings import ForwardingSettingsService, SettingsChange
-from server.services.mirror.scheduler import MirrorScheduler
-from server.services.mirror.service import SyncService
-from server.services.xero_access import XeroAccess
+from server.mirror.scheduler import MirrorScheduler
+from server.mirror.service import SyncService
 from server.settings import Settings
-from server.xero_sandbox import FaultSpec
+from server.xero_link.access import XeroAccess
 from tests.factories import make_organisation
 from tests.fixtures.sandbox import RunningSandbox
 from tests.fixtures.xero_connect import CLIENT_ID, bind_connection
+from xero_sandbox import FaultSpec
 
 
 async def test_two_server_processes_never_pull_the_same_organisation_at_once(

@@ -9,9 +9,9 @@ from server.db.database import Database
 from server.db.mirror_models import MirrorRecord
 from server.db.models import SyncRecord
 from server.settings import Settings
-from server.xero_sandbox import FaultSpec
 from tests.fixtures.sandbox import RunningSandbox
 from tests.fixtures.xero_connect import connect, organisation_of, sync_and_wait
+from xero_sandbox import FaultSpec
 
 CONTACTS = "GET /api.xro/2.0/Contacts"
 

@@ -20,8 +20,8 @@ from sqlalchemy import select
 from reference_client import Phone
 from server.db.database import Database
 from server.db.models import SyncRecord
+from server.http.serving import ServerThread
 from server.services.admins import AdminService
-from server.serving import ServerThread
 from server.settings import Settings
 from tests.fixtures.sandbox import RunningSandbox
 from tests.fixtures.servers import AdminAccount

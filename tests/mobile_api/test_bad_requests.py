@@ -15,7 +15,7 @@ from tests.fixtures.devices import PROTOCOL, PairedDevice
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    from server.crypto import new_key_text
+    from server.core.crypto import new_key_text
 
     return Settings(
         database_url=database_url,

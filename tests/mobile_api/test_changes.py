@@ -7,8 +7,8 @@ import uuid
 
 import httpx
 
+from server.core import feed
 from server.db.database import Database
-from server.sync import feed
 from tests.factories import customer, delete_entities, publish_entities, standard_mirror
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from server.crypto import new_key_text
+from server.core.crypto import new_key_text
 from server.settings import Settings
 from tests.fixtures.devices import PROTOCOL
 from tests.mobile_api.test_pairing import issue_code

@@ -12,8 +12,8 @@ import pytest
 
 from mobile_api import examples
 from server.app import create_app
-from server.crypto import new_key_text
-from server.http_errors import ErrorEnvelope
+from server.core.crypto import new_key_text
+from server.http.errors import ErrorEnvelope
 from server.settings import Settings
 from sync_protocol.entities import decode_entity
 from sync_protocol.errors import ERROR_DESCRIPTIONS, ErrorCode

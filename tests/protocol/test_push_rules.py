@@ -9,9 +9,9 @@ import msgspec
 import pytest
 
 from mobile_api.examples import PUSH_REQUEST
+from server.core.push import PushService
 from server.db.database import Database
 from server.services.devices import DevicePrincipal, DeviceService
-from server.sync.mutations import PushService
 from sync_protocol.messages import MutationResult, PushRequest
 from tests.factories import customer, make_organisation, publish_entities, standard_mirror
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from server.core import feed
 from server.db.database import Database
 from server.db.types import utcnow
-from server.sync import feed
 from tests.factories import customer, delete_entities, publish_entities, standard_mirror
 from tests.fixtures.devices import NewPhone, server_records
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from server.crypto import new_key_text
+from server.core.crypto import new_key_text
 from server.db.database import Database
 from server.db.models import SyncRecord
 from server.db.types import utcnow

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 
 from reference_client import Phone, UploadFailed
 from reference_client.phone import Line
+from server.core import fate
+from server.core.outbox import forwardable_uploads
 from server.db.database import Database
 from server.db.sync_models import Upload
-from server.sync import fate
-from server.sync.outbox import forwardable_uploads
 from sync_protocol.entities import Customer, Invoice, Payment
 from tests.factories import customer, product, publish_entities, standard_mirror
 from tests.fixtures.devices import NewPhone, server_records

@@ -7,8 +7,8 @@ import uuid
 
 import httpx
 
-from server.xero_sandbox.store import Organisation
 from tests.sandbox.support import create_invoice, first_contact_id, invoice_body, line, send
+from xero_sandbox.store import Organisation
 
 
 def test_a_refused_contact_carries_has_validation_errors(xero: httpx.Client) -> None:

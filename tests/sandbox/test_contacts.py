@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from server.xero_sandbox.store import Organisation
 from tests.fixtures.sandbox import RunningSandbox
 from tests.sandbox.support import create_invoice, validation_messages
+from xero_sandbox.store import Organisation
 
 
 def _names(response: httpx.Response) -> list[str]:

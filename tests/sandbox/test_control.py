@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from server.xero_sandbox.store import Organisation
 from tests.fixtures.sandbox import RunningSandbox
 from tests.sandbox.support import create_invoice, first_contact_id
+from xero_sandbox.store import Organisation
 
 
 def test_seeding_is_deterministic(sandbox: RunningSandbox) -> None:

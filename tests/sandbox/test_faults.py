@@ -7,8 +7,8 @@ import time
 import httpx
 import pytest
 
-from server.xero_sandbox.store import Organisation
 from tests.fixtures.sandbox import RunningSandbox
+from xero_sandbox.store import Organisation
 
 
 def _fault(sandbox: RunningSandbox, **spec: object) -> None:

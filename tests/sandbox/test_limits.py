@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from server.xero_sandbox import FaultSpec, Limits
+from xero_sandbox import FaultSpec, Limits
 
 
 def _api(make_sandbox, **limits: int) -> tuple[object, httpx.Client]:  # type: ignore[no-untyped-def]

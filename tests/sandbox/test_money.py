@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server.xero_sandbox.money import line_amount, line_tax, totals
 from tests.sandbox.support import create_invoice, first_contact_id, line
+from xero_sandbox.money import line_amount, line_tax, totals
 
 CENT = Decimal("0.01")
 money_2dp = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99999.99"), places=2)

@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
-from server.xero_sandbox.store import Organisation
 from tests.fixtures.sandbox import DEFAULT_SCOPE, TEST_CLIENT, RunningSandbox
+from xero_sandbox.store import Organisation
 
 REDIRECT = TEST_CLIENT.redirect_uris[0]
 

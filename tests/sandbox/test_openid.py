@@ -15,8 +15,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from server.xero_sandbox.store import Organisation
 from tests.fixtures.sandbox import TEST_CLIENT, RunningSandbox
+from xero_sandbox.store import Organisation
 
 
 def _b64decode(text: str) -> bytes:

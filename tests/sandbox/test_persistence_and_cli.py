@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from server.xero_sandbox import SandboxConfig, create_sandbox_app
-from server.xero_sandbox.cli import build_parser, config_from_args
 from tests.fixtures.sandbox import TEST_CLIENT, sandbox_config
+from xero_sandbox import SandboxConfig, create_sandbox_app
+from xero_sandbox.cli import build_parser, config_from_args
 
 
 def test_state_file_round_trip(tmp_path: Path) -> None:

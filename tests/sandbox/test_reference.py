@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from server.xero_sandbox.store import Organisation
 from tests.fixtures.sandbox import RunningSandbox
+from xero_sandbox.store import Organisation
 
 
 def test_organisation_describes_the_tenant(xero: httpx.Client, xero_org: Organisation) -> None:

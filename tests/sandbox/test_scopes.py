@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 
-from server.xero_sandbox import RegisteredClient
-from server.xero_sandbox.store import Organisation
 from tests.fixtures.sandbox import TEST_CLIENT, RunningSandbox
+from xero_sandbox import RegisteredClient
+from xero_sandbox.store import Organisation
 
 BROAD = "offline_access accounting.settings accounting.contacts accounting.transactions"
 GRANULAR = "offline_access accounting.settings accounting.contacts accounting.invoices accounting.payments"

@@ -7,11 +7,11 @@ from typing import Any
 
 import httpx
 
-from server.xero_sandbox.accounting import PREFIX, ROUTES
-from server.xero_sandbox.store import Organisation
 from tests.fixtures.sandbox import RunningSandbox
 from tests.fixtures.xero_spec import XeroSpec
 from tests.sandbox.support import create_invoice, send
+from xero_sandbox.accounting import PREFIX, ROUTES
+from xero_sandbox.store import Organisation
 
 
 def test_every_accounting_route_is_a_spec_operation(xero_spec: XeroSpec) -> None:

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from server.serving import serve_in_thread
-from server.xero_sandbox.webhooks import sign
+from server.http.serving import serve_in_thread
+from xero_sandbox.webhooks import sign
 
 KEY = "webhook-signing-key-for-tests"
 

@@ -9,10 +9,10 @@ from datetime import timedelta
 
 import pytest
 
+from server.core import feed
+from server.core.feed import Change, ResyncRequired
 from server.db.database import Database
 from server.db.types import utcnow
-from server.sync import feed
-from server.sync.feed import Change, ResyncRequired
 from tests.factories import make_organisation
 
 

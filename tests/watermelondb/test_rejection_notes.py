@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from server.db.database import Database
-from server.serving import ServerThread
+from server.http.serving import ServerThread
 from tests.factories import customer, publish_entities, standard_mirror
 from tests.fixtures.devices import PairDevice
 from tests.watermelondb.test_endpoints import an_invoice, empty, new_id, pull, push

@@ -24,13 +24,13 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from sqlalchemy import func, select
 
+from server.core import feed
+from server.core.feed import Change
 from server.db.database import Database
 from server.db.sync_models import Upload
 from server.db.types import utcnow
-from server.serving import ServerThread
+from server.http.serving import ServerThread
 from server.settings import Settings
-from server.sync import feed
-from server.sync.feed import Change
 from sync_protocol.watermelon import TABLES
 from tests.fixtures.devices import PairDevice
 from tests.forwarding.conftest import Forwarding

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from server.app import create_app
-from server.serving import ServerThread
+from server.http.serving import ServerThread
 from server.settings import Settings
 from tests.fixtures.sandbox import RunningSandbox
 from tests.fixtures.xero_connect import fast, free_port, point_at

@@ -12,9 +12,9 @@ from server.xero import wire
 from server.xero.client import AccessToken, XeroClient
 from server.xero.errors import RateLimited
 from server.xero.rate_limit import LimitPolicy, TenantLimiter
-from server.xero_sandbox import Limits
 from tests.fixtures.sandbox import RunningSandbox
 from tests.fixtures.xero_connect import FAST_RETRY
+from xero_sandbox import Limits
 
 SCALE = 120.0  # sandbox seconds per real second
 MINUTE = 60.0 / SCALE

@@ -6,13 +6,13 @@ import asyncio
 
 import pytest
 
-from server.crypto import SecretBox
+from server.core.crypto import SecretBox
 from server.db.database import Database
-from server.services.xero_access import XeroAccess
-from server.services.xero_tokens import CONNECTED
 from server.settings import Settings
 from server.xero import wire
 from server.xero.rate_limit import LimitPolicy
+from server.xero_link.access import XeroAccess
+from server.xero_link.tokens import CONNECTED
 from tests.factories import make_organisation
 from tests.fixtures.sandbox import RunningSandbox
 from tests.fixtures.xero_connect import FAST_RETRY, bind_connection, point_at

@@ -5,7 +5,7 @@ Revises: 0600
 Create Date: 2026-12-01 21:30:00.000000
 
 Notes were keyed by record id, so two devices' notes about one record overwrote each other. Each
-note is re-keyed to ``sha256(device_id|record_id)`` (``server.sync.rejections.note_key``) and
+note is re-keyed to ``sha256(device_id|record_id)`` (``server.core.rejections.note_key``) and
 carries its record id; note tombstones (they tell a device nothing) are dropped. Versions stay.
 """
 

@@ -1,0 +1,99 @@
+"""Admin routes of the mirror: Sync now, the sync log, mirrored accounts."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from server.core.accounts import mirrored_accounts
+from server.core.sync_log import RunView
+from server.http.admin_auth import provide_admin, require_admin
+from server.http.errors import error_response
+from server.http.input_guard import MAX_OFFSET
+from server.mirror.service import SyncService
+from server.services.admins import AdminPrincipal
+
+
+class SyncRequest(msgspec.Struct, forbid_unknown_fields=True):
+    types: list[str] | None = None
+
+
+class SyncStarted(msgspec.Struct):
+    run_id: str
+
+
+class RunsPage(msgspec.Struct):
+    runs: list[RunView]
+    total: int
+    limit: int
+    offset: int
+
+
+class AccountOut(msgspec.Struct):
+    id: str
+    xero_id: str | None
+    code: str
+    name: str
+    type: str
+    account_class: str
+    tax_type: str | None
+
+
+def _sync(state: State) -> SyncService:
+    service: SyncService = state.sync
+    return service
+
+
+class SyncController(Controller):
+    path = "/admin/api"
+    tags = ["admin", "mirror"]
+    guards = [require_admin]
+    dependencies = {"admin": Provide(provide_admin)}
+
+    @post(
+        "/sync",
+        summary="Sync now: pull everything, or the given data types, from Xero",
+        status_code=202,
+        responses={409: error_response("A sync runs already, or Xero needs a reconnect")},
+    )
+    async def sync_now(
+        self, admin: NamedDependency[AdminPrincipal], state: State, data: JSONBody[SyncRequest | None] = None
+    ) -> Response[SyncStarted]:
+        run_id = await _sync(state).sync_now(admin.organisation_id, data.types if data else None)
+        return Response(SyncStarted(str(run_id)), status_code=202)
+
+    @get("/sync-runs", summary="The sync log, newest first: pulls, forwarding runs, settings changes")
+    async def runs(
+        self,
+        admin: NamedDependency[AdminPrincipal],
+        state: State,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
+        kind: Annotated[Literal["pull", "forward", "settings"] | None, QueryParameter()] = None,
+    ) -> RunsPage:
+        runs, total = await _sync(state).log.page(admin.organisation_id, limit, offset, kind)
+        return RunsPage(runs, total, limit, offset)
+
+    @get("/sync-runs/{run_id:uuid}", summary="One sync run", responses={404: error_response("No such run")})
+    async def run(
+        self, admin: NamedDependency[AdminPrincipal], state: State, run_id: FromPath[uuid.UUID]
+    ) -> RunView:
+        return await _sync(state).log.get(admin.organisation_id, run_id)
+
+    @get("/accounts", summary="Mirrored Xero accounts (active), optionally only BANK or REVENUE")
+    async def accounts(
+        self,
+        admin: NamedDependency[AdminPrincipal],
+        state: State,
+        account_type: Annotated[Literal["BANK", "REVENUE"] | None, QueryParameter(name="type")] = None,
+    ) -> list[AccountOut]:
+        found = await mirrored_accounts(state.database, admin.organisation_id, account_type)
+        return [
+            AccountOut(a.id, a.xero_id, a.code, a.name, a.type, a.account_class, a.tax_type) for a in found
+        ]

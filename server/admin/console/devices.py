@@ -1,0 +1,112 @@
+"""Devices: staff phones with last seen and last sync; pairing codes (text and QR code); revoking."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import msgspec
+import segno
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
+from markupsafe import Markup
+
+from server.admin.console.rendering import fragment, page, see_other, wants_fragment
+from server.core.errors import InvalidInput, LedgersyncError
+from server.http.admin_auth import provide_admin, require_admin
+from server.services.admins import AdminPrincipal
+from server.services.devices import DeviceService, IssuedPairingCode
+
+PATH = "/admin/devices"
+
+
+class PairingForm(msgspec.Struct):
+    staff_name: str = ""
+
+
+def pairing_link(base_url: str, code: str) -> str:
+    """What the QR code holds: this server and the code, for a phone app to scan (docs/protocol.md)."""
+    return "ledgersync://pair?" + urlencode({"server": base_url, "code": code})
+
+
+def qr_svg(text: str, title: str) -> Markup:
+    """An inline SVG QR code (segno); dark on light whatever the page's colours."""
+    svg = segno.make(text, error="m").svg_inline(dark="#000", light="#fff", title=title, omitsize=True)
+    return Markup(svg)
+
+
+def _devices(state: State) -> DeviceService:
+    service: DeviceService = state.devices
+    return service
+
+
+class DevicesController(Controller):
+    path = PATH
+    include_in_schema = False
+    guards = [require_admin]
+    dependencies = {"admin": Provide(provide_admin)}
+
+    async def _page(
+        self,
+        request: Request[Any, Any, State],
+        admin: AdminPrincipal,
+        state: State,
+        issued: IssuedPairingCode | None = None,
+        problem: str | None = None,
+        status_code: int = 200,
+    ) -> Response[Any]:
+        return page(
+            request,
+            "devices.html",
+            title="Devices",
+            active="devices",
+            devices=await _devices(state).list_devices(admin.organisation_id),
+            status_code=status_code,
+            **self._pairing(state, issued, problem),
+        )
+
+    def _pairing(self, state: State, issued: IssuedPairingCode | None, problem: str | None) -> dict[str, Any]:
+        qr = None
+        if issued is not None:
+            qr = qr_svg(pairing_link(state.settings.base_url, issued.code), f"Pairing code {issued.code}")
+        return {"issued": issued, "qr": qr, "problem": problem}
+
+    @get("/")
+    async def show(
+        self, request: Request[Any, Any, State], admin: NamedDependency[AdminPrincipal], state: State
+    ) -> Response[Any]:
+        return await self._page(request, admin, state)
+
+    @post("/pairing-codes", status_code=200)
+    async def issue(
+        self,
+        request: Request[Any, Any, State],
+        admin: NamedDependency[AdminPrincipal],
+        state: State,
+        data: Annotated[PairingForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response[Any]:
+        # Shown once, in the response to the post: the code is not stored in a readable form.
+        issued: IssuedPairingCode | None = None
+        problem: str | None = None
+        try:
+            issued = await _devices(state).issue_pairing_code(admin.organisation_id, data.staff_name)
+        except InvalidInput:
+            problem = "Enter the staff member's name."
+        status = 400 if problem else 200
+        if wants_fragment(request):
+            return fragment("_pairing.html", status_code=status, **self._pairing(state, issued, problem))
+        return await self._page(request, admin, state, issued, problem, status)
+
+    @post("/{device_id:uuid}/revoke", status_code=303)
+    async def revoke(
+        self, admin: NamedDependency[AdminPrincipal], state: State, device_id: FromPath[uuid.UUID]
+    ) -> Response[Any]:
+        try:
+            await _devices(state).revoke(admin.organisation_id, device_id)
+        except LedgersyncError as exc:
+            return see_other(PATH, ("problem", exc.message))
+        return see_other(PATH, ("done", "The device is revoked; it can no longer sync."))

@@ -1,0 +1,96 @@
+"""The sync log: runs newest first; a run's page with every error, Xero's words and a hint."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, QueryParameter
+
+from server.admin.console.rendering import page
+from server.admin.console.sync import label
+from server.http.admin_auth import provide_admin, require_admin
+from server.mirror.service import SyncService
+from server.services.admins import AdminPrincipal
+from server.services.error_hints import hint_for
+
+PAGE_SIZE = 25
+
+
+def _sync(state: State) -> SyncService:
+    service: SyncService = state.sync
+    return service
+
+
+def explained(error: dict[str, Any]) -> dict[str, Any]:
+    """A run's error as the page shows it: Xero's messages, each with its hint when it is a common one."""
+    message = str(error.get("message", ""))
+    xero_messages = [str(m) for m in error.get("xero_messages") or []]
+    return {
+        "data_type": label(str(error.get("data_type") or "")),
+        "message": message,
+        # Without Xero's own messages, the error's message may still be a common one.
+        "hint": None if xero_messages else hint_for(message),
+        "xero": [{"text": m, "hint": hint_for(m)} for m in xero_messages],
+        "record": error.get("record"),
+        "record_url": record_url(error),
+    }
+
+
+def record_url(error: dict[str, Any]) -> str | None:
+    """Where the record an error concerns can be seen: a failed upload's page, with its Retry."""
+    upload_id = error.get("upload_id")
+    if upload_id is not None:
+        return f"/admin/uploads/{int(upload_id)}"
+    return None
+
+
+class SyncLogController(Controller):
+    path = "/admin/sync-log"
+    include_in_schema = False
+    guards = [require_admin]
+    dependencies = {"admin": Provide(provide_admin)}
+
+    @get("/")
+    async def runs(
+        self,
+        request: Request[Any, Any, State],
+        admin: NamedDependency[AdminPrincipal],
+        state: State,
+        page_number: Annotated[int, QueryParameter(name="page", ge=1, le=1_000_000)] = 1,
+    ) -> Response[Any]:
+        runs, total = await _sync(state).log.page(
+            admin.organisation_id, PAGE_SIZE, (page_number - 1) * PAGE_SIZE
+        )
+        return page(
+            request,
+            "sync_log.html",
+            title="Sync log",
+            active="sync_log",
+            runs=runs,
+            page_number=page_number,
+            pages=max(1, math.ceil(total / PAGE_SIZE)),
+            total=total,
+        )
+
+    @get("/{run_id:uuid}")
+    async def run(
+        self,
+        request: Request[Any, Any, State],
+        admin: NamedDependency[AdminPrincipal],
+        state: State,
+        run_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        run = await _sync(state).log.get(admin.organisation_id, run_id)
+        return page(
+            request,
+            "sync_run.html",
+            title="Sync run",
+            active="sync_log",
+            run=run,
+            errors=[explained(error) for error in run.errors],
+        )

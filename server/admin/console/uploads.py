@@ -1,0 +1,170 @@
+"""The Uploads page: the outbox, filterable by state; a failed upload shows Xero's message, a hint,
+and a Retry button (the same service as ``POST /admin/api/uploads/{id}/retry``)."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, QueryParameter
+
+from server.admin.console.rendering import page, see_other
+from server.core.errors import LedgersyncError
+from server.forwarding.outbox_admin import OutboxAdmin, StateFilter
+from server.forwarding.worker import ForwardingWorkers
+from server.http.admin_auth import provide_admin, require_admin
+from server.services.admins import AdminPrincipal
+from server.services.error_hints import hint_for
+
+PATH = "/admin/uploads"
+PAGE_SIZE = 50
+# The filters offered first; the others show when they hold something.
+MAIN_FILTERS: tuple[StateFilter, ...] = ("failed", "waiting", "done")
+FILTER_LABELS = {
+    "failed": "Failed",
+    "waiting": "Waiting",
+    "due": "Due to send",
+    "in_flight": "Sending",
+    "retrying": "Retrying",
+    "done": "Done",
+    "held": "Held",
+    "rejected": "Rejected",
+}
+# Upload states in words (and a symbol, so they read without colour).
+STATE_LABELS = {
+    "in_xero": "✓ In Xero",
+    "failed": "✗ Failed",
+    "rejected": "✗ Rejected at upload",
+    "waiting": "… Waiting for an earlier upload",
+    "accepted": "… Due to send",
+    "forwarding": "… Sending",
+    "retrying": "↻ Retrying",
+    "held": "‖ Held",
+    "superseded": "Replaced by a later upload",
+}
+KIND_LABELS = {
+    "upsert_customer": "Customer",
+    "upsert_invoice": "Invoice",
+    "create_payment": "Payment",
+    "void_invoice": "Void invoice",
+    "delete_payment": "Delete payment",
+}
+RETRYABLE = ("failed", "held", "retrying")
+
+
+class RetryForm(msgspec.Struct):
+    back: str = ""
+
+
+def _outbox(state: State) -> OutboxAdmin:
+    service: OutboxAdmin = state.outbox
+    return service
+
+
+def _safe_back(target: str) -> str:
+    return target if target.startswith(PATH) and not target.startswith("//") else PATH
+
+
+def _context() -> dict[str, Any]:
+    return {
+        "state_labels": STATE_LABELS,
+        "kind_labels": KIND_LABELS,
+        "retryable": RETRYABLE,
+        "hint_for": hint_for,
+    }
+
+
+class UploadsController(Controller):
+    path = PATH
+    include_in_schema = False
+    guards = [require_admin]
+    dependencies = {"admin": Provide(provide_admin)}
+
+    @get("/")
+    async def uploads(
+        self,
+        request: Request[Any, Any, State],
+        admin: NamedDependency[AdminPrincipal],
+        state: State,
+        shown: Annotated[StateFilter | None, QueryParameter(name="state")] = None,
+        page_number: Annotated[int, QueryParameter(name="page", ge=1, le=1_000_000)] = 1,
+    ) -> Response[Any]:
+        views, total, counts = await _outbox(state).page(
+            admin.organisation_id, shown, PAGE_SIZE, (page_number - 1) * PAGE_SIZE
+        )
+        filters = [
+            name for name in FILTER_LABELS if name in MAIN_FILTERS or counts.get(name) or name == shown
+        ]
+        return page(
+            request,
+            "uploads.html",
+            title="Uploads",
+            active="uploads",
+            uploads=views,
+            total=total,
+            counts=counts,
+            filters=filters,
+            filter_labels=FILTER_LABELS,
+            shown=shown,
+            page_number=page_number,
+            pages=max(1, math.ceil(total / PAGE_SIZE)),
+            back=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+            **_context(),
+        )
+
+    @get("/{upload_id:int}")
+    async def upload(
+        self,
+        request: Request[Any, Any, State],
+        admin: NamedDependency[AdminPrincipal],
+        state: State,
+        upload_id: FromPath[int],
+    ) -> Response[Any]:
+        view = await _outbox(state).get(admin.organisation_id, upload_id)
+        return page(
+            request,
+            "upload.html",
+            title=f"Upload {view.id}",
+            active="uploads",
+            upload=view,
+            back=request.url.path,
+            **_context(),
+        )
+
+    @post("/{upload_id:int}/retry", status_code=303)
+    async def retry(
+        self,
+        admin: NamedDependency[AdminPrincipal],
+        state: State,
+        upload_id: FromPath[int],
+        data: Annotated[RetryForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response[Any]:
+        back = _safe_back(data.back)
+        try:
+            await _outbox(state).retry(admin.organisation_id, upload_id)
+        except LedgersyncError as exc:
+            return see_other(back, ("problem", exc.message))
+        workers: ForwardingWorkers = state.forwarding
+        workers.wake()
+        return see_other(back, ("done", f"Upload {upload_id} is on its way to Xero again."))
+
+
+class BacklinksController(Controller):
+    """Where Xero's ``Url`` of a forwarded invoice leads: the invoice's latest upload."""
+
+    path = "/admin/invoices"
+    include_in_schema = False
+    guards = [require_admin]
+    dependencies = {"admin": Provide(provide_admin)}
+
+    @get("/{record_id:str}", status_code=303)
+    async def invoice(
+        self, admin: NamedDependency[AdminPrincipal], state: State, record_id: FromPath[str]
+    ) -> Response[Any]:
+        view = await _outbox(state).latest_for_record(admin.organisation_id, record_id)
+        return see_other(f"{PATH}/{view.id}")

@@ -1,0 +1,209 @@
+"""Current record states, read from (and written back to) the change feed.
+
+The feed holds every record a phone can see, mirror records and uploaded ones alike, so push
+validation looks references up here (product by id, tax rate by ``tax_type``, account by
+``code``) instead of in the mirror's own tables. Records changed earlier in the same push are
+served from the batch's own view, so a customer, its invoice and a payment can travel together.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import TypeVar
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.core.feed import Change
+from server.db.forwarding_models import ForwardingSettings
+from server.db.mirror_models import MirrorRecord
+from server.db.models import SyncCounter, SyncRecord
+from sync_protocol.entities import (
+    ENTITY_NAME,
+    Account,
+    Entity,
+    OrganisationSettings,
+    TaxRate,
+    encode_entity,
+)
+
+E = TypeVar("E", bound=Entity)
+# Ids per IN (...) list: well under SQLite's and asyncpg's parameter limits.
+_ID_CHUNK = 500
+
+
+async def lock_organisation(session: AsyncSession, organisation_id: uuid.UUID) -> None:
+    """Serialises pushes of one organisation until the transaction ends.
+
+    Validation reads state (an invoice's amount due) that a concurrent push could change; taking
+    the counter row's lock first (the same lock publishing takes) makes check-then-write safe.
+    SQLite's BEGIN IMMEDIATE serialises writers already.
+    """
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    await session.execute(
+        insert(SyncCounter)
+        .values(organisation_id=organisation_id, version=0, horizon=0)
+        .on_conflict_do_nothing(index_elements=["organisation_id"])
+    )
+    await session.execute(
+        select(SyncCounter.version).where(SyncCounter.organisation_id == organisation_id).with_for_update()
+    )
+
+
+class RecordView:
+    """What the organisation's records look like: the feed, plus this batch's changes on top."""
+
+    def __init__(self, session: AsyncSession, organisation_id: uuid.UUID) -> None:
+        self._session = session
+        self._org = organisation_id
+        self._changed: dict[tuple[str, str], Entity] = {}
+        self._by_code: dict[str, dict[str, Entity]] = {}
+        self._forwarding: ForwardingSettings | None = None
+        self._organisation: list[OrganisationSettings | None] = []
+        # Feed rows read ahead by ``preload``: (entity, id) -> payload (None: a tombstone), and
+        # every id asked for, so an id that is in no row is known to be absent without a query.
+        self._loaded: dict[tuple[str, str], bytes | None] = {}
+        self._preloaded: set[str] = set()
+
+    async def preload(self, record_ids: Iterable[str]) -> None:
+        """Reads the feed rows of ``record_ids`` (of any kind) in one query per chunk.
+
+        A push refers to a handful of records per mutation (the record itself, its customer, its
+        lines' products); reading them up front makes validation one query, not one per lookup.
+        """
+        wanted = [i for i in dict.fromkeys(record_ids) if i not in self._preloaded]
+        for start in range(0, len(wanted), _ID_CHUNK):
+            chunk = wanted[start : start + _ID_CHUNK]
+            rows = await self._session.execute(
+                select(SyncRecord.entity, SyncRecord.entity_id, SyncRecord.payload).where(
+                    SyncRecord.organisation_id == self._org,
+                    # Naming every kind lets the (organisation, entity, id) index serve the lookup.
+                    SyncRecord.entity.in_(ENTITY_NAME.values()),
+                    SyncRecord.entity_id.in_(chunk),
+                )
+            )
+            for entity, entity_id, payload in rows:
+                self._loaded[(entity, entity_id)] = payload
+            self._preloaded.update(chunk)
+
+    async def get(self, cls: type[E], record_id: str) -> E | None:
+        entity = ENTITY_NAME[cls]
+        changed = self._changed.get((entity, record_id))
+        if changed is not None:
+            return changed if isinstance(changed, cls) else None
+        if record_id in self._preloaded:
+            known = self._loaded.get((entity, record_id))
+            return msgspec.json.decode(known, type=cls) if known is not None else None
+        payload = await self._session.scalar(
+            select(SyncRecord.payload).where(
+                SyncRecord.organisation_id == self._org,
+                SyncRecord.entity == entity,
+                SyncRecord.entity_id == record_id,
+            )
+        )
+        return msgspec.json.decode(payload, type=cls) if payload is not None else None
+
+    async def exists_as_other_entity(self, cls: type[Entity], record_id: str) -> bool:
+        """Whether ``record_id`` names a live record of another kind (ids are shared across kinds)."""
+        others = [name for c, name in ENTITY_NAME.items() if c is not cls]
+        if any((name, record_id) in self._changed for name in others):
+            return True
+        if record_id in self._preloaded:
+            return any(self._loaded.get((name, record_id)) is not None for name in others)
+        found = await self._session.scalar(
+            select(SyncRecord.entity).where(
+                SyncRecord.organisation_id == self._org,
+                SyncRecord.entity.in_(others),
+                SyncRecord.entity_id == record_id,
+                SyncRecord.payload.is_not(None),
+            )
+        )
+        return found is not None
+
+    async def removed_from_mirror(self, cls: type[Entity], record_id: str) -> bool:
+        """Whether the mirror holds ``record_id`` as a record Xero archived or deleted."""
+        try:
+            key = uuid.UUID(record_id)
+        except ValueError:
+            return False
+        removed = await self._session.scalar(
+            select(MirrorRecord.removed).where(
+                MirrorRecord.organisation_id == self._org,
+                MirrorRecord.kind == ENTITY_NAME[cls],
+                MirrorRecord.id == key,
+            )
+        )
+        return bool(removed)
+
+    async def _all_of(self, cls: type[Entity]) -> list[Entity]:
+        rows = await self._session.scalars(
+            select(SyncRecord.payload).where(
+                SyncRecord.organisation_id == self._org,
+                SyncRecord.entity == ENTITY_NAME[cls],
+                SyncRecord.payload.is_not(None),
+            )
+        )
+        return [msgspec.json.decode(payload, type=cls) for payload in rows if payload is not None]
+
+    async def tax_rate(self, tax_type: str) -> TaxRate | None:
+        if "tax_rate" not in self._by_code:
+            rates = [r for r in await self._all_of(TaxRate) if isinstance(r, TaxRate)]
+            self._by_code["tax_rate"] = {r.tax_type: r for r in rates if r.status == "ACTIVE"}
+        found = self._by_code["tax_rate"].get(tax_type)
+        return found if isinstance(found, TaxRate) else None
+
+    async def account(self, code: str) -> Account | None:
+        if "account" not in self._by_code:
+            accounts = [a for a in await self._all_of(Account) if isinstance(a, Account)]
+            self._by_code["account"] = {a.code: a for a in accounts if a.status == "ACTIVE"}
+        found = self._by_code["account"].get(code)
+        return found if isinstance(found, Account) else None
+
+    async def organisation(self) -> OrganisationSettings | None:
+        if not self._organisation:
+            found = await self._all_of(OrganisationSettings)
+            self._organisation.append(
+                found[0] if found and isinstance(found[0], OrganisationSettings) else None
+            )
+        return self._organisation[0]
+
+    async def forwarding(self) -> ForwardingSettings:
+        """The organisation's forwarding settings (the defaults when an admin never set any)."""
+        if self._forwarding is None:
+            found = await self._session.get(ForwardingSettings, self._org)
+            self._forwarding = found or default_forwarding(self._org)
+        return self._forwarding
+
+    def put(self, record: Entity) -> None:
+        self._changed[(ENTITY_NAME[type(record)], record.id)] = record
+
+    def changes(self) -> list[Change]:
+        return [
+            Change(entity, record_id, encode_entity(r)) for (entity, record_id), r in self._changed.items()
+        ]
+
+
+def default_forwarding(organisation_id: uuid.UUID) -> ForwardingSettings:
+    return ForwardingSettings(
+        organisation_id=organisation_id,
+        bank_account_code=None,
+        revenue_account_code=None,
+        forward_payments=True,
+        update_customers=True,
+        forward_invoice_edits=True,
+        invoice_status="AUTHORISED",
+        sync_interval_minutes=None,
+        conflict_policy="xero",
+        updated_by="",
+    )
+
+
+def with_forwarding(organisation: OrganisationSettings, settings: ForwardingSettings) -> OrganisationSettings:
+    """The organisation record phones get: Xero's settings plus the admin's forwarding choices."""
+    status = "DRAFT" if settings.invoice_status == "DRAFT" else "AUTHORISED"
+    return msgspec.structs.replace(
+        organisation, forward_payments=settings.forward_payments, invoice_status=status
+    )

@@ -1,0 +1,146 @@
+"""The one place where exceptions become HTTP error responses.
+
+Every error response has the envelope ``{"error": {"code", "message", "details"}}``. Errors of
+the service family (``server.core.errors``) keep their code; the framework's own (unknown route,
+malformed JSON, body too large, failed validation) get codes of their own; anything else is a
+500 ``internal_error`` whose details are logged, never sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
+
+from server.core import errors
+from sync_protocol.messages import readable
+
+log = logging.getLogger("ledgersync.http")
+
+
+class ErrorBody(msgspec.Struct):
+    code: str
+    message: str
+    details: dict[str, Any] = {}
+
+
+class ErrorEnvelope(msgspec.Struct):
+    """The body of every error response."""
+
+    error: ErrorBody
+
+
+def error_response(description: str) -> ResponseSpec:
+    """Documents an error status of a route in the OpenAPI schema."""
+    return ResponseSpec(data_container=ErrorEnvelope, description=description, generate_examples=False)
+
+
+STATUS_OF: dict[type[errors.LedgersyncError], int] = {
+    errors.InvalidInput: 400,
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.UnsupportedMediaType: 415,
+    errors.RateLimited: 429,
+    errors.Unavailable: 503,
+}
+
+CODE_OF_STATUS: dict[int, str] = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+def envelope(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> Response[dict[str, Any]]:
+    body = {"error": {"code": code, "message": message, "details": details if details is not None else {}}}
+    return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
+
+
+def status_of(exc: errors.LedgersyncError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_OF:
+            return STATUS_OF[cls]
+    return 400
+
+
+def service_error(_: Request[Any, Any, Any], exc: errors.LedgersyncError) -> Response[dict[str, Any]]:
+    headers = None
+    if isinstance(exc, errors.RateLimited):
+        headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
+    return envelope(status_of(exc), exc.code, exc.message, exc.details, headers)
+
+
+def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    problems = exc.extra if isinstance(exc.extra, list) else []
+    fields = [_field_problem(p) for p in problems if isinstance(p, dict)]
+    message = exc.detail
+    if fields:
+        first = fields[0]
+        message = f"{first['field']}: {first['message']}" if first.get("field") else first["message"]
+    code = "invalid_input" if fields else "malformed_body"
+    return envelope(400, code, message, {"fields": fields} if fields else {})
+
+
+def _field_problem(problem: dict[str, Any]) -> dict[str, str]:
+    key = str(problem.get("key") or "")
+    message = str(problem.get("message") or "invalid value")
+    # msgspec reports "Expected `int`, got `str` - at `$.lines[0].quantity`": surface the path.
+    if " - at `" in message:
+        message, _, path = message.partition(" - at `")
+        key = path.rstrip("`").removeprefix("$.").removeprefix("$") or key
+    return {"field": key, "message": readable(message)}
+
+
+def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    status = exc.status_code
+    code = CODE_OF_STATUS.get(status, "error")
+    message = exc.detail or "error"
+    if status == 413:
+        message = "request body is larger than this server accepts"
+    elif status == 400 and _is_json_decode_error(exc):
+        code, message = "malformed_json", f"request body is not valid JSON: {message}"
+    elif status == 404:
+        message = "no such resource" if exc.detail in ("", "Not Found") else exc.detail
+    return envelope(status, code, message, exc.extra if isinstance(exc.extra, dict) else {}, exc.headers)
+
+
+def _is_json_decode_error(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (msgspec.DecodeError, SerializationException)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return envelope(
+        HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "internal server error; it has been logged"
+    )
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    errors.LedgersyncError: service_error,
+    ValidationException: validation_error,
+    HTTPException: http_error,
+    Exception: unexpected_error,
+}

@@ -1,0 +1,141 @@
+"""Periodic pulls with APScheduler 3 (AsyncIOScheduler), one scheduler per deployment.
+
+Every process runs the same light ``tick`` job; a tick first takes the ``scheduler`` lease, so only
+one process (the elected one, until it stops renewing) starts pulls. What is due is derived from the
+database - connected organisations whose last run started more than their interval ago (the
+organisation's own, set in Settings, else the server-wide one) - so a restart loses no schedule and
+needs no job store. Each pull still takes its organisation's lease.
+
+The same scheduler purges tombstones older than the retention period (``tombstone_retention_days``)
+every ``tombstone_purge_seconds``, raising each organisation's horizon (``feed.purge_tombstones``).
+Purging is idempotent, so every process may run it; it needs no lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import select
+
+from server.core import feed
+from server.db.database import Database
+from server.db.forwarding_models import ForwardingSettings
+from server.db.mirror_models import XeroConnection
+from server.db.types import utcnow
+from server.mirror.leases import SCHEDULER_LEASE
+from server.mirror.service import SyncService
+from server.xero_link.tokens import CONNECTED
+
+log = logging.getLogger("ledgersync.scheduler")
+
+
+class MirrorScheduler:
+    def __init__(
+        self,
+        database: Database,
+        sync: SyncService,
+        interval: timedelta,
+        tick_seconds: float = 30.0,
+        retention: timedelta = timedelta(0),
+        purge_seconds: float = 3600.0,
+    ) -> None:
+        """``retention``: how long tombstones are kept (0: forever, no purge job)."""
+        self._db = database
+        self._sync = sync
+        self.interval = interval
+        self.tick_seconds = tick_seconds
+        self.retention = retention
+        self.purge_seconds = purge_seconds
+        self._scheduler: AsyncIOScheduler | None = None
+        self._running: set[asyncio.Task[Any]] = set()
+
+    def start(self) -> None:
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        if self.interval > timedelta(0):  # periodic pulls are off when sync_interval_minutes = 0
+            scheduler.add_job(
+                self.tick,
+                "interval",
+                seconds=self.tick_seconds,
+                next_run_time=utcnow(),
+                max_instances=1,
+                coalesce=True,
+                id="mirror-tick",
+            )
+        if self.retention > timedelta(0):
+            scheduler.add_job(
+                self.purge,
+                "interval",
+                seconds=self.purge_seconds,
+                next_run_time=utcnow(),
+                max_instances=1,
+                coalesce=True,
+                id="tombstone-purge",
+            )
+        if scheduler.get_jobs():
+            scheduler.start()
+            self._scheduler = scheduler
+
+    async def purge(self) -> dict[uuid.UUID, int]:
+        """Purges tombstones older than the retention period; returns how many, by organisation."""
+        older_than = utcnow() - self.retention
+        purged: dict[uuid.UUID, int] = {}
+        try:
+            async with self._db.reads() as session:
+                organisations = await feed.organisations_with_tombstones(session, older_than)
+            for organisation_id in organisations:
+                # One transaction per organisation: a purge holds each counter lock only briefly.
+                async with self._db.transaction() as session:
+                    purged[organisation_id] = await feed.purge_tombstones(
+                        session, organisation_id, older_than
+                    )
+        except Exception:
+            log.exception("tombstone purge failed")
+        if purged:
+            log.info(
+                "tombstones purged", extra={"organisations": len(purged), "tombstones": sum(purged.values())}
+            )
+        return purged
+
+    async def tick(self) -> list[uuid.UUID]:
+        """Start the pulls that are due; returns their organisations (for tests and logs)."""
+        # The lease outlives a few ticks so a slow tick does not hand leadership around.
+        if not await self._sync.leases.take(SCHEDULER_LEASE, timedelta(seconds=self.tick_seconds * 3)):
+            return []
+        async with self._db.reads() as session:
+            rows = await session.execute(
+                select(XeroConnection.organisation_id, ForwardingSettings.sync_interval_minutes)
+                .outerjoin(
+                    ForwardingSettings, ForwardingSettings.organisation_id == XeroConnection.organisation_id
+                )
+                .where(XeroConnection.status == CONNECTED)
+            )
+            # An admin's own interval (Settings) wins over the server-wide one.
+            interval = {org: timedelta(minutes=own) if own else self.interval for org, own in rows}
+        last = await self._sync.log.last_started(list(interval))
+        now = utcnow()
+        due = [org for org in interval if org not in last or now - last[org] >= interval[org]]
+        for organisation_id in due:
+            task = asyncio.get_running_loop().create_task(self._pull(organisation_id))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+        return due
+
+    async def _pull(self, organisation_id: uuid.UUID) -> None:
+        try:
+            await self._sync.run(organisation_id, trigger="schedule")
+        except Exception:
+            log.exception("scheduled pull failed", extra={"organisation_id": str(organisation_id)})
+
+    async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        for task in list(self._running):
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+        await self._sync.leases.release(SCHEDULER_LEASE)
