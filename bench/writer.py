@@ -23,9 +23,9 @@ from sqlalchemy import select
 
 from bench import worker
 from server.core import mirror_store
+from server.core.mirror_store import Mapped
 from server.db.database import Database
 from server.db.mirror_models import MirrorRecord
-from server.xero_link.mapping import Mapped
 from sync_protocol.entities import Customer, decode_entity
 
 MARKER = r"#bench:(\d+)"

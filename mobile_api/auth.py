@@ -9,7 +9,8 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from server.core.errors import InvalidInput, Unauthenticated
-from server.services.devices import DevicePrincipal, DeviceService
+from server.core.principals import DevicePrincipal
+from server.services.devices import DeviceService
 from server.services.rate_limit import RateLimiter
 from sync_protocol.version import MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, PROTOCOL_HEADER
 

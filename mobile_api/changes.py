@@ -16,9 +16,9 @@ from litestar.response import Stream
 from mobile_api.auth import provide_device, require_device, require_protocol
 from mobile_api.compression import COMPRESSED_BY_HANDLER, compress, negotiate
 from mobile_api.examples import PULL_RESPONSE
+from server.core.principals import DevicePrincipal
 from server.core.pull import DEFAULT_LIMIT, MAX_LIMIT, PullService
 from server.http.errors import error_response
-from server.services.devices import DevicePrincipal
 from sync_protocol.messages import PullResponse
 
 MAX_CURSOR = 2**53  # cursors stay exact as JSON numbers in every client language

@@ -15,10 +15,10 @@ from litestar.params import BodyKwarg, FromPath
 from mobile_api.auth import provide_device, require_device, require_protocol
 from mobile_api.bodies import strict_body
 from mobile_api.examples import PUSH_REQUEST, PUSH_RESPONSE, UPLOAD_STATUS
+from server.core.principals import DevicePrincipal
 from server.core.push import PushService
 from server.core.uploads import UploadStatusService
 from server.http.errors import error_response
-from server.services.devices import DevicePrincipal
 from sync_protocol.messages import PushRequest, PushResponse, UploadStatus
 
 

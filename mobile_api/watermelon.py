@@ -12,9 +12,9 @@ from litestar.params import QueryParameter
 from mobile_api.auth import provide_device, require_device, require_protocol
 from mobile_api.bodies import strict_body
 from server.core.errors import InvalidInput
+from server.core.principals import DevicePrincipal
 from server.http.errors import error_response
 from server.http.input_guard import JSON_BODY
-from server.services.devices import DevicePrincipal
 from server.watermelon.adapter import WatermelonSync
 from sync_protocol.watermelon import Changes, PullResponse, PushResponse, column_type_problem
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 
 import swagger_ui_bundle
+import uvicorn
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
@@ -28,6 +29,7 @@ from server.admin.api.session import SessionController
 from server.admin.api.sync import SyncController
 from server.admin.api.xero import XeroAdminController, XeroCallbackController
 from server.admin.console import console_routes, csrf_middleware, template_config
+from server.admin.console.connection import browser_callback
 from server.core.crypto import SecretBox, SecretKeyError
 from server.core.pull import PullService
 from server.core.push import PushService
@@ -153,6 +155,7 @@ def create_app(settings: Settings) -> Litestar:
             "upload_statuses": UploadStatusService(database),
             "xero": xero,
             "xero_connect": XeroConnectService(settings, database, secrets, xero),
+            "xero_browser_landing": browser_callback,
             "sync": sync,
             "scheduler": scheduler,
             "forwarding": forwarding,
@@ -214,3 +217,18 @@ def create_app(settings: Settings) -> Litestar:
     )
     complete_openapi(app.openapi_schema)  # every answer described: server/http/openapi.py
     return app
+
+
+def serve(settings: Settings) -> int:
+    """Runs the app under uvicorn in this process until it is stopped."""
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        timeout_keep_alive=settings.keep_alive_seconds,
+    )
+    return 0

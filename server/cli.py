@@ -8,9 +8,7 @@ import getpass
 import sys
 from collections.abc import Sequence
 
-import uvicorn
-
-from server.app import create_app
+from server.app import serve
 from server.core.errors import LedgersyncError
 from server.db.database import Database
 from server.logs import configure_logging
@@ -93,20 +91,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_demo(settings, args.host, args.port, args.sandbox_port)
     return 2
-
-
-def serve(settings: Settings) -> int:
-    app = create_app(settings)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-        timeout_keep_alive=settings.keep_alive_seconds,
-    )
-    return 0
 
 
 async def _migrate(settings: Settings) -> None:

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 from pathlib import Path
 
-from server.cli import serve
+from server.app import serve
 from server.core.crypto import load_or_create_dev_key
 from server.core.errors import Conflict
 from server.db.database import Database

@@ -11,11 +11,29 @@ from sqlalchemy import select
 from server.core.data_types import ACCOUNT
 from server.db.database import Database
 from server.db.mirror_models import MirrorRecord
-from server.xero_link.mapping import is_revenue, phones_get, takes_payments
 from sync_protocol.entities import Account
 
 AccountFilter = Literal["BANK", "REVENUE"]
 _decoder = msgspec.json.Decoder(Account)
+
+
+BANK = "BANK"
+REVENUE_CLASS = "REVENUE"
+
+
+def takes_payments(account: Account) -> bool:
+    """Xero takes payments into BANK accounts and into accounts with "enable payments to this account"."""
+    return account.type == BANK or account.enable_payments
+
+
+def is_revenue(account: Account) -> bool:
+    return account.account_class == REVENUE_CLASS
+
+
+def phones_get(account: Account) -> bool:
+    """The accounts phones receive: every active one a payment or a sale can name (so every account
+    the forwarding settings can choose, see ``server.core.accounts``)."""
+    return account.status == "ACTIVE" and (takes_payments(account) or is_revenue(account))
 
 
 async def mirrored_accounts(
@@ -24,7 +42,7 @@ async def mirrored_accounts(
     """Active mirrored accounts that phones have, by code. BANK: accounts payments can go to (Type
     BANK, or EnablePaymentsToAccount); REVENUE: by Class (REVENUE, SALES, OTHERINCOME).
 
-    Only accounts published to phones count (``mapping.phones_get``): a setting naming an account
+    Only accounts published to phones count (``phones_get``): a setting naming an account
     phones never received would make every phone payment or line refused ``unknown_account``.
     """
     async with database.sessions() as session:

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import msgspec
 from sqlalchemy import select
@@ -29,7 +29,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.db.forwarding_models import EditConflict, ForwardingSettings
 from server.db.sync_models import Upload
 from server.db.types import utcnow
-from server.xero import wire
 from sync_protocol.drafts import customer_base, invoice_draft
 from sync_protocol.entities import Address, Customer, Invoice
 from sync_protocol.messages import (
@@ -297,7 +296,18 @@ def invoice_edit_request(mutation: UpsertInvoice, previous: Invoice) -> UpsertIn
     return msgspec.structs.replace(mutation, base=base, changed=changed)
 
 
-def xero_invoice_values(invoice: wire.Invoice, edit: Edit) -> Values:
+class InvoiceAsXeroHasIt(Protocol):
+    """What the merge compares of Xero's invoice (the Xero client's ``Invoice`` has these)."""
+
+    @property
+    def reference(self) -> str | None: ...
+    @property
+    def date(self) -> dt.datetime | None: ...
+    @property
+    def due_date(self) -> dt.datetime | None: ...
+
+
+def xero_invoice_values(invoice: InvoiceAsXeroHasIt, edit: Edit) -> Values:
     """Xero's side of an invoice edit: its reference and dates; for the fields not compared
     (lines, customer), the base - so a phone's change of them is sent."""
     values = dict(edit.base)
@@ -309,7 +319,7 @@ def xero_invoice_values(invoice: wire.Invoice, edit: Edit) -> Values:
     return values
 
 
-def invoice_edit_of(mutation: UpsertInvoice, xero: wire.Invoice) -> Edit | None:
+def invoice_edit_of(mutation: UpsertInvoice) -> Edit | None:
     """The edit a stored invoice mutation makes; None for one stored without a base (sent whole)."""
     if mutation.base is None or mutation.changed is None:
         return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import msgspec
 from sqlalchemy import String, and_, bindparam, delete, exists, func, select
@@ -23,12 +24,22 @@ from server.db.mirror_models import MirrorCursor, MirrorRecord
 from server.db.models import SyncRecord
 from server.db.sync_models import Upload
 from server.db.types import utcnow
-from server.xero_link.mapping import Mapped
+from sync_protocol import entities
 from sync_protocol.entities import Customer, encode_entity
 from sync_protocol.messages import UpsertCustomer
 
 _NAMESPACE = uuid.UUID("6f1f3c2e-6a55-4c53-9d0e-8a0d5c3b1e21")
 _CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """One Xero record as ledgersync stores it: the entity phones get, and whether it is live."""
+
+    xero_id: str
+    entity: entities.Entity
+    live: bool
+    xero_updated_at: datetime | None
 
 
 def entity_id_for(organisation_id: uuid.UUID, tenant_id: str, kind: str, xero_id: str) -> uuid.UUID:

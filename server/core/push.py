@@ -21,11 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core import feed, merge, outbox
 from server.core.invoices import build_invoice
+from server.core.principals import DevicePrincipal
 from server.core.records import RecordView, lock_organisation
 from server.core.rejections import Rejected
 from server.db.database import Database
 from server.db.sync_models import Upload
-from server.services.devices import DevicePrincipal
 from sync_protocol.entities import ENTITY_NAME, Address, Customer, Entity, Invoice, Payment, RecordSync
 from sync_protocol.errors import ErrorCode
 from sync_protocol.messages import (

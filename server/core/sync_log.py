@@ -26,7 +26,6 @@ from server.core.mirror_store import Counts
 from server.db.database import Database
 from server.db.mirror_models import SyncRun
 from server.db.types import utcnow
-from server.mirror.pull import PullResult
 
 
 @dataclass(frozen=True)
@@ -139,11 +138,6 @@ class SyncLog:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-
-    async def finish(self, run_id: uuid.UUID, result: PullResult, calls: int) -> None:
-        await self.close(
-            run_id, result.counts, calls, [error.wire() for error in result.errors], details=None
-        )
 
     async def close(
         self,

@@ -18,11 +18,11 @@ from sqlalchemy import func, select
 
 from server.core import feed, merge
 from server.core.errors import Conflict, NotFound
+from server.core.principals import DevicePrincipal
 from server.core.push import PushService
 from server.db.database import Database
 from server.db.forwarding_models import EditConflict
 from server.db.types import utcnow
-from server.services.devices import DevicePrincipal
 from sync_protocol.drafts import customer_base, customer_draft, invoice_draft
 from sync_protocol.entities import Customer, Invoice
 from sync_protocol.messages import AnyMutation, PushRequest, UpsertCustomer, UpsertInvoice

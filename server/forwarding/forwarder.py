@@ -449,9 +449,7 @@ class _Run:
             mutation = job.item.mutation
             invoice = current.get(str(job.element["InvoiceID"]).lower())
             edit = (
-                merge.invoice_edit_of(mutation, invoice)
-                if invoice and isinstance(mutation, UpsertInvoice)
-                else None
+                merge.invoice_edit_of(mutation) if invoice and isinstance(mutation, UpsertInvoice) else None
             )
             if invoice is None or edit is None:
                 remaining.append(job)  # sent whole, as stored before edits carried their base

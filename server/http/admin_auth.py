@@ -1,4 +1,7 @@
-"""Who is calling the admin API: a session cookie (browsers) or ``Authorization: Bearer`` (scripts)."""
+"""Who is calling the admin API or console: a session cookie (browsers) or ``Authorization: Bearer``.
+
+Shared by the admin API and the admin console, which never import each other.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,12 @@ from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
 from litestar.handlers.base import BaseRouteHandler
 
 from server.core.errors import Unauthenticated
-from server.services.admins import AdminPrincipal, AdminService
+from server.services.admins import SESSION_LIFETIME, AdminPrincipal, AdminService
+from server.settings import Settings
 
 SESSION_COOKIE = "ledgersync_session"
 
@@ -34,3 +39,24 @@ async def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
 async def provide_admin(request: Request[Any, Any, Any]) -> AdminPrincipal:
     principal: AdminPrincipal = request.state.admin
     return principal
+
+
+def session_cookie(token: str, settings: Settings) -> Cookie:
+    """The session for browsers: HttpOnly (scripts never see it), Secure behind https, SameSite=Lax."""
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.base_url.startswith("https://"),
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        path="/",
+    )
+
+
+def cleared_session_cookie() -> Cookie:
+    return Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/", httponly=True, samesite="lax")
+
+
+def client_address(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else ""

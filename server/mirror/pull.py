@@ -26,6 +26,7 @@ from typing import Any
 from server.core import data_types, mirror_store, outbox
 from server.core.data_types import DataType
 from server.core.facts import apply_invoice_facts
+from server.core.mirror_store import Mapped
 from server.core.records import default_forwarding, with_forwarding
 from server.db.database import Database
 from server.db.forwarding_models import ForwardingSettings
@@ -101,7 +102,7 @@ class MirrorPuller:
 
     # --- full reads ------------------------------------------------------------------------------
     async def _full_read(
-        self, kind: str, fetched: list[Any], to_mapped: Callable[[Any, str], mapping.Mapped]
+        self, kind: str, fetched: list[Any], to_mapped: Callable[[Any, str], Mapped]
     ) -> datetime | None:
         async with self._db.transaction() as session:
             existing = await mirror_store.existing_rows(session, self._org, kind, None)
@@ -166,7 +167,7 @@ class MirrorPuller:
                 row.last_full_at = full_at
 
     async def _store_page(
-        self, kind: str, fetched: list[Any], to_mapped: Callable[[Any, str], mapping.Mapped]
+        self, kind: str, fetched: list[Any], to_mapped: Callable[[Any, str], Mapped]
     ) -> datetime | None:
         async with self._db.transaction() as session:
             ids = [_xero_id(record) for record in fetched]
@@ -263,7 +264,7 @@ async def _forwarded_since(database: Database, organisation_id: uuid.UUID) -> da
         return await outbox.first_forwarded_invoice_at(session, organisation_id)
 
 
-def _with_forwarding(mapped: mapping.Mapped, forwarding: ForwardingSettings) -> mapping.Mapped:
+def _with_forwarding(mapped: Mapped, forwarding: ForwardingSettings) -> Mapped:
     """The organisation record carries the admin's forwarding choices phones need to know."""
     if not isinstance(mapped.entity, OrganisationSettings):
         return mapped
@@ -286,7 +287,7 @@ def _later(a: datetime | None, b: datetime | None) -> datetime | None:
     return max(a, b)
 
 
-def _newest(records: list[mapping.Mapped]) -> datetime | None:
+def _newest(records: list[Mapped]) -> datetime | None:
     newest: datetime | None = None
     for record in records:
         newest = _later(newest, record.xero_updated_at)

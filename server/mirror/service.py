@@ -95,7 +95,9 @@ class SyncService:
                     log.exception("mirror pull failed", extra={"organisation_id": str(run.organisation_id)})
                     puller.result.errors.append(PullError(data_type, f"internal error: {type(exc).__name__}"))
         finally:
-            await self.log.finish(run.run_id, puller.result, run.client.calls)
+            result = puller.result
+            errors = [error.wire() for error in result.errors]
+            await self.log.close(run.run_id, result.counts, run.client.calls, errors, details=None)
             await self.leases.release(lease)
 
     async def run(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
 from server.core.errors import InvalidInput, NotFound, Unauthenticated
+from server.core.principals import DevicePrincipal
 from server.core.tokens import new_token, token_hash
 from server.db.database import Database
 from server.db.point_reads import PointQuery, utc_timestamp
@@ -22,15 +23,6 @@ SEEN_PRECISION = timedelta(minutes=1)
 # No 0/O, 1/I/L: a code is read off a screen and typed on a phone.
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 _CODE_LENGTH = 10  # 31^10 ≈ 8e14 guesses, behind a short lifetime and one-time use
-
-
-@dataclass(frozen=True)
-class DevicePrincipal:
-    device_id: uuid.UUID
-    organisation_id: uuid.UUID
-    staff_name: str
-    # As read when the token was resolved: lets ``synced`` skip a write within SEEN_PRECISION.
-    last_sync_at: datetime | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

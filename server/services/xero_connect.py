@@ -35,7 +35,7 @@ from server.db.types import utcnow
 from server.settings import Settings
 from server.xero import oauth, wire
 from server.xero.errors import NeedsReconnect, XeroError
-from server.xero_link.access import XeroAccess
+from server.xero_link.access import XeroAccess, xero_app
 from server.xero_link.tokens import CONNECTED, ConnectionInfo
 
 log = logging.getLogger("ledgersync.xero.connect")
@@ -85,7 +85,7 @@ class XeroConnectService:
                     expires_at=now + STATE_LIFETIME,
                 )
             )
-        return oauth.authorize_url(self._settings, state, pkce)
+        return oauth.authorize_url(xero_app(self._settings), state, pkce)
 
     async def callback(self, state: str | None, code: str | None, error: str | None) -> CallbackOutcome:
         pending = await self._pending(state)

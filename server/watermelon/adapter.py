@@ -47,13 +47,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.core import feed, outbox
 from server.core.errors import Conflict, InvalidInput
 from server.core.feed import Change
+from server.core.principals import DevicePrincipal
 from server.core.push import PushService
 from server.core.rejections import REJECTION, RejectionNote, note_key
 from server.db.database import Database
 from server.db.models import SyncRecord
 from server.db.sync_models import Upload
 from server.db.watermelon_models import WatermelonInvoiceLine
-from server.services.devices import DevicePrincipal
 from server.watermelon import rows as watermelon_rows
 from server.watermelon.rows import (
     Unusable,

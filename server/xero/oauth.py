@@ -17,7 +17,6 @@ from urllib.parse import quote, urlencode
 import httpx
 import msgspec
 
-from server.settings import Settings
 from server.xero import wire
 from server.xero.errors import AuthError, NeedsReconnect, ServerError, TransportError, XeroError
 
@@ -32,12 +31,21 @@ GRANULAR_SCOPES = (
 CLASSIC_SCOPES = "offline_access accounting.settings.read accounting.contacts accounting.transactions"
 
 
-def scopes(settings: Settings) -> str:
-    return GRANULAR_SCOPES if settings.xero_granular_scopes else CLASSIC_SCOPES
+def scopes(granular: bool) -> str:
+    return GRANULAR_SCOPES if granular else CLASSIC_SCOPES
 
 
-def redirect_url(settings: Settings) -> str:
-    return settings.xero_redirect_url or f"{settings.base_url}/admin/xero/callback"
+@dataclass(frozen=True)
+class XeroApp:
+    """The Xero app ledgersync signs in as, and where Xero's endpoints are (the sandbox's in tests)."""
+
+    client_id: str
+    client_secret: str
+    redirect_url: str
+    scopes: str
+    login_url: str
+    identity_url: str
+    api_url: str
 
 
 @dataclass(frozen=True)
@@ -52,38 +60,38 @@ class Pkce:
         return cls(verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode())
 
 
-def authorize_url(settings: Settings, state: str, pkce: Pkce) -> str:
+def authorize_url(app: XeroApp, state: str, pkce: Pkce) -> str:
     query = urlencode(
         {
             "response_type": "code",
-            "client_id": settings.xero_client_id,
-            "redirect_uri": redirect_url(settings),
-            "scope": scopes(settings),
+            "client_id": app.client_id,
+            "redirect_uri": app.redirect_url,
+            "scope": app.scopes,
             "state": state,
             "code_challenge": pkce.challenge,
             "code_challenge_method": "S256",
         }
     )
-    return f"{settings.xero_login_url.rstrip('/')}/identity/connect/authorize?{query}"
+    return f"{app.login_url.rstrip('/')}/identity/connect/authorize?{query}"
 
 
 class Identity:
     """Calls to identity.xero.com (token, revocation) and api.xero.com/connections."""
 
-    def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
-        self._settings = settings
+    def __init__(self, app: XeroApp, http: httpx.AsyncClient) -> None:
+        self._app = app
         self._http = http
 
     @property
     def _auth(self) -> tuple[str, str] | None:
-        if self._settings.xero_client_secret:
-            return (self._settings.xero_client_id, self._settings.xero_client_secret)
+        if self._app.client_secret:
+            return (self._app.client_id, self._app.client_secret)
         return None
 
     async def _token_call(self, form: dict[str, str]) -> wire.TokenResponse:
-        url = f"{self._settings.xero_identity_url.rstrip('/')}/connect/token"
+        url = f"{self._app.identity_url.rstrip('/')}/connect/token"
         if self._auth is None:
-            form = {**form, "client_id": self._settings.xero_client_id}
+            form = {**form, "client_id": self._app.client_id}
         try:
             response = await self._http.post(url, data=form, auth=self._auth or httpx.USE_CLIENT_DEFAULT)
         except httpx.HTTPError as exc:
@@ -97,7 +105,7 @@ class Identity:
             {
                 "grant_type": "authorization_code",
                 "code": code,
-                "redirect_uri": redirect_url(self._settings),
+                "redirect_uri": self._app.redirect_url,
                 "code_verifier": verifier,
             }
         )
@@ -106,10 +114,10 @@ class Identity:
         return await self._token_call({"grant_type": "refresh_token", "refresh_token": refresh_token})
 
     async def revoke(self, refresh_token: str) -> None:
-        url = f"{self._settings.xero_identity_url.rstrip('/')}/connect/revocation"
+        url = f"{self._app.identity_url.rstrip('/')}/connect/revocation"
         form = {"token": refresh_token}
         if self._auth is None:
-            form["client_id"] = self._settings.xero_client_id
+            form["client_id"] = self._app.client_id
         try:
             response = await self._http.post(url, data=form, auth=self._auth or httpx.USE_CLIENT_DEFAULT)
         except httpx.HTTPError as exc:
@@ -133,7 +141,7 @@ class Identity:
     async def _api(
         self, method: str, path: str, access_token: str, missing_ok: bool = False
     ) -> httpx.Response:
-        url = f"{self._settings.xero_api_url.rstrip('/')}{path}"
+        url = f"{self._app.api_url.rstrip('/')}{path}"
         try:
             response = await self._http.request(
                 method, url, headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"}

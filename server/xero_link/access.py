@@ -17,9 +17,22 @@ from server.db.mirror_models import XeroConnection
 from server.settings import Settings
 from server.xero.client import RetryPolicy, XeroClient, default_timeout
 from server.xero.errors import NeedsReconnect
-from server.xero.oauth import Identity
+from server.xero.oauth import Identity, XeroApp, scopes
 from server.xero.rate_limit import Limiters, LimitPolicy
 from server.xero_link.tokens import CONNECTED, TokenStore
+
+
+def xero_app(settings: Settings) -> XeroApp:
+    """The Xero app as the settings configure it."""
+    return XeroApp(
+        client_id=settings.xero_client_id,
+        client_secret=settings.xero_client_secret,
+        redirect_url=settings.xero_redirect_url or f"{settings.base_url}/admin/xero/callback",
+        scopes=scopes(settings.xero_granular_scopes),
+        login_url=settings.xero_login_url,
+        identity_url=settings.xero_identity_url,
+        api_url=settings.xero_api_url,
+    )
 
 
 class XeroAccess:
@@ -34,7 +47,7 @@ class XeroAccess:
         self.settings = settings
         self._db = database
         self.http = httpx.AsyncClient(timeout=default_timeout(), follow_redirects=False)
-        self.identity = Identity(settings, self.http)
+        self.identity = Identity(xero_app(settings), self.http)
         self.limiters = Limiters(limits or LimitPolicy(daily_reserve=settings.xero_daily_reserve))
         self.tokens = TokenStore(database, secrets, self.identity)
         self.retry = retry

@@ -7,31 +7,22 @@ the mirror keeps their last state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal
 
+from server.core.accounts import phones_get
 from server.core.fate import InvoiceFacts
+from server.core.mirror_store import Mapped
 from server.xero import wire
 from sync_protocol import entities
 
 # Account types phones and admins use: where payments go, what sales are booked to.
-BANK = "BANK"
-REVENUE_CLASS = "REVENUE"
 _LINE_AMOUNT_TYPES: dict[str, entities.LineAmountType] = {
     "Tax Exclusive": "Exclusive",
     "Tax Inclusive": "Inclusive",
     "No Tax": "NoTax",
 }
-
-
-@dataclass(frozen=True)
-class Mapped:
-    xero_id: str
-    entity: entities.Entity
-    live: bool
-    xero_updated_at: datetime | None
 
 
 def utc(moment: datetime | None) -> datetime | None:
@@ -120,21 +111,6 @@ def product_of(item: wire.Item, entity_id: str) -> Mapped:
         is_sold=item.is_sold,
     )
     return Mapped(item.item_id.lower(), entity, True, utc(item.updated_date_utc))
-
-
-def takes_payments(account: entities.Account) -> bool:
-    """Xero takes payments into BANK accounts and into accounts with "enable payments to this account"."""
-    return account.type == BANK or account.enable_payments
-
-
-def is_revenue(account: entities.Account) -> bool:
-    return account.account_class == REVENUE_CLASS
-
-
-def phones_get(account: entities.Account) -> bool:
-    """The accounts phones receive: every active one a payment or a sale can name (so every account
-    the forwarding settings can choose, see ``server.core.accounts``)."""
-    return account.status == "ACTIVE" and (takes_payments(account) or is_revenue(account))
 
 
 def account_of(account: wire.Account, entity_id: str) -> Mapped:

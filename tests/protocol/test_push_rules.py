@@ -9,9 +9,10 @@ import msgspec
 import pytest
 
 from mobile_api.examples import PUSH_REQUEST
+from server.core.principals import DevicePrincipal
 from server.core.push import PushService
 from server.db.database import Database
-from server.services.devices import DevicePrincipal, DeviceService
+from server.services.devices import DeviceService
 from sync_protocol.messages import MutationResult, PushRequest
 from tests.factories import customer, make_organisation, publish_entities, standard_mirror
 

@@ -6,15 +6,21 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.datastructures import Cookie, State
+from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
 from litestar.params import JSONBody
 
-from server.http.admin_auth import SESSION_COOKIE, provide_admin, require_admin, session_token_of
+from server.http.admin_auth import (
+    cleared_session_cookie,
+    client_address,
+    provide_admin,
+    require_admin,
+    session_cookie,
+    session_token_of,
+)
 from server.http.errors import error_response
-from server.services.admins import SESSION_LIFETIME, AdminPrincipal, AdminService
-from server.settings import Settings
+from server.services.admins import AdminPrincipal, AdminService
 
 
 class SignIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -31,27 +37,6 @@ class SessionOut(msgspec.Struct):
 class Me(msgspec.Struct):
     email: str
     organisation_id: str
-
-
-def session_cookie(token: str, settings: Settings) -> Cookie:
-    """The session for browsers: HttpOnly (scripts never see it), Secure behind https, SameSite=Lax."""
-    return Cookie(
-        key=SESSION_COOKIE,
-        value=token,
-        httponly=True,
-        samesite="lax",
-        secure=settings.base_url.startswith("https://"),
-        max_age=int(SESSION_LIFETIME.total_seconds()),
-        path="/",
-    )
-
-
-def cleared_session_cookie() -> Cookie:
-    return Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/", httponly=True, samesite="lax")
-
-
-def client_address(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else ""
 
 
 class SessionController(Controller):

@@ -3,6 +3,7 @@ disconnect. Parse, call ``XeroConnectService``, encode."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -13,12 +14,15 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.response import Redirect
 
-from server.admin.console.connection import browser_callback
 from server.core.errors import LedgersyncError
 from server.http.admin_auth import provide_admin, require_admin
 from server.http.errors import error_response
 from server.services.admins import AdminPrincipal
 from server.services.xero_connect import CallbackOutcome, XeroConnectService
+
+# Where an admin's browser lands after Xero's consent page: the console's page, wired by create_app
+# (the admin API never imports the console).
+BrowserLanding = Callable[[CallbackOutcome | LedgersyncError], Redirect]
 
 
 class TenantOut(msgspec.Struct):
@@ -137,7 +141,8 @@ class XeroCallbackController(Controller):
             )
         except LedgersyncError as exc:
             outcome = exc
-        return browser_callback(outcome)
+        landing: BrowserLanding = state.xero_browser_landing
+        return landing(outcome)
 
 
 def _is_browser(request: Request[Any, Any, Any]) -> bool:

@@ -11,11 +11,10 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
-from server.admin.api.session import cleared_session_cookie, client_address, session_cookie
 from server.admin.console.flash import flash_cookie
 from server.admin.console.rendering import page
 from server.core.errors import RateLimited, Unauthenticated
-from server.http.admin_auth import session_token_of
+from server.http.admin_auth import cleared_session_cookie, client_address, session_cookie, session_token_of
 from server.services.admins import AdminService
 
 HOME = "/admin/connection"
