@@ -24,6 +24,7 @@ from server.core.invoices import build_invoice
 from server.core.principals import DevicePrincipal
 from server.core.records import RecordView, lock_organisation
 from server.core.rejections import Rejected
+from server.core.states import UploadState
 from server.db.database import Database
 from server.db.sync_models import Upload
 from sync_protocol.entities import ENTITY_NAME, Address, Customer, Entity, Invoice, Payment, RecordSync
@@ -154,7 +155,7 @@ class _Batch:
         return msgspec.structs.replace(_result_decoder.decode(prior.result), replayed=True)
 
     def _judged_afresh(self, prior: Upload, mutation: AnyMutation) -> bool:
-        return self._afresh and prior.state == outbox.REJECTED and prior.request_hash == _hash(mutation)
+        return self._afresh and prior.state == UploadState.REJECTED and prior.request_hash == _hash(mutation)
 
     async def _apply(
         self, mutation: AnyMutation, prior: Upload | None = None
@@ -163,12 +164,12 @@ class _Batch:
         entity, record_id = _target(mutation)
         try:
             applied, depends_on = await self._validate_and_stage(mutation)
-            state = outbox.WAITING if depends_on else outbox.ACCEPTED
+            state = UploadState.WAITING if depends_on else UploadState.ACCEPTED
             result = MutationResult(
                 mutation_id=mutation.mutation_id, status="applied", entity=entity, record_id=record_id
             )
         except Rejected as rejection:
-            applied, depends_on, state = None, [], outbox.REJECTED
+            applied, depends_on, state = None, [], UploadState.REJECTED
             result = MutationResult(
                 mutation_id=mutation.mutation_id,
                 status="rejected",
@@ -229,7 +230,7 @@ class _Batch:
         payment then goes to the invoice Xero has), and any failure for a void or payment deletion."""
         needed = []
         for dependency in depends_on:
-            if dependency.state == outbox.FAILED and (
+            if dependency.state == UploadState.FAILED and (
                 kind in outbox.REMOVALS or await self._in_xero(dependency)
             ):
                 continue
@@ -252,12 +253,14 @@ class _Batch:
     async def _failed_upload_of(self, record_id: str) -> Upload | None:
         """The record's latest upload if Xero refused it: a new upload of the record corrects it."""
         latest = await self._uploads.latest(record_id)
-        return latest if latest is not None and latest.state == outbox.FAILED else None
+        return latest if latest is not None and latest.state == UploadState.FAILED else None
 
     def _stamp(
         self, record: Entity, mutation_id: str, state: str, message: str = "", field: str = ""
     ) -> None:
-        sync = RecordSync(state=state, mutation_id=mutation_id, message=message, field=field)  # type: ignore[arg-type]
+        sync = RecordSync(
+            state=UploadState(state).on_wire, mutation_id=mutation_id, message=message, field=field
+        )
         self._view.put(msgspec.structs.replace(record, sync=sync))
 
     async def _validate_and_stage(self, mutation: AnyMutation) -> tuple[Entity, list[Upload]]:
@@ -431,18 +434,18 @@ class _Batch:
         return record, await self._uploads.open_dependencies([mutation.payment_id])
 
 
-def _arrival(depends_on: list[Upload], kind: str) -> tuple[str, str, str]:
+def _arrival(depends_on: list[Upload], kind: str) -> tuple[UploadState, str, str]:
     """(state, message, field) of a new upload: blocked behind a failure, waiting, or due now."""
-    blocked = [d for d in depends_on if d.state == outbox.FAILED]
+    blocked = [d for d in depends_on if d.state == UploadState.FAILED]
     if blocked:
         return (
-            outbox.FAILED,
+            UploadState.FAILED,
             outbox.blocked_message(blocked[0]),
             outbox.reference_field(kind, blocked[0].entity),
         )
     if depends_on:
-        return outbox.WAITING, outbox.waiting_message(depends_on), ""
-    return outbox.ACCEPTED, "", ""
+        return UploadState.WAITING, outbox.waiting_message(depends_on), ""
+    return UploadState.ACCEPTED, "", ""
 
 
 def _paid(invoice: Invoice, amount: Decimal) -> Invoice:

@@ -44,12 +44,13 @@ from sqlalchemy import case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.core import feed, outbox
+from server.core import feed
 from server.core.errors import Conflict, InvalidInput
 from server.core.feed import Change
 from server.core.principals import DevicePrincipal
 from server.core.push import PushService
 from server.core.rejections import REJECTION, RejectionNote, note_key
+from server.core.states import DEAD_STATES, UploadState
 from server.db.database import Database
 from server.db.models import SyncRecord
 from server.db.sync_models import Upload
@@ -189,7 +190,7 @@ async def _failed_deletions(
             .where(
                 Upload.organisation_id == organisation_id,
                 Upload.record_id.in_(chunk),
-                Upload.state.not_in((outbox.REJECTED, outbox.SUPERSEDED)),
+                Upload.state.not_in(DEAD_STATES),
             )
             .order_by(Upload.id)
         ),
@@ -199,7 +200,7 @@ async def _failed_deletions(
     return {
         record_id
         for record_id, (kind, state) in latest.items()
-        if kind in ("void_invoice", "delete_payment") and state == outbox.FAILED
+        if kind in ("void_invoice", "delete_payment") and state == UploadState.FAILED
     }
 
 

@@ -15,6 +15,7 @@ from litestar.params import Body, FromPath, QueryParameter
 
 from server.admin.console.rendering import page, see_other
 from server.core.errors import LedgersyncError
+from server.core.states import RETRYABLE_STATES, UploadState
 from server.forwarding.outbox_admin import OutboxAdmin, StateFilter
 from server.forwarding.worker import ForwardingWorkers
 from server.http.admin_auth import provide_admin, require_admin
@@ -36,16 +37,16 @@ FILTER_LABELS = {
     "rejected": "Rejected",
 }
 # Upload states in words (and a symbol, so they read without colour).
-STATE_LABELS = {
-    "in_xero": "✓ In Xero",
-    "failed": "✗ Failed",
-    "rejected": "✗ Rejected at upload",
-    "waiting": "… Waiting for an earlier upload",
-    "accepted": "… Due to send",
-    "forwarding": "… Sending",
-    "retrying": "↻ Retrying",
-    "held": "‖ Held",
-    "superseded": "Replaced by a later upload",
+STATE_LABELS: dict[UploadState, str] = {
+    UploadState.IN_XERO: "✓ In Xero",
+    UploadState.FAILED: "✗ Failed",
+    UploadState.REJECTED: "✗ Rejected at upload",
+    UploadState.WAITING: "… Waiting for an earlier upload",
+    UploadState.ACCEPTED: "… Due to send",
+    UploadState.FORWARDING: "… Sending",
+    UploadState.RETRYING: "↻ Retrying",
+    UploadState.HELD: "‖ Held",
+    UploadState.SUPERSEDED: "Replaced by a later upload",
 }
 KIND_LABELS = {
     "upsert_customer": "Customer",
@@ -54,7 +55,7 @@ KIND_LABELS = {
     "void_invoice": "Void invoice",
     "delete_payment": "Delete payment",
 }
-RETRYABLE = ("failed", "held", "retrying")
+RETRYABLE = RETRYABLE_STATES
 
 
 class RetryForm(msgspec.Struct):
