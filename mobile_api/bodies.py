@@ -13,6 +13,7 @@ import msgspec
 from litestar import Request
 
 from server.core.errors import InvalidInput
+from sync_protocol.errors import ErrorCode
 from sync_protocol.messages import readable
 
 T = TypeVar("T")
@@ -31,7 +32,7 @@ def decode_strict(body: bytes, type_: type[T]) -> T:
             f"{field}: {message}" if field else message, field=field, details={"fields": fields}
         ) from exc
     except msgspec.DecodeError as exc:
-        raise InvalidInput(f"request body is not valid JSON: {exc}", code="malformed_json") from exc
+        raise InvalidInput(f"request body is not valid JSON: {exc}", code=ErrorCode.MALFORMED_JSON) from exc
 
 
 async def strict_body(request: Request[Any, Any, Any], type_: type[T]) -> T:

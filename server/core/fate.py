@@ -36,6 +36,7 @@ from server.db.models import SyncRecord
 from server.db.sync_models import Upload, UploadDependency
 from server.db.types import utcnow
 from sync_protocol.entities import ENTITY_NAME, Entity, Invoice, RecordSync, encode_entity
+from sync_protocol.errors import ErrorCode
 
 InvoiceStatus = Literal["DRAFT", "SUBMITTED", "AUTHORISED", "PAID", "VOIDED", "DELETED"]
 
@@ -149,7 +150,7 @@ async def record_fates(
     for upload_id, _ in fates:
         upload = uploads.get(upload_id)
         if upload is None or upload.state == UploadState.REJECTED:
-            raise NotFound(f"no accepted upload {upload_id} in this organisation", code="not_found")
+            raise NotFound(f"no accepted upload {upload_id} in this organisation", code=ErrorCode.NOT_FOUND)
     settled = list(uploads.values())
     dependents = await _dependents(session, [u.id for u in settled])
     waiting = list({d.id: d for ds in dependents.values() for d in ds}.values())
@@ -560,7 +561,7 @@ async def record_invoices_facts(
     for invoice_id, fact in facts:
         invoice = current.get(invoice_id) or _decoded("invoice", payloads.get(("invoice", invoice_id)))
         if not isinstance(invoice, Invoice):
-            raise NotFound(f"no invoice {invoice_id} in this organisation", code="not_found")
+            raise NotFound(f"no invoice {invoice_id} in this organisation", code=ErrorCode.NOT_FOUND)
         updated = msgspec.structs.replace(
             invoice,
             status=fact.status,

@@ -18,6 +18,7 @@ from server.db.database import Database
 from server.db.sync_models import Upload
 from server.db.types import utcnow
 from sync_protocol.entities import RecordSync, encode_entity
+from sync_protocol.errors import ErrorCode
 
 # What the admin's filter names, in the outbox's states.
 StateFilter = Literal["failed", "waiting", "due", "in_flight", "retrying", "done", "held", "rejected"]
@@ -104,7 +105,7 @@ class OutboxAdmin:
         async with self._db.sessions() as session:
             row = await session.get(Upload, upload_id)
             if row is None or row.organisation_id != organisation_id:
-                raise NotFound("no such upload in this organisation", code="upload_not_found")
+                raise NotFound("no such upload in this organisation", code=ErrorCode.UPLOAD_NOT_FOUND)
             return UploadView.of(row)
 
     async def latest_for_record(self, organisation_id: uuid.UUID, record_id: str) -> UploadView:
@@ -117,7 +118,9 @@ class OutboxAdmin:
                 .limit(1)
             )
             if row is None:
-                raise NotFound("no upload of this record in this organisation", code="upload_not_found")
+                raise NotFound(
+                    "no upload of this record in this organisation", code=ErrorCode.UPLOAD_NOT_FOUND
+                )
             return UploadView.of(row)
 
     async def retry(self, organisation_id: uuid.UUID, upload_id: int) -> UploadView:
@@ -126,11 +129,11 @@ class OutboxAdmin:
             await lock_organisation(session, organisation_id)  # before the upload row, as pushes do
             row = await session.get(Upload, upload_id)
             if row is None or row.organisation_id != organisation_id:
-                raise NotFound("no such upload in this organisation", code="upload_not_found")
+                raise NotFound("no such upload in this organisation", code=ErrorCode.UPLOAD_NOT_FOUND)
             if row.state not in RETRYABLE_STATES:
                 raise Conflict(
                     f"only failed, held or retrying uploads can be retried; this one is {row.state}",
-                    code="upload_not_retryable",
+                    code=ErrorCode.UPLOAD_NOT_RETRYABLE,
                 )
             waits = (await outbox.unresolved_dependencies(session, [row.id])).get(row.id, [])
             row.state = (

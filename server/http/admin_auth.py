@@ -15,6 +15,7 @@ from litestar.handlers.base import BaseRouteHandler
 from server.core.errors import Unauthenticated
 from server.services.admins import SESSION_LIFETIME, AdminPrincipal, AdminService
 from server.settings import Settings
+from sync_protocol.errors import ErrorCode
 
 SESSION_COOKIE = "ledgersync_session"
 
@@ -31,7 +32,9 @@ async def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
     """Guard of every admin route; leaves the principal on ``connection.state.admin``."""
     token = session_token_of(connection)
     if not token:
-        raise Unauthenticated("sign in first: this admin API needs a session", code="session_required")
+        raise Unauthenticated(
+            "sign in first: this admin API needs a session", code=ErrorCode.SESSION_REQUIRED
+        )
     service: AdminService = connection.app.state.admins
     connection.state.admin = await service.resolve(token)
 

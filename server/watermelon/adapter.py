@@ -79,9 +79,6 @@ from sync_protocol.messages import (
 )
 from sync_protocol.messages import PushResponse as NativePushResponse
 from sync_protocol.watermelon import (
-    NOT_DELETABLE,
-    PUSH_CONFLICT,
-    READ_ONLY,
     TABLE_BY_NAME,
     TABLE_OF_ENTITY,
     TABLES,
@@ -100,7 +97,7 @@ E = TypeVar("E", bound=Entity)
 
 
 class PushConflict(Conflict):
-    code = PUSH_CONFLICT
+    code = ErrorCode.PUSH_CONFLICT
 
 
 _note_decoder = msgspec.json.Decoder(RejectionNote)
@@ -489,7 +486,12 @@ class _PushPlan:
             if table is not None and table.read_only:
                 ids = [raw["id"] for raw in changes.created + changes.updated] + changes.deleted
                 self._read_only += [
-                    Rejection(table=name, id=i, code=READ_ONLY, message=f"{name} come from Xero: read only")
+                    Rejection(
+                        table=name,
+                        id=i,
+                        code=ErrorCode.READ_ONLY,
+                        message=f"{name} come from Xero: read only",
+                    )
                     for i in ids
                 ]
             # Tables ledgersync does not know are the app's own (local-only): not ours to sync.
@@ -664,7 +666,7 @@ class _PushPlan:
                 rejection = Rejection(
                     table="customers",
                     id=customer_id,
-                    code=NOT_DELETABLE,
+                    code=ErrorCode.NOT_DELETABLE,
                     message="customers cannot be deleted from a phone: archive the contact in Xero",
                 )
                 unit = _Unit("customers", customer_id, [("customers", customer_id)], rejection=rejection)
