@@ -10,8 +10,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from server.core.errors import InvalidInput, Unauthenticated
 from server.core.principals import DevicePrincipal
-from server.services.devices import DeviceService
-from server.services.rate_limit import RateLimiter
+from server.http.services import services_at
 from sync_protocol.errors import ErrorCode
 from sync_protocol.version import MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, PROTOCOL_HEADER
 
@@ -36,9 +35,9 @@ async def require_device(connection: ASGIConnection[Any, Any, Any, Any], _: Base
             "send Authorization: Bearer <device token> (pair the device first)",
             code=ErrorCode.DEVICE_TOKEN_REQUIRED,
         )
-    devices: DeviceService = connection.app.state.devices
+    devices = services_at(connection).devices
     principal = await devices.resolve(token.strip())
-    limiter: RateLimiter = connection.app.state.device_rate_limiter
+    limiter = services_at(connection).device_rate_limiter
     limiter.check(principal.device_id)
     connection.state.device = principal
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -75,8 +76,12 @@ class BatchSteps(Protocol):
 
 
 class PushService:
-    def __init__(self, database: Database) -> None:
+    """``on_accepted`` runs after each push commits: ``create_app`` wires it to wake the forwarding
+    workers, so accepted uploads go to Xero without waiting for their next poll."""
+
+    def __init__(self, database: Database, on_accepted: Callable[[], None] | None = None) -> None:
         self._db = database
+        self._on_accepted = on_accepted or (lambda: None)
 
     async def push_with(self, device: DevicePrincipal, steps: BatchSteps) -> PushResponse:
         """A push whose mutations a caller builds from the current state, atomically with it.
@@ -92,7 +97,8 @@ class PushService:
                     batch = _Batch(session, device, judge_rejections_afresh=True)
                     response = await batch.run(await steps.before(session))
                     await steps.after(session, response)
-                    return response
+                self._on_accepted()
+                return response
             except IntegrityError:
                 if attempt == _ATTEMPTS - 1:
                     raise
@@ -102,7 +108,9 @@ class PushService:
         for attempt in range(_ATTEMPTS):
             try:
                 async with self._db.transaction() as session:
-                    return await _Batch(session, device).run(request.mutations)
+                    response = await _Batch(session, device).run(request.mutations)
+                self._on_accepted()
+                return response
             except IntegrityError:
                 if attempt == _ATTEMPTS - 1:
                     raise

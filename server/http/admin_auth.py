@@ -13,7 +13,8 @@ from litestar.datastructures import Cookie
 from litestar.handlers.base import BaseRouteHandler
 
 from server.core.errors import Unauthenticated
-from server.services.admins import SESSION_LIFETIME, AdminPrincipal, AdminService
+from server.http.services import services_at
+from server.services.admins import SESSION_LIFETIME, AdminPrincipal
 from server.settings import Settings
 from sync_protocol.errors import ErrorCode
 
@@ -35,7 +36,7 @@ async def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
         raise Unauthenticated(
             "sign in first: this admin API needs a session", code=ErrorCode.SESSION_REQUIRED
         )
-    service: AdminService = connection.app.state.admins
+    service = services_at(connection).admins
     connection.state.admin = await service.resolve(token)
 
 

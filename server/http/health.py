@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from server.core.errors import Unavailable
 from server.http.errors import error_response
+from server.http.services import services_of
 from sync_protocol.errors import ErrorCode
 
 
@@ -28,7 +29,7 @@ class HealthController(Controller):
         responses={503: error_response("The database is unreachable or its schema is not current")},
     )
     async def readyz(self, state: State) -> dict[str, Any]:
-        database = state.database
+        database = services_of(state).database
         try:
             await database.ping()
             current = await database.migrations_current()

@@ -17,8 +17,8 @@ from server.admin.console.rendering import page, see_other
 from server.core.errors import LedgersyncError
 from server.core.states import RETRYABLE_STATES, UploadState
 from server.forwarding.outbox_admin import OutboxAdmin, StateFilter
-from server.forwarding.worker import ForwardingWorkers
 from server.http.admin_auth import provide_admin, require_admin
+from server.http.services import services_of
 from server.services.admins import AdminPrincipal
 from server.services.error_hints import hint_for
 
@@ -63,8 +63,7 @@ class RetryForm(msgspec.Struct):
 
 
 def _outbox(state: State) -> OutboxAdmin:
-    service: OutboxAdmin = state.outbox
-    return service
+    return services_of(state).outbox
 
 
 def _safe_back(target: str) -> str:
@@ -150,7 +149,7 @@ class UploadsController(Controller):
             await _outbox(state).retry(admin.organisation_id, upload_id)
         except LedgersyncError as exc:
             return see_other(back, ("problem", exc.message))
-        workers: ForwardingWorkers = state.forwarding
+        workers = services_of(state).forwarding
         workers.wake()
         return see_other(back, ("done", f"Upload {upload_id} is on its way to Xero again."))
 
