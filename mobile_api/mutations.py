@@ -17,6 +17,7 @@ from mobile_api.bodies import strict_body
 from mobile_api.examples import PUSH_REQUEST, PUSH_RESPONSE, UPLOAD_STATUS
 from server.core.principals import DevicePrincipal
 from server.http.errors import error_response
+from server.http.input_guard import STRICT_BODY
 from server.http.services import services_of
 from sync_protocol.messages import PushRequest, PushResponse, UploadStatus
 
@@ -35,6 +36,7 @@ class MutationsController(Controller):
             "(same mutation ids) is harmless: replayed mutations return their original result."
         ),
         status_code=200,
+        opt={STRICT_BODY: PushRequest},  # decoded once, strictly, by the input guard
         responses={
             200: ResponseSpec(
                 data_container=PushResponse,

@@ -13,6 +13,7 @@ from litestar.params import BodyKwarg
 from mobile_api.auth import require_protocol
 from mobile_api.bodies import strict_body
 from server.http.errors import error_response
+from server.http.input_guard import STRICT_BODY
 from server.http.services import services_of
 from sync_protocol.messages import PairRequest, PairResponse
 from sync_protocol.version import PROTOCOL_VERSION
@@ -31,6 +32,7 @@ class PairingController(Controller):
             "Send the token as `Authorization: Bearer <token>` on every other mobile request."
         ),
         status_code=201,
+        opt={STRICT_BODY: PairRequest},  # decoded once, strictly, by the input guard
         responses={
             400: error_response("Malformed body or unsupported protocol version"),
             401: error_response("Pairing code unknown, expired or used (`pairing_code_invalid`)"),

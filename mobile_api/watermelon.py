@@ -14,7 +14,7 @@ from mobile_api.bodies import strict_body
 from server.core.errors import InvalidInput
 from server.core.principals import DevicePrincipal
 from server.http.errors import error_response
-from server.http.input_guard import JSON_BODY
+from server.http.input_guard import JSON_BODY, STRICT_BODY
 from server.http.services import services_of
 from sync_protocol.watermelon import Changes, PullResponse, PushResponse, column_type_problem
 
@@ -91,7 +91,7 @@ class WatermelonController(Controller):
             "`last_pulled_at` fails the whole push with 409 `push_conflict`: pull, then push again."
         ),
         status_code=200,
-        opt={JSON_BODY: True},
+        opt={JSON_BODY: True, STRICT_BODY: Changes},  # decoded once, strictly, by the input guard
         responses={
             400: error_response("Malformed body, unsafe record id or missing last_pulled_at"),
             409: error_response(

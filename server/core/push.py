@@ -56,7 +56,11 @@ class _Applied:
 
 
 def _hash(mutation: AnyMutation) -> str:
-    return hashlib.sha256(msgspec.json.encode(mutation)).hexdigest()
+    return _digest(msgspec.json.encode(mutation))
+
+
+def _digest(encoded: bytes) -> str:
+    return hashlib.sha256(encoded).hexdigest()
 
 
 def _kind(mutation: AnyMutation) -> str:
@@ -203,16 +207,20 @@ class _Batch:
             depends_on = await self._still_needed(depends_on, _kind(mutation))
             state, message, field = _arrival(depends_on, _kind(mutation))
             self._stamp(applied, mutation.mutation_id, state, message, field)
+        # Encoded once: the hash is of the mutation as sent, which is also what is stored unless it
+        # is an edit (stored with its base and changed fields).
+        encoded = msgspec.json.encode(mutation)
+        stored = self._stored(mutation, replaced)
         upload = self._uploads.add(
             outbox.NewUpload(
                 device_id=self._device.device_id,
                 mutation_id=mutation.mutation_id,
-                request_hash=_hash(mutation),
+                request_hash=_digest(encoded),
                 kind=_kind(mutation),
                 entity=entity,
                 record_id=record_id,
                 state=state,
-                request=msgspec.json.encode(self._stored(mutation, replaced)),
+                request=encoded if stored is mutation else msgspec.json.encode(stored),
                 result=msgspec.json.encode(result),
                 last_error=message,
                 error_field=field,

@@ -521,10 +521,8 @@ class _Run:
         jobs = await self._still_ours(jobs)
         if not jobs:
             return
-        body = {operation.envelope: [job.element for job in jobs]}
-        key = idempotency_key(
-            self._client.tenant_id, operation, [job.item for job in jobs], wire.encode(body)
-        )
+        body = wire.encode({operation.envelope: [job.element for job in jobs]})  # once: key and request
+        key = idempotency_key(self._client.tenant_id, operation, [job.item for job in jobs], body)
         params = {"unitdp": "4"} if operation.envelope == "Invoices" else None
         try:
             answer = await self._client.write(
@@ -597,8 +595,8 @@ class _Run:
             if job.item.ambiguous and await reconcile.payment_status(self._client, job.target) == "DELETED":
                 await self._settle([(job.item, InXero(job.target), PAYMENT_DELETE)])
                 return
-            body = {"Payments": [{"Status": "DELETED"}]}
-            key = idempotency_key(self._client.tenant_id, PAYMENT_DELETE, [job.item], wire.encode(body))
+            body = wire.encode({"Payments": [{"Status": "DELETED"}]})  # once: key and request
+            key = idempotency_key(self._client.tenant_id, PAYMENT_DELETE, [job.item], body)
             await self._client.write(
                 "POST", f"/Payments/{job.target}", body, wire.Payments, idempotency_key=key
             )
