@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import msgspec
@@ -454,16 +454,52 @@ async def invoice_has_pending_uploads(
 _CHUNK = 500
 
 
+class _InvoiceOfPayment(msgspec.Struct):
+    invoice_id: str
+
+
+class _PaymentCreation(msgspec.Struct):
+    """Of a stored ``create_payment``, only what says which invoice it pays (decodes in a fraction
+    of the time the whole mutation takes)."""
+
+    payment: _InvoiceOfPayment
+
+
+_payment_creation_decoder = msgspec.json.Decoder(_PaymentCreation)
+
+
+@dataclass(slots=True)
+class PaymentInvoices:
+    """Which invoice each payment upload concerns, as far as one caller has read it.
+
+    A payment upload's request never changes, nor a payment's invoice: a forwarding run keeps one
+    of these across its settles, so each payment is read once per run, and what the run claimed
+    (``hold``) is not read at all.
+    """
+
+    of_upload: dict[int, str] = field(default_factory=dict)  # create_payment upload id -> invoice id
+    of_payment: dict[str, str] = field(default_factory=dict)  # payment id -> invoice id (deletions)
+
+    def hold(self, upload_id: int, mutation: AnyMutation) -> None:
+        if isinstance(mutation, CreatePayment):
+            self.of_upload[upload_id] = mutation.payment.invoice_id
+
+
 async def pending_invoice_uploads(
-    session: AsyncSession, organisation_id: uuid.UUID, invoice_ids: Iterable[str]
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    invoice_ids: Iterable[str],
+    known: PaymentInvoices | None = None,
 ) -> dict[str, set[int]]:
     """For each invoice, the ids of its uploads and of its payments' uploads still on their way to Xero.
 
     ``invoice_has_pending_uploads`` for many invoices at once; invoices with none are absent.
+    ``known``: payments read before (filled with what this call reads).
     """
     wanted = set(invoice_ids)
     if not wanted:
         return {}
+    known = known if known is not None else PaymentInvoices()
     found: dict[str, set[int]] = {}
     ordered = sorted(wanted)
     for start in range(0, len(ordered), _CHUNK):
@@ -476,23 +512,30 @@ async def pending_invoice_uploads(
         )
         for upload_id, record_id in own:
             found.setdefault(record_id, set()).add(upload_id)
-    payments = await session.execute(
-        select(Upload.id, Upload.record_id, Upload.request).where(
-            Upload.organisation_id == organisation_id,
-            Upload.state.in_(PENDING_STATES),
-            Upload.entity == "payment",
+    payments = (
+        await session.execute(
+            select(Upload.id, Upload.record_id, Upload.kind).where(
+                Upload.organisation_id == organisation_id,
+                Upload.state.in_(PENDING_STATES),
+                Upload.entity == "payment",
+            )
         )
-    )
+    ).all()
+    unread = [i for i, _, kind in payments if kind == "create_payment" and i not in known.of_upload]
+    for start in range(0, len(unread), _CHUNK):
+        requests = await session.execute(
+            select(Upload.id, Upload.request).where(Upload.id.in_(unread[start : start + _CHUNK]))
+        )
+        for upload_id, request in requests:
+            known.of_upload[upload_id] = _payment_creation_decoder.decode(request).payment.invoice_id
     deletions: list[tuple[int, str]] = []  # (upload id, payment id): the payment's invoice is in the feed
-    for upload_id, payment_id, request in payments:
-        mutation = _mutation_decoder.decode(request)
-        if isinstance(mutation, CreatePayment):
-            if mutation.payment.invoice_id in wanted:
-                found.setdefault(mutation.payment.invoice_id, set()).add(upload_id)
+    for upload_id, payment_id, kind in payments:
+        if kind == "create_payment":
+            if known.of_upload[upload_id] in wanted:
+                found.setdefault(known.of_upload[upload_id], set()).add(upload_id)
         else:
             deletions.append((upload_id, payment_id))
-    payment_ids = list(dict.fromkeys(payment_id for _, payment_id in deletions))
-    invoice_of: dict[str, str] = {}
+    payment_ids = list(dict.fromkeys(p for _, p in deletions if p not in known.of_payment))
     for start in range(0, len(payment_ids), _CHUNK):
         payloads = await session.execute(
             select(SyncRecord.entity_id, SyncRecord.payload).where(
@@ -503,9 +546,9 @@ async def pending_invoice_uploads(
         )
         for payment_id, payload in payloads:
             if payload:
-                invoice_of[payment_id] = msgspec.json.decode(payload, type=Payment).invoice_id
+                known.of_payment[payment_id] = msgspec.json.decode(payload, type=Payment).invoice_id
     for upload_id, payment_id in deletions:
-        invoice_id = invoice_of.get(payment_id)
+        invoice_id = known.of_payment.get(payment_id)
         if invoice_id in wanted:
             found.setdefault(invoice_id, set()).add(upload_id)
     return found

@@ -218,10 +218,13 @@ class _Run:
         self._settled: set[int] = set()
         self._conflicts: dict[int, list[merge.FieldConflict]] = {}  # by upload: merges of edits
         self._invoice_fields: dict[int, dict[str, object]] = {}  # by upload: a merged invoice's fields
+        self._payments = outbox.PaymentInvoices()  # payments' invoices, read once per run
         self.report = RunReport()
 
     async def execute(self, claimed: list[Claimed]) -> None:
         self.report.taken = len(claimed)
+        for item in claimed:
+            self._payments.hold(item.upload_id, item.mutation)
         jobs, immediate = await self._plan(claimed)
         await self._settle([(item, fate, None) for item, fate in immediate])
         for operation in ORDER:
@@ -673,7 +676,7 @@ class _Run:
         ]
         if not invoices:
             return fates
-        pending = await outbox.pending_invoice_uploads(session, self._org, invoices)
+        pending = await outbox.pending_invoice_uploads(session, self._org, invoices, self._payments)
         no_longer: set[int] = set()  # settled above in this batch, and no longer on their way
         allowed: list[tuple[Claimed, Fate, Operation | None]] = []
         for item, fate, operation in fates:
