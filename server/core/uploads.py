@@ -35,6 +35,7 @@ class UploadStatusService:
             status=result.status,
             entity=upload.entity,
             record_id=upload.record_id,
+            # Any state, as stored: a superseded upload says so, though the wire type lists no such state.
             state=upload.state,  # type: ignore[arg-type]
             xero_id=upload.xero_id,
             message=upload.last_error or result.message,
