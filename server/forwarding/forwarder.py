@@ -49,7 +49,6 @@ from server.core.fate import (
 from server.core.mirror_store import Counts, link_phone_record
 from server.core.outbox import Claimed
 from server.core.records import RecordView, lock_organisation
-from server.core.states import PENDING_STATES
 from server.core.sync_log import SyncLog
 from server.db.database import Database
 from server.db.forwarding_models import ForwardingSettings
@@ -684,7 +683,7 @@ class _Run:
                 others = pending.get(item.record_id, set()) - no_longer - {item.upload_id}
                 if others:
                     fate = InXero(fate.xero_id, fate.facts.invoice_number)
-            if state_of(fate) not in PENDING_STATES:
+            if not state_of(fate).is_pending:
                 no_longer.add(item.upload_id)
             allowed.append((item, fate, operation))
         return allowed
