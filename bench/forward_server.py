@@ -14,6 +14,7 @@ import sys
 import uvicorn
 
 from server.app import create_app
+from server.http.services import services_of
 from server.settings import Settings
 from server.xero.rate_limit import Limiters, LimitPolicy
 
@@ -22,7 +23,7 @@ def main() -> int:
     settings = Settings.from_env()
     scale = float(os.environ.get("LEDGERSYNC_BENCH_TIME_SCALE", "1"))
     app = create_app(settings)
-    app.state.xero.limiters = Limiters(
+    services_of(app.state).xero.limiters = Limiters(
         LimitPolicy(minute=60.0 / scale, daily_reserve=settings.xero_daily_reserve)
     )
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)

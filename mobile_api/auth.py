@@ -10,8 +10,8 @@ from litestar.handlers.base import BaseRouteHandler
 
 from server.core.errors import InvalidInput, Unauthenticated
 from server.core.principals import DevicePrincipal
-from server.services.devices import DeviceService
-from server.services.rate_limit import RateLimiter
+from server.http.services import services_at
+from sync_protocol.errors import ErrorCode
 from sync_protocol.version import MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, PROTOCOL_HEADER
 
 
@@ -21,7 +21,7 @@ async def require_protocol(connection: ASGIConnection[Any, Any, Any, Any], _: Ba
         raise InvalidInput(
             f"send header {PROTOCOL_HEADER} with a protocol version from {MIN_PROTOCOL_VERSION} "
             f"to {MAX_PROTOCOL_VERSION} (got {stated or 'none'})",
-            code="unsupported_protocol_version",
+            code=ErrorCode.UNSUPPORTED_PROTOCOL_VERSION,
             field=PROTOCOL_HEADER,
             details={"supported": {"min": MIN_PROTOCOL_VERSION, "max": MAX_PROTOCOL_VERSION}},
         )
@@ -33,11 +33,11 @@ async def require_device(connection: ASGIConnection[Any, Any, Any, Any], _: Base
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated(
             "send Authorization: Bearer <device token> (pair the device first)",
-            code="device_token_required",
+            code=ErrorCode.DEVICE_TOKEN_REQUIRED,
         )
-    devices: DeviceService = connection.app.state.devices
+    devices = services_at(connection).devices
     principal = await devices.resolve(token.strip())
-    limiter: RateLimiter = connection.app.state.device_rate_limiter
+    limiter = services_at(connection).device_rate_limiter
     limiter.check(principal.device_id)
     connection.state.device = principal
 

@@ -17,8 +17,9 @@ from mobile_api.auth import provide_device, require_device, require_protocol
 from mobile_api.compression import COMPRESSED_BY_HANDLER, compress, negotiate
 from mobile_api.examples import PULL_RESPONSE
 from server.core.principals import DevicePrincipal
-from server.core.pull import DEFAULT_LIMIT, MAX_LIMIT, PullService
+from server.core.pull import DEFAULT_LIMIT, MAX_LIMIT
 from server.http.errors import error_response
+from server.http.services import services_of
 from sync_protocol.messages import PullResponse
 
 MAX_CURSOR = 2**53  # cursors stay exact as JSON numbers in every client language
@@ -67,10 +68,10 @@ class ChangesController(Controller):
             str | None, HeaderParameter(name="Accept-Encoding", required=False)
         ] = None,
     ) -> Response[bytes] | Stream:
-        pulls: PullService = state.pulls
+        pulls = services_of(state).pulls
         # Before the pull: its snapshot holds a connection until the stream ends; recording the sync
         # after it would hold a second one per request and starve the pool under many phones.
-        await state.devices.synced(device)
+        await services_of(state).devices.synced(device)
         body = await pulls.pull(device.organisation_id, cursor, limit, if_none_match)
         headers = {"ETag": body.etag, "Cache-Control": "private, no-cache", "Vary": "Accept-Encoding"}
         if body.chunks is None:

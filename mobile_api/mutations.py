@@ -16,9 +16,9 @@ from mobile_api.auth import provide_device, require_device, require_protocol
 from mobile_api.bodies import strict_body
 from mobile_api.examples import PUSH_REQUEST, PUSH_RESPONSE, UPLOAD_STATUS
 from server.core.principals import DevicePrincipal
-from server.core.push import PushService
-from server.core.uploads import UploadStatusService
 from server.http.errors import error_response
+from server.http.input_guard import STRICT_BODY
+from server.http.services import services_of
 from sync_protocol.messages import PushRequest, PushResponse, UploadStatus
 
 
@@ -36,6 +36,7 @@ class MutationsController(Controller):
             "(same mutation ids) is harmless: replayed mutations return their original result."
         ),
         status_code=200,
+        opt={STRICT_BODY: PushRequest},  # decoded once, strictly, by the input guard
         responses={
             200: ResponseSpec(
                 data_container=PushResponse,
@@ -61,10 +62,9 @@ class MutationsController(Controller):
         ],
     ) -> PushResponse:
         body = await strict_body(request, PushRequest)
-        pushes: PushService = state.pushes
-        response = await pushes.push(device, body)
-        state.forwarding.wake()  # accepted uploads go to Xero without waiting for the next poll
-        await state.devices.synced(device)
+        services = services_of(state)
+        response = await services.pushes.push(device, body)  # wakes the forwarding workers
+        await services.devices.synced(device)
         return response
 
     @get(
@@ -83,5 +83,4 @@ class MutationsController(Controller):
     async def upload_status(
         self, mutation_id: FromPath[str], state: State, device: NamedDependency[DevicePrincipal]
     ) -> UploadStatus:
-        statuses: UploadStatusService = state.upload_statuses
-        return await statuses.status(device.organisation_id, mutation_id)
+        return await services_of(state).upload_statuses.status(device.organisation_id, mutation_id)

@@ -13,8 +13,8 @@ from litestar.params import BodyKwarg
 from mobile_api.auth import require_protocol
 from mobile_api.bodies import strict_body
 from server.http.errors import error_response
-from server.services.devices import DeviceService
-from server.services.rate_limit import RateLimiter
+from server.http.input_guard import STRICT_BODY
+from server.http.services import services_of
 from sync_protocol.messages import PairRequest, PairResponse
 from sync_protocol.version import PROTOCOL_VERSION
 
@@ -32,6 +32,7 @@ class PairingController(Controller):
             "Send the token as `Authorization: Bearer <token>` on every other mobile request."
         ),
         status_code=201,
+        opt={STRICT_BODY: PairRequest},  # decoded once, strictly, by the input guard
         responses={
             400: error_response("Malformed body or unsupported protocol version"),
             401: error_response("Pairing code unknown, expired or used (`pairing_code_invalid`)"),
@@ -53,9 +54,9 @@ class PairingController(Controller):
         ],
     ) -> PairResponse:
         body = await strict_body(request, PairRequest)
-        devices: DeviceService = state.devices
+        devices = services_of(state).devices
         # Guessing codes is what this limits: every attempt takes a token, a success gives it back.
-        limiter: RateLimiter = state.pairing_rate_limiter
+        limiter = services_of(state).pairing_rate_limiter
         address = request.client.host if request.client else "unknown"
         limiter.check(address, "too many wrong pairing codes from this address; wait, then try again")
         paired = await devices.pair(body.code, body.device_name)

@@ -14,8 +14,8 @@ from mobile_api.bodies import strict_body
 from server.core.errors import InvalidInput
 from server.core.principals import DevicePrincipal
 from server.http.errors import error_response
-from server.http.input_guard import JSON_BODY
-from server.watermelon.adapter import WatermelonSync
+from server.http.input_guard import JSON_BODY, STRICT_BODY
+from server.http.services import services_of
 from sync_protocol.watermelon import Changes, PullResponse, PushResponse, column_type_problem
 
 MAX_TIMESTAMP = 2**53
@@ -77,10 +77,10 @@ class WatermelonController(Controller):
             ),
         ] = None,
     ) -> PullResponse:
-        service: WatermelonSync = state.watermelon
+        services = services_of(state)
         migrated = migration not in (None, "", "null", "undefined")
-        await state.devices.synced(device)
-        return await service.pull(device, _timestamp(last_pulled_at, required=False), migrated)
+        await services.devices.synced(device)
+        return await services.watermelon.pull(device, _timestamp(last_pulled_at, required=False), migrated)
 
     @post(
         "/push",
@@ -91,7 +91,7 @@ class WatermelonController(Controller):
             "`last_pulled_at` fails the whole push with 409 `push_conflict`: pull, then push again."
         ),
         status_code=200,
-        opt={JSON_BODY: True},
+        opt={JSON_BODY: True, STRICT_BODY: Changes},  # decoded once, strictly, by the input guard
         responses={
             400: error_response("Malformed body, unsafe record id or missing last_pulled_at"),
             409: error_response(
@@ -111,10 +111,9 @@ class WatermelonController(Controller):
         if problem is not None:
             field, message = problem
             raise InvalidInput(f"{field}: {message}", field=field)
-        service: WatermelonSync = state.watermelon
+        services = services_of(state)
         timestamp = _timestamp(last_pulled_at, required=True)
         assert timestamp is not None
-        response = await service.push(device, timestamp, changes)
-        state.forwarding.wake()  # as after a native push: accepted uploads go to Xero now
-        await state.devices.synced(device)
+        response = await services.watermelon.push(device, timestamp, changes)  # wakes the forwarding workers
+        await services.devices.synced(device)
         return response

@@ -12,7 +12,6 @@ import swagger_ui_bundle
 import uvicorn
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
-from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
@@ -44,6 +43,7 @@ from server.http.errors import EXCEPTION_HANDLERS
 from server.http.health import HealthController
 from server.http.input_guard import guard_request
 from server.http.openapi import complete as complete_openapi
+from server.http.services import Services
 from server.logs import configure_logging
 from server.mirror.scheduler import MirrorScheduler
 from server.mirror.service import SyncService
@@ -137,32 +137,30 @@ def create_app(settings: Settings) -> Litestar:
         purge_seconds=settings.tombstone_purge_seconds,
     )
     forwarding = forwarding_workers(settings, database, xero, holder)
-    pushes = PushService(database)
-    state = State(
-        {
-            "settings": settings,
-            "database": database,
-            "secrets": secrets,
-            "admins": AdminService(database),
-            "devices": DeviceService(database),
-            "device_rate_limiter": RateLimiter(settings.device_requests_per_minute),
-            "pairing_rate_limiter": RateLimiter(
-                settings.pairing_failures_per_minute, burst=settings.pairing_failures_per_minute
-            ),
-            "pulls": PullService(database),
-            "pushes": pushes,
-            "watermelon": WatermelonSync(database, pushes),
-            "upload_statuses": UploadStatusService(database),
-            "xero": xero,
-            "xero_connect": XeroConnectService(settings, database, secrets, xero),
-            "xero_browser_landing": browser_callback,
-            "sync": sync,
-            "scheduler": scheduler,
-            "forwarding": forwarding,
-            "forwarding_settings": ForwardingSettingsService(database),
-            "outbox": OutboxAdmin(database),
-            "conflicts": ConflictsService(database, pushes),
-        }
+    pushes = PushService(database, on_accepted=forwarding.wake)
+    services = Services(
+        settings=settings,
+        database=database,
+        secrets=secrets,
+        admins=AdminService(database),
+        devices=DeviceService(database),
+        device_rate_limiter=RateLimiter(settings.device_requests_per_minute),
+        pairing_rate_limiter=RateLimiter(
+            settings.pairing_failures_per_minute, burst=settings.pairing_failures_per_minute
+        ),
+        pulls=PullService(database),
+        pushes=pushes,
+        watermelon=WatermelonSync(database, pushes),
+        upload_statuses=UploadStatusService(database),
+        xero=xero,
+        xero_connect=XeroConnectService(settings, database, secrets, xero),
+        xero_browser_landing=browser_callback,
+        sync=sync,
+        scheduler=scheduler,
+        forwarding=forwarding,
+        forwarding_settings=ForwardingSettingsService(database),
+        outbox=OutboxAdmin(database),
+        conflicts=ConflictsService(database, pushes),
     )
 
     async def start() -> None:
@@ -198,7 +196,7 @@ def create_app(settings: Settings) -> Litestar:
                 include_in_schema=False,
             ),
         ],
-        state=state,
+        state=services.state(),
         on_startup=[start],
         on_shutdown=[stop],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -1,6 +1,7 @@
-"""Every error code a phone can see, in one table: the HTTP error envelope's ``code`` and a
-rejected mutation's ``code`` both come from here. ``docs/protocol.md`` lists the same table (a
-test checks they agree). Codes are never renamed; new ones may be added.
+"""Every error code the server sends, in one table: the HTTP error envelope's ``code``, a rejected
+mutation's ``code`` and a WatermelonDB rejection's ``code`` all come from here, and so do the codes
+of the admin API and the health check. ``docs/protocol.md`` lists the same table (a test checks they
+agree). Codes are never renamed; new ones may be added.
 """
 
 from __future__ import annotations
@@ -41,6 +42,39 @@ class ErrorCode(StrEnum):
     INVALID_VALUE = "invalid_value"
     INVOICE_EDITS_NOT_FORWARDED = "invoice_edits_not_forwarded"
     NO_BANK_ACCOUNT = "no_bank_account"
+    # The WatermelonDB endpoints (docs/watermelondb.md).
+    PUSH_CONFLICT = "push_conflict"
+    READ_ONLY = "read_only"
+    NOT_DELETABLE = "not_deletable"
+    # Any endpoint: what the framework or a service answers without a more precise code.
+    ERROR = "error"
+    MALFORMED_BODY = "malformed_body"
+    FORBIDDEN = "forbidden"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    CONFLICT = "conflict"
+    UNAVAILABLE = "unavailable"
+    INTERNAL_ERROR = "internal_error"
+    # The admin API and console (docs/admin-console.md).
+    SESSION_REQUIRED = "session_required"
+    BAD_CREDENTIALS = "bad_credentials"
+    SIGN_IN_LOCKED = "sign_in_locked"
+    ADMIN_EXISTS = "admin_exists"
+    XERO_NOT_CONFIGURED = "xero_not_configured"
+    OAUTH_STATE_INVALID = "oauth_state_invalid"
+    XERO_ACCESS_DENIED = "xero_access_denied"
+    XERO_CONNECT_FAILED = "xero_connect_failed"
+    XERO_NO_TENANT = "xero_no_tenant"
+    XERO_NO_OFFLINE_ACCESS = "xero_no_offline_access"
+    XERO_NOT_CONNECTED = "xero_not_connected"
+    XERO_NEEDS_RECONNECT = "xero_needs_reconnect"
+    SYNC_IN_PROGRESS = "sync_in_progress"
+    SYNC_RUN_NOT_FOUND = "sync_run_not_found"
+    UPLOAD_NOT_FOUND = "upload_not_found"
+    UPLOAD_NOT_RETRYABLE = "upload_not_retryable"
+    INVALID_ACCOUNT = "invalid_account"
+    # The health check (docs/operations.md).
+    DATABASE_UNREACHABLE = "database_unreachable"
+    MIGRATIONS_PENDING = "migrations_pending"
 
 
 ERROR_DESCRIPTIONS: dict[ErrorCode, str] = {
@@ -86,4 +120,42 @@ ERROR_DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.NO_BANK_ACCOUNT: (
         "The payment names no bank account and the organisation has not chosen one for payments."
     ),
+    ErrorCode.PUSH_CONFLICT: (
+        "A pushed record changed on the server after `last_pulled_at` (`details.table`, `details.id`); "
+        "nothing was applied: pull, then push again."
+    ),
+    ErrorCode.READ_ONLY: "The table comes from Xero; a phone cannot change it.",
+    ErrorCode.NOT_DELETABLE: "Records of this table cannot be deleted from a phone.",
+    ErrorCode.ERROR: "A refusal without a code of its own (the status says what kind).",
+    ErrorCode.MALFORMED_BODY: "The body does not have the shape the endpoint takes.",
+    ErrorCode.FORBIDDEN: (
+        "The credentials are fine but the action is not allowed (e.g. a missing CSRF token)."
+    ),
+    ErrorCode.METHOD_NOT_ALLOWED: "The path does not take this HTTP method.",
+    ErrorCode.CONFLICT: "The request clashes with the current state.",
+    ErrorCode.UNAVAILABLE: "A dependency (the database, Xero) cannot serve now.",
+    ErrorCode.INTERNAL_ERROR: "An unexpected error; it has been logged, its details are never sent.",
+    ErrorCode.SESSION_REQUIRED: "The admin API needs a session: sign in first (or it has expired).",
+    ErrorCode.BAD_CREDENTIALS: "The email or password is wrong.",
+    ErrorCode.SIGN_IN_LOCKED: (
+        "Too many failed sign-ins for this email from this address; wait `Retry-After` seconds."
+    ),
+    ErrorCode.ADMIN_EXISTS: "An admin with this email exists already.",
+    ErrorCode.XERO_NOT_CONFIGURED: "No Xero app is configured (`LEDGERSYNC_XERO_CLIENT_ID`).",
+    ErrorCode.OAUTH_STATE_INVALID: "The Xero connect state is unknown or expired; connect again.",
+    ErrorCode.XERO_ACCESS_DENIED: "Xero did not grant access on its consent page.",
+    ErrorCode.XERO_CONNECT_FAILED: "Xero refused to complete the connection.",
+    ErrorCode.XERO_NO_TENANT: "No Xero organisation was chosen on the consent page.",
+    ErrorCode.XERO_NO_OFFLINE_ACCESS: "Xero granted no refresh token (`offline_access`); connect again.",
+    ErrorCode.XERO_NOT_CONNECTED: "The organisation is not connected to Xero.",
+    ErrorCode.XERO_NEEDS_RECONNECT: "Xero no longer accepts the organisation's tokens; reconnect it.",
+    ErrorCode.SYNC_IN_PROGRESS: "A sync of the organisation is running already.",
+    ErrorCode.SYNC_RUN_NOT_FOUND: "No such sync run in this organisation.",
+    ErrorCode.UPLOAD_NOT_FOUND: "No such upload in this organisation.",
+    ErrorCode.UPLOAD_NOT_RETRYABLE: "Only failed, held or retrying uploads can be retried.",
+    ErrorCode.INVALID_ACCOUNT: (
+        "The account code is not one of the organisation's mirrored accounts of that kind."
+    ),
+    ErrorCode.DATABASE_UNREACHABLE: "The database cannot be reached (health check, 503).",
+    ErrorCode.MIGRATIONS_PENDING: "The database schema is not at the latest migration (health check, 503).",
 }

@@ -18,11 +18,8 @@ ColumnType = Literal["string", "number", "boolean"]
 # organisation whose feed is still empty (cursor 0).
 TIMESTAMP_OFFSET = 1
 
-# Codes of the WatermelonDB endpoints beyond sync_protocol.errors (HTTP error envelope `code`, or a
-# rejection's `code`).
-PUSH_CONFLICT = "push_conflict"  # 409: a pushed record changed on the server after lastPulledAt
-READ_ONLY = "read_only"  # rejection: the table comes from Xero and cannot be changed by a phone
-NOT_DELETABLE = "not_deletable"  # rejection: records of this table cannot be deleted from a phone
+# The WatermelonDB endpoints' own codes (``push_conflict``, ``read_only``, ``not_deletable``) are in
+# sync_protocol.errors.ErrorCode with every other code.
 
 
 class Column(msgspec.Struct, frozen=True):

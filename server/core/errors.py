@@ -4,6 +4,7 @@
     ├── InvalidInput            a request names a bad value (details name the field)
     ├── NotFound                the thing asked for does not exist in this organisation
     ├── Conflict                the request clashes with the current state
+    │   └── ResyncRequired      a pull's cursor can no longer be served incrementally
     ├── Unauthenticated         no or bad credentials
     ├── Forbidden               credentials fine, action not allowed
     ├── UnsupportedMediaType    the body is not in a media type the route takes (415)
@@ -11,19 +12,22 @@
     └── Unavailable             a dependency (database, Xero) cannot serve now
 
 Services know nothing of HTTP; ``server.http.errors`` maps this family (and the framework's own
-exceptions) to the one error envelope ``{"error": {"code", "message", "details"}}``.
+exceptions) to the one error envelope ``{"error": {"code", "message", "details"}}``. Every code is
+a member of ``sync_protocol.errors.ErrorCode``, the table the protocol doc lists.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from sync_protocol.errors import ErrorCode
+
 
 class LedgersyncError(Exception):
-    code: str = "error"
+    code: ErrorCode = ErrorCode.ERROR
 
     def __init__(
-        self, message: str, *, code: str | None = None, details: dict[str, Any] | None = None
+        self, message: str, *, code: ErrorCode | None = None, details: dict[str, Any] | None = None
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -33,14 +37,14 @@ class LedgersyncError(Exception):
 
 
 class InvalidInput(LedgersyncError):
-    code = "invalid_input"
+    code = ErrorCode.INVALID_INPUT
 
     def __init__(
         self,
         message: str,
         *,
         field: str | None = None,
-        code: str | None = None,
+        code: ErrorCode | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
         details = dict(details or {})
@@ -50,32 +54,49 @@ class InvalidInput(LedgersyncError):
 
 
 class NotFound(LedgersyncError):
-    code = "not_found"
+    code = ErrorCode.NOT_FOUND
 
 
 class Conflict(LedgersyncError):
-    code = "conflict"
+    code = ErrorCode.CONFLICT
+
+
+class ResyncRequired(Conflict):
+    """The cursor cannot be served incrementally (older than the tombstone horizon, or from before a
+    mirror reset): the phone must drop its mirror and pull a snapshot (no cursor)."""
+
+    code = ErrorCode.RESYNC_REQUIRED
+
+    def __init__(self, cursor: int, horizon: int, latest: int) -> None:
+        super().__init__(
+            "this cursor can no longer be served incrementally: pull again without a cursor "
+            "and replace the local copy (unsent uploads stay queued)",
+            details={"cursor": cursor, "horizon": horizon, "latest": latest},
+        )
+        self.cursor = cursor
+        self.horizon = horizon
+        self.latest = latest
 
 
 class Unauthenticated(LedgersyncError):
-    code = "unauthenticated"
+    code = ErrorCode.UNAUTHENTICATED
 
 
 class Forbidden(LedgersyncError):
-    code = "forbidden"
+    code = ErrorCode.FORBIDDEN
 
 
 class UnsupportedMediaType(LedgersyncError):
-    code = "unsupported_media_type"
+    code = ErrorCode.UNSUPPORTED_MEDIA_TYPE
 
 
 class RateLimited(LedgersyncError):
-    code = "rate_limited"
+    code = ErrorCode.RATE_LIMITED
 
-    def __init__(self, message: str, *, retry_after: float, code: str | None = None) -> None:
+    def __init__(self, message: str, *, retry_after: float, code: ErrorCode | None = None) -> None:
         super().__init__(message, code=code, details={"retry_after": retry_after})
         self.retry_after = retry_after
 
 
 class Unavailable(LedgersyncError):
-    code = "unavailable"
+    code = ErrorCode.UNAVAILABLE

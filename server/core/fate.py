@@ -31,10 +31,12 @@ from sqlalchemy.orm import aliased
 from server.core import feed, outbox
 from server.core.errors import NotFound
 from server.core.feed import Change
+from server.core.states import DEAD_STATES, RESOLVED_STATES, UploadState
 from server.db.models import SyncRecord
 from server.db.sync_models import Upload, UploadDependency
 from server.db.types import utcnow
 from sync_protocol.entities import ENTITY_NAME, Entity, Invoice, RecordSync, encode_entity
+from sync_protocol.errors import ErrorCode
 
 InvoiceStatus = Literal["DRAFT", "SUBMITTED", "AUTHORISED", "PAID", "VOIDED", "DELETED"]
 
@@ -107,21 +109,21 @@ class Waiting:
 
 Fate = Forwarding | InXero | Failed | Retrying | Delayed | Held | Waiting
 
-_STATE_OF: dict[type[object], str] = {
-    Forwarding: outbox.FORWARDING,
-    InXero: outbox.IN_XERO,
-    Failed: outbox.FAILED,
-    Retrying: outbox.RETRYING,
-    Delayed: outbox.ACCEPTED,
-    Held: outbox.HELD,
-    Waiting: outbox.WAITING,
+_STATE_OF: dict[type[object], UploadState] = {
+    Forwarding: UploadState.FORWARDING,
+    InXero: UploadState.IN_XERO,
+    Failed: UploadState.FAILED,
+    Retrying: UploadState.RETRYING,
+    Delayed: UploadState.ACCEPTED,
+    Held: UploadState.HELD,
+    Waiting: UploadState.WAITING,
 }
 _ENTITY_TYPES = {name: cls for cls, name in ENTITY_NAME.items()}
 # Bound the size of one IN (...) list (SQLite and asyncpg allow ~32k parameters).
 _CHUNK = 500
 
 
-def state_of(fate: Fate) -> str:
+def state_of(fate: Fate) -> UploadState:
     """The upload state a fate puts its upload in."""
     return _STATE_OF[type(fate)]
 
@@ -147,8 +149,8 @@ async def record_fates(
     uploads = await _uploads(session, organisation_id, [upload_id for upload_id, _ in fates])
     for upload_id, _ in fates:
         upload = uploads.get(upload_id)
-        if upload is None or upload.state == outbox.REJECTED:
-            raise NotFound(f"no accepted upload {upload_id} in this organisation", code="not_found")
+        if upload is None or upload.state == UploadState.REJECTED:
+            raise NotFound(f"no accepted upload {upload_id} in this organisation", code=ErrorCode.NOT_FOUND)
     settled = list(uploads.values())
     dependents = await _dependents(session, [u.id for u in settled])
     waiting = list({d.id: d for ds in dependents.values() for d in ds}.values())
@@ -171,12 +173,12 @@ async def record_fates(
         records.restamp(upload, fate)
         if isinstance(fate, InXero | Held):
             for dependent in dependents.get(upload.id, ()):
-                if dependent.state != outbox.WAITING:
+                if dependent.state != UploadState.WAITING:
                     continue
                 if all(
-                    states.get(d, state) in outbox.RESOLVED for d, state in blockers.get(dependent.id, ())
+                    states.get(d, state) in RESOLVED_STATES for d, state in blockers.get(dependent.id, ())
                 ):
-                    dependent.state = outbox.ACCEPTED
+                    dependent.state = UploadState.ACCEPTED
                     dependent.last_error = ""
                     dependent.updated_at = utcnow()
                     states[dependent.id] = dependent.state
@@ -196,7 +198,7 @@ async def _say_what_for(session: AsyncSession, uploads: list[Upload], records: _
     waits = await outbox.unresolved_dependencies(session, [u.id for u in uploads])
     for upload in uploads:
         rest = waits.get(upload.id)
-        if upload.state == outbox.WAITING and rest:
+        if upload.state == UploadState.WAITING and rest:
             upload.last_error = outbox.waiting_message(rest)
             records.restamp(upload, Waiting(upload.last_error))
 
@@ -205,7 +207,7 @@ async def _release_or_block(
     session: AsyncSession, organisation_id: uuid.UUID, failed: list[Upload], records: _Records
 ) -> None:
     """Nothing waits for a failed upload: each dependant is released or blocked, level by level."""
-    frontier = [u for u in failed if u.state == outbox.FAILED]
+    frontier = [u for u in failed if u.state == UploadState.FAILED]
     while frontier:
         dependents = await _dependents(session, [u.id for u in frontier])
         everyone = [d for ds in dependents.values() for d in ds]
@@ -215,12 +217,12 @@ async def _release_or_block(
         for upload in frontier:
             in_xero = records.in_xero(upload)
             for dependent in dependents.get(upload.id, ()):
-                if dependent.state != outbox.WAITING:
+                if dependent.state != UploadState.WAITING:
                     continue
                 if in_xero or dependent.kind in outbox.REMOVALS:
                     released.append((dependent, upload))
                     continue
-                dependent.state = outbox.FAILED
+                dependent.state = UploadState.FAILED
                 dependent.last_error = outbox.blocked_message(upload)
                 dependent.error_field = outbox.reference_field(dependent.kind, upload.entity)
                 dependent.next_attempt_at = None
@@ -235,10 +237,10 @@ async def _release_or_block(
             )
         waits = await outbox.unresolved_dependencies(session, [d.id for d, _ in released])
         for dependent, _ in released:
-            if dependent.state != outbox.WAITING:
+            if dependent.state != UploadState.WAITING:
                 continue  # blocked by another failed dependency above
             rest = waits.get(dependent.id, [])
-            dependent.state = outbox.WAITING if rest else outbox.ACCEPTED
+            dependent.state = UploadState.WAITING if rest else UploadState.ACCEPTED
             dependent.last_error = outbox.waiting_message(rest) if rest else ""
             dependent.updated_at = utcnow()
             records.restamp(dependent, Waiting(dependent.last_error) if rest else Forwarding())
@@ -259,8 +261,8 @@ async def settle_stuck(session: AsyncSession, organisation_id: uuid.UUID) -> int
             .join(behind, behind.id == UploadDependency.upload_id)
             .where(
                 Upload.organisation_id == organisation_id,
-                Upload.state == outbox.FAILED,
-                behind.state == outbox.WAITING,
+                Upload.state == UploadState.FAILED,
+                behind.state == UploadState.WAITING,
             )
         )
     ).all()
@@ -270,7 +272,7 @@ async def settle_stuck(session: AsyncSession, organisation_id: uuid.UUID) -> int
             await session.scalars(
                 select(Upload).where(
                     Upload.organisation_id == organisation_id,
-                    Upload.state == outbox.WAITING,
+                    Upload.state == UploadState.WAITING,
                     Upload.last_error == "",
                 )
             )
@@ -281,7 +283,7 @@ async def settle_stuck(session: AsyncSession, organisation_id: uuid.UUID) -> int
     records = _Records({}, {})
     await records.load(session, organisation_id, [*failed, *silent])
     await _release_or_block(session, organisation_id, failed, records)
-    await _say_what_for(session, [u for u in silent if u.state == outbox.WAITING], records)
+    await _say_what_for(session, [u for u in silent if u.state == UploadState.WAITING], records)
     await feed.publish(session, organisation_id, records.changes())
     return len({waiting_id for _, waiting_id in pairs} | {u.id for u in silent})
 
@@ -295,9 +297,9 @@ async def restamp_uploads(
     records = _Records({}, {})
     await records.load(session, organisation_id, list(uploads))
     for upload in uploads:
-        if upload.state == outbox.WAITING:
+        if upload.state == UploadState.WAITING:
             records.restamp(upload, Waiting(upload.last_error))
-        elif upload.state == outbox.ACCEPTED:
+        elif upload.state == UploadState.ACCEPTED:
             records.restamp(upload, Forwarding())
     await feed.publish(session, organisation_id, records.changes())
 
@@ -326,7 +328,7 @@ async def _dependents(session: AsyncSession, upload_ids: Sequence[int]) -> dict[
             .join(Upload, UploadDependency.upload_id == Upload.id)
             .where(
                 UploadDependency.depends_on_id.in_(upload_ids[start : start + _CHUNK]),
-                Upload.state == outbox.WAITING,
+                Upload.state == UploadState.WAITING,
             )
             .order_by(UploadDependency.depends_on_id, Upload.id)
         )
@@ -361,7 +363,7 @@ async def _latest_uploads(
             .where(
                 Upload.organisation_id == organisation_id,
                 Upload.record_id.in_(ids[start : start + _CHUNK]),
-                Upload.state.not_in((outbox.REJECTED, outbox.SUPERSEDED)),
+                Upload.state.not_in(DEAD_STATES),
             )
             .group_by(Upload.record_id)
         )
@@ -490,7 +492,9 @@ def _sync_of(upload: Upload, fate: Fate) -> RecordSync | None:
         message = fate.note
     elif isinstance(fate, Waiting):
         message = fate.message
-    return RecordSync(state=upload.state, mutation_id=upload.mutation_id, message=message, field=field)  # type: ignore[arg-type]
+    return RecordSync(
+        state=UploadState(upload.state).on_wire, mutation_id=upload.mutation_id, message=message, field=field
+    )
 
 
 def _invoice_changes(fate: InXero) -> dict[str, object]:
@@ -557,7 +561,7 @@ async def record_invoices_facts(
     for invoice_id, fact in facts:
         invoice = current.get(invoice_id) or _decoded("invoice", payloads.get(("invoice", invoice_id)))
         if not isinstance(invoice, Invoice):
-            raise NotFound(f"no invoice {invoice_id} in this organisation", code="not_found")
+            raise NotFound(f"no invoice {invoice_id} in this organisation", code=ErrorCode.NOT_FOUND)
         updated = msgspec.structs.replace(
             invoice,
             status=fact.status,

@@ -32,21 +32,12 @@ from sqlalchemy import Table, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.core.errors import ResyncRequired as ResyncRequired  # raised by ``read``
 from server.db.models import SyncCounter, SyncRecord
 from server.db.types import utcnow
 
 # Bound the size of one IN (...) list; SQLite allows 32766 parameters, asyncpg 32767.
 _KEY_CHUNK = 500
-
-
-class ResyncRequired(Exception):
-    """The cursor cannot be served incrementally: the client must start again from a snapshot."""
-
-    def __init__(self, cursor: int, horizon: int, latest: int) -> None:
-        super().__init__(f"cursor {cursor} is outside the servable range [{horizon}, {latest}]")
-        self.cursor = cursor
-        self.horizon = horizon
-        self.latest = latest
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.core.states import OPEN_STATES
 from server.db.forwarding_models import EditConflict, ForwardingSettings
 from server.db.sync_models import Upload
 from server.db.types import utcnow
@@ -216,7 +217,7 @@ def record_conflicts(
 
 
 # Upload states in which an edit is still on its way to Xero (or refused, awaiting a correction).
-_IN_FLIGHT = ("accepted", "waiting", "forwarding", "retrying", "failed")
+_IN_FLIGHT = OPEN_STATES
 
 
 async def pending_edits(

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core import feed, merge
+from server.core.states import OPEN_STATES
 from server.db.mirror_models import MirrorCursor, MirrorRecord
 from server.db.models import SyncRecord
 from server.db.sync_models import Upload
@@ -157,7 +158,7 @@ async def forget_mirror(session: AsyncSession, organisation_id: uuid.UUID) -> No
 
 
 # Upload states in which the phone's version of a record is newer than Xero's.
-_LOCAL_WINS = ("accepted", "waiting", "forwarding", "retrying", "failed")
+_LOCAL_WINS = OPEN_STATES
 
 
 async def _phone_versions(

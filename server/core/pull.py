@@ -26,7 +26,7 @@ from sqlalchemy import Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from server.core import feed
-from server.core.errors import Conflict
+from server.core.errors import ResyncRequired
 from server.db.database import Database
 from server.db.models import SyncRecord
 from server.db.point_reads import PointQuery
@@ -37,12 +37,6 @@ _PARTITION = 1000  # rows per streamed chunk and per fetch from the server-side 
 
 _encode_str = msgspec.json.encode
 _COUNTER = PointQuery("SELECT version, horizon FROM sync_counters WHERE organisation_id = ?")
-
-
-class ResyncRequiredError(Conflict):
-    """The phone must drop its mirror and pull a snapshot (no cursor)."""
-
-    code = "resync_required"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +76,7 @@ class PullService:
     ) -> PullBody:
         """Opens a snapshot, checks the cursor, and returns the page as a stream of chunks.
 
-        Raises ``ResyncRequiredError`` before anything is streamed.
+        Raises ``ResyncRequired`` before anything is streamed.
         """
         counter = await self._db.point.row(_COUNTER, organisation_id)
         latest, horizon = (int(counter[0]), int(counter[1])) if counter else (0, 0)
@@ -93,11 +87,7 @@ class PullService:
         try:
             latest, horizon = await feed.counter(session, organisation_id)
             if cursor != 0 and (cursor < horizon or cursor > latest):
-                raise ResyncRequiredError(
-                    "this cursor can no longer be served incrementally: pull again without a cursor "
-                    "and replace the local copy (unsent uploads stay queued)",
-                    details={"cursor": cursor, "horizon": horizon, "latest": latest},
-                )
+                raise ResyncRequired(cursor, horizon, latest)
             etag = _etag(latest, horizon)
             if cursor == latest:
                 await stack.aclose()

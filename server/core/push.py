@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -24,6 +25,7 @@ from server.core.invoices import build_invoice
 from server.core.principals import DevicePrincipal
 from server.core.records import RecordView, lock_organisation
 from server.core.rejections import Rejected
+from server.core.states import UploadState
 from server.db.database import Database
 from server.db.sync_models import Upload
 from sync_protocol.entities import ENTITY_NAME, Address, Customer, Entity, Invoice, Payment, RecordSync
@@ -54,7 +56,11 @@ class _Applied:
 
 
 def _hash(mutation: AnyMutation) -> str:
-    return hashlib.sha256(msgspec.json.encode(mutation)).hexdigest()
+    return _digest(msgspec.json.encode(mutation))
+
+
+def _digest(encoded: bytes) -> str:
+    return hashlib.sha256(encoded).hexdigest()
 
 
 def _kind(mutation: AnyMutation) -> str:
@@ -74,8 +80,12 @@ class BatchSteps(Protocol):
 
 
 class PushService:
-    def __init__(self, database: Database) -> None:
+    """``on_accepted`` runs after each push commits: ``create_app`` wires it to wake the forwarding
+    workers, so accepted uploads go to Xero without waiting for their next poll."""
+
+    def __init__(self, database: Database, on_accepted: Callable[[], None] | None = None) -> None:
         self._db = database
+        self._on_accepted = on_accepted or (lambda: None)
 
     async def push_with(self, device: DevicePrincipal, steps: BatchSteps) -> PushResponse:
         """A push whose mutations a caller builds from the current state, atomically with it.
@@ -91,7 +101,8 @@ class PushService:
                     batch = _Batch(session, device, judge_rejections_afresh=True)
                     response = await batch.run(await steps.before(session))
                     await steps.after(session, response)
-                    return response
+                self._on_accepted()
+                return response
             except IntegrityError:
                 if attempt == _ATTEMPTS - 1:
                     raise
@@ -101,7 +112,9 @@ class PushService:
         for attempt in range(_ATTEMPTS):
             try:
                 async with self._db.transaction() as session:
-                    return await _Batch(session, device).run(request.mutations)
+                    response = await _Batch(session, device).run(request.mutations)
+                self._on_accepted()
+                return response
             except IntegrityError:
                 if attempt == _ATTEMPTS - 1:
                     raise
@@ -154,7 +167,7 @@ class _Batch:
         return msgspec.structs.replace(_result_decoder.decode(prior.result), replayed=True)
 
     def _judged_afresh(self, prior: Upload, mutation: AnyMutation) -> bool:
-        return self._afresh and prior.state == outbox.REJECTED and prior.request_hash == _hash(mutation)
+        return self._afresh and prior.state == UploadState.REJECTED and prior.request_hash == _hash(mutation)
 
     async def _apply(
         self, mutation: AnyMutation, prior: Upload | None = None
@@ -163,12 +176,12 @@ class _Batch:
         entity, record_id = _target(mutation)
         try:
             applied, depends_on = await self._validate_and_stage(mutation)
-            state = outbox.WAITING if depends_on else outbox.ACCEPTED
+            state = UploadState.WAITING if depends_on else UploadState.ACCEPTED
             result = MutationResult(
                 mutation_id=mutation.mutation_id, status="applied", entity=entity, record_id=record_id
             )
         except Rejected as rejection:
-            applied, depends_on, state = None, [], outbox.REJECTED
+            applied, depends_on, state = None, [], UploadState.REJECTED
             result = MutationResult(
                 mutation_id=mutation.mutation_id,
                 status="rejected",
@@ -194,16 +207,20 @@ class _Batch:
             depends_on = await self._still_needed(depends_on, _kind(mutation))
             state, message, field = _arrival(depends_on, _kind(mutation))
             self._stamp(applied, mutation.mutation_id, state, message, field)
+        # Encoded once: the hash is of the mutation as sent, which is also what is stored unless it
+        # is an edit (stored with its base and changed fields).
+        encoded = msgspec.json.encode(mutation)
+        stored = self._stored(mutation, replaced)
         upload = self._uploads.add(
             outbox.NewUpload(
                 device_id=self._device.device_id,
                 mutation_id=mutation.mutation_id,
-                request_hash=_hash(mutation),
+                request_hash=_digest(encoded),
                 kind=_kind(mutation),
                 entity=entity,
                 record_id=record_id,
                 state=state,
-                request=msgspec.json.encode(self._stored(mutation, replaced)),
+                request=encoded if stored is mutation else msgspec.json.encode(stored),
                 result=msgspec.json.encode(result),
                 last_error=message,
                 error_field=field,
@@ -229,7 +246,7 @@ class _Batch:
         payment then goes to the invoice Xero has), and any failure for a void or payment deletion."""
         needed = []
         for dependency in depends_on:
-            if dependency.state == outbox.FAILED and (
+            if dependency.state == UploadState.FAILED and (
                 kind in outbox.REMOVALS or await self._in_xero(dependency)
             ):
                 continue
@@ -252,12 +269,14 @@ class _Batch:
     async def _failed_upload_of(self, record_id: str) -> Upload | None:
         """The record's latest upload if Xero refused it: a new upload of the record corrects it."""
         latest = await self._uploads.latest(record_id)
-        return latest if latest is not None and latest.state == outbox.FAILED else None
+        return latest if latest is not None and latest.state == UploadState.FAILED else None
 
     def _stamp(
         self, record: Entity, mutation_id: str, state: str, message: str = "", field: str = ""
     ) -> None:
-        sync = RecordSync(state=state, mutation_id=mutation_id, message=message, field=field)  # type: ignore[arg-type]
+        sync = RecordSync(
+            state=UploadState(state).on_wire, mutation_id=mutation_id, message=message, field=field
+        )
         self._view.put(msgspec.structs.replace(record, sync=sync))
 
     async def _validate_and_stage(self, mutation: AnyMutation) -> tuple[Entity, list[Upload]]:
@@ -431,18 +450,18 @@ class _Batch:
         return record, await self._uploads.open_dependencies([mutation.payment_id])
 
 
-def _arrival(depends_on: list[Upload], kind: str) -> tuple[str, str, str]:
+def _arrival(depends_on: list[Upload], kind: str) -> tuple[UploadState, str, str]:
     """(state, message, field) of a new upload: blocked behind a failure, waiting, or due now."""
-    blocked = [d for d in depends_on if d.state == outbox.FAILED]
+    blocked = [d for d in depends_on if d.state == UploadState.FAILED]
     if blocked:
         return (
-            outbox.FAILED,
+            UploadState.FAILED,
             outbox.blocked_message(blocked[0]),
             outbox.reference_field(kind, blocked[0].entity),
         )
     if depends_on:
-        return outbox.WAITING, outbox.waiting_message(depends_on), ""
-    return outbox.ACCEPTED, "", ""
+        return UploadState.WAITING, outbox.waiting_message(depends_on), ""
+    return UploadState.ACCEPTED, "", ""
 
 
 def _paid(invoice: Invoice, amount: Decimal) -> Invoice:

@@ -26,6 +26,7 @@ from server.core.mirror_store import Counts
 from server.db.database import Database
 from server.db.mirror_models import SyncRun
 from server.db.types import utcnow
+from sync_protocol.errors import ErrorCode
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,7 @@ class SyncLog:
         async with self._db.sessions() as session:
             run = await session.get(SyncRun, run_id)
             if run is None or run.organisation_id != organisation_id:
-                raise NotFound("no such sync run in this organisation", code="sync_run_not_found")
+                raise NotFound("no such sync run in this organisation", code=ErrorCode.SYNC_RUN_NOT_FOUND)
             return RunView.of(run)
 
     async def last_started(self, organisation_ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime]:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from server.core.errors import NotFound
 from server.db.database import Database
 from server.db.sync_models import Upload
+from sync_protocol.errors import ErrorCode
 from sync_protocol.messages import MutationResult, UploadStatus
 
 _result_decoder = msgspec.json.Decoder(MutationResult)
@@ -27,13 +28,14 @@ class UploadStatusService:
                 )
             )
         if upload is None:
-            raise NotFound(f"no upload with mutation id {mutation_id}", code="not_found")
+            raise NotFound(f"no upload with mutation id {mutation_id}", code=ErrorCode.NOT_FOUND)
         result = _result_decoder.decode(upload.result)
         return UploadStatus(
             mutation_id=upload.mutation_id,
             status=result.status,
             entity=upload.entity,
             record_id=upload.record_id,
+            # Any state, as stored: a superseded upload says so, though the wire type lists no such state.
             state=upload.state,  # type: ignore[arg-type]
             xero_id=upload.xero_id,
             message=upload.last_error or result.message,

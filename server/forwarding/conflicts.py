@@ -25,6 +25,7 @@ from server.db.forwarding_models import EditConflict
 from server.db.types import utcnow
 from sync_protocol.drafts import customer_base, customer_draft, invoice_draft
 from sync_protocol.entities import Customer, Invoice
+from sync_protocol.errors import ErrorCode
 from sync_protocol.messages import AnyMutation, PushRequest, UpsertCustomer, UpsertInvoice
 
 
@@ -102,7 +103,7 @@ class ConflictsService:
         async with self._db.sessions() as session:
             row = await session.get(EditConflict, conflict_id)
             if row is None or row.organisation_id != organisation_id:
-                raise NotFound(f"no conflict {conflict_id}", code="not_found")
+                raise NotFound(f"no conflict {conflict_id}", code=ErrorCode.NOT_FOUND)
             if row.applied_at is not None:
                 raise Conflict("the phone's value was applied already", details={"conflict_id": conflict_id})
             if row.resolution == "phone":
@@ -114,7 +115,7 @@ class ConflictsService:
             phone_value = msgspec.json.decode(row.phone_value)
             mutation_id = mutation_id_of(row)
         if payload is None:
-            raise NotFound(f"the {row.entity} {row.record_id} is gone", code="not_found")
+            raise NotFound(f"the {row.entity} {row.record_id} is gone", code=ErrorCode.NOT_FOUND)
         mutation = _phone_edit(row.entity, payload, row.field, phone_value, mutation_id)
         # An admin's action, from no device: the upload's device is empty.
         principal = DevicePrincipal(device_id=None, organisation_id=organisation_id, staff_name=actor)  # type: ignore[arg-type]

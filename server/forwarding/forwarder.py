@@ -217,10 +217,13 @@ class _Run:
         self._settled: set[int] = set()
         self._conflicts: dict[int, list[merge.FieldConflict]] = {}  # by upload: merges of edits
         self._invoice_fields: dict[int, dict[str, object]] = {}  # by upload: a merged invoice's fields
+        self._payments = outbox.PaymentInvoices()  # payments' invoices, read once per run
         self.report = RunReport()
 
     async def execute(self, claimed: list[Claimed]) -> None:
         self.report.taken = len(claimed)
+        for item in claimed:
+            self._payments.hold(item.upload_id, item.mutation)
         jobs, immediate = await self._plan(claimed)
         await self._settle([(item, fate, None) for item, fate in immediate])
         for operation in ORDER:
@@ -520,10 +523,8 @@ class _Run:
         jobs = await self._still_ours(jobs)
         if not jobs:
             return
-        body = {operation.envelope: [job.element for job in jobs]}
-        key = idempotency_key(
-            self._client.tenant_id, operation, [job.item for job in jobs], wire.encode(body)
-        )
+        body = wire.encode({operation.envelope: [job.element for job in jobs]})  # once: key and request
+        key = idempotency_key(self._client.tenant_id, operation, [job.item for job in jobs], body)
         params = {"unitdp": "4"} if operation.envelope == "Invoices" else None
         try:
             answer = await self._client.write(
@@ -596,8 +597,8 @@ class _Run:
             if job.item.ambiguous and await reconcile.payment_status(self._client, job.target) == "DELETED":
                 await self._settle([(job.item, InXero(job.target), PAYMENT_DELETE)])
                 return
-            body = {"Payments": [{"Status": "DELETED"}]}
-            key = idempotency_key(self._client.tenant_id, PAYMENT_DELETE, [job.item], wire.encode(body))
+            body = wire.encode({"Payments": [{"Status": "DELETED"}]})  # once: key and request
+            key = idempotency_key(self._client.tenant_id, PAYMENT_DELETE, [job.item], body)
             await self._client.write(
                 "POST", f"/Payments/{job.target}", body, wire.Payments, idempotency_key=key
             )
@@ -674,7 +675,7 @@ class _Run:
         ]
         if not invoices:
             return fates
-        pending = await outbox.pending_invoice_uploads(session, self._org, invoices)
+        pending = await outbox.pending_invoice_uploads(session, self._org, invoices, self._payments)
         no_longer: set[int] = set()  # settled above in this batch, and no longer on their way
         allowed: list[tuple[Claimed, Fate, Operation | None]] = []
         for item, fate, operation in fates:
@@ -682,7 +683,7 @@ class _Run:
                 others = pending.get(item.record_id, set()) - no_longer - {item.upload_id}
                 if others:
                     fate = InXero(fate.xero_id, fate.facts.invoice_number)
-            if state_of(fate) not in outbox.PENDING:
+            if not state_of(fate).is_pending:
                 no_longer.add(item.upload_id)
             allowed.append((item, fate, operation))
         return allowed

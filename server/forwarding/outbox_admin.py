@@ -13,22 +13,24 @@ from server.core import feed, outbox
 from server.core.errors import Conflict, NotFound
 from server.core.fate import current_record, restamp_uploads
 from server.core.records import lock_organisation
+from server.core.states import RETRYABLE_STATES, UploadState
 from server.db.database import Database
 from server.db.sync_models import Upload
 from server.db.types import utcnow
 from sync_protocol.entities import RecordSync, encode_entity
+from sync_protocol.errors import ErrorCode
 
 # What the admin's filter names, in the outbox's states.
 StateFilter = Literal["failed", "waiting", "due", "in_flight", "retrying", "done", "held", "rejected"]
-_FILTERS: dict[str, tuple[str, ...]] = {
-    "failed": (outbox.FAILED,),
-    "waiting": (outbox.WAITING,),
-    "due": (outbox.ACCEPTED,),
-    "in_flight": (outbox.FORWARDING,),
-    "retrying": (outbox.RETRYING,),
-    "done": (outbox.IN_XERO,),
-    "held": (outbox.HELD,),
-    "rejected": (outbox.REJECTED,),
+_FILTERS: dict[str, tuple[UploadState, ...]] = {
+    "failed": (UploadState.FAILED,),
+    "waiting": (UploadState.WAITING,),
+    "due": (UploadState.ACCEPTED,),
+    "in_flight": (UploadState.FORWARDING,),
+    "retrying": (UploadState.RETRYING,),
+    "done": (UploadState.IN_XERO,),
+    "held": (UploadState.HELD,),
+    "rejected": (UploadState.REJECTED,),
 }
 
 
@@ -103,7 +105,7 @@ class OutboxAdmin:
         async with self._db.sessions() as session:
             row = await session.get(Upload, upload_id)
             if row is None or row.organisation_id != organisation_id:
-                raise NotFound("no such upload in this organisation", code="upload_not_found")
+                raise NotFound("no such upload in this organisation", code=ErrorCode.UPLOAD_NOT_FOUND)
             return UploadView.of(row)
 
     async def latest_for_record(self, organisation_id: uuid.UUID, record_id: str) -> UploadView:
@@ -116,7 +118,9 @@ class OutboxAdmin:
                 .limit(1)
             )
             if row is None:
-                raise NotFound("no upload of this record in this organisation", code="upload_not_found")
+                raise NotFound(
+                    "no upload of this record in this organisation", code=ErrorCode.UPLOAD_NOT_FOUND
+                )
             return UploadView.of(row)
 
     async def retry(self, organisation_id: uuid.UUID, upload_id: int) -> UploadView:
@@ -125,14 +129,16 @@ class OutboxAdmin:
             await lock_organisation(session, organisation_id)  # before the upload row, as pushes do
             row = await session.get(Upload, upload_id)
             if row is None or row.organisation_id != organisation_id:
-                raise NotFound("no such upload in this organisation", code="upload_not_found")
-            if row.state not in (outbox.FAILED, outbox.HELD, outbox.RETRYING):
+                raise NotFound("no such upload in this organisation", code=ErrorCode.UPLOAD_NOT_FOUND)
+            if row.state not in RETRYABLE_STATES:
                 raise Conflict(
                     f"only failed, held or retrying uploads can be retried; this one is {row.state}",
-                    code="upload_not_retryable",
+                    code=ErrorCode.UPLOAD_NOT_RETRYABLE,
                 )
             waits = (await outbox.unresolved_dependencies(session, [row.id])).get(row.id, [])
-            row.state = outbox.WAITING if waits else outbox.ACCEPTED  # blocked: behind what it needs
+            row.state = (
+                UploadState.WAITING if waits else UploadState.ACCEPTED
+            )  # blocked: behind what it needs
             row.generation += 1  # a new Idempotency-Key: Xero must not answer from its memory
             row.next_attempt_at = None
             row.last_error = outbox.waiting_message(waits) if waits else ""
@@ -145,7 +151,9 @@ class OutboxAdmin:
             record = await current_record(session, organisation_id, row.entity, row.record_id)
             latest = await outbox.latest_upload(session, organisation_id, row.record_id)
             if record is not None and latest is not None and latest.id == row.id:
-                sync = RecordSync(state=row.state, mutation_id=row.mutation_id, message=row.last_error)  # type: ignore[arg-type]
+                sync = RecordSync(
+                    state=UploadState(row.state).on_wire, mutation_id=row.mutation_id, message=row.last_error
+                )
                 stamped = msgspec.structs.replace(record, sync=sync)
                 await feed.publish(
                     session, organisation_id, [feed.Change(row.entity, row.record_id, encode_entity(stamped))]

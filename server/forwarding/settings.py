@@ -24,6 +24,7 @@ from server.db.forwarding_models import ForwardingSettings
 from server.db.mirror_models import MirrorRecord, SyncRun
 from server.db.types import utcnow
 from sync_protocol.entities import OrganisationSettings, encode_entity
+from sync_protocol.errors import ErrorCode
 
 InvoiceStatus = Literal["DRAFT", "AUTHORISED"]
 ConflictPolicy = Literal["xero", "phone"]  # a field a phone and Xero both changed: whose value stays
@@ -134,7 +135,7 @@ class ForwardingSettingsService:
                 raise InvalidInput(
                     f"{code} is not {what} in Xero (choose one of: {choices})",
                     field=field,
-                    code="invalid_account",
+                    code=ErrorCode.INVALID_ACCOUNT,
                 )
 
 

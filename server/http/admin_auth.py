@@ -13,8 +13,10 @@ from litestar.datastructures import Cookie
 from litestar.handlers.base import BaseRouteHandler
 
 from server.core.errors import Unauthenticated
-from server.services.admins import SESSION_LIFETIME, AdminPrincipal, AdminService
+from server.http.services import services_at
+from server.services.admins import SESSION_LIFETIME, AdminPrincipal
 from server.settings import Settings
+from sync_protocol.errors import ErrorCode
 
 SESSION_COOKIE = "ledgersync_session"
 
@@ -31,8 +33,10 @@ async def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
     """Guard of every admin route; leaves the principal on ``connection.state.admin``."""
     token = session_token_of(connection)
     if not token:
-        raise Unauthenticated("sign in first: this admin API needs a session", code="session_required")
-    service: AdminService = connection.app.state.admins
+        raise Unauthenticated(
+            "sign in first: this admin API needs a session", code=ErrorCode.SESSION_REQUIRED
+        )
+    service = services_at(connection).admins
     connection.state.admin = await service.resolve(token)
 
 

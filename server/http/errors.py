@@ -20,6 +20,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
 from server.core import errors
+from sync_protocol.errors import ErrorCode
 from sync_protocol.messages import readable
 
 log = logging.getLogger("ledgersync.http")
@@ -53,22 +54,22 @@ STATUS_OF: dict[type[errors.LedgersyncError], int] = {
     errors.Unavailable: 503,
 }
 
-CODE_OF_STATUS: dict[int, str] = {
-    400: "bad_request",
-    401: "unauthenticated",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "body_too_large",
-    415: "unsupported_media_type",
-    429: "rate_limited",
-    503: "unavailable",
+CODE_OF_STATUS: dict[int, ErrorCode] = {
+    400: ErrorCode.BAD_REQUEST,
+    401: ErrorCode.UNAUTHENTICATED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    409: ErrorCode.CONFLICT,
+    413: ErrorCode.BODY_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    429: ErrorCode.RATE_LIMITED,
+    503: ErrorCode.UNAVAILABLE,
 }
 
 
 def envelope(
-    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+    status: int, code: ErrorCode, message: str, details: Any = None, headers: dict[str, str] | None = None
 ) -> Response[dict[str, Any]]:
     body = {"error": {"code": code, "message": message, "details": details if details is not None else {}}}
     return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
@@ -95,7 +96,7 @@ def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Res
     if fields:
         first = fields[0]
         message = f"{first['field']}: {first['message']}" if first.get("field") else first["message"]
-    code = "invalid_input" if fields else "malformed_body"
+    code = ErrorCode.INVALID_INPUT if fields else ErrorCode.MALFORMED_BODY
     return envelope(400, code, message, {"fields": fields} if fields else {})
 
 
@@ -111,12 +112,12 @@ def _field_problem(problem: dict[str, Any]) -> dict[str, str]:
 
 def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     status = exc.status_code
-    code = CODE_OF_STATUS.get(status, "error")
+    code = CODE_OF_STATUS.get(status, ErrorCode.ERROR)
     message = exc.detail or "error"
     if status == 413:
         message = "request body is larger than this server accepts"
     elif status == 400 and _is_json_decode_error(exc):
-        code, message = "malformed_json", f"request body is not valid JSON: {message}"
+        code, message = ErrorCode.MALFORMED_JSON, f"request body is not valid JSON: {message}"
     elif status == 404:
         message = "no such resource" if exc.detail in ("", "Not Found") else exc.detail
     return envelope(status, code, message, exc.extra if isinstance(exc.extra, dict) else {}, exc.headers)
@@ -134,7 +135,7 @@ def _is_json_decode_error(exc: BaseException) -> bool:
 def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return envelope(
-        HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "internal server error; it has been logged"
+        HTTP_500_INTERNAL_SERVER_ERROR, ErrorCode.INTERNAL_ERROR, "internal server error; it has been logged"
     )
 
 

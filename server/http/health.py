@@ -10,6 +10,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from server.core.errors import Unavailable
 from server.http.errors import error_response
+from server.http.services import services_of
+from sync_protocol.errors import ErrorCode
 
 
 class HealthController(Controller):
@@ -27,12 +29,14 @@ class HealthController(Controller):
         responses={503: error_response("The database is unreachable or its schema is not current")},
     )
     async def readyz(self, state: State) -> dict[str, Any]:
-        database = state.database
+        database = services_of(state).database
         try:
             await database.ping()
             current = await database.migrations_current()
         except (SQLAlchemyError, OSError) as exc:
-            raise Unavailable("the database cannot be reached", code="database_unreachable") from exc
+            raise Unavailable("the database cannot be reached", code=ErrorCode.DATABASE_UNREACHABLE) from exc
         if not current:
-            raise Unavailable("the database schema is not at the latest migration", code="migrations_pending")
+            raise Unavailable(
+                "the database schema is not at the latest migration", code=ErrorCode.MIGRATIONS_PENDING
+            )
         return {"status": "ready", "database": database.dialect, "migrations": "current"}

@@ -10,7 +10,9 @@ One ``before_request`` hook of the app (``guard_request``) does, for every route
   kind (nesting too deep, not UTF-8, not JSON) is 400 ``malformed_json``; a value no field may hold
   is 400 ``invalid_input`` naming the field: a NUL character or a lone surrogate in a string or a key,
   a number past a double (``1e309``), an integer outside 64 bits. The decoded value is handed on to
-  Litestar so the body is not parsed twice.
+  Litestar so the body is not parsed twice. A route that names its type in ``opt[STRICT_BODY]`` (the
+  mobile API) has its body decoded here *strictly* into that type, once: Litestar's own validation of
+  ``data`` then takes the value as it is, and the handler (``strict_body``) gets it.
 - **Form bodies** (the console): a NUL character in a field is refused, naming it.
 
 Bounds per field (lengths, formats, ranges) stay on the request types; this is what holds for all.
@@ -32,6 +34,7 @@ from litestar.utils.scope.state import ScopeState
 
 from server.core.errors import InvalidInput, UnsupportedMediaType
 from sync_protocol.errors import ErrorCode
+from sync_protocol.messages import readable
 
 INT64_MAX = 2**63 - 1
 INT64_MIN = -(2**63)
@@ -46,6 +49,10 @@ _FORM_NUL = re.compile(rb"%00|\x00")
 
 # Route opt for handlers that read a JSON body themselves (``await request.body()``) without ``data``.
 JSON_BODY = "json_body"
+# Route opt: the type the JSON body is decoded into strictly (``"2"`` is not an int), here, once.
+STRICT_BODY = "strict_body"
+# Where a strict decoding's refusal waits for the handler (request state).
+_STRICT_ERROR = "strict_body_error"
 
 _media_type_of_handler: dict[int, str | None] = {}
 
@@ -55,7 +62,7 @@ def _body_media_type(request: Request[Any, Any, Any]) -> str | None:
     handler = request.route_handler
     key = id(handler)
     if key not in _media_type_of_handler:
-        kind: str | None = "json" if handler.opt.get(JSON_BODY) else None
+        kind: str | None = "json" if handler.opt.get(JSON_BODY) or handler.opt.get(STRICT_BODY) else None
         field = handler.parsed_fn_signature.parameters.get("data")
         if field is not None:
             kind = "json"
@@ -100,7 +107,39 @@ async def guard_request(request: Request[Any, Any, Any]) -> None:
             f"send the body as application/json (got {content_type or 'no Content-Type'})",
             details={"content_type": content_type},
         )
-    ScopeState.from_scope(request.scope).json = decode_json_body(body)
+    strict: type[Any] | None = request.route_handler.opt.get(STRICT_BODY)
+    if strict is None:
+        ScopeState.from_scope(request.scope).json = decode_json_body(body)
+        return
+    try:
+        value = msgspec.json.decode(body, type=strict, strict=True)
+    except (msgspec.MsgspecError, RecursionError, UnicodeDecodeError) as exc:
+        # Refused as before: first what no field may hold, then Litestar's own validation of
+        # ``data`` (on the JSON as such), then the strict decoding's refusal, in the handler.
+        ScopeState.from_scope(request.scope).json = decode_json_body(body)
+        setattr(request.state, _STRICT_ERROR, strict_decode_error(exc))
+        return
+    if _NUL_ESCAPE.search(body) or _LONG_INTEGER.search(body):
+        decode_json_body(body)  # a value no field may hold: refused, naming the field
+    ScopeState.from_scope(request.scope).json = value
+
+
+def strict_decode_error(exc: BaseException) -> InvalidInput:
+    """A strict decoding's refusal as the 400 that names the field."""
+    if not isinstance(exc, msgspec.ValidationError):
+        return InvalidInput(f"request body is not valid JSON: {exc}", code=ErrorCode.MALFORMED_JSON)
+    message, _, path = str(exc).partition(" - at `")
+    message = readable(message)
+    field = path.rstrip("`").removeprefix("$.").removeprefix("$") or None
+    # Same shape as the framework's own validation errors: details.fields lists the problems.
+    fields = [{"field": field or "", "message": message}]
+    return InvalidInput(f"{field}: {message}" if field else message, field=field, details={"fields": fields})
+
+
+def strict_body_error(request: Request[Any, Any, Any]) -> InvalidInput | None:
+    """Why ``guard_request`` could not decode the body of a ``STRICT_BODY`` route strictly, if so."""
+    error: InvalidInput | None = getattr(request.state, _STRICT_ERROR, None)
+    return error
 
 
 def decode_json_body(body: bytes) -> Any:

@@ -27,6 +27,7 @@ from server.mirror.pull import MirrorPuller, PullError
 from server.xero.client import XeroClient
 from server.xero.errors import NeedsReconnect, ValidationError, XeroError
 from server.xero_link.access import XeroAccess
+from sync_protocol.errors import ErrorCode
 
 log = logging.getLogger("ledgersync.mirror")
 
@@ -124,9 +125,9 @@ class SyncService:
         try:
             started = await self.start(organisation_id, types, "manual")
         except NeedsReconnect as exc:
-            raise Conflict(exc.message, code="xero_needs_reconnect") from exc
+            raise Conflict(exc.message, code=ErrorCode.XERO_NEEDS_RECONNECT) from exc
         if started is None:
-            raise Conflict("a sync of this organisation is running already", code="sync_in_progress")
+            raise Conflict("a sync of this organisation is running already", code=ErrorCode.SYNC_IN_PROGRESS)
         task = asyncio.get_running_loop().create_task(self.execute(started))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

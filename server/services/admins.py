@@ -16,6 +16,7 @@ from server.db.database import Database
 from server.db.models import Admin, AdminSession, Organisation
 from server.db.types import utcnow
 from server.services.sign_in_throttle import SignInThrottle
+from sync_protocol.errors import ErrorCode
 
 SESSION_LIFETIME = timedelta(hours=12)
 _hasher = PasswordHasher()
@@ -50,7 +51,7 @@ class AdminService:
             raise InvalidInput("password must have at least 8 characters", field="password")
         async with self._db.transaction() as session:
             if await session.scalar(select(Admin.id).where(Admin.email == email)):
-                raise Conflict(f"an admin with email {email} exists already", code="admin_exists")
+                raise Conflict(f"an admin with email {email} exists already", code=ErrorCode.ADMIN_EXISTS)
             organisation = await session.scalar(
                 select(Organisation).where(Organisation.name == organisation_name)
             )
@@ -71,7 +72,7 @@ class AdminService:
             admin = await session.scalar(select(Admin).where(Admin.email == email))
         if not _password_matches(admin.password_hash if admin else _DUMMY_HASH, password) or admin is None:
             await self.throttle.failed(email, source)
-            raise Unauthenticated("email or password is wrong", code="bad_credentials")
+            raise Unauthenticated("email or password is wrong", code=ErrorCode.BAD_CREDENTIALS)
         await self.throttle.succeeded(email, source)
         async with self._db.transaction() as session:
             token = new_token("ls_sess")
@@ -93,7 +94,7 @@ class AdminService:
             ).one_or_none()
         if row is None:
             raise Unauthenticated(
-                "sign in first: the session is missing or has expired", code="session_required"
+                "sign in first: the session is missing or has expired", code=ErrorCode.SESSION_REQUIRED
             )
         return AdminPrincipal(row.id, row.organisation_id, row.email)
 

@@ -16,6 +16,7 @@ from server.db.database import Database
 from server.db.point_reads import PointQuery, utc_timestamp
 from server.db.sync_models import Device, PairingCode
 from server.db.types import utcnow
+from sync_protocol.errors import ErrorCode
 
 PAIRING_CODE_LIFETIME = timedelta(minutes=15)
 # A device's last-seen time is kept to the minute: one write a minute, not one per request.
@@ -110,7 +111,7 @@ class DeviceService:
             if claimed is None:
                 raise Unauthenticated(
                     "pairing code is unknown, expired or used already; ask your admin for a new one",
-                    code="pairing_code_invalid",
+                    code=ErrorCode.PAIRING_CODE_INVALID,
                 )
             token = new_token("ls_dev")
             device = Device(
@@ -127,10 +128,12 @@ class DeviceService:
         # Every mobile request runs this: one statement straight through the driver (point_reads).
         device = await self._db.point.row(_DEVICE_BY_TOKEN, token_hash(token))
         if device is None:
-            raise Unauthenticated("unknown device token; pair this device again", code="unauthenticated")
+            raise Unauthenticated(
+                "unknown device token; pair this device again", code=ErrorCode.UNAUTHENTICATED
+            )
         device_id, organisation_id, staff_name, revoked, seen, synced = device
         if revoked:
-            raise Unauthenticated("this device was revoked; pair it again", code="device_revoked")
+            raise Unauthenticated("this device was revoked; pair it again", code=ErrorCode.DEVICE_REVOKED)
         principal = DevicePrincipal(
             _uuid(device_id), _uuid(organisation_id), staff_name, last_sync_at=utc_timestamp(synced)
         )
@@ -180,6 +183,6 @@ class DeviceService:
                 select(Device).where(Device.id == device_id, Device.organisation_id == organisation_id)
             )
             if device is None:
-                raise NotFound("no such device in this organisation", code="not_found")
+                raise NotFound("no such device in this organisation", code=ErrorCode.NOT_FOUND)
             if device.revoked_at is None:
                 device.revoked_at = utcnow()

@@ -19,6 +19,7 @@ from server.core.errors import RateLimited
 from server.db.admin_models import SignInFailure
 from server.db.database import Database
 from server.db.types import utcnow
+from sync_protocol.errors import ErrorCode
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class SignInThrottle:
             raise RateLimited(
                 f"too many failed sign-ins; try again in {_in_words(wait)}",
                 retry_after=wait,
-                code="sign_in_locked",
+                code=ErrorCode.SIGN_IN_LOCKED,
             )
 
     async def failed(self, email: str, source: str) -> datetime | None:

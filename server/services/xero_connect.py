@@ -37,6 +37,7 @@ from server.xero import oauth, wire
 from server.xero.errors import NeedsReconnect, XeroError
 from server.xero_link.access import XeroAccess, xero_app
 from server.xero_link.tokens import CONNECTED, ConnectionInfo
+from sync_protocol.errors import ErrorCode
 
 log = logging.getLogger("ledgersync.xero.connect")
 
@@ -70,7 +71,7 @@ class XeroConnectService:
         """The URL of Xero's consent page for this organisation's admin."""
         if not self._settings.xero_client_id:
             raise Unavailable(
-                "no Xero app is configured (LEDGERSYNC_XERO_CLIENT_ID)", code="xero_not_configured"
+                "no Xero app is configured (LEDGERSYNC_XERO_CLIENT_ID)", code=ErrorCode.XERO_NOT_CONFIGURED
             )
         pkce = oauth.Pkce.new()
         state = secrets.token_urlsafe(32)
@@ -91,11 +92,13 @@ class XeroConnectService:
         pending = await self._pending(state)
         if pending.tokens is not None:  # a tenant-choice state: it goes to choose_tenant, not here
             raise InvalidInput(
-                "unknown or expired Xero connect state", code="oauth_state_invalid", field="state"
+                "unknown or expired Xero connect state", code=ErrorCode.OAUTH_STATE_INVALID, field="state"
             )
         if error or not code:
             await self._forget(pending.state)
-            raise InvalidInput(f"Xero did not grant access: {error or 'no code'}", code="xero_access_denied")
+            raise InvalidInput(
+                f"Xero did not grant access: {error or 'no code'}", code=ErrorCode.XERO_ACCESS_DENIED
+            )
         verifier = self._box.decrypt(pending.code_verifier, associated=f"oauth:{pending.state}")
         await self._forget(pending.state)  # one use, whatever happens next
         try:
@@ -103,10 +106,12 @@ class XeroConnectService:
             connections = await self._granted(tokens.access_token)
         except XeroError as exc:
             raise Unavailable(
-                f"Xero refused the connection: {exc.message}", code="xero_connect_failed"
+                f"Xero refused the connection: {exc.message}", code=ErrorCode.XERO_CONNECT_FAILED
             ) from exc
         if not connections:
-            raise InvalidInput("no Xero organisation was chosen on the consent page", code="xero_no_tenant")
+            raise InvalidInput(
+                "no Xero organisation was chosen on the consent page", code=ErrorCode.XERO_NO_TENANT
+            )
         if len(connections) == 1:
             tenant = await self._bind(pending.organisation_id, connections[0], tokens)
             return CallbackOutcome("connected", tenant=tenant)
@@ -132,7 +137,7 @@ class XeroConnectService:
         pending = await self._pending(state)
         if pending.organisation_id != organisation_id or pending.tokens is None:
             raise InvalidInput(
-                "unknown or expired Xero connect state", code="oauth_state_invalid", field="state"
+                "unknown or expired Xero connect state", code=ErrorCode.OAUTH_STATE_INVALID, field="state"
             )
         connections = msgspec.convert(pending.tenants or [], list[wire.Connection])
         chosen = next((c for c in connections if c.tenant_id.lower() == tenant_id.lower()), None)
@@ -150,7 +155,7 @@ class XeroConnectService:
         pending = await self._pending(state)
         if pending.organisation_id != organisation_id or pending.tokens is None:
             raise InvalidInput(
-                "unknown or expired Xero connect state", code="oauth_state_invalid", field="state"
+                "unknown or expired Xero connect state", code=ErrorCode.OAUTH_STATE_INVALID, field="state"
             )
         connections = msgspec.convert(pending.tenants or [], list[wire.Connection])
         return [Tenant(c.tenant_id, c.tenant_name or "") for c in connections]
@@ -173,7 +178,7 @@ class XeroConnectService:
             row = await session.get(XeroOAuthState, state or "")
         if row is None or row.expires_at < utcnow():
             raise InvalidInput(
-                "unknown or expired Xero connect state", code="oauth_state_invalid", field="state"
+                "unknown or expired Xero connect state", code=ErrorCode.OAUTH_STATE_INVALID, field="state"
             )
         return row
 
@@ -212,7 +217,7 @@ class XeroConnectService:
             try:
                 self._access.tokens.store(row, tokens)
             except NeedsReconnect as exc:
-                raise InvalidInput(exc.message, code="xero_no_offline_access") from exc
+                raise InvalidInput(exc.message, code=ErrorCode.XERO_NO_OFFLINE_ACCESS) from exc
         return Tenant(tenant_id, connection.tenant_name or "")
 
     async def disconnect(self, organisation_id: uuid.UUID) -> None:
@@ -228,7 +233,9 @@ class XeroConnectService:
                 select(XeroConnection).where(XeroConnection.organisation_id == organisation_id)
             )
             if row is None:
-                raise NotFound("this organisation is not connected to Xero", code="xero_not_connected")
+                raise NotFound(
+                    "this organisation is not connected to Xero", code=ErrorCode.XERO_NOT_CONNECTED
+                )
             tokens = self._access.tokens
             access_token = tokens.decrypt(row.id, row.access_token)
             user = row.xero_user_id or oauth.xero_user_id(access_token)

@@ -44,12 +44,13 @@ from sqlalchemy import case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.core import feed, outbox
+from server.core import feed
 from server.core.errors import Conflict, InvalidInput
 from server.core.feed import Change
 from server.core.principals import DevicePrincipal
 from server.core.push import PushService
 from server.core.rejections import REJECTION, RejectionNote, note_key
+from server.core.states import DEAD_STATES, UploadState
 from server.db.database import Database
 from server.db.models import SyncRecord
 from server.db.sync_models import Upload
@@ -78,9 +79,6 @@ from sync_protocol.messages import (
 )
 from sync_protocol.messages import PushResponse as NativePushResponse
 from sync_protocol.watermelon import (
-    NOT_DELETABLE,
-    PUSH_CONFLICT,
-    READ_ONLY,
     TABLE_BY_NAME,
     TABLE_OF_ENTITY,
     TABLES,
@@ -99,7 +97,7 @@ E = TypeVar("E", bound=Entity)
 
 
 class PushConflict(Conflict):
-    code = PUSH_CONFLICT
+    code = ErrorCode.PUSH_CONFLICT
 
 
 _note_decoder = msgspec.json.Decoder(RejectionNote)
@@ -189,7 +187,7 @@ async def _failed_deletions(
             .where(
                 Upload.organisation_id == organisation_id,
                 Upload.record_id.in_(chunk),
-                Upload.state.not_in((outbox.REJECTED, outbox.SUPERSEDED)),
+                Upload.state.not_in(DEAD_STATES),
             )
             .order_by(Upload.id)
         ),
@@ -199,7 +197,7 @@ async def _failed_deletions(
     return {
         record_id
         for record_id, (kind, state) in latest.items()
-        if kind in ("void_invoice", "delete_payment") and state == outbox.FAILED
+        if kind in ("void_invoice", "delete_payment") and state == UploadState.FAILED
     }
 
 
@@ -488,7 +486,12 @@ class _PushPlan:
             if table is not None and table.read_only:
                 ids = [raw["id"] for raw in changes.created + changes.updated] + changes.deleted
                 self._read_only += [
-                    Rejection(table=name, id=i, code=READ_ONLY, message=f"{name} come from Xero: read only")
+                    Rejection(
+                        table=name,
+                        id=i,
+                        code=ErrorCode.READ_ONLY,
+                        message=f"{name} come from Xero: read only",
+                    )
                     for i in ids
                 ]
             # Tables ledgersync does not know are the app's own (local-only): not ours to sync.
@@ -663,7 +666,7 @@ class _PushPlan:
                 rejection = Rejection(
                     table="customers",
                     id=customer_id,
-                    code=NOT_DELETABLE,
+                    code=ErrorCode.NOT_DELETABLE,
                     message="customers cannot be deleted from a phone: archive the contact in Xero",
                 )
                 unit = _Unit("customers", customer_id, [("customers", customer_id)], rejection=rejection)

@@ -125,6 +125,8 @@ class XeroClient:
     ) -> T:
         """PUT/POST with ``summarizeErrors=false``: the answer has one result per element.
 
+        ``body``: what ``wire.encode`` makes JSON of, or its bytes already encoded (a caller that
+        keys the request by its content encodes it once, for both).
         Check each element's ``status_attribute_string``/``validation_errors`` (``element_errors``).
         A 400 for the request as a whole raises ValidationError. ``retry_unanswered=False``: a
         transport failure or 5xx is raised at once, for callers that must look in Xero before
@@ -135,7 +137,8 @@ class XeroClient:
             "Idempotency-Key": idempotency_key or str(uuid.uuid4()),
             "Content-Type": "application/json",
         }
-        response = await self._send(method, path, query, headers, wire.encode(body), retry=retry_unanswered)
+        content = body if isinstance(body, bytes) else wire.encode(body)
+        response = await self._send(method, path, query, headers, content, retry=retry_unanswered)
         return wire.decode(response.content, kind)
 
     async def _send(

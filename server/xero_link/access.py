@@ -69,7 +69,7 @@ class XeroAccess:
             self.http,
             self.settings.xero_api_url,
             row.tenant_id,
-            self.tokens.source(organisation_id),
+            self.tokens.source(organisation_id, row),  # the row read once: its token serves the first call
             self.limiters.for_tenant(row.tenant_id),
             self.retry,
             use_reserve=forwarding,

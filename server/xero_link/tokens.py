@@ -65,8 +65,13 @@ class TokenStore:
         self._locks: dict[uuid.UUID, asyncio.Lock] = {}
         self.refreshes = 0  # refreshes this process performed (observability, tests)
 
-    def source(self, organisation_id: uuid.UUID) -> OrganisationTokens:
-        return OrganisationTokens(self, organisation_id)
+    def source(self, organisation_id: uuid.UUID, row: XeroConnection | None = None) -> OrganisationTokens:
+        """The organisation's tokens for one client. ``row``: its connection as the caller just read
+        it, whose access token the client's first request then uses without reading it again."""
+        if row is None:
+            return OrganisationTokens(self, organisation_id)
+        first = AccessToken(self.decrypt(row.id, row.access_token), row.token_version)
+        return OrganisationTokens(self, organisation_id, first, row.access_expires_at)
 
     def encrypt(self, connection_id: uuid.UUID, token: str) -> bytes:
         return self._secrets.encrypt(token, associated=str(connection_id))
@@ -172,11 +177,24 @@ class TokenStore:
 class OrganisationTokens:
     """The ``TokenSource`` of one organisation's Xero client."""
 
-    def __init__(self, store: TokenStore, organisation_id: uuid.UUID) -> None:
+    def __init__(
+        self,
+        store: TokenStore,
+        organisation_id: uuid.UUID,
+        first: AccessToken | None = None,
+        first_expires_at: datetime | None = None,
+    ) -> None:
         self._store = store
         self._organisation_id = organisation_id
+        self._first = first
+        self._first_expires_at = first_expires_at
 
     async def current(self) -> AccessToken:
+        first, self._first = self._first, None
+        if first is not None and self._first_expires_at is not None:
+            if self._first_expires_at > utcnow():
+                return first
+            return await self._store.refreshed(self._organisation_id, first)
         return await self._store.current(self._organisation_id)
 
     async def refreshed(self, stale: AccessToken) -> AccessToken:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -27,7 +28,8 @@ from sync_protocol.messages import (
 )
 
 GOLDEN = Path(__file__).parent / "golden"
-PROTOCOL_DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
+ROOT = Path(__file__).resolve().parents[2]
+PROTOCOL_DOC = ROOT / "docs" / "protocol.md"
 
 MESSAGES: dict[str, tuple[type[Any], dict[str, Any]]] = {
     "pair_request": (PairRequest, examples.PAIR_REQUEST),
@@ -71,6 +73,41 @@ def test_every_error_code_is_described_and_in_the_protocol_doc() -> None:
     table = set(re.findall(r"^\| `([a-z_]+)` \| \d{3}(?:/\d{3})? \| ", PROTOCOL_DOC.read_text(), re.M))
     assert set(ERROR_DESCRIPTIONS) == set(ErrorCode)
     assert set(table) == {code.value for code in ErrorCode}
+
+
+def _codes_written_as_strings(source: Path) -> list[str]:
+    """``code="…"`` arguments and ``code = "…"`` class attributes: codes not taken from ErrorCode."""
+    found = []
+    for node in ast.walk(ast.parse(source.read_text())):
+        values: list[ast.expr] = []
+        if isinstance(node, ast.Call):
+            values = [k.value for k in node.keywords if k.arg == "code"]
+        elif isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "code" for t in node.targets
+        ):
+            values = [node.value]
+        elif (
+            isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == "code"
+        ):
+            values = [node.value] if node.value is not None else []
+        found += [
+            f"{source.relative_to(ROOT)}:{v.lineno}: {v.value!r}"
+            for v in values
+            if isinstance(v, ast.Constant) and isinstance(v.value, str)
+        ]
+    return found
+
+
+def test_every_error_the_server_raises_takes_its_code_from_the_one_enum() -> None:
+    # server/xero is the Xero client: its ``code`` fields are Xero's (account codes), not ours.
+    xero_client = ROOT / "server" / "xero"
+    sources = [
+        p
+        for d in ("server", "mobile_api", "sync_protocol")
+        for p in sorted((ROOT / d).rglob("*.py"))
+        if xero_client not in p.parents
+    ]
+    assert [hit for source in sources for hit in _codes_written_as_strings(source)] == []
 
 
 def test_the_mobile_endpoints_carry_examples_in_the_openapi_schema() -> None:

@@ -10,15 +10,14 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter
 
 from server.forwarding.conflicts import ConflictsPage, ConflictsService, ConflictView
-from server.forwarding.worker import ForwardingWorkers
 from server.http.admin_auth import provide_admin, require_admin
 from server.http.errors import error_response
+from server.http.services import services_of
 from server.services.admins import AdminPrincipal
 
 
 def _conflicts(state: State) -> ConflictsService:
-    service: ConflictsService = state.conflicts
-    return service
+    return services_of(state).conflicts
 
 
 class ConflictsController(Controller):
@@ -50,6 +49,4 @@ class ConflictsController(Controller):
         self, admin: NamedDependency[AdminPrincipal], state: State, conflict_id: FromPath[int]
     ) -> Response[ConflictView]:
         view = await _conflicts(state).apply_phone(admin.organisation_id, conflict_id, admin.email)
-        workers: ForwardingWorkers = state.forwarding
-        workers.wake()
         return Response(view, status_code=202)

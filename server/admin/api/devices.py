@@ -13,8 +13,8 @@ from litestar.params import FromPath, JSONBody
 
 from server.http.admin_auth import provide_admin, require_admin
 from server.http.errors import error_response
+from server.http.services import services_of
 from server.services.admins import AdminPrincipal
-from server.services.devices import DeviceService
 
 
 class NewPairingCode(msgspec.Struct, forbid_unknown_fields=True):
@@ -53,13 +53,13 @@ class DevicesController(Controller):
     async def issue_pairing_code(
         self, data: JSONBody[NewPairingCode], admin: NamedDependency[AdminPrincipal], state: State
     ) -> PairingCodeOut:
-        devices: DeviceService = state.devices
+        devices = services_of(state).devices
         issued = await devices.issue_pairing_code(admin.organisation_id, data.staff_name)
         return PairingCodeOut(issued.code, issued.staff_name, issued.expires_at)
 
     @get("/", summary="List paired devices", responses={401: error_response("Not signed in")})
     async def list_devices(self, admin: NamedDependency[AdminPrincipal], state: State) -> list[DeviceOut]:
-        devices: DeviceService = state.devices
+        devices = services_of(state).devices
         return [
             DeviceOut(
                 str(d.id),
@@ -83,6 +83,6 @@ class DevicesController(Controller):
     async def revoke(
         self, device_id: FromPath[uuid.UUID], admin: NamedDependency[AdminPrincipal], state: State
     ) -> Response[None]:
-        devices: DeviceService = state.devices
+        devices = services_of(state).devices
         await devices.revoke(admin.organisation_id, device_id)
         return Response(None, status_code=204)

@@ -16,6 +16,7 @@ from server.forwarding.worker import ForwardingWorkers
 from server.http.admin_auth import provide_admin, require_admin
 from server.http.errors import error_response
 from server.http.input_guard import INT64_MAX, MAX_OFFSET
+from server.http.services import services_of
 from server.services.admins import AdminPrincipal
 
 
@@ -28,18 +29,15 @@ class UploadsPage(msgspec.Struct):
 
 
 def _settings(state: State) -> ForwardingSettingsService:
-    service: ForwardingSettingsService = state.forwarding_settings
-    return service
+    return services_of(state).forwarding_settings
 
 
 def _outbox(state: State) -> OutboxAdmin:
-    service: OutboxAdmin = state.outbox
-    return service
+    return services_of(state).outbox
 
 
 def _workers(state: State) -> ForwardingWorkers:
-    workers: ForwardingWorkers = state.forwarding
-    return workers
+    return services_of(state).forwarding
 
 
 class ForwardingController(Controller):

@@ -20,7 +20,8 @@ from server.http.admin_auth import (
     session_token_of,
 )
 from server.http.errors import error_response
-from server.services.admins import AdminPrincipal, AdminService
+from server.http.services import services_of
+from server.services.admins import AdminPrincipal
 
 
 class SignIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -61,16 +62,18 @@ class SessionController(Controller):
         # server/admin/console/csrf.py).
         if request.content_type[0] != "application/json":
             raise HTTPException(status_code=415, detail="send the sign-in as application/json")
-        service: AdminService = state.admins
+        service = services_of(state).admins
         opened = await service.sign_in(data.email, data.password, client_address(request))
         body = SessionOut(opened.token, opened.principal.email, str(opened.principal.organisation_id))
-        return Response(body, status_code=201, cookies=[session_cookie(opened.token, state.settings)])
+        return Response(
+            body, status_code=201, cookies=[session_cookie(opened.token, services_of(state).settings)]
+        )
 
     @delete("/", summary="Sign out", guards=[require_admin], status_code=204)
     async def sign_out(self, request: Request[None, None, State], state: State) -> Response[None]:
         token = session_token_of(request)
         if token:
-            await state.admins.sign_out(token)
+            await services_of(state).admins.sign_out(token)
         return Response(None, status_code=204, cookies=[cleared_session_cookie()])
 
     @get(

@@ -16,6 +16,7 @@ from server.core.sync_log import RunView
 from server.http.admin_auth import provide_admin, require_admin
 from server.http.errors import error_response
 from server.http.input_guard import MAX_OFFSET
+from server.http.services import services_of
 from server.mirror.service import SyncService
 from server.services.admins import AdminPrincipal
 
@@ -46,8 +47,7 @@ class AccountOut(msgspec.Struct):
 
 
 def _sync(state: State) -> SyncService:
-    service: SyncService = state.sync
-    return service
+    return services_of(state).sync
 
 
 class SyncController(Controller):
@@ -93,7 +93,7 @@ class SyncController(Controller):
         state: State,
         account_type: Annotated[Literal["BANK", "REVENUE"] | None, QueryParameter(name="type")] = None,
     ) -> list[AccountOut]:
-        found = await mirrored_accounts(state.database, admin.organisation_id, account_type)
+        found = await mirrored_accounts(services_of(state).database, admin.organisation_id, account_type)
         return [
             AccountOut(a.id, a.xero_id, a.code, a.name, a.type, a.account_class, a.tax_type) for a in found
         ]

@@ -3,7 +3,6 @@ disconnect. Parse, call ``XeroConnectService``, encode."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -17,12 +16,9 @@ from litestar.response import Redirect
 from server.core.errors import LedgersyncError
 from server.http.admin_auth import provide_admin, require_admin
 from server.http.errors import error_response
+from server.http.services import services_of
 from server.services.admins import AdminPrincipal
 from server.services.xero_connect import CallbackOutcome, XeroConnectService
-
-# Where an admin's browser lands after Xero's consent page: the console's page, wired by create_app
-# (the admin API never imports the console).
-BrowserLanding = Callable[[CallbackOutcome | LedgersyncError], Redirect]
 
 
 class TenantOut(msgspec.Struct):
@@ -52,8 +48,7 @@ class ConnectionOut(msgspec.Struct):
 
 
 def _service(state: State) -> XeroConnectService:
-    service: XeroConnectService = state.xero_connect
-    return service
+    return services_of(state).xero_connect
 
 
 def _callback_out(outcome: CallbackOutcome) -> CallbackOut:
@@ -141,7 +136,7 @@ class XeroCallbackController(Controller):
             )
         except LedgersyncError as exc:
             outcome = exc
-        landing: BrowserLanding = state.xero_browser_landing
+        landing = services_of(state).xero_browser_landing
         return landing(outcome)
 
 

@@ -14,8 +14,8 @@ from litestar.params import FromPath, QueryParameter
 from server.admin.console.rendering import page, see_other
 from server.core.errors import LedgersyncError
 from server.forwarding.conflicts import ConflictsService
-from server.forwarding.worker import ForwardingWorkers
 from server.http.admin_auth import provide_admin, require_admin
+from server.http.services import services_of
 from server.services.admins import AdminPrincipal
 
 PATH = "/admin/conflicts"
@@ -41,8 +41,7 @@ def _shown(value: Any) -> str:
 
 
 def _conflicts(state: State) -> ConflictsService:
-    service: ConflictsService = state.conflicts
-    return service
+    return services_of(state).conflicts
 
 
 class ConflictsPageController(Controller):
@@ -81,6 +80,4 @@ class ConflictsPageController(Controller):
             await _conflicts(state).apply_phone(admin.organisation_id, conflict_id, admin.email)
         except LedgersyncError as exc:
             return see_other(PATH, ("problem", exc.message))
-        workers: ForwardingWorkers = state.forwarding
-        workers.wake()
         return see_other(PATH, ("done", "The phone's value is on its way to Xero."))

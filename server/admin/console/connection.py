@@ -16,6 +16,7 @@ from litestar.response import Redirect
 from server.admin.console.rendering import page, see_other
 from server.core.errors import LedgersyncError
 from server.http.admin_auth import provide_admin, require_admin
+from server.http.services import services_of
 from server.services.admins import AdminPrincipal
 from server.services.sync_overview import last_successful_sync
 from server.services.xero_connect import CallbackOutcome, XeroConnectService
@@ -29,8 +30,7 @@ class TenantForm(msgspec.Struct):
 
 
 def _service(state: State) -> XeroConnectService:
-    service: XeroConnectService = state.xero_connect
-    return service
+    return services_of(state).xero_connect
 
 
 class ConnectionController(Controller):
@@ -44,7 +44,7 @@ class ConnectionController(Controller):
         self, request: Request[Any, Any, State], admin: NamedDependency[AdminPrincipal], state: State
     ) -> Response[Any]:
         info = await _service(state).info(admin.organisation_id)
-        last_sync = await last_successful_sync(state.database, admin.organisation_id)
+        last_sync = await last_successful_sync(services_of(state).database, admin.organisation_id)
         return page(
             request,
             "connection.html",

@@ -18,6 +18,7 @@ from markupsafe import Markup
 from server.admin.console.rendering import fragment, page, see_other, wants_fragment
 from server.core.errors import InvalidInput, LedgersyncError
 from server.http.admin_auth import provide_admin, require_admin
+from server.http.services import services_of
 from server.services.admins import AdminPrincipal
 from server.services.devices import DeviceService, IssuedPairingCode
 
@@ -40,8 +41,7 @@ def qr_svg(text: str, title: str) -> Markup:
 
 
 def _devices(state: State) -> DeviceService:
-    service: DeviceService = state.devices
-    return service
+    return services_of(state).devices
 
 
 class DevicesController(Controller):
@@ -72,7 +72,9 @@ class DevicesController(Controller):
     def _pairing(self, state: State, issued: IssuedPairingCode | None, problem: str | None) -> dict[str, Any]:
         qr = None
         if issued is not None:
-            qr = qr_svg(pairing_link(state.settings.base_url, issued.code), f"Pairing code {issued.code}")
+            qr = qr_svg(
+                pairing_link(services_of(state).settings.base_url, issued.code), f"Pairing code {issued.code}"
+            )
         return {"issued": issued, "qr": qr, "problem": problem}
 
     @get("/")

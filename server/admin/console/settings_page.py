@@ -18,6 +18,7 @@ from server.core.accounts import mirrored_accounts
 from server.core.errors import InvalidInput
 from server.forwarding.settings import ForwardingSettingsService, SettingsChange, SettingsView
 from server.http.admin_auth import provide_admin, require_admin
+from server.http.services import services_of
 from server.services.admins import AdminPrincipal
 
 PATH = "/admin/settings"
@@ -93,8 +94,7 @@ def _posted(form: SettingsForm) -> dict[str, Any]:
 
 
 def _service(state: State) -> ForwardingSettingsService:
-    service: ForwardingSettingsService = state.forwarding_settings
-    return service
+    return services_of(state).forwarding_settings
 
 
 class SettingsController(Controller):
@@ -121,11 +121,11 @@ class SettingsController(Controller):
             values=values,
             view=view,
             errors=errors or {},
-            banks=await mirrored_accounts(state.database, admin.organisation_id, "BANK"),
-            revenues=await mirrored_accounts(state.database, admin.organisation_id, "REVENUE"),
+            banks=await mirrored_accounts(services_of(state).database, admin.organisation_id, "BANK"),
+            revenues=await mirrored_accounts(services_of(state).database, admin.organisation_id, "REVENUE"),
             statuses=INVOICE_STATUSES,
             labels=SETTING_LABELS,
-            default_interval=state.settings.sync_interval_minutes,
+            default_interval=services_of(state).settings.sync_interval_minutes,
             status_code=status_code,
         )
 

@@ -15,7 +15,7 @@ from server.admin.console.flash import flash_cookie
 from server.admin.console.rendering import page
 from server.core.errors import RateLimited, Unauthenticated
 from server.http.admin_auth import cleared_session_cookie, client_address, session_cookie, session_token_of
-from server.services.admins import AdminService
+from server.http.services import services_of
 
 HOME = "/admin/connection"
 
@@ -44,7 +44,7 @@ class SignInController(Controller):
         token = session_token_of(request)
         if token:
             try:
-                await state.admins.resolve(token)
+                await services_of(state).admins.resolve(token)
                 return Redirect(safe_next(next), status_code=303)
             except Unauthenticated:
                 pass
@@ -57,7 +57,7 @@ class SignInController(Controller):
         state: State,
         data: Annotated[SignInForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Response[Any]:
-        service: AdminService = state.admins
+        service = services_of(state).admins
         try:
             opened = await service.sign_in(data.email, data.password, client_address(request))
         except RateLimited as exc:
@@ -67,7 +67,9 @@ class SignInController(Controller):
         except Unauthenticated:
             return self._again(request, data, "The email or the password is wrong.", 401)
         return Redirect(
-            safe_next(data.next), status_code=303, cookies=[session_cookie(opened.token, state.settings)]
+            safe_next(data.next),
+            status_code=303,
+            cookies=[session_cookie(opened.token, services_of(state).settings)],
         )
 
     def _again(
@@ -93,7 +95,7 @@ class SignInController(Controller):
     async def sign_out(self, request: Request[Any, Any, State], state: State) -> Redirect:
         token = session_token_of(request)
         if token:
-            await state.admins.sign_out(token)
+            await services_of(state).admins.sign_out(token)
         return Redirect(
             "/admin/sign-in",
             status_code=303,

@@ -17,6 +17,7 @@ from server.core.data_types import DATA_TYPES
 from server.core.errors import LedgersyncError
 from server.core.sync_log import RunView
 from server.http.admin_auth import provide_admin, require_admin
+from server.http.services import services_of
 from server.mirror.service import SyncService
 from server.services.admins import AdminPrincipal
 from server.services.sync_overview import latest_run
@@ -65,8 +66,7 @@ class SyncForm(msgspec.Struct):
 
 
 def _sync(state: State) -> SyncService:
-    service: SyncService = state.sync
-    return service
+    return services_of(state).sync
 
 
 def status_context(run: RunView | None, problem: str | None = None) -> dict[str, Any]:
@@ -90,7 +90,7 @@ class SyncController(Controller):
         shown = (
             await _sync(state).log.get(admin.organisation_id, run)
             if run
-            else await latest_run(state.database, admin.organisation_id)
+            else await latest_run(services_of(state).database, admin.organisation_id)
         )
         return page(
             request,

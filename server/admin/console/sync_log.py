@@ -14,6 +14,7 @@ from litestar.params import FromPath, QueryParameter
 from server.admin.console.rendering import page
 from server.admin.console.sync import label
 from server.http.admin_auth import provide_admin, require_admin
+from server.http.services import services_of
 from server.mirror.service import SyncService
 from server.services.admins import AdminPrincipal
 from server.services.error_hints import hint_for
@@ -22,8 +23,7 @@ PAGE_SIZE = 25
 
 
 def _sync(state: State) -> SyncService:
-    service: SyncService = state.sync
-    return service
+    return services_of(state).sync
 
 
 def explained(error: dict[str, Any]) -> dict[str, Any]:

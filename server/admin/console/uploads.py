@@ -15,9 +15,10 @@ from litestar.params import Body, FromPath, QueryParameter
 
 from server.admin.console.rendering import page, see_other
 from server.core.errors import LedgersyncError
+from server.core.states import RETRYABLE_STATES, UploadState
 from server.forwarding.outbox_admin import OutboxAdmin, StateFilter
-from server.forwarding.worker import ForwardingWorkers
 from server.http.admin_auth import provide_admin, require_admin
+from server.http.services import services_of
 from server.services.admins import AdminPrincipal
 from server.services.error_hints import hint_for
 
@@ -36,16 +37,16 @@ FILTER_LABELS = {
     "rejected": "Rejected",
 }
 # Upload states in words (and a symbol, so they read without colour).
-STATE_LABELS = {
-    "in_xero": "✓ In Xero",
-    "failed": "✗ Failed",
-    "rejected": "✗ Rejected at upload",
-    "waiting": "… Waiting for an earlier upload",
-    "accepted": "… Due to send",
-    "forwarding": "… Sending",
-    "retrying": "↻ Retrying",
-    "held": "‖ Held",
-    "superseded": "Replaced by a later upload",
+STATE_LABELS: dict[UploadState, str] = {
+    UploadState.IN_XERO: "✓ In Xero",
+    UploadState.FAILED: "✗ Failed",
+    UploadState.REJECTED: "✗ Rejected at upload",
+    UploadState.WAITING: "… Waiting for an earlier upload",
+    UploadState.ACCEPTED: "… Due to send",
+    UploadState.FORWARDING: "… Sending",
+    UploadState.RETRYING: "↻ Retrying",
+    UploadState.HELD: "‖ Held",
+    UploadState.SUPERSEDED: "Replaced by a later upload",
 }
 KIND_LABELS = {
     "upsert_customer": "Customer",
@@ -54,7 +55,7 @@ KIND_LABELS = {
     "void_invoice": "Void invoice",
     "delete_payment": "Delete payment",
 }
-RETRYABLE = ("failed", "held", "retrying")
+RETRYABLE = RETRYABLE_STATES
 
 
 class RetryForm(msgspec.Struct):
@@ -62,8 +63,7 @@ class RetryForm(msgspec.Struct):
 
 
 def _outbox(state: State) -> OutboxAdmin:
-    service: OutboxAdmin = state.outbox
-    return service
+    return services_of(state).outbox
 
 
 def _safe_back(target: str) -> str:
@@ -149,7 +149,7 @@ class UploadsController(Controller):
             await _outbox(state).retry(admin.organisation_id, upload_id)
         except LedgersyncError as exc:
             return see_other(back, ("problem", exc.message))
-        workers: ForwardingWorkers = state.forwarding
+        workers = services_of(state).forwarding
         workers.wake()
         return see_other(back, ("done", f"Upload {upload_id} is on its way to Xero again."))
 
