@@ -31,6 +31,7 @@ from sqlalchemy.orm import aliased
 from server.core import feed, outbox
 from server.core.errors import NotFound
 from server.core.feed import Change
+from server.db.chunks import chunks
 from server.db.models import SyncRecord
 from server.db.sync_models import Upload, UploadDependency
 from server.db.types import utcnow
@@ -117,8 +118,6 @@ _STATE_OF: dict[type[object], str] = {
     Waiting: outbox.WAITING,
 }
 _ENTITY_TYPES = {name: cls for cls, name in ENTITY_NAME.items()}
-# Bound the size of one IN (...) list (SQLite and asyncpg allow ~32k parameters).
-_CHUNK = 500
 
 
 def state_of(fate: Fate) -> str:
@@ -307,11 +306,9 @@ async def _uploads(
 ) -> dict[int, Upload]:
     found: dict[int, Upload] = {}
     ids = list(dict.fromkeys(upload_ids))
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in chunks(ids):
         rows = await session.scalars(
-            select(Upload).where(
-                Upload.organisation_id == organisation_id, Upload.id.in_(ids[start : start + _CHUNK])
-            )
+            select(Upload).where(Upload.organisation_id == organisation_id, Upload.id.in_(chunk))
         )
         found.update((row.id, row) for row in rows)
     return found
@@ -320,12 +317,12 @@ async def _uploads(
 async def _dependents(session: AsyncSession, upload_ids: Sequence[int]) -> dict[int, list[Upload]]:
     """The waiting uploads that depend on each of ``upload_ids``."""
     found: dict[int, list[Upload]] = {}
-    for start in range(0, len(upload_ids), _CHUNK):
+    for chunk in chunks(upload_ids):
         rows = await session.execute(
             select(UploadDependency.depends_on_id, Upload)
             .join(Upload, UploadDependency.upload_id == Upload.id)
             .where(
-                UploadDependency.depends_on_id.in_(upload_ids[start : start + _CHUNK]),
+                UploadDependency.depends_on_id.in_(chunk),
                 Upload.state == outbox.WAITING,
             )
             .order_by(UploadDependency.depends_on_id, Upload.id)
@@ -338,11 +335,11 @@ async def _dependents(session: AsyncSession, upload_ids: Sequence[int]) -> dict[
 async def _dependencies(session: AsyncSession, upload_ids: Sequence[int]) -> dict[int, list[tuple[int, str]]]:
     """Every upload each of ``upload_ids`` depends on, with its state now."""
     found: dict[int, list[tuple[int, str]]] = {}
-    for start in range(0, len(upload_ids), _CHUNK):
+    for chunk in chunks(upload_ids):
         rows = await session.execute(
             select(UploadDependency.upload_id, Upload.id, Upload.state)
             .join(Upload, Upload.id == UploadDependency.depends_on_id)
-            .where(UploadDependency.upload_id.in_(upload_ids[start : start + _CHUNK]))
+            .where(UploadDependency.upload_id.in_(chunk))
         )
         for upload_id, depends_on, state in rows:
             found.setdefault(upload_id, []).append((depends_on, state))
@@ -355,12 +352,12 @@ async def _latest_uploads(
     """Each record's newest upload that is neither rejected nor superseded (``outbox.latest_upload``)."""
     found: dict[str, int] = {}
     ids = list(dict.fromkeys(record_ids))
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in chunks(ids):
         rows = await session.execute(
             select(Upload.record_id, func.max(Upload.id))
             .where(
                 Upload.organisation_id == organisation_id,
-                Upload.record_id.in_(ids[start : start + _CHUNK]),
+                Upload.record_id.in_(chunk),
                 Upload.state.not_in((outbox.REJECTED, outbox.SUPERSEDED)),
             )
             .group_by(Upload.record_id)

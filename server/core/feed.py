@@ -26,17 +26,15 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, case, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db.chunks import chunks
 from server.db.models import SyncCounter, SyncRecord
 from server.db.types import utcnow
-
-# Bound the size of one IN (...) list; SQLite allows 32766 parameters, asyncpg 32767.
-_KEY_CHUNK = 500
+from server.db.upserts import insert
 
 
 class ResyncRequired(Exception):
@@ -77,10 +75,6 @@ class FeedPage:
     has_more: bool
 
 
-def _insert_for(session: AsyncSession):  # type: ignore[no-untyped-def]
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 async def current_payloads(
     session: AsyncSession, organisation_id: uuid.UUID, keys: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], bytes | None]:
@@ -92,12 +86,12 @@ async def current_payloads(
     for entity, entity_id in dict.fromkeys(keys):
         by_entity.setdefault(entity, []).append(entity_id)
     for entity, ids in by_entity.items():
-        for start in range(0, len(ids), _KEY_CHUNK):
+        for chunk in chunks(ids):
             result = await session.execute(
                 select(SyncRecord.entity_id, SyncRecord.payload).where(
                     SyncRecord.organisation_id == organisation_id,
                     SyncRecord.entity == entity,
-                    SyncRecord.entity_id.in_(ids[start : start + _KEY_CHUNK]),
+                    SyncRecord.entity_id.in_(chunk),
                 )
             )
             for entity_id, payload in result:
@@ -107,9 +101,8 @@ async def current_payloads(
 
 async def _take_versions(session: AsyncSession, organisation_id: uuid.UUID, count: int) -> int:
     """Reserves ``count`` versions; returns the last. Locks the counter row until commit."""
-    insert = _insert_for(session)
     await session.execute(
-        insert(SyncCounter)
+        insert(session, SyncCounter)
         .values(organisation_id=organisation_id, version=0, horizon=0)
         .on_conflict_do_nothing(index_elements=["organisation_id"])
     )
@@ -170,13 +163,13 @@ async def publish(session: AsyncSession, organisation_id: uuid.UUID, changes: It
     # One statement, many parameter sets (executemany): compiled once and cached, where a
     # multi-row VALUES list was compiled afresh for every batch size.
     upsert = _upsert_for(session)
-    for start in range(0, len(rows), _KEY_CHUNK):
-        await session.execute(upsert, rows[start : start + _KEY_CHUNK])
+    for batch in chunks(rows):
+        await session.execute(upsert, batch)
     return len(fresh)
 
 
 def _upsert_for(session: AsyncSession) -> Any:
-    statement = _insert_for(session)(cast(Table, SyncRecord.__table__))
+    statement = insert(session, SyncRecord.__table__)
     return statement.on_conflict_do_update(
         index_elements=["organisation_id", "entity", "entity_id"],
         set_={

@@ -35,6 +35,7 @@ import msgspec
 from sqlalchemy import ColumnElement, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db.chunks import chunks
 from server.db.models import SyncRecord
 from server.db.sync_models import Upload, UploadDependency
 from server.db.types import utcnow
@@ -59,8 +60,6 @@ DUE = (ACCEPTED, RETRYING)
 OPEN = (WAITING, ACCEPTED, FORWARDING, RETRYING, FAILED)
 
 _mutation_decoder = msgspec.json.Decoder(AnyMutation)
-# Ids per IN (...) list: well under SQLite's and asyncpg's parameter limits.
-_ID_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +148,7 @@ class UploadBatch:
 
     async def preload(self, record_ids: Iterable[str]) -> None:
         wanted = [i for i in dict.fromkeys(record_ids) if i not in self._loaded]
-        for start in range(0, len(wanted), _ID_CHUNK):
-            chunk = wanted[start : start + _ID_CHUNK]
+        for chunk in chunks(wanted):
             of_chunk = (Upload.organisation_id == self._org, Upload.record_id.in_(chunk))
             newest = (
                 select(func.max(Upload.id))
@@ -299,12 +297,12 @@ async def unresolved_dependencies(
     """For each upload, the uploads it depends on that are not resolved yet, oldest first."""
     found: dict[int, list[Upload]] = {}
     ids = list(dict.fromkeys(upload_ids))
-    for start in range(0, len(ids), _ID_CHUNK):
+    for chunk in chunks(ids):
         rows = await session.execute(
             select(UploadDependency.upload_id, Upload)
             .join(Upload, Upload.id == UploadDependency.depends_on_id)
             .where(
-                UploadDependency.upload_id.in_(ids[start : start + _ID_CHUNK]),
+                UploadDependency.upload_id.in_(chunk),
                 Upload.state.not_in(RESOLVED),
             )
             .order_by(UploadDependency.upload_id, Upload.id)
@@ -323,12 +321,12 @@ async def unblock_dependants(session: AsyncSession, upload_ids: Sequence[int]) -
     frontier = list(upload_ids)
     while frontier:
         found: dict[int, Upload] = {}
-        for start in range(0, len(frontier), _ID_CHUNK):
+        for chunk in chunks(frontier):
             rows = await session.scalars(
                 select(Upload)
                 .join(UploadDependency, UploadDependency.upload_id == Upload.id)
                 .where(
-                    UploadDependency.depends_on_id.in_(frontier[start : start + _ID_CHUNK]),
+                    UploadDependency.depends_on_id.in_(chunk),
                     Upload.state == FAILED,
                     Upload.attempts == 0,
                 )
@@ -466,10 +464,6 @@ async def invoice_has_pending_uploads(
     return bool(pending.get(invoice_id, set()) - {exclude or 0})
 
 
-# Bound the size of one IN (...) list (SQLite and asyncpg allow ~32k parameters).
-_CHUNK = 500
-
-
 async def pending_invoice_uploads(
     session: AsyncSession, organisation_id: uuid.UUID, invoice_ids: Iterable[str]
 ) -> dict[str, set[int]]:
@@ -482,12 +476,12 @@ async def pending_invoice_uploads(
         return {}
     found: dict[str, set[int]] = {}
     ordered = sorted(wanted)
-    for start in range(0, len(ordered), _CHUNK):
+    for chunk in chunks(ordered):
         own = await session.execute(
             select(Upload.id, Upload.record_id).where(
                 Upload.organisation_id == organisation_id,
                 Upload.state.in_(PENDING),
-                Upload.record_id.in_(ordered[start : start + _CHUNK]),
+                Upload.record_id.in_(chunk),
             )
         )
         for upload_id, record_id in own:
@@ -507,12 +501,12 @@ async def pending_invoice_uploads(
             deletions.append((upload_id, payment_id))
     payment_ids = list(dict.fromkeys(payment_id for _, payment_id in deletions))
     invoice_of: dict[str, str] = {}
-    for start in range(0, len(payment_ids), _CHUNK):
+    for chunk in chunks(payment_ids):
         payloads = await session.execute(
             select(SyncRecord.entity_id, SyncRecord.payload).where(
                 SyncRecord.organisation_id == organisation_id,
                 SyncRecord.entity == "payment",
-                SyncRecord.entity_id.in_(payment_ids[start : start + _CHUNK]),
+                SyncRecord.entity_id.in_(chunk),
             )
         )
         for payment_id, payload in payloads:

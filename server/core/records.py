@@ -14,13 +14,14 @@ from typing import TypeVar
 
 import msgspec
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core.feed import Change
+from server.db.chunks import chunks
 from server.db.forwarding_models import ForwardingSettings
 from server.db.mirror_models import MirrorRecord
 from server.db.models import SyncCounter, SyncRecord
+from server.db.upserts import insert
 from sync_protocol.entities import (
     ENTITY_NAME,
     Account,
@@ -31,8 +32,6 @@ from sync_protocol.entities import (
 )
 
 E = TypeVar("E", bound=Entity)
-# Ids per IN (...) list: well under SQLite's and asyncpg's parameter limits.
-_ID_CHUNK = 500
 
 
 async def lock_organisation(session: AsyncSession, organisation_id: uuid.UUID) -> None:
@@ -42,9 +41,8 @@ async def lock_organisation(session: AsyncSession, organisation_id: uuid.UUID) -
     the counter row's lock first (the same lock publishing takes) makes check-then-write safe.
     SQLite's BEGIN IMMEDIATE serialises writers already.
     """
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     await session.execute(
-        insert(SyncCounter)
+        insert(session, SyncCounter)
         .values(organisation_id=organisation_id, version=0, horizon=0)
         .on_conflict_do_nothing(index_elements=["organisation_id"])
     )
@@ -75,8 +73,7 @@ class RecordView:
         lines' products); reading them up front makes validation one query, not one per lookup.
         """
         wanted = [i for i in dict.fromkeys(record_ids) if i not in self._preloaded]
-        for start in range(0, len(wanted), _ID_CHUNK):
-            chunk = wanted[start : start + _ID_CHUNK]
+        for chunk in chunks(wanted):
             rows = await self._session.execute(
                 select(SyncRecord.entity, SyncRecord.entity_id, SyncRecord.payload).where(
                     SyncRecord.organisation_id == self._org,

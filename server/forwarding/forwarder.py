@@ -50,6 +50,7 @@ from server.core.mirror_store import Counts, link_phone_record
 from server.core.outbox import Claimed
 from server.core.records import RecordView, lock_organisation
 from server.core.sync_log import SyncLog
+from server.db.chunks import chunks
 from server.db.database import Database
 from server.db.forwarding_models import ForwardingSettings
 from server.db.types import utcnow
@@ -354,8 +355,7 @@ class _Run:
                 await self._delete_payment(job)
             return
         size = self._f.policy.batch_size
-        chunks = [jobs[start : start + size] for start in range(0, len(jobs), size)]
-        await asyncio.gather(*(self._send(operation, chunk) for chunk in chunks))
+        await asyncio.gather(*(self._send(operation, list(batch)) for batch in chunks(jobs, size)))
 
     async def _reconciled(self, operation: Operation, jobs: list[Job]) -> list[Job]:
         """The jobs still to send: ambiguous creates found in Xero are settled as done."""

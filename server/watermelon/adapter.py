@@ -41,7 +41,6 @@ from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy import case, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core import feed, outbox
@@ -50,9 +49,11 @@ from server.core.feed import Change
 from server.core.principals import DevicePrincipal
 from server.core.push import PushService
 from server.core.rejections import REJECTION, RejectionNote, note_key
+from server.db.chunks import chunks
 from server.db.database import Database
 from server.db.models import SyncRecord
 from server.db.sync_models import Upload
+from server.db.upserts import insert
 from server.db.watermelon_models import WatermelonInvoiceLine
 from server.watermelon import rows as watermelon_rows
 from server.watermelon.rows import (
@@ -94,7 +95,6 @@ from sync_protocol.watermelon import (
 )
 
 _UPLOADED = frozenset({"customer", "invoice", "payment"})
-_CHUNK = 500
 E = TypeVar("E", bound=Entity)
 
 
@@ -122,8 +122,8 @@ def _rejection_columns(note: RejectionNote | Rejection, mutation_id: str) -> Raw
 
 async def _in_chunks(ids: Sequence[str], query: Any, session: AsyncSession) -> list[Any]:
     rows: list[Any] = []
-    for start in range(0, len(ids), _CHUNK):
-        rows.extend((await session.execute(query(ids[start : start + _CHUNK]))).all())
+    for chunk in chunks(ids):
+        rows.extend((await session.execute(query(chunk))).all())
     return rows
 
 
@@ -811,8 +811,7 @@ async def _store_line_ids(
     )
     if not ids:
         return
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(WatermelonInvoiceLine).values(
+    statement = insert(session, WatermelonInvoiceLine).values(
         [
             {
                 "organisation_id": organisation_id,
