@@ -1,8 +1,8 @@
 """WatermelonDB's ``synchronize()`` served over ledgersync's own change feed and push.
 
-Pull reads the feed (``sync_records``) exactly as the native pull does, in one snapshot, and
-reshapes each record into rows of the app's tables (``server.watermelon.rows``). The
-timestamp is the feed cursor plus one. A record the client has never seen (created after its
+Pull reads the feed (``sync_records``) through the native pull's reader (``feed.FeedRead``), in
+one snapshot, and reshapes each record into rows of the app's tables (``server.watermelon.rows``).
+The timestamp is the feed cursor plus one. A record the client has never seen (created after its
 cursor, and not uploaded by this device) is ``created``; so is a line another device added to an
 invoice the client holds (``watermelon_invoice_lines`` records when and by whom each line joined),
 and a record whose deletion by this device was refused; everything else is ``updated``. Voided
@@ -283,24 +283,14 @@ class WatermelonSync:
         cursor = cursor_of(last_pulled_at)
         async with self._db.snapshot() as session:
             latest, horizon = await feed.counter(session, org)
-            replacement = cursor != 0 and (migrated or cursor < horizon or cursor > latest)
+            replacement = cursor != 0 and (migrated or not feed.servable(cursor, latest, horizon))
             after = 0 if replacement else cursor
-            query = (
-                select(
-                    SyncRecord.entity,
-                    SyncRecord.entity_id,
-                    SyncRecord.version,
-                    SyncRecord.created_version,
-                    SyncRecord.payload,
-                )
-                .where(SyncRecord.organisation_id == org, SyncRecord.version > after)
-                .order_by(SyncRecord.version)
-            )
-            if after == 0:
-                query = query.where(SyncRecord.payload.is_not(None))
+            # The feed as the native pull reads it (one page: everything after the cursor).
+            page = feed.rows_after_with_created(session, org, after, latest)
             rows: list[tuple[str, str, int, int, bytes | None]] = [
-                (r.entity, r.entity_id, r.version, r.created_version, r.payload)
-                for r in (await session.execute(query)).all()
+                (entity, entity_id, version, created_version, payload)
+                async for partition in page.partitions()
+                for entity, entity_id, version, payload, created_version in partition
             ]
             notes = _notes_of(device, rows)
             # A deletion this device pushed and the server refused: the app keeps the record marked
@@ -383,7 +373,7 @@ class WatermelonSync:
                 changes[table].updated.append({"id": record_id, **columns})
         return PullResponse(
             changes=changes,
-            timestamp=max(after, latest) + TIMESTAMP_OFFSET,
+            timestamp=page.cursor + TIMESTAMP_OFFSET,
             experimentalStrategy="replacement" if replacement else None,
         )
 
