@@ -37,6 +37,7 @@ from typing import Any, Generic, TypeVarTuple
 from sqlalchemy import Row, Select, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from server.core.current import current_records
 from server.db.chunks import chunks
 from server.db.models import SyncCounter, SyncRecord
 from server.db.types import utcnow
@@ -84,29 +85,17 @@ class FeedPage:
 async def current_payloads(
     session: AsyncSession, organisation_id: uuid.UUID, keys: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], bytes | None]:
-    """The feed's payloads of (entity, record id) pairs (None: a tombstone); missing keys are absent."""
-    found: dict[tuple[str, str], bytes | None] = {}
-    # One entity per query: ``entity = ? AND entity_id IN (...)`` walks the unique index; a
-    # row-value ``(entity, entity_id) IN (...)`` made SQLite scan the organisation's every row.
-    by_entity: dict[str, list[str]] = {}
-    for entity, entity_id in dict.fromkeys(keys):
-        by_entity.setdefault(entity, []).append(entity_id)
-    for entity, ids in by_entity.items():
-        for chunk in chunks(ids):
-            result = await session.execute(
-                select(SyncRecord.entity_id, SyncRecord.payload).where(
-                    SyncRecord.organisation_id == organisation_id,
-                    SyncRecord.entity == entity,
-                    SyncRecord.entity_id.in_(chunk),
-                )
-            )
-            for entity_id, payload in result:
-                found[(entity, entity_id)] = payload
-    return found
+    """The feed's payloads of (entity, record id) pairs (None: a tombstone); missing keys are absent.
+
+    Read through the transaction's current records (``server.core.current``): a row read once in
+    a transaction is not read again.
+    """
+    return await current_records(session, organisation_id).payloads(keys)
 
 
 async def _take_versions(session: AsyncSession, organisation_id: uuid.UUID, count: int) -> int:
     """Reserves ``count`` versions; returns the last. Locks the counter row until commit."""
+    current_records(session, organisation_id).took_lock()
     await session.execute(
         insert(session, SyncCounter)
         .values(organisation_id=organisation_id, version=0, horizon=0)
@@ -171,6 +160,10 @@ async def publish(session: AsyncSession, organisation_id: uuid.UUID, changes: It
     upsert = _upsert_for(session)
     for batch in chunks(rows):
         await session.execute(upsert, batch)
+    current_records(session, organisation_id).published(
+        (change.entity, change.entity_id, first + offset, change.payload)
+        for offset, change in enumerate(fresh)
+    )
     return len(fresh)
 
 
@@ -349,6 +342,7 @@ async def purge_tombstones(session: AsyncSession, organisation_id: uuid.UUID, ol
     ).scalar_one()
     if newest_purged is None:
         return 0
+    current_records(session, organisation_id).forget()
     result = await session.execute(
         delete(SyncRecord).where(
             SyncRecord.organisation_id == organisation_id,

@@ -35,8 +35,8 @@ import msgspec
 from sqlalchemy import ColumnElement, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.core.current import current_records
 from server.db.chunks import chunks
-from server.db.models import SyncRecord
 from server.db.sync_models import Upload, UploadDependency
 from server.db.types import utcnow
 from sync_protocol.entities import Payment
@@ -501,17 +501,10 @@ async def pending_invoice_uploads(
             deletions.append((upload_id, payment_id))
     payment_ids = list(dict.fromkeys(payment_id for _, payment_id in deletions))
     invoice_of: dict[str, str] = {}
-    for chunk in chunks(payment_ids):
-        payloads = await session.execute(
-            select(SyncRecord.entity_id, SyncRecord.payload).where(
-                SyncRecord.organisation_id == organisation_id,
-                SyncRecord.entity == "payment",
-                SyncRecord.entity_id.in_(chunk),
-            )
-        )
-        for payment_id, payload in payloads:
-            if payload:
-                invoice_of[payment_id] = msgspec.json.decode(payload, type=Payment).invoice_id
+    payloads = await current_records(session, organisation_id).payloads(("payment", i) for i in payment_ids)
+    for (_, payment_id), payload in payloads.items():
+        if payload:
+            invoice_of[payment_id] = msgspec.json.decode(payload, type=Payment).invoice_id
     for upload_id, payment_id in deletions:
         invoice_id = invoice_of.get(payment_id)
         if invoice_id in wanted:

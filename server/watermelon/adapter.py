@@ -37,13 +37,14 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core import feed, outbox
+from server.core.current import CurrentRecords, current_records
 from server.core.errors import Conflict, InvalidInput
 from server.core.feed import Change
 from server.core.principals import DevicePrincipal
@@ -51,7 +52,6 @@ from server.core.push import PushService
 from server.core.rejections import REJECTION, RejectionNote, note_key
 from server.db.chunks import chunks
 from server.db.database import Database
-from server.db.models import SyncRecord
 from server.db.sync_models import Upload
 from server.db.upserts import insert
 from server.db.watermelon_models import WatermelonInvoiceLine
@@ -95,7 +95,6 @@ from sync_protocol.watermelon import (
 )
 
 _UPLOADED = frozenset({"customer", "invoice", "payment"})
-E = TypeVar("E", bound=Entity)
 
 
 class PushConflict(Conflict):
@@ -421,40 +420,6 @@ class _Unit:
     result: MutationResult | None = None
 
 
-class _Feed:
-    """Current feed rows, read inside the push's transaction (under the organisation's lock)."""
-
-    def __init__(self, session: AsyncSession, organisation_id: uuid.UUID) -> None:
-        self._session = session
-        self._org = organisation_id
-        self._rows: dict[tuple[str, str], tuple[int, bytes | None] | None] = {}
-
-    async def row(self, entity: str, record_id: str) -> tuple[int, bytes | None] | None:
-        key = (entity, record_id)
-        if key not in self._rows:
-            found = (
-                await self._session.execute(
-                    select(SyncRecord.version, SyncRecord.payload).where(
-                        SyncRecord.organisation_id == self._org,
-                        SyncRecord.entity == entity,
-                        SyncRecord.entity_id == record_id,
-                    )
-                )
-            ).one_or_none()
-            self._rows[key] = (found.version, found.payload) if found else None
-        return self._rows[key]
-
-    async def version(self, entity: str, record_id: str | None) -> int:
-        found = await self.row(entity, record_id) if record_id else None
-        return found[0] if found else 0
-
-    async def record(self, cls: type[E], entity: str, record_id: str) -> E | None:
-        found = await self.row(entity, record_id)
-        if found is None or found[1] is None:
-            return None
-        return msgspec.json.decode(found[1], type=cls)
-
-
 class _PushPlan:
     """A WatermelonDB push as native mutations (``BatchSteps`` of ``PushService.push_with``)."""
 
@@ -472,7 +437,7 @@ class _PushPlan:
 
     async def before(self, session: AsyncSession) -> list[AnyMutation]:
         self._units, self._read_only = [], []
-        state = _Feed(session, self._org)
+        state = current_records(session, self._org)  # the feed's rows, under the organisation's lock
         for name, changes in self._changes.items():
             table = TABLE_BY_NAME.get(name)
             if table is not None and table.read_only:
@@ -513,7 +478,7 @@ class _PushPlan:
                 )
             self._units.append(unit)
 
-    async def _invoices(self, session: AsyncSession, state: _Feed) -> None:
+    async def _invoices(self, session: AsyncSession, state: CurrentRecords) -> None:
         headers = {
             raw["id"]: raw for raw in self._table("invoices").created + self._table("invoices").updated
         }
@@ -566,7 +531,7 @@ class _PushPlan:
             rows += [("invoice_lines", line_id) for line_id in removed_of.get(invoice_id, [])]
             unit = _Unit("invoices", invoice_id, rows)
             self._units.append(unit)
-            server = await state.record(Invoice, "invoice", invoice_id)
+            server = await state.record(Invoice, invoice_id)
             header = headers.get(invoice_id) or (record_row(server) if server else None)
             if header is None:
                 unit.rejection = Rejection(
@@ -615,14 +580,14 @@ class _PushPlan:
                 )
             self._units.append(unit)
 
-    async def _deletions(self, state: _Feed) -> None:
+    async def _deletions(self, state: CurrentRecords) -> None:
         """Deleting a record the server does not have, or has deleted already, is a no-op.
 
         A deletion the server will not carry out is a rejection: the app keeps the record (marked
         deleted) and gets it back, as ``created``, on its next pull.
         """
         for payment_id in self._table("payments").deleted:
-            payment = await state.record(Payment, "payment", payment_id)
+            payment = await state.record(Payment, payment_id)
             if payment is not None and payment.status != "DELETED":
                 self._units.append(
                     _Unit(
@@ -635,7 +600,7 @@ class _PushPlan:
                 )
         lines = self._table("invoice_lines").deleted
         for invoice_id in self._table("invoices").deleted:
-            invoice = await state.record(Invoice, "invoice", invoice_id)
+            invoice = await state.record(Invoice, invoice_id)
             if invoice is not None and invoice.status not in ("VOIDED", "DELETED"):
                 rows = [("invoices", invoice_id)]
                 rows += [("invoice_lines", i) for i in lines if self._line_invoices.get(i) == invoice_id]
@@ -649,7 +614,7 @@ class _PushPlan:
                     )
                 )
         for customer_id in self._table("customers").deleted:
-            if await state.record(Customer, "customer", customer_id) is not None:
+            if await state.record(Customer, customer_id) is not None:
                 rejection = Rejection(
                     table="customers",
                     id=customer_id,
@@ -660,7 +625,7 @@ class _PushPlan:
                 unit.deletion = True
                 self._units.append(unit)
 
-    async def _settle(self, unit: _Unit, state: _Feed) -> None:
+    async def _settle(self, unit: _Unit, state: CurrentRecords) -> None:
         """Skips what the server has already, refuses a conflict, and names the mutation."""
         mutation = unit.mutation
         assert mutation is not None
@@ -783,13 +748,8 @@ async def _store_line_ids(
 
     A line new to the invoice (or back on it) records the invoice's feed version and this device.
     """
-    version = await session.scalar(
-        select(SyncRecord.version).where(
-            SyncRecord.organisation_id == organisation_id,
-            SyncRecord.entity == "invoice",
-            SyncRecord.entity_id == invoice_id,
-        )
-    )
+    row = await current_records(session, organisation_id).row("invoice", invoice_id)
+    version = row[0] if row else None
     await session.execute(
         update(WatermelonInvoiceLine)
         .where(
