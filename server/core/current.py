@@ -38,7 +38,7 @@ from sync_protocol.entities import ENTITY_NAME, Entity
 
 E = TypeVar("E", bound=Entity)
 Key = tuple[str, str]  # (entity, record id)
-FeedRow = tuple[int, bytes | None]  # (version, payload); payload None: a tombstone
+Stored = tuple[int, bytes | None]  # (version, payload); payload None: a tombstone
 
 _KINDS = tuple(ENTITY_NAME.values())
 _TYPES: dict[str, type[Entity]] = {name: cls for cls, name in ENTITY_NAME.items()}
@@ -54,7 +54,7 @@ class CurrentRecords:
     def __init__(self, session: AsyncSession, organisation_id: uuid.UUID) -> None:
         self._session = session
         self._org = organisation_id
-        self._rows: dict[Key, FeedRow | None] = {}  # None: no row at all
+        self._rows: dict[Key, Stored | None] = {}  # None: no row at all
         self.locked = False  # this transaction holds the organisation's feed lock
 
     # --- reading ------------------------------------------------------------------------------
@@ -101,7 +101,7 @@ class CurrentRecords:
             for entity, record_id, version, payload in result:
                 self._rows[(entity, record_id)] = (version, payload)
 
-    async def row(self, entity: str, record_id: str) -> FeedRow | None:
+    async def row(self, entity: str, record_id: str) -> Stored | None:
         """(version, payload) of the record's feed row, or None when it has none."""
         key = (entity, record_id)
         if key not in self._rows:
