@@ -29,10 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from server.core import feed, outbox
+from server.core.current import CurrentRecords, current_records
 from server.core.errors import NotFound
 from server.core.feed import Change
 from server.core.states import DEAD_STATES, RESOLVED_STATES, UploadState
-from server.db.models import SyncRecord
+from server.db.chunks import chunks
 from server.db.sync_models import Upload, UploadDependency
 from server.db.types import utcnow
 from sync_protocol.entities import ENTITY_NAME, Entity, Invoice, RecordSync, encode_entity
@@ -119,8 +120,6 @@ _STATE_OF: dict[type[object], UploadState] = {
     Waiting: UploadState.WAITING,
 }
 _ENTITY_TYPES = {name: cls for cls, name in ENTITY_NAME.items()}
-# Bound the size of one IN (...) list (SQLite and asyncpg allow ~32k parameters).
-_CHUNK = 500
 
 
 def state_of(fate: Fate) -> UploadState:
@@ -155,12 +154,8 @@ async def record_fates(
     dependents = await _dependents(session, [u.id for u in settled])
     waiting = list({d.id: d for ds in dependents.values() for d in ds}.values())
     blockers = await _dependencies(session, [d.id for d in waiting])
-    records = _Records(
-        await feed.current_payloads(
-            session, organisation_id, [(u.entity, u.record_id) for u in settled + waiting]
-        ),
-        await _latest_uploads(session, organisation_id, [u.record_id for u in settled + waiting]),
-    )
+    records = _Records(current_records(session, organisation_id))
+    await records.load(session, organisation_id, settled + waiting)
     # Upload states as the fates so far left them: a dependant goes when its last dependency is
     # resolved, wherever in the batch that happens.
     states = {u.id: u.state for u in waiting}
@@ -280,7 +275,7 @@ async def settle_stuck(session: AsyncSession, organisation_id: uuid.UUID) -> int
     )
     if not failed and not silent:
         return 0
-    records = _Records({}, {})
+    records = _Records(current_records(session, organisation_id))
     await records.load(session, organisation_id, [*failed, *silent])
     await _release_or_block(session, organisation_id, failed, records)
     await _say_what_for(session, [u for u in silent if u.state == UploadState.WAITING], records)
@@ -294,7 +289,7 @@ async def restamp_uploads(
     """Publishes the records of ``uploads`` with their current state and message (e.g. unblocked)."""
     if not uploads:
         return
-    records = _Records({}, {})
+    records = _Records(current_records(session, organisation_id))
     await records.load(session, organisation_id, list(uploads))
     for upload in uploads:
         if upload.state == UploadState.WAITING:
@@ -309,11 +304,9 @@ async def _uploads(
 ) -> dict[int, Upload]:
     found: dict[int, Upload] = {}
     ids = list(dict.fromkeys(upload_ids))
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in chunks(ids):
         rows = await session.scalars(
-            select(Upload).where(
-                Upload.organisation_id == organisation_id, Upload.id.in_(ids[start : start + _CHUNK])
-            )
+            select(Upload).where(Upload.organisation_id == organisation_id, Upload.id.in_(chunk))
         )
         found.update((row.id, row) for row in rows)
     return found
@@ -322,12 +315,12 @@ async def _uploads(
 async def _dependents(session: AsyncSession, upload_ids: Sequence[int]) -> dict[int, list[Upload]]:
     """The waiting uploads that depend on each of ``upload_ids``."""
     found: dict[int, list[Upload]] = {}
-    for start in range(0, len(upload_ids), _CHUNK):
+    for chunk in chunks(upload_ids):
         rows = await session.execute(
             select(UploadDependency.depends_on_id, Upload)
             .join(Upload, UploadDependency.upload_id == Upload.id)
             .where(
-                UploadDependency.depends_on_id.in_(upload_ids[start : start + _CHUNK]),
+                UploadDependency.depends_on_id.in_(chunk),
                 Upload.state == UploadState.WAITING,
             )
             .order_by(UploadDependency.depends_on_id, Upload.id)
@@ -340,11 +333,11 @@ async def _dependents(session: AsyncSession, upload_ids: Sequence[int]) -> dict[
 async def _dependencies(session: AsyncSession, upload_ids: Sequence[int]) -> dict[int, list[tuple[int, str]]]:
     """Every upload each of ``upload_ids`` depends on, with its state now."""
     found: dict[int, list[tuple[int, str]]] = {}
-    for start in range(0, len(upload_ids), _CHUNK):
+    for chunk in chunks(upload_ids):
         rows = await session.execute(
             select(UploadDependency.upload_id, Upload.id, Upload.state)
             .join(Upload, Upload.id == UploadDependency.depends_on_id)
-            .where(UploadDependency.upload_id.in_(upload_ids[start : start + _CHUNK]))
+            .where(UploadDependency.upload_id.in_(chunk))
         )
         for upload_id, depends_on, state in rows:
             found.setdefault(upload_id, []).append((depends_on, state))
@@ -357,12 +350,12 @@ async def _latest_uploads(
     """Each record's newest upload that is neither rejected nor superseded (``outbox.latest_upload``)."""
     found: dict[str, int] = {}
     ids = list(dict.fromkeys(record_ids))
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in chunks(ids):
         rows = await session.execute(
             select(Upload.record_id, func.max(Upload.id))
             .where(
                 Upload.organisation_id == organisation_id,
-                Upload.record_id.in_(ids[start : start + _CHUNK]),
+                Upload.record_id.in_(chunk),
                 Upload.state.not_in(DEAD_STATES),
             )
             .group_by(Upload.record_id)
@@ -373,11 +366,15 @@ async def _latest_uploads(
 
 
 class _Records:
-    """The records a batch of fates restamps, as phones have them, with the batch's changes on top."""
+    """The records a batch of fates restamps, as phones have them, with the batch's changes on top.
 
-    def __init__(self, payloads: dict[tuple[str, str], bytes | None], latest: dict[str, int]) -> None:
-        self._payloads = payloads
-        self._latest = latest
+    Their feed rows come from the transaction's current records (``server.core.current``).
+    """
+
+    def __init__(self, rows: CurrentRecords) -> None:
+        self._rows = rows
+        self._known: set[tuple[str, str]] = set()  # keys whose rows and latest uploads were read
+        self._latest: dict[str, int] = {}
         self._current: dict[tuple[str, str], Entity | None] = {}
         self._changed: dict[tuple[str, str], Entity] = {}
 
@@ -385,13 +382,12 @@ class _Records:
         self, session: AsyncSession, organisation_id: uuid.UUID, uploads: Sequence[Upload]
     ) -> None:
         """Reads the records (and latest uploads) of ``uploads`` not read yet."""
-        wanted = [u for u in uploads if (u.entity, u.record_id) not in self._payloads]
+        wanted = [u for u in uploads if (u.entity, u.record_id) not in self._known]
         if not wanted:
             return
         keys = [(u.entity, u.record_id) for u in wanted]
-        self._payloads.update(await feed.current_payloads(session, organisation_id, keys))
-        for key in keys:
-            self._payloads.setdefault(key, None)
+        await self._rows.load(keys)
+        self._known.update(keys)
         fresh = [u.record_id for u in wanted if u.record_id not in self._latest]
         self._latest.update(await _latest_uploads(session, organisation_id, fresh))
 
@@ -403,7 +399,7 @@ class _Records:
     def get(self, entity: str, record_id: str) -> Entity | None:
         key = (entity, record_id)
         if key not in self._current:
-            self._current[key] = _decoded(entity, self._payloads.get(key))
+            self._current[key] = _decoded(entity, self._rows.payload(entity, record_id))
         return self._current[key]
 
     def is_latest(self, upload: Upload) -> bool:
@@ -509,19 +505,6 @@ def _invoice_changes(fate: InXero) -> dict[str, object]:
     return changes
 
 
-async def _current(
-    session: AsyncSession, organisation_id: uuid.UUID, entity: str, record_id: str
-) -> Entity | None:
-    payload = await session.scalar(
-        select(SyncRecord.payload).where(
-            SyncRecord.organisation_id == organisation_id,
-            SyncRecord.entity == entity,
-            SyncRecord.entity_id == record_id,
-        )
-    )
-    return _decoded(entity, payload)
-
-
 def _decoded(entity: str, payload: bytes | None) -> Entity | None:
     if payload is None or entity not in _ENTITY_TYPES:
         return None
@@ -585,12 +568,12 @@ async def current_record(
     session: AsyncSession, organisation_id: uuid.UUID, entity: str, record_id: str
 ) -> Entity | None:
     """The record as phones have it now (the feed's latest payload), or None."""
-    return await _current(session, organisation_id, entity, record_id)
+    return await current_records(session, organisation_id).entity(entity, record_id)
 
 
 async def xero_id_of(
     session: AsyncSession, organisation_id: uuid.UUID, entity: str, record_id: str
 ) -> str | None:
     """The Xero id of a record (mirror or uploaded-and-forwarded), for references the forwarder sends."""
-    record = await _current(session, organisation_id, entity, record_id)
+    record = await current_records(session, organisation_id).entity(entity, record_id)
     return record.xero_id if record else None

@@ -18,26 +18,31 @@ Records are rows, not a log: an edit re-stamps the record's one row with a new v
 record keeps a row with ``payload`` NULL (a tombstone) until ``purge_tombstones`` removes it and
 raises the organisation's *horizon*; a cursor below the horizon can no longer be served
 incrementally and gets :class:`ResyncRequired`.
+
+Reading. Every pull - the native one (``server.core.pull``, streamed), the WatermelonDB one
+(``server.watermelon.adapter``) and ``read`` (a page in memory) - reads the rows after its cursor
+through :class:`FeedRead`: one query, oldest version first, a partition at a time, and the cursor
+to go on from.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Generic, TypeVarTuple
 
-from sqlalchemy import Table, case, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row, Select, case, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from server.core.current import current_records
 from server.core.errors import ResyncRequired as ResyncRequired  # raised by ``read``
+from server.db.chunks import chunks
 from server.db.models import SyncCounter, SyncRecord
 from server.db.types import utcnow
-
-# Bound the size of one IN (...) list; SQLite allows 32766 parameters, asyncpg 32767.
-_KEY_CHUNK = 500
+from server.db.upserts import insert
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,39 +73,22 @@ class FeedPage:
     has_more: bool
 
 
-def _insert_for(session: AsyncSession):  # type: ignore[no-untyped-def]
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 async def current_payloads(
     session: AsyncSession, organisation_id: uuid.UUID, keys: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], bytes | None]:
-    """The feed's payloads of (entity, record id) pairs (None: a tombstone); missing keys are absent."""
-    found: dict[tuple[str, str], bytes | None] = {}
-    # One entity per query: ``entity = ? AND entity_id IN (...)`` walks the unique index; a
-    # row-value ``(entity, entity_id) IN (...)`` made SQLite scan the organisation's every row.
-    by_entity: dict[str, list[str]] = {}
-    for entity, entity_id in dict.fromkeys(keys):
-        by_entity.setdefault(entity, []).append(entity_id)
-    for entity, ids in by_entity.items():
-        for start in range(0, len(ids), _KEY_CHUNK):
-            result = await session.execute(
-                select(SyncRecord.entity_id, SyncRecord.payload).where(
-                    SyncRecord.organisation_id == organisation_id,
-                    SyncRecord.entity == entity,
-                    SyncRecord.entity_id.in_(ids[start : start + _KEY_CHUNK]),
-                )
-            )
-            for entity_id, payload in result:
-                found[(entity, entity_id)] = payload
-    return found
+    """The feed's payloads of (entity, record id) pairs (None: a tombstone); missing keys are absent.
+
+    Read through the transaction's current records (``server.core.current``): a row read once in
+    a transaction is not read again.
+    """
+    return await current_records(session, organisation_id).payloads(keys)
 
 
 async def _take_versions(session: AsyncSession, organisation_id: uuid.UUID, count: int) -> int:
     """Reserves ``count`` versions; returns the last. Locks the counter row until commit."""
-    insert = _insert_for(session)
+    current_records(session, organisation_id).took_lock()
     await session.execute(
-        insert(SyncCounter)
+        insert(session, SyncCounter)
         .values(organisation_id=organisation_id, version=0, horizon=0)
         .on_conflict_do_nothing(index_elements=["organisation_id"])
     )
@@ -161,13 +149,17 @@ async def publish(session: AsyncSession, organisation_id: uuid.UUID, changes: It
     # One statement, many parameter sets (executemany): compiled once and cached, where a
     # multi-row VALUES list was compiled afresh for every batch size.
     upsert = _upsert_for(session)
-    for start in range(0, len(rows), _KEY_CHUNK):
-        await session.execute(upsert, rows[start : start + _KEY_CHUNK])
+    for batch in chunks(rows):
+        await session.execute(upsert, batch)
+    current_records(session, organisation_id).published(
+        (change.entity, change.entity_id, first + offset, change.payload)
+        for offset, change in enumerate(fresh)
+    )
     return len(fresh)
 
 
 def _upsert_for(session: AsyncSession) -> Any:
-    statement = _insert_for(session)(cast(Table, SyncRecord.__table__))
+    statement = insert(session, SyncRecord.__table__)
     return statement.on_conflict_do_update(
         index_elements=["organisation_id", "entity", "entity_id"],
         set_={
@@ -195,29 +187,137 @@ async def counter(session: AsyncSession, organisation_id: uuid.UUID) -> tuple[in
     return (row.version, row.horizon) if row else (0, 0)
 
 
-async def read(session: AsyncSession, organisation_id: uuid.UUID, after: int, limit: int) -> FeedPage:
-    """Records changed after ``after``, oldest version first. ``after=0`` starts a snapshot.
+def servable(after: int, latest: int, horizon: int) -> bool:
+    """Whether a pull after ``after`` can be served incrementally (0, a snapshot, always can)."""
+    return after == 0 or horizon <= after <= latest
 
-    Call inside one snapshot (``Database.snapshot()``) so rows and counter agree.
+
+async def window(session: AsyncSession, organisation_id: uuid.UUID, after: int) -> tuple[int, int]:
+    """(latest version, horizon) of this snapshot, once ``after`` is known to be servable.
+
+    Raises :class:`ResyncRequired` when it is not.
     """
     latest, horizon = await counter(session, organisation_id)
-    if after != 0 and (after < horizon or after > latest):
+    if not servable(after, latest, horizon):
         raise ResyncRequired(after, horizon, latest)
-    query = (
-        select(SyncRecord.entity, SyncRecord.entity_id, SyncRecord.version, SyncRecord.payload)
-        .where(SyncRecord.organisation_id == organisation_id, SyncRecord.version > after)
-        .order_by(SyncRecord.version)
-        .limit(limit + 1)
+    return latest, horizon
+
+
+Ts = TypeVarTuple("Ts")
+# Rows per partition, and per fetch from a server-side cursor.
+PARTITION = 1000
+
+
+class FeedRead(Generic[*Ts]):
+    """One read of the feed after a cursor, inside one snapshot (``Database.snapshot()``).
+
+    ``partitions()`` hands out the rows changed after ``after`` (at most ``limit``; ``None``: all),
+    oldest version first, in lists of at most ``PARTITION`` rows; a snapshot (``after=0``) leaves
+    tombstones out, since a phone starting from nothing has nothing to delete. Once they are
+    exhausted, ``cursor`` is where the next read goes on from and ``has_more`` whether a next page
+    is waiting. Rows are the driver's, with no ORM processing: (entity, id, version, *columns),
+    where the columns are the payload and whatever else the reader asked for. Make one with
+    :func:`rows_after` or :func:`rows_after_with_created`.
+    """
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        query: Select[str, str, int, *Ts],
+        after: int,
+        latest: int,
+        limit: int | None,
+    ) -> None:
+        self._session = session
+        self._query = query if limit is None else query.limit(limit + 1)
+        self._after = after
+        self._latest = latest
+        self._limit = limit
+        self.cursor = max(after, latest)
+        self.has_more = False
+
+    async def partitions(self) -> AsyncIterator[Sequence[Row[str, str, int, *Ts]]]:
+        # At most latest - after rows follow the cursor: a read that small is one execute; a
+        # larger one streams through a server-side cursor, a partition at a time, so memory
+        # stays flat whatever the page size.
+        connection = await self._session.connection()
+        small = self._latest - self._after <= PARTITION
+        room = self._limit  # rows still to hand out (the query reads one more, to see has_more)
+        last: int | None = None
+        async with aclosing(_partitions(connection, self._query, small)) as partitions:
+            async for partition in partitions:
+                if room is not None:
+                    if len(partition) > room:
+                        partition = partition[:room]
+                        self.has_more = True
+                    room -= len(partition)
+                if partition:
+                    last = partition[-1][2]
+                    yield partition
+                if self.has_more:
+                    break
+        if self.has_more:
+            assert last is not None  # limit >= 1, so a page that has more has rows
+            self.cursor = last
+
+
+def _after(
+    organisation_id: uuid.UUID, after: int, query: Select[str, str, int, *Ts]
+) -> Select[str, str, int, *Ts]:
+    query = query.where(SyncRecord.organisation_id == organisation_id, SyncRecord.version > after).order_by(
+        SyncRecord.version
     )
-    if after == 0:
-        # A phone starting from nothing has nothing to delete.
-        query = query.where(SyncRecord.payload.is_not(None))
-    rows = [FeedRow(*row) for row in await session.execute(query)]
-    has_more = len(rows) > limit
-    if has_more:
-        rows = rows[:limit]
-        return FeedPage(rows, rows[-1].version, True)
-    return FeedPage(rows, max(after, latest), False)
+    return query.where(SyncRecord.payload.is_not(None)) if after == 0 else query
+
+
+def rows_after(
+    session: AsyncSession, organisation_id: uuid.UUID, after: int, latest: int, limit: int | None = None
+) -> FeedRead[bytes | None]:
+    """The feed after ``after`` as (entity, id, version, payload) rows; ``latest`` from ``window``."""
+    columns = select(SyncRecord.entity, SyncRecord.entity_id, SyncRecord.version, SyncRecord.payload)
+    return FeedRead(session, _after(organisation_id, after, columns), after, latest, limit)
+
+
+def rows_after_with_created(
+    session: AsyncSession, organisation_id: uuid.UUID, after: int, latest: int, limit: int | None = None
+) -> FeedRead[bytes | None, int]:
+    """``rows_after`` with each record's ``created_version`` as a fifth column."""
+    columns = select(
+        SyncRecord.entity,
+        SyncRecord.entity_id,
+        SyncRecord.version,
+        SyncRecord.payload,
+        SyncRecord.created_version,
+    )
+    return FeedRead(session, _after(organisation_id, after, columns), after, latest, limit)
+
+
+async def _partitions(
+    connection: AsyncConnection, query: Select[str, str, int, *Ts], small: bool
+) -> AsyncGenerator[Sequence[Row[str, str, int, *Ts]]]:
+    if small:
+        yield (await connection.execute(query)).all()
+        return
+    result = await connection.stream(query.execution_options(yield_per=PARTITION))
+    try:
+        async for partition in result.partitions(PARTITION):
+            yield partition
+    finally:
+        await result.close()
+
+
+async def read(
+    session: AsyncSession, organisation_id: uuid.UUID, after: int, limit: int | None = None
+) -> FeedPage:
+    """Records changed after ``after``, oldest version first, as one page in memory.
+
+    ``after=0`` starts a snapshot. Call inside one snapshot (``Database.snapshot()``) so rows and
+    counter agree. The pulls that serve phones read through the same :class:`FeedRead`.
+    """
+    latest, _ = await window(session, organisation_id, after)
+    page = rows_after(session, organisation_id, after, latest, limit)
+    rows = [FeedRow(*row) async for partition in page.partitions() for row in partition]
+    return FeedPage(rows, page.cursor, page.has_more)
 
 
 async def purge_tombstones(session: AsyncSession, organisation_id: uuid.UUID, older_than: datetime) -> int:
@@ -233,6 +333,7 @@ async def purge_tombstones(session: AsyncSession, organisation_id: uuid.UUID, ol
     ).scalar_one()
     if newest_purged is None:
         return 0
+    current_records(session, organisation_id).forget()
     result = await session.execute(
         delete(SyncRecord).where(
             SyncRecord.organisation_id == organisation_id,

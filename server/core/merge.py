@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core.states import OPEN_STATES
+from server.db.chunks import chunks
 from server.db.forwarding_models import EditConflict, ForwardingSettings
 from server.db.sync_models import Upload
 from server.db.types import utcnow
@@ -225,8 +226,7 @@ async def pending_edits(
 ) -> dict[str, list[UpsertCustomer]]:
     """The customer edits among ``record_ids`` not in Xero yet, oldest first."""
     found: dict[str, list[UpsertCustomer]] = {}
-    for start in range(0, len(record_ids), 500):
-        chunk = list(record_ids[start : start + 500])
+    for chunk in chunks(record_ids):
         rows = await session.execute(
             select(Upload.record_id, Upload.request)
             .where(

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core import feed, merge
 from server.core.states import OPEN_STATES
+from server.db.chunks import chunks
 from server.db.mirror_models import MirrorCursor, MirrorRecord
 from server.db.models import SyncRecord
 from server.db.sync_models import Upload
@@ -30,7 +31,6 @@ from sync_protocol.entities import Customer, encode_entity
 from sync_protocol.messages import UpsertCustomer
 
 _NAMESPACE = uuid.UUID("6f1f3c2e-6a55-4c53-9d0e-8a0d5c3b1e21")
-_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,7 @@ async def existing_rows(
     if xero_ids is None:
         return {row.xero_id: row for row in await session.scalars(base)}
     found: dict[str, MirrorRecord] = {}
-    for start in range(0, len(xero_ids), _CHUNK):
-        chunk = list(xero_ids[start : start + _CHUNK])
+    for chunk in chunks(xero_ids):
         for row in await session.scalars(base.where(MirrorRecord.xero_id.in_(chunk))):
             found[row.xero_id] = row
     return found
@@ -176,8 +175,7 @@ async def _phone_versions(
         return {}
     postgres = session.get_bind().dialect.name == "postgresql"
     found: dict[str, Customer] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = list(ids[start : start + _CHUNK])
+    for chunk in chunks(ids):
         uploaded = exists().where(
             Upload.organisation_id == organisation_id,
             Upload.entity == kind,
@@ -187,7 +185,7 @@ async def _phone_versions(
         query = select(SyncRecord.entity_id, SyncRecord.payload)
         if postgres:
             wanted = (
-                func.unnest(bindparam("wanted", chunk, type_=postgresql.ARRAY(String)))
+                func.unnest(bindparam("wanted", list(chunk), type_=postgresql.ARRAY(String)))
                 .table_valued("id")
                 .render_derived(name="wanted")
             )

@@ -35,16 +35,15 @@ import msgspec
 from sqlalchemy import ColumnElement, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.core.current import current_records
 from server.core.states import DEAD_STATES, DUE_STATES, PENDING_STATES, RESOLVED_STATES, UploadState
-from server.db.models import SyncRecord
+from server.db.chunks import chunks
 from server.db.sync_models import Upload, UploadDependency
 from server.db.types import utcnow
 from sync_protocol.entities import Payment
 from sync_protocol.messages import AnyMutation, CreatePayment
 
 _mutation_decoder = msgspec.json.Decoder(AnyMutation)
-# Ids per IN (...) list: well under SQLite's and asyncpg's parameter limits.
-_ID_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +132,7 @@ class UploadBatch:
 
     async def preload(self, record_ids: Iterable[str]) -> None:
         wanted = [i for i in dict.fromkeys(record_ids) if i not in self._loaded]
-        for start in range(0, len(wanted), _ID_CHUNK):
-            chunk = wanted[start : start + _ID_CHUNK]
+        for chunk in chunks(wanted):
             of_chunk = (Upload.organisation_id == self._org, Upload.record_id.in_(chunk))
             newest = (
                 select(func.max(Upload.id))
@@ -285,12 +283,12 @@ async def unresolved_dependencies(
     """For each upload, the uploads it depends on that are not resolved yet, oldest first."""
     found: dict[int, list[Upload]] = {}
     ids = list(dict.fromkeys(upload_ids))
-    for start in range(0, len(ids), _ID_CHUNK):
+    for chunk in chunks(ids):
         rows = await session.execute(
             select(UploadDependency.upload_id, Upload)
             .join(Upload, Upload.id == UploadDependency.depends_on_id)
             .where(
-                UploadDependency.upload_id.in_(ids[start : start + _ID_CHUNK]),
+                UploadDependency.upload_id.in_(chunk),
                 Upload.state.not_in(RESOLVED_STATES),
             )
             .order_by(UploadDependency.upload_id, Upload.id)
@@ -309,12 +307,12 @@ async def unblock_dependants(session: AsyncSession, upload_ids: Sequence[int]) -
     frontier = list(upload_ids)
     while frontier:
         found: dict[int, Upload] = {}
-        for start in range(0, len(frontier), _ID_CHUNK):
+        for chunk in chunks(frontier):
             rows = await session.scalars(
                 select(Upload)
                 .join(UploadDependency, UploadDependency.upload_id == Upload.id)
                 .where(
-                    UploadDependency.depends_on_id.in_(frontier[start : start + _ID_CHUNK]),
+                    UploadDependency.depends_on_id.in_(chunk),
                     Upload.state == UploadState.FAILED,
                     Upload.attempts == 0,
                 )
@@ -450,10 +448,6 @@ async def invoice_has_pending_uploads(
     return bool(pending.get(invoice_id, set()) - {exclude or 0})
 
 
-# Bound the size of one IN (...) list (SQLite and asyncpg allow ~32k parameters).
-_CHUNK = 500
-
-
 class _InvoiceOfPayment(msgspec.Struct):
     invoice_id: str
 
@@ -502,12 +496,12 @@ async def pending_invoice_uploads(
     known = known if known is not None else PaymentInvoices()
     found: dict[str, set[int]] = {}
     ordered = sorted(wanted)
-    for start in range(0, len(ordered), _CHUNK):
+    for chunk in chunks(ordered):
         own = await session.execute(
             select(Upload.id, Upload.record_id).where(
                 Upload.organisation_id == organisation_id,
                 Upload.state.in_(PENDING_STATES),
-                Upload.record_id.in_(ordered[start : start + _CHUNK]),
+                Upload.record_id.in_(chunk),
             )
         )
         for upload_id, record_id in own:
@@ -522,10 +516,8 @@ async def pending_invoice_uploads(
         )
     ).all()
     unread = [i for i, _, kind in payments if kind == "create_payment" and i not in known.of_upload]
-    for start in range(0, len(unread), _CHUNK):
-        requests = await session.execute(
-            select(Upload.id, Upload.request).where(Upload.id.in_(unread[start : start + _CHUNK]))
-        )
+    for ids in chunks(unread):
+        requests = await session.execute(select(Upload.id, Upload.request).where(Upload.id.in_(ids)))
         for upload_id, request in requests:
             known.of_upload[upload_id] = _payment_creation_decoder.decode(request).payment.invoice_id
     deletions: list[tuple[int, str]] = []  # (upload id, payment id): the payment's invoice is in the feed
@@ -536,17 +528,10 @@ async def pending_invoice_uploads(
         else:
             deletions.append((upload_id, payment_id))
     payment_ids = list(dict.fromkeys(p for _, p in deletions if p not in known.of_payment))
-    for start in range(0, len(payment_ids), _CHUNK):
-        payloads = await session.execute(
-            select(SyncRecord.entity_id, SyncRecord.payload).where(
-                SyncRecord.organisation_id == organisation_id,
-                SyncRecord.entity == "payment",
-                SyncRecord.entity_id.in_(payment_ids[start : start + _CHUNK]),
-            )
-        )
-        for payment_id, payload in payloads:
-            if payload:
-                known.of_payment[payment_id] = msgspec.json.decode(payload, type=Payment).invoice_id
+    payloads = await current_records(session, organisation_id).payloads(("payment", i) for i in payment_ids)
+    for (_, payment_id), payload in payloads.items():
+        if payload:
+            known.of_payment[payment_id] = msgspec.json.decode(payload, type=Payment).invoice_id
     for upload_id, payment_id in deletions:
         invoice_id = known.of_payment.get(payment_id)
         if invoice_id in wanted:

@@ -2,9 +2,9 @@
 
 The feed stores each record's wire form already encoded, so a pull never decodes or re-encodes a
 record: it wraps each row's payload in ``{"version":…,"entity":…,"id":…,"record":<payload>}`` and
-streams the page in chunks while reading the rows through a server-side cursor. Memory stays
-flat whatever the page size. Rows and the counter are read in one snapshot, which is what makes
-the returned cursor safe (see ``server.core.feed``).
+streams the page a partition at a time as ``feed.FeedRead`` reads it (through a server-side cursor
+when the page is large). Memory stays flat whatever the page size. Rows and the counter are read
+in one snapshot, which is what makes the returned cursor safe (see ``server.core.feed``).
 
 Every answer carries the ETag ``"<latest>.<horizon>"`` of the feed it was read from. A phone that
 is caught up (its cursor is the latest version) and sends the ETag of its last answer in
@@ -17,23 +17,19 @@ Only a phone with something to fetch opens the snapshot (and reads the counter a
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 import msgspec
-from sqlalchemy import Row, Select, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core import feed
-from server.core.errors import ResyncRequired
 from server.db.database import Database
-from server.db.models import SyncRecord
 from server.db.point_reads import PointQuery
 
 DEFAULT_LIMIT = 5000
 MAX_LIMIT = 100_000
-_PARTITION = 1000  # rows per streamed chunk and per fetch from the server-side cursor
 
 _encode_str = msgspec.json.encode
 _COUNTER = PointQuery("SELECT version, horizon FROM sync_counters WHERE organisation_id = ?")
@@ -85,9 +81,7 @@ class PullService:
         stack = AsyncExitStack()
         session = await stack.enter_async_context(self._db.snapshot())
         try:
-            latest, horizon = await feed.counter(session, organisation_id)
-            if cursor != 0 and (cursor < horizon or cursor > latest):
-                raise ResyncRequired(cursor, horizon, latest)
+            latest, horizon = await feed.window(session, organisation_id, cursor)
             etag = _etag(latest, horizon)
             if cursor == latest:
                 await stack.aclose()
@@ -107,54 +101,14 @@ class PullService:
         latest: int,
     ) -> AsyncIterator[bytes]:
         async with stack:
-            query = (
-                select(SyncRecord.entity, SyncRecord.entity_id, SyncRecord.version, SyncRecord.payload)
-                .where(SyncRecord.organisation_id == organisation_id, SyncRecord.version > after)
-                .order_by(SyncRecord.version)
-                .limit(limit + 1)
-            )
-            if after == 0:
-                # A phone starting from nothing has nothing to delete.
-                query = query.where(SyncRecord.payload.is_not(None))
-            sent = 0
-            last_version = after
-            has_more = False
+            page = feed.rows_after(session, organisation_id, after, latest, limit)
             head = b'{"changes":['
-            # Core-level: no ORM row processing between the driver and the bytes. At most
-            # latest - after rows follow the cursor: a page that small is read in one go; a larger
-            # one streams through a server-side cursor, a partition at a time.
-            connection = await session.connection()
-            async for partition in _partitions(connection, query, small=latest - after <= _PARTITION):
-                parts: list[bytes] = []
-                for entity, entity_id, version, payload in partition:
-                    if sent == limit:
-                        has_more = True
-                        break
-                    parts.append(_row_bytes(entity, entity_id, version, payload))
-                    sent += 1
-                    last_version = version
-                if parts:
-                    yield head + b",".join(parts)
-                    head = b","
-                if has_more:
-                    break
-            if sent == 0:
+            async for partition in page.partitions():
+                yield head + b",".join([_row_bytes(e, i, v, p) for e, i, v, p in partition])
+                head = b","
+            if head != b",":  # no row at all
                 yield head
-            yield _tail(last_version if has_more else max(after, latest), has_more)
-
-
-async def _partitions(
-    connection: AsyncConnection, query: Select[str, str, int, bytes | None], small: bool
-) -> AsyncIterator[Sequence[Row[str, str, int, bytes | None]]]:
-    if small:
-        yield (await connection.execute(query)).all()
-        return
-    result = await connection.stream(query.execution_options(yield_per=_PARTITION))
-    try:
-        async for partition in result.partitions(_PARTITION):
-            yield partition
-    finally:
-        await result.close()
+            yield _tail(page.cursor, page.has_more)
 
 
 def _caught_up(cursor: int, etag: str, if_none_match: str | None) -> PullBody:

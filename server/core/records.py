@@ -4,6 +4,7 @@ The feed holds every record a phone can see, mirror records and uploaded ones al
 validation looks references up here (product by id, tax rate by ``tax_type``, account by
 ``code``) instead of in the mirror's own tables. Records changed earlier in the same push are
 served from the batch's own view, so a customer, its invoice and a payment can travel together.
+Single records are read through the transaction's current records (``server.core.current``).
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from typing import TypeVar
 
 import msgspec
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.core.current import CurrentRecords, current_records
 from server.core.feed import Change
 from server.db.forwarding_models import ForwardingSettings
 from server.db.mirror_models import MirrorRecord
 from server.db.models import SyncCounter, SyncRecord
+from server.db.upserts import insert
 from sync_protocol.entities import (
     ENTITY_NAME,
     Account,
@@ -31,8 +33,6 @@ from sync_protocol.entities import (
 )
 
 E = TypeVar("E", bound=Entity)
-# Ids per IN (...) list: well under SQLite's and asyncpg's parameter limits.
-_ID_CHUNK = 500
 
 
 async def lock_organisation(session: AsyncSession, organisation_id: uuid.UUID) -> None:
@@ -42,9 +42,9 @@ async def lock_organisation(session: AsyncSession, organisation_id: uuid.UUID) -
     the counter row's lock first (the same lock publishing takes) makes check-then-write safe.
     SQLite's BEGIN IMMEDIATE serialises writers already.
     """
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    current_records(session, organisation_id).took_lock()
     await session.execute(
-        insert(SyncCounter)
+        insert(session, SyncCounter)
         .values(organisation_id=organisation_id, version=0, horizon=0)
         .on_conflict_do_nothing(index_elements=["organisation_id"])
     )
@@ -63,10 +63,11 @@ class RecordView:
         self._by_code: dict[str, dict[str, Entity]] = {}
         self._forwarding: ForwardingSettings | None = None
         self._organisation: list[OrganisationSettings | None] = []
-        # Feed rows read ahead by ``preload``: (entity, id) -> payload (None: a tombstone), and
-        # every id asked for, so an id that is in no row is known to be absent without a query.
-        self._loaded: dict[tuple[str, str], bytes | None] = {}
-        self._preloaded: set[str] = set()
+
+    @property
+    def _records(self) -> CurrentRecords:
+        # Looked up on use: the reader belongs to the session's transaction of the moment.
+        return current_records(self._session, self._org)
 
     async def preload(self, record_ids: Iterable[str]) -> None:
         """Reads the feed rows of ``record_ids`` (of any kind) in one query per chunk.
@@ -74,54 +75,22 @@ class RecordView:
         A push refers to a handful of records per mutation (the record itself, its customer, its
         lines' products); reading them up front makes validation one query, not one per lookup.
         """
-        wanted = [i for i in dict.fromkeys(record_ids) if i not in self._preloaded]
-        for start in range(0, len(wanted), _ID_CHUNK):
-            chunk = wanted[start : start + _ID_CHUNK]
-            rows = await self._session.execute(
-                select(SyncRecord.entity, SyncRecord.entity_id, SyncRecord.payload).where(
-                    SyncRecord.organisation_id == self._org,
-                    # Naming every kind lets the (organisation, entity, id) index serve the lookup.
-                    SyncRecord.entity.in_(ENTITY_NAME.values()),
-                    SyncRecord.entity_id.in_(chunk),
-                )
-            )
-            for entity, entity_id, payload in rows:
-                self._loaded[(entity, entity_id)] = payload
-            self._preloaded.update(chunk)
+        await self._records.load_ids(record_ids)
 
     async def get(self, cls: type[E], record_id: str) -> E | None:
-        entity = ENTITY_NAME[cls]
-        changed = self._changed.get((entity, record_id))
+        changed = self._changed.get((ENTITY_NAME[cls], record_id))
         if changed is not None:
             return changed if isinstance(changed, cls) else None
-        if record_id in self._preloaded:
-            known = self._loaded.get((entity, record_id))
-            return msgspec.json.decode(known, type=cls) if known is not None else None
-        payload = await self._session.scalar(
-            select(SyncRecord.payload).where(
-                SyncRecord.organisation_id == self._org,
-                SyncRecord.entity == entity,
-                SyncRecord.entity_id == record_id,
-            )
-        )
-        return msgspec.json.decode(payload, type=cls) if payload is not None else None
+        return await self._records.record(cls, record_id)
 
     async def exists_as_other_entity(self, cls: type[Entity], record_id: str) -> bool:
         """Whether ``record_id`` names a live record of another kind (ids are shared across kinds)."""
         others = [name for c, name in ENTITY_NAME.items() if c is not cls]
         if any((name, record_id) in self._changed for name in others):
             return True
-        if record_id in self._preloaded:
-            return any(self._loaded.get((name, record_id)) is not None for name in others)
-        found = await self._session.scalar(
-            select(SyncRecord.entity).where(
-                SyncRecord.organisation_id == self._org,
-                SyncRecord.entity.in_(others),
-                SyncRecord.entity_id == record_id,
-                SyncRecord.payload.is_not(None),
-            )
-        )
-        return found is not None
+        records = self._records
+        await records.load_ids([record_id])
+        return any(records.is_live(name, record_id) for name in others)
 
     async def removed_from_mirror(self, cls: type[Entity], record_id: str) -> bool:
         """Whether the mirror holds ``record_id`` as a record Xero archived or deleted."""

@@ -28,11 +28,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
-import msgspec
-
-from server.core import feed, merge, outbox
+from server.core import merge, outbox
+from server.core.current import CurrentRecords, current_records
 from server.core.data_types import CUSTOMER
 from server.core.facts import apply_invoice_facts
 from server.core.fate import (
@@ -50,6 +49,7 @@ from server.core.mirror_store import Counts, link_phone_record
 from server.core.outbox import Claimed
 from server.core.records import RecordView, lock_organisation
 from server.core.sync_log import SyncLog
+from server.db.chunks import chunks
 from server.db.database import Database
 from server.db.forwarding_models import ForwardingSettings
 from server.db.types import utcnow
@@ -63,7 +63,6 @@ from server.xero_link.access import XeroAccess
 from sync_protocol.entities import (
     ENTITY_NAME,
     Customer,
-    Entity,
     Invoice,
     OrganisationSettings,
     Payment,
@@ -83,8 +82,6 @@ from sync_protocol.money import to_decimal
 log = logging.getLogger("ledgersync.forwarding")
 
 RECONNECT_PAUSE = timedelta(minutes=5)
-
-E = TypeVar("E", bound=Entity)
 
 
 @dataclass(frozen=True)
@@ -247,7 +244,8 @@ class _Run:
             organisation = await view.organisation() if invoicing else None
             # Every record the run's items refer to, read at once rather than a few queries per item.
             keys = [key for item in claimed for key in _references(item.mutation)]
-            records = _Records(await feed.current_payloads(session, self._org, keys))
+            records = current_records(session, self._org)
+            await records.load(keys)
         for item in claimed:
             planned = self._plan_one(settings, organisation, records, item)
             if isinstance(planned, Job):
@@ -260,7 +258,7 @@ class _Run:
         self,
         settings: ForwardingSettings,
         organisation: OrganisationSettings | None,
-        records: _Records,
+        records: CurrentRecords,
         item: Claimed,
     ) -> Job | Fate:
         mutation = item.mutation
@@ -311,7 +309,7 @@ class _Run:
         self,
         settings: ForwardingSettings,
         organisation: OrganisationSettings | None,
-        records: _Records,
+        records: CurrentRecords,
         item: Claimed,
         mutation: UpsertInvoice,
     ) -> Job | Fate:
@@ -357,8 +355,7 @@ class _Run:
                 await self._delete_payment(job)
             return
         size = self._f.policy.batch_size
-        chunks = [jobs[start : start + size] for start in range(0, len(jobs), size)]
-        await asyncio.gather(*(self._send(operation, chunk) for chunk in chunks))
+        await asyncio.gather(*(self._send(operation, list(batch)) for batch in chunks(jobs, size)))
 
     async def _reconciled(self, operation: Operation, jobs: list[Job]) -> list[Job]:
         """The jobs still to send: ambiguous creates found in Xero are settled as done."""
@@ -748,17 +745,6 @@ def _invoice_key(job: Job) -> reconcile.InvoiceKey:
     return reconcile.invoice_key(job.element, total)
 
 
-class _Records:
-    """The feed's records a run's planning reads, fetched together (see ``_references``)."""
-
-    def __init__(self, payloads: dict[tuple[str, str], bytes | None]) -> None:
-        self._payloads = payloads
-
-    def get(self, cls: type[E], record_id: str) -> E | None:
-        payload = self._payloads.get((ENTITY_NAME[cls], record_id))
-        return msgspec.json.decode(payload, type=cls) if payload is not None else None
-
-
 def _references(mutation: AnyMutation) -> list[tuple[str, str]]:
     """The records planning an upload reads: its own, and those it refers to in Xero."""
     customer, invoice, payment, product = (ENTITY_NAME[c] for c in (Customer, Invoice, Payment, Product))
@@ -778,7 +764,7 @@ def _references(mutation: AnyMutation) -> list[tuple[str, str]]:
 NEVER_SENT = "not sent to Xero: the invoice was voided on the phone before it reached Xero"
 
 
-def _cancelled_by_void(records: _Records, item: Claimed) -> Held | None:
+def _cancelled_by_void(records: CurrentRecords, item: Claimed) -> Held | None:
     """An invoice voided before it ever reached Xero is not created there (to be voided right after).
 
     Its create and edits, and payments on it, end ``held`` with a message saying so; so does the

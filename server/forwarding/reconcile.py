@@ -20,12 +20,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from server.db.chunks import chunks
 from server.forwarding.payloads import record_id_of_backlink
 from server.xero import wire
 from server.xero.client import PAGE_SIZE, XeroClient
 
 # Xero stamps UpdatedDateUTC when it commits, which can be a little before our sent_at.
 OVERLAP = timedelta(minutes=5)
+_XERO_IDS = 50  # ids per IDs= filter: Xero refuses longer lists
 
 
 @dataclass(frozen=True)
@@ -176,8 +178,7 @@ def _same(payment: wire.Payment, key: PaymentKey) -> bool:
 async def invoices_by_id(client: XeroClient, xero_ids: Sequence[str]) -> dict[str, wire.Invoice]:
     """The invoices with these Xero ids as Xero has them now (lower-cased ids as keys)."""
     found: dict[str, wire.Invoice] = {}
-    for start in range(0, len(xero_ids), 50):
-        chunk = xero_ids[start : start + 50]
+    for chunk in chunks(xero_ids, _XERO_IDS):
         answer = await client.get("/Invoices", wire.Invoices, params={"IDs": ",".join(chunk), "unitdp": "4"})
         for invoice in answer.invoices:
             found[invoice.invoice_id.lower()] = invoice
@@ -188,8 +189,7 @@ async def contacts_by_id(client: XeroClient, xero_ids: Sequence[str]) -> dict[st
     """The contacts with these Xero ids as Xero has them now, archived ones too (lower-cased ids
     as keys). 50 ids a request: Xero refuses longer lists."""
     found: dict[str, wire.Contact] = {}
-    for start in range(0, len(xero_ids), 50):
-        chunk = xero_ids[start : start + 50]
+    for chunk in chunks(xero_ids, _XERO_IDS):
         params = {"IDs": ",".join(chunk), "includeArchived": "true"}
         answer = await client.get("/Contacts", wire.Contacts, params=params)
         for contact in answer.contacts:

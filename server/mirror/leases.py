@@ -11,11 +11,11 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from server.db.database import Database
 from server.db.mirror_models import Lease
 from server.db.types import utcnow
+from server.db.upserts import insert
 
 
 def pull_lease(organisation_id: uuid.UUID) -> str:
@@ -33,10 +33,9 @@ class Leases:
     async def take(self, name: str, ttl: timedelta, organisation_id: uuid.UUID | None = None) -> bool:
         """Take or extend the lease; False when another holder has it."""
         now = utcnow()
-        insert = postgresql.insert if self._db.dialect == "postgresql" else sqlite.insert
         async with self._db.transaction() as session:
             await session.execute(
-                insert(Lease)
+                insert(session, Lease)
                 .values(name=name, organisation_id=organisation_id, holder="", expires_at=now)
                 .on_conflict_do_nothing(index_elements=["name"])
             )

@@ -1,8 +1,8 @@
 """WatermelonDB's ``synchronize()`` served over ledgersync's own change feed and push.
 
-Pull reads the feed (``sync_records``) exactly as the native pull does, in one snapshot, and
-reshapes each record into rows of the app's tables (``server.watermelon.rows``). The
-timestamp is the feed cursor plus one. A record the client has never seen (created after its
+Pull reads the feed (``sync_records``) through the native pull's reader (``feed.FeedRead``), in
+one snapshot, and reshapes each record into rows of the app's tables (``server.watermelon.rows``).
+The timestamp is the feed cursor plus one. A record the client has never seen (created after its
 cursor, and not uploaded by this device) is ``created``; so is a line another device added to an
 invoice the client holds (``watermelon_invoice_lines`` records when and by whom each line joined),
 and a record whose deletion by this device was refused; everything else is ``updated``. Voided
@@ -37,23 +37,24 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 from sqlalchemy import case, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core import feed
+from server.core.current import CurrentRecords, current_records
 from server.core.errors import Conflict, InvalidInput
 from server.core.feed import Change
 from server.core.principals import DevicePrincipal
 from server.core.push import PushService
 from server.core.rejections import REJECTION, RejectionNote, note_key
 from server.core.states import DEAD_STATES, UploadState
+from server.db.chunks import chunks
 from server.db.database import Database
-from server.db.models import SyncRecord
 from server.db.sync_models import Upload
+from server.db.upserts import insert
 from server.db.watermelon_models import WatermelonInvoiceLine
 from server.watermelon import rows as watermelon_rows
 from server.watermelon.rows import (
@@ -92,8 +93,6 @@ from sync_protocol.watermelon import (
 )
 
 _UPLOADED = frozenset({"customer", "invoice", "payment"})
-_CHUNK = 500
-E = TypeVar("E", bound=Entity)
 
 
 class PushConflict(Conflict):
@@ -120,8 +119,8 @@ def _rejection_columns(note: RejectionNote | Rejection, mutation_id: str) -> Raw
 
 async def _in_chunks(ids: Sequence[str], query: Any, session: AsyncSession) -> list[Any]:
     rows: list[Any] = []
-    for start in range(0, len(ids), _CHUNK):
-        rows.extend((await session.execute(query(ids[start : start + _CHUNK]))).all())
+    for chunk in chunks(ids):
+        rows.extend((await session.execute(query(chunk))).all())
     return rows
 
 
@@ -281,24 +280,14 @@ class WatermelonSync:
         cursor = cursor_of(last_pulled_at)
         async with self._db.snapshot() as session:
             latest, horizon = await feed.counter(session, org)
-            replacement = cursor != 0 and (migrated or cursor < horizon or cursor > latest)
+            replacement = cursor != 0 and (migrated or not feed.servable(cursor, latest, horizon))
             after = 0 if replacement else cursor
-            query = (
-                select(
-                    SyncRecord.entity,
-                    SyncRecord.entity_id,
-                    SyncRecord.version,
-                    SyncRecord.created_version,
-                    SyncRecord.payload,
-                )
-                .where(SyncRecord.organisation_id == org, SyncRecord.version > after)
-                .order_by(SyncRecord.version)
-            )
-            if after == 0:
-                query = query.where(SyncRecord.payload.is_not(None))
+            # The feed as the native pull reads it (one page: everything after the cursor).
+            page = feed.rows_after_with_created(session, org, after, latest)
             rows: list[tuple[str, str, int, int, bytes | None]] = [
-                (r.entity, r.entity_id, r.version, r.created_version, r.payload)
-                for r in (await session.execute(query)).all()
+                (entity, entity_id, version, created_version, payload)
+                async for partition in page.partitions()
+                for entity, entity_id, version, payload, created_version in partition
             ]
             notes = _notes_of(device, rows)
             # A deletion this device pushed and the server refused: the app keeps the record marked
@@ -381,7 +370,7 @@ class WatermelonSync:
                 changes[table].updated.append({"id": record_id, **columns})
         return PullResponse(
             changes=changes,
-            timestamp=max(after, latest) + TIMESTAMP_OFFSET,
+            timestamp=page.cursor + TIMESTAMP_OFFSET,
             experimentalStrategy="replacement" if replacement else None,
         )
 
@@ -429,40 +418,6 @@ class _Unit:
     result: MutationResult | None = None
 
 
-class _Feed:
-    """Current feed rows, read inside the push's transaction (under the organisation's lock)."""
-
-    def __init__(self, session: AsyncSession, organisation_id: uuid.UUID) -> None:
-        self._session = session
-        self._org = organisation_id
-        self._rows: dict[tuple[str, str], tuple[int, bytes | None] | None] = {}
-
-    async def row(self, entity: str, record_id: str) -> tuple[int, bytes | None] | None:
-        key = (entity, record_id)
-        if key not in self._rows:
-            found = (
-                await self._session.execute(
-                    select(SyncRecord.version, SyncRecord.payload).where(
-                        SyncRecord.organisation_id == self._org,
-                        SyncRecord.entity == entity,
-                        SyncRecord.entity_id == record_id,
-                    )
-                )
-            ).one_or_none()
-            self._rows[key] = (found.version, found.payload) if found else None
-        return self._rows[key]
-
-    async def version(self, entity: str, record_id: str | None) -> int:
-        found = await self.row(entity, record_id) if record_id else None
-        return found[0] if found else 0
-
-    async def record(self, cls: type[E], entity: str, record_id: str) -> E | None:
-        found = await self.row(entity, record_id)
-        if found is None or found[1] is None:
-            return None
-        return msgspec.json.decode(found[1], type=cls)
-
-
 class _PushPlan:
     """A WatermelonDB push as native mutations (``BatchSteps`` of ``PushService.push_with``)."""
 
@@ -480,7 +435,7 @@ class _PushPlan:
 
     async def before(self, session: AsyncSession) -> list[AnyMutation]:
         self._units, self._read_only = [], []
-        state = _Feed(session, self._org)
+        state = current_records(session, self._org)  # the feed's rows, under the organisation's lock
         for name, changes in self._changes.items():
             table = TABLE_BY_NAME.get(name)
             if table is not None and table.read_only:
@@ -526,7 +481,7 @@ class _PushPlan:
                 )
             self._units.append(unit)
 
-    async def _invoices(self, session: AsyncSession, state: _Feed) -> None:
+    async def _invoices(self, session: AsyncSession, state: CurrentRecords) -> None:
         headers = {
             raw["id"]: raw for raw in self._table("invoices").created + self._table("invoices").updated
         }
@@ -579,7 +534,7 @@ class _PushPlan:
             rows += [("invoice_lines", line_id) for line_id in removed_of.get(invoice_id, [])]
             unit = _Unit("invoices", invoice_id, rows)
             self._units.append(unit)
-            server = await state.record(Invoice, "invoice", invoice_id)
+            server = await state.record(Invoice, invoice_id)
             header = headers.get(invoice_id) or (record_row(server) if server else None)
             if header is None:
                 unit.rejection = Rejection(
@@ -628,14 +583,14 @@ class _PushPlan:
                 )
             self._units.append(unit)
 
-    async def _deletions(self, state: _Feed) -> None:
+    async def _deletions(self, state: CurrentRecords) -> None:
         """Deleting a record the server does not have, or has deleted already, is a no-op.
 
         A deletion the server will not carry out is a rejection: the app keeps the record (marked
         deleted) and gets it back, as ``created``, on its next pull.
         """
         for payment_id in self._table("payments").deleted:
-            payment = await state.record(Payment, "payment", payment_id)
+            payment = await state.record(Payment, payment_id)
             if payment is not None and payment.status != "DELETED":
                 self._units.append(
                     _Unit(
@@ -648,7 +603,7 @@ class _PushPlan:
                 )
         lines = self._table("invoice_lines").deleted
         for invoice_id in self._table("invoices").deleted:
-            invoice = await state.record(Invoice, "invoice", invoice_id)
+            invoice = await state.record(Invoice, invoice_id)
             if invoice is not None and invoice.status not in ("VOIDED", "DELETED"):
                 rows = [("invoices", invoice_id)]
                 rows += [("invoice_lines", i) for i in lines if self._line_invoices.get(i) == invoice_id]
@@ -662,7 +617,7 @@ class _PushPlan:
                     )
                 )
         for customer_id in self._table("customers").deleted:
-            if await state.record(Customer, "customer", customer_id) is not None:
+            if await state.record(Customer, customer_id) is not None:
                 rejection = Rejection(
                     table="customers",
                     id=customer_id,
@@ -673,7 +628,7 @@ class _PushPlan:
                 unit.deletion = True
                 self._units.append(unit)
 
-    async def _settle(self, unit: _Unit, state: _Feed) -> None:
+    async def _settle(self, unit: _Unit, state: CurrentRecords) -> None:
         """Skips what the server has already, refuses a conflict, and names the mutation."""
         mutation = unit.mutation
         assert mutation is not None
@@ -796,13 +751,8 @@ async def _store_line_ids(
 
     A line new to the invoice (or back on it) records the invoice's feed version and this device.
     """
-    version = await session.scalar(
-        select(SyncRecord.version).where(
-            SyncRecord.organisation_id == organisation_id,
-            SyncRecord.entity == "invoice",
-            SyncRecord.entity_id == invoice_id,
-        )
-    )
+    row = await current_records(session, organisation_id).row("invoice", invoice_id)
+    version = row[0] if row else None
     await session.execute(
         update(WatermelonInvoiceLine)
         .where(
@@ -814,8 +764,7 @@ async def _store_line_ids(
     )
     if not ids:
         return
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(WatermelonInvoiceLine).values(
+    statement = insert(session, WatermelonInvoiceLine).values(
         [
             {
                 "organisation_id": organisation_id,
