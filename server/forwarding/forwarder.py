@@ -26,7 +26,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -53,8 +53,14 @@ from server.core.sync_log import SyncLog
 from server.db.database import Database
 from server.db.forwarding_models import ForwardingSettings
 from server.db.types import utcnow
-from server.forwarding import payloads, reconcile, refused
-from server.forwarding.xero_fields import field_of
+from server.forwarding import reconcile, refused
+from server.kinds import KINDS, customer, invoice_void
+from server.kinds.base import NotYet, Operation, PlanContext, Send
+from server.kinds.customer import CONTACT_CREATE, CONTACT_UPDATE
+from server.kinds.invoice import INVOICE_CREATE, INVOICE_UPDATE, invoice_fate
+from server.kinds.invoice_void import INVOICE_VOID
+from server.kinds.payment import PAYMENT_CREATE
+from server.kinds.payment_deletion import PAYMENT_DELETE
 from server.xero import wire
 from server.xero.client import XeroClient, element_errors
 from server.xero.errors import NeedsReconnect, RateLimited, ValidationError, XeroError
@@ -64,19 +70,12 @@ from sync_protocol.entities import (
     ENTITY_NAME,
     Customer,
     Entity,
-    Invoice,
     OrganisationSettings,
-    Payment,
-    Product,
     encode_entity,
 )
 from sync_protocol.messages import (
-    AnyMutation,
-    CreatePayment,
-    DeletePayment,
     UpsertCustomer,
     UpsertInvoice,
-    VoidInvoice,
 )
 from sync_protocol.money import to_decimal
 
@@ -96,36 +95,9 @@ class ForwardingPolicy:
     retry_max: float = 3600.0
 
 
-@dataclass(frozen=True)
-class Operation:
-    """One kind of Xero write: where it goes and how the answer lists its elements."""
-
-    name: str
-    method: str
-    path: str
-    envelope: str
-    creates: bool
-    answer: type[Any]  # the wire envelope Xero answers with
-
-
-CONTACT_CREATE = Operation("contact_create", "PUT", "/Contacts", "Contacts", True, wire.Contacts)
-CONTACT_UPDATE = Operation("contact_update", "POST", "/Contacts", "Contacts", False, wire.Contacts)
-INVOICE_CREATE = Operation("invoice_create", "PUT", "/Invoices", "Invoices", True, wire.Invoices)
-INVOICE_UPDATE = Operation("invoice_update", "POST", "/Invoices", "Invoices", False, wire.Invoices)
-INVOICE_VOID = Operation("invoice_void", "POST", "/Invoices", "Invoices", False, wire.Invoices)
-PAYMENT_CREATE = Operation("payment_create", "PUT", "/Payments", "Payments", True, wire.Payments)
-PAYMENT_DELETE = Operation("payment_delete", "POST", "/Payments", "Payments", False, wire.Payments)
 # Dependency order: a run's items never depend on each other, but keeping this order means a
 # customer and its invoice claimed by one run after a crash still reach Xero in the right order.
-ORDER = (
-    CONTACT_CREATE,
-    CONTACT_UPDATE,
-    INVOICE_CREATE,
-    INVOICE_UPDATE,
-    INVOICE_VOID,
-    PAYMENT_CREATE,
-    PAYMENT_DELETE,
-)
+ORDER = KINDS.operations()
 
 
 @dataclass
@@ -134,7 +106,6 @@ class Job:
     operation: Operation
     element: dict[str, Any] = field(default_factory=dict)
     target: str = ""  # the Xero id a void or a payment deletion acts on
-    payment_key: reconcile.PaymentKey | None = None
 
 
 @dataclass
@@ -240,10 +211,13 @@ class _Run:
         async with self._db.sessions() as session:
             view = RecordView(session, self._org)
             settings = await view.forwarding()
-            invoicing = any(isinstance(item.mutation, UpsertInvoice) for item in claimed)
-            organisation = await view.organisation() if invoicing else None
+            kinds = [KINDS.of(item.mutation) for item in claimed]
+            reads = any(kind.plans_with_organisation for kind in kinds)
+            organisation = await view.organisation() if reads else None
             # Every record the run's items refer to, read at once rather than a few queries per item.
-            keys = [key for item in claimed for key in _references(item.mutation)]
+            keys = [
+                key for item in claimed for key in KINDS.of(item.mutation).forward_references(item.mutation)
+            ]
             records = _Records(await feed.current_payloads(session, self._org, keys))
         for item in claimed:
             planned = self._plan_one(settings, organisation, records, item)
@@ -260,83 +234,13 @@ class _Run:
         records: _Records,
         item: Claimed,
     ) -> Job | Fate:
-        mutation = item.mutation
-        cancelled = _cancelled_by_void(records, item)
-        if cancelled is not None:
-            return cancelled
-        if isinstance(mutation, UpsertCustomer):
-            customer = records.get(Customer, mutation.customer.id)
-            xero_id = customer.xero_id if customer else None
-            if xero_id and not settings.update_customers:
-                return Held("kept on the server: this organisation does not send customer edits to Xero")
-            operation = CONTACT_UPDATE if xero_id else CONTACT_CREATE
-            return Job(item, operation, payloads.contact_element(mutation.customer, xero_id))
-        if isinstance(mutation, UpsertInvoice):
-            return self._plan_invoice(settings, organisation, records, item, mutation)
-        if isinstance(mutation, CreatePayment):
-            if not settings.forward_payments:
-                return Held("kept on the server: this organisation does not send payments to Xero")
-            invoice = records.get(Invoice, mutation.payment.invoice_id)
-            if invoice is None or not invoice.xero_id:
-                return self._retrying(item, "the invoice is not in Xero yet", maybe_sent=item.ambiguous)
-            account = mutation.payment.account_code or settings.bank_account_code
-            if account is None:
-                return Failed(
-                    "no bank account: an admin must choose the bank account for payments",
-                    "payment.account_code",
-                )
-            draft = mutation.payment
-            key = reconcile.PaymentKey(invoice.xero_id, to_decimal(draft.amount), draft.date, draft.reference)
-            return Job(
-                item,
-                PAYMENT_CREATE,
-                payloads.payment_element(draft, invoice.xero_id, account),
-                payment_key=key,
-            )
-        if isinstance(mutation, VoidInvoice):
-            invoice = records.get(Invoice, mutation.invoice_id)
-            if invoice is None or not invoice.xero_id:
-                return Held("voided on the server only: the invoice never reached Xero")
-            return Job(item, INVOICE_VOID, target=invoice.xero_id)
-        assert isinstance(mutation, DeletePayment)
-        payment = records.get(Payment, mutation.payment_id)
-        if payment is None or not payment.xero_id:
-            return Held("deleted on the server only: the payment never reached Xero")
-        return Job(item, PAYMENT_DELETE, target=payment.xero_id)
-
-    def _plan_invoice(
-        self,
-        settings: ForwardingSettings,
-        organisation: OrganisationSettings | None,
-        records: _Records,
-        item: Claimed,
-        mutation: UpsertInvoice,
-    ) -> Job | Fate:
-        draft = mutation.invoice
-        invoice = records.get(Invoice, draft.id)
-        customer = records.get(Customer, draft.customer_id)
-        if customer is None or not customer.xero_id:
-            return self._retrying(item, "the customer is not in Xero yet", maybe_sent=item.ambiguous)
-        products: dict[str, Product] = {}
-        for line in draft.lines:
-            if line.product_id and line.product_id not in products:
-                product = records.get(Product, line.product_id)
-                if product is not None:
-                    products[line.product_id] = product
-        context = payloads.InvoiceContext(
-            contact_xero_id=customer.xero_id,
-            products=products,
-            revenue_account_code=settings.revenue_account_code,
-            default_tax_type=organisation.default_sales_tax_type if organisation else None,
-            status="DRAFT" if settings.invoice_status == "DRAFT" else "AUTHORISED",
-            url=payloads.backlink(self._f._base_url, draft.id),
-        )
-        xero_id = invoice.xero_id if invoice else None
-        try:
-            element = payloads.invoice_element(draft, context, xero_id)
-        except payloads.MissingAccount as missing:
-            return Failed(str(missing), f"invoice.lines[{missing.line}].account_code")
-        return Job(item, INVOICE_UPDATE if xero_id else INVOICE_CREATE, element)
+        context = PlanContext(settings, organisation, records, self._f._base_url, item.ambiguous)
+        planned = KINDS.of(item.mutation).plan(item.mutation, context)
+        if isinstance(planned, NotYet):
+            return self._retrying(item, planned.message, maybe_sent=item.ambiguous)
+        if isinstance(planned, Send):
+            return Job(item, planned.operation, dict(planned.element), target=planned.target)
+        return planned
 
     # --- sending ----------------------------------------------------------------------------------
     async def _run(self, operation: Operation, jobs: list[Job]) -> None:
@@ -381,12 +285,12 @@ class _Run:
                 known_invoices = await outbox.xero_ids_of(session, self._org, "invoice")
             invoices = await reconcile.invoices_made(self._client, invoice_keys, since, known_invoices)
             found = [
-                (j, _invoice_fate(invoices[j.item.record_id]))
+                (j, invoice_fate(invoices[j.item.record_id]))
                 for j in ambiguous
                 if j.item.record_id in invoices
             ]
         elif operation is PAYMENT_CREATE:
-            keys = {j.item.upload_id: j.payment_key for j in ambiguous if j.payment_key is not None}
+            keys = {j.item.upload_id: _payment_key(j) for j in ambiguous}
             known = await self._known_payment_ids()
             payments = await reconcile.payments_made(self._client, keys, since, known)
             found = [
@@ -422,7 +326,7 @@ class _Run:
             merged = merge.merge(values, merge.edit_of(mutation, values), policy)
             self._conflicts[job.item.upload_id] = merged.conflicts
             if merged.send:
-                job.element = payloads.contact_changes(contact.contact_id, merged.send)
+                job.element = customer.contact_changes(contact.contact_id, merged.send)
                 remaining.append(job)
             else:
                 fate = InXero(
@@ -464,7 +368,7 @@ class _Run:
                 remaining.append(job)
             else:
                 fate = dataclasses.replace(
-                    _invoice_fate(invoice), fields=fields, note=merge.note_of(merged.conflicts)
+                    invoice_fate(invoice), fields=fields, note=merge.note_of(merged.conflicts)
                 )
                 settled.append((job.item, fate, INVOICE_UPDATE))
         await self._settle(settled)
@@ -490,9 +394,9 @@ class _Run:
             if invoice is None:
                 settled.append((job.item, Failed("the invoice is no longer in Xero", "invoice_id"), None))
             elif invoice.status in ("VOIDED", "DELETED"):
-                settled.append((job.item, _invoice_fate(invoice), INVOICE_VOID))
+                settled.append((job.item, invoice_fate(invoice), INVOICE_VOID))
             else:
-                job.element = payloads.void_element(job.target, invoice.status)
+                job.element = invoice_void.void_element(job.target, invoice.status)
                 remaining.append(job)
         await self._settle(settled)
         return remaining
@@ -559,9 +463,15 @@ class _Run:
         for index, (job, element) in enumerate(zip(jobs, elements, strict=True)):
             if index in refused:
                 message = " ".join(refused[index]) or "Xero refused this record"
-                settled.append((job.item, Failed(message, field_of(job.item.mutation, message)), None))
+                settled.append((job.item, Failed(message, _field_of(job.item, message)), None))
             else:
-                settled.append((job.item, self._merge_fate(job, element, _fate_of(element)), operation))
+                settled.append(
+                    (
+                        job.item,
+                        self._merge_fate(job, element, KINDS.of(job.item.mutation).fate_of(element)),
+                        operation,
+                    )
+                )
         return settled
 
     def _refused(self, jobs: list[Job], exc: ValidationError) -> list[tuple[Claimed, Fate, Operation | None]]:
@@ -570,7 +480,7 @@ class _Run:
         for index, job in enumerate(jobs):
             messages = by_index.get(index) or exc.messages
             message = " ".join(messages)
-            settled.append((job.item, Failed(message, field_of(job.item.mutation, message)), None))
+            settled.append((job.item, Failed(message, _field_of(job.item, message)), None))
         return settled
 
     async def _xero_versions(
@@ -616,7 +526,7 @@ class _Run:
         if isinstance(exc, NeedsReconnect):
             return Delayed(utcnow() + RECONNECT_PAUSE)
         if isinstance(exc, ValidationError):
-            return Failed(" ".join(exc.messages), field_of(item.mutation, " ".join(exc.messages)))
+            return Failed(" ".join(exc.messages), _field_of(item, " ".join(exc.messages)))
         return self._retrying(item, exc.message, maybe_sent=sent or item.ambiguous)
 
     def _retrying(self, item: Claimed, message: str, maybe_sent: bool) -> Retrying:
@@ -699,7 +609,7 @@ class _Run:
     def _count(self, item: Claimed, fate: Fate, operation: Operation | None) -> None:
         report = self.report
         if isinstance(fate, InXero):
-            if operation in (INVOICE_VOID, PAYMENT_DELETE):
+            if operation is not None and operation.removes:
                 report.deleted += 1
             elif operation is not None and operation.creates:
                 report.created += 1
@@ -741,6 +651,17 @@ class _Run:
         await apply_invoice_facts(self._db, self._org, facts)
 
 
+def _payment_key(job: Job) -> reconcile.PaymentKey:
+    """The key of a payment element (``payment.payment_element``): its invoice, amount, day and reference."""
+    element = job.element
+    return reconcile.PaymentKey(
+        element["Invoice"]["InvoiceID"],
+        element["Amount"],
+        date.fromisoformat(element["Date"]),
+        element.get("Reference", ""),
+    )
+
+
 def _invoice_key(job: Job) -> reconcile.InvoiceKey:
     mutation = job.item.mutation
     total = to_decimal(mutation.invoice.total) if isinstance(mutation, UpsertInvoice) else Decimal(-1)
@@ -758,45 +679,9 @@ class _Records:
         return msgspec.json.decode(payload, type=cls) if payload is not None else None
 
 
-def _references(mutation: AnyMutation) -> list[tuple[str, str]]:
-    """The records planning an upload reads: its own, and those it refers to in Xero."""
-    customer, invoice, payment, product = (ENTITY_NAME[c] for c in (Customer, Invoice, Payment, Product))
-    if isinstance(mutation, UpsertCustomer):
-        return [(customer, mutation.customer.id)]
-    if isinstance(mutation, UpsertInvoice):
-        draft = mutation.invoice
-        products = [(product, line.product_id) for line in draft.lines if line.product_id]
-        return [(invoice, draft.id), (customer, draft.customer_id), *products]
-    if isinstance(mutation, CreatePayment):
-        return [(invoice, mutation.payment.invoice_id)]
-    if isinstance(mutation, VoidInvoice):
-        return [(invoice, mutation.invoice_id)]
-    return [(payment, mutation.payment_id)]
-
-
-NEVER_SENT = "not sent to Xero: the invoice was voided on the phone before it reached Xero"
-
-
-def _cancelled_by_void(records: _Records, item: Claimed) -> Held | None:
-    """An invoice voided before it ever reached Xero is not created there (to be voided right after).
-
-    Its create and edits, and payments on it, end ``held`` with a message saying so; so does the
-    void (planned below: the invoice never reached Xero). An upload that may have been sent already
-    (``ambiguous``) goes on as usual: it is reconciled, and the void then voids it in Xero.
-    """
-    mutation = item.mutation
-    if item.ambiguous:
-        return None
-    if isinstance(mutation, UpsertInvoice):
-        invoice_id = mutation.invoice.id
-    elif isinstance(mutation, CreatePayment):
-        invoice_id = mutation.payment.invoice_id
-    else:
-        return None
-    invoice = records.get(Invoice, invoice_id)
-    if invoice is None or invoice.xero_id or invoice.status not in ("VOIDED", "DELETED"):
-        return None
-    return Held(NEVER_SENT)
+def _field_of(item: Claimed, message: str) -> str:
+    """Which field of the upload's mutation a Xero validation message is about."""
+    return KINDS.of(item.mutation).field_of(item.mutation, message)
 
 
 def idempotency_key(tenant_id: str, operation: Operation, items: Sequence[Claimed], body: bytes) -> str:
@@ -807,15 +692,3 @@ def idempotency_key(tenant_id: str, operation: Operation, items: Sequence[Claime
     digest.update(b"|")
     digest.update(body)
     return f"ledgersync-{digest.hexdigest()[:48]}"
-
-
-def _invoice_fate(invoice: wire.Invoice) -> InXero:
-    return InXero(invoice.invoice_id, invoice.invoice_number, mapping.invoice_facts_of(invoice))
-
-
-def _fate_of(element: Any) -> InXero:
-    if isinstance(element, wire.Invoice):
-        return _invoice_fate(element)
-    if isinstance(element, wire.Contact):
-        return InXero(element.contact_id)
-    return InXero(element.payment_id)

@@ -54,17 +54,12 @@ from server.db.database import Database
 from server.db.models import SyncRecord
 from server.db.sync_models import Upload
 from server.db.watermelon_models import WatermelonInvoiceLine
+from server.kinds import KINDS
+from server.kinds import customer as customer_kind
+from server.kinds import invoice as invoice_kind
+from server.kinds import payment as payment_kind
 from server.watermelon import rows as watermelon_rows
-from server.watermelon.rows import (
-    Unusable,
-    changed_customer_fields,
-    customer_draft,
-    invoice_draft,
-    line_rows,
-    payment_draft,
-    record_row,
-    same,
-)
+from server.watermelon.rows import Unusable, line_rows, record_row
 from sync_protocol.entities import Customer, Entity, Invoice, Payment, decode_entity
 from sync_protocol.errors import ErrorCode
 from sync_protocol.messages import (
@@ -511,8 +506,10 @@ class _PushPlan:
             unit = _Unit("customers", raw["id"], [("customers", raw["id"])])
             try:
                 # ``_changed``: the columns the app edited; the rest of the row is its last pull.
-                changed = changed_customer_fields(raw)
-                unit.mutation = UpsertCustomer(mutation_id="", customer=customer_draft(raw), changed=changed)
+                changed = customer_kind.changed_fields(raw)
+                unit.mutation = UpsertCustomer(
+                    mutation_id="", customer=customer_kind.draft_of_row(raw), changed=changed
+                )
             except Unusable as exc:
                 unit.rejection = Rejection(
                     table="customers",
@@ -599,7 +596,9 @@ class _PushPlan:
             ordered = sorted(current.values(), key=_line_order)
             unit.line_ids = [raw["id"] for raw in ordered]
             try:
-                unit.mutation = UpsertInvoice(mutation_id="", invoice=invoice_draft(header, ordered))
+                unit.mutation = UpsertInvoice(
+                    mutation_id="", invoice=invoice_kind.draft_of_rows(header, ordered)
+                )
             except Unusable as exc:
                 unit.rejection = Rejection(
                     table="invoices",
@@ -614,7 +613,7 @@ class _PushPlan:
         for raw in changes.created + changes.updated:
             unit = _Unit("payments", raw["id"], [("payments", raw["id"])])
             try:
-                unit.mutation = CreatePayment(mutation_id="", payment=payment_draft(raw))
+                unit.mutation = CreatePayment(mutation_id="", payment=payment_kind.draft_of_row(raw))
             except Unusable as exc:
                 unit.rejection = Rejection(
                     table="payments",
@@ -691,11 +690,10 @@ class _PushPlan:
             )
         # The versions of what validation reads: an unchanged re-push replays its stored result.
         versions = [server[0] if server else 0]
-        if isinstance(mutation, UpsertInvoice):
-            versions.append(await state.version("customer", mutation.invoice.customer_id))
-            versions += [await state.version("product", line.product_id) for line in mutation.invoice.lines]
-        if isinstance(mutation, CreatePayment):
-            versions.append(await state.version("invoice", mutation.payment.invoice_id))
+        versions += [
+            await state.version(entity, record_id)
+            for entity, record_id in KINDS.of(mutation).watermelon_versioned(mutation)
+        ]
         digest = hashlib.sha256(msgspec.json.encode([versions, mutation])).hexdigest()
         unit.mutation = msgspec.structs.replace(mutation, mutation_id=f"wm-{digest[:48]}")
 
@@ -763,27 +761,9 @@ def _line_order(raw: RawRecord) -> tuple[float, str]:
 def _already(mutation: AnyMutation, payload: bytes) -> bool:
     """Whether the server's record is already what the mutation asks for."""
     try:
-        return _same_as_server(mutation, payload)
+        return KINDS.of(mutation).same_as_server(mutation, payload)
     except Unusable:  # the server's record is not one a phone could push (e.g. from Xero): not the same
         return False
-
-
-def _same_as_server(mutation: AnyMutation, payload: bytes) -> bool:
-    if isinstance(mutation, UpsertCustomer):
-        return same(
-            mutation.customer, customer_draft(record_row(msgspec.json.decode(payload, type=Customer)))
-        )
-    if isinstance(mutation, UpsertInvoice):
-        invoice = msgspec.json.decode(payload, type=Invoice)
-        return same(mutation.invoice, invoice_draft(record_row(invoice), line_rows(invoice, {})))
-    if isinstance(mutation, CreatePayment):
-        payment = msgspec.json.decode(payload, type=Payment)
-        # A payment pushed without an account went to the organisation's: that is what it asked for.
-        pushed = msgspec.structs.replace(
-            mutation.payment, account_code=mutation.payment.account_code or payment.account_code
-        )
-        return same(pushed, payment_draft(record_row(payment)))
-    return False
 
 
 async def _store_line_ids(
