@@ -20,7 +20,6 @@ a repeat inside Xero's window is answered from Xero's memory. Each run is one en
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 import logging
 import uuid
@@ -33,7 +32,6 @@ from typing import Any, TypeVar
 import msgspec
 
 from server.core import feed, merge, outbox
-from server.core.data_types import CUSTOMER
 from server.core.facts import apply_invoice_facts
 from server.core.fate import (
     Delayed,
@@ -54,11 +52,10 @@ from server.db.database import Database
 from server.db.forwarding_models import ForwardingSettings
 from server.db.types import utcnow
 from server.forwarding import reconcile, refused
-from server.kinds import KINDS, customer, invoice_void
-from server.kinds.base import NotYet, Operation, PlanContext, Send
-from server.kinds.customer import CONTACT_CREATE, CONTACT_UPDATE
-from server.kinds.invoice import INVOICE_CREATE, INVOICE_UPDATE, invoice_fate
-from server.kinds.invoice_void import INVOICE_VOID
+from server.kinds import KINDS
+from server.kinds.base import Job, NotYet, Operation, PlanContext, Prepare, Send
+from server.kinds.customer import CONTACT_CREATE
+from server.kinds.invoice import INVOICE_CREATE, invoice_fate
 from server.kinds.payment import PAYMENT_CREATE
 from server.kinds.payment_deletion import PAYMENT_DELETE
 from server.xero import wire
@@ -68,13 +65,11 @@ from server.xero_link import mapping
 from server.xero_link.access import XeroAccess
 from sync_protocol.entities import (
     ENTITY_NAME,
-    Customer,
     Entity,
     OrganisationSettings,
     encode_entity,
 )
 from sync_protocol.messages import (
-    UpsertCustomer,
     UpsertInvoice,
 )
 from sync_protocol.money import to_decimal
@@ -98,14 +93,6 @@ class ForwardingPolicy:
 # Dependency order: a run's items never depend on each other, but keeping this order means a
 # customer and its invoice claimed by one run after a crash still reach Xero in the right order.
 ORDER = KINDS.operations()
-
-
-@dataclass
-class Job:
-    item: Claimed
-    operation: Operation
-    element: dict[str, Any] = field(default_factory=dict)
-    target: str = ""  # the Xero id a void or a payment deletion acts on
 
 
 @dataclass
@@ -187,7 +174,6 @@ class _Run:
         self._client = client
         self._settled: set[int] = set()
         self._conflicts: dict[int, list[merge.FieldConflict]] = {}  # by upload: merges of edits
-        self._invoice_fields: dict[int, dict[str, object]] = {}  # by upload: a merged invoice's fields
         self.report = RunReport()
 
     async def execute(self, claimed: list[Claimed]) -> None:
@@ -216,7 +202,9 @@ class _Run:
             organisation = await view.organisation() if reads else None
             # Every record the run's items refer to, read at once rather than a few queries per item.
             keys = [
-                key for item in claimed for key in KINDS.of(item.mutation).forward_references(item.mutation)
+                key
+                for kind, item in zip(kinds, claimed, strict=True)
+                for key in kind.forward_references(item.mutation)
             ]
             records = _Records(await feed.current_payloads(session, self._org, keys))
         for item in claimed:
@@ -246,10 +234,8 @@ class _Run:
     async def _run(self, operation: Operation, jobs: list[Job]) -> None:
         try:
             jobs = await self._reconciled(operation, jobs)
-            if operation is CONTACT_UPDATE:
-                jobs = await self._merged_contacts(jobs)
-            if operation is INVOICE_UPDATE:
-                jobs = await self._merged_invoices(jobs)
+            if operation.prepare is not None:
+                jobs = await self._prepared(operation.prepare, jobs)
         except XeroError as exc:
             await self._settle([(job.item, self._failure(job.item, exc, sent=False), None) for job in jobs])
             return
@@ -261,10 +247,29 @@ class _Run:
         chunks = [jobs[start : start + size] for start in range(0, len(jobs), size)]
         await asyncio.gather(*(self._send(operation, chunk) for chunk in chunks))
 
+    async def _prepared(self, prepare: Prepare, jobs: list[Job]) -> list[Job]:
+        """The operation's step before sending (a merge with Xero's record, a void's status read);
+        what it settled without sending is settled here, with the conflicts its merges resolved."""
+        remaining, settled = await prepare(jobs, self)
+        for job in jobs:
+            if job.conflicts is not None:
+                self._conflicts[job.item.upload_id] = job.conflicts
+        await self._settle(settled)
+        return remaining
+
+    # What ``Operation.prepare`` reads (``XeroReads``).
+    async def contacts_by_id(self, xero_ids: Sequence[str]) -> dict[str, wire.Contact]:
+        return await reconcile.contacts_by_id(self._client, xero_ids)
+
+    async def invoices_by_id(self, xero_ids: Sequence[str]) -> dict[str, wire.Invoice]:
+        return await reconcile.invoices_by_id(self._client, xero_ids)
+
+    async def merge_policy(self) -> merge.Policy:
+        async with self._db.sessions() as session:
+            return await merge.policy_of(session, self._org)
+
     async def _reconciled(self, operation: Operation, jobs: list[Job]) -> list[Job]:
         """The jobs still to send: ambiguous creates found in Xero are settled as done."""
-        if operation is INVOICE_VOID:
-            return await self._void_elements(jobs)
         ambiguous = [job for job in jobs if job.item.ambiguous]
         if not ambiguous or not operation.creates:
             return jobs
@@ -304,102 +309,10 @@ class _Run:
         done = {job.item.upload_id for job, _ in found}
         return [job for job in jobs if job.item.upload_id not in done]
 
-    async def _merged_contacts(self, jobs: list[Job]) -> list[Job]:
-        """Customer edits merged with Xero's current contacts: each job sends only the fields the
-        phone changed and Xero did not (or, by the policy, both did); nothing to send is done."""
-        if not jobs:
-            return jobs
-        current = await reconcile.contacts_by_id(self._client, [job.element["ContactID"] for job in jobs])
-        async with self._db.sessions() as session:
-            policy = await merge.policy_of(session, self._org)
-        remaining: list[Job] = []
-        settled: list[tuple[Claimed, Fate, Operation | None]] = []
-        for job in jobs:
-            mutation = job.item.mutation
-            contact = current.get(str(job.element["ContactID"]).lower())
-            if contact is None or not isinstance(mutation, UpsertCustomer):
-                settled.append((job.item, Failed("the customer is no longer in Xero", "customer.id"), None))
-                continue
-            theirs = mapping.customer_of(contact, job.item.record_id).entity
-            assert isinstance(theirs, Customer)
-            values = merge.customer_values(theirs)
-            merged = merge.merge(values, merge.edit_of(mutation, values), policy)
-            self._conflicts[job.item.upload_id] = merged.conflicts
-            if merged.send:
-                job.element = customer.contact_changes(contact.contact_id, merged.send)
-                remaining.append(job)
-            else:
-                fate = InXero(
-                    contact.contact_id,
-                    record=merge.with_values(theirs, merged.values),
-                    note=merge.note_of(merged.conflicts),
-                )
-                settled.append((job.item, fate, CONTACT_UPDATE))
-        await self._settle(settled)
-        return remaining
-
-    async def _merged_invoices(self, jobs: list[Job]) -> list[Job]:
-        """Invoice edits merged with Xero's current invoices at the level of their top-level fields:
-        each job sends only the fields the phone changed (reference and dates merged field by field,
-        the lines and the customer when the phone changed them); nothing to send is done."""
-        if not jobs:
-            return jobs
-        current = await reconcile.invoices_by_id(self._client, [job.element["InvoiceID"] for job in jobs])
-        async with self._db.sessions() as session:
-            policy = await merge.policy_of(session, self._org)
-        remaining: list[Job] = []
-        settled: list[tuple[Claimed, Fate, Operation | None]] = []
-        for job in jobs:
-            mutation = job.item.mutation
-            invoice = current.get(str(job.element["InvoiceID"]).lower())
-            edit = (
-                merge.invoice_edit_of(mutation) if invoice and isinstance(mutation, UpsertInvoice) else None
-            )
-            if invoice is None or edit is None:
-                remaining.append(job)  # sent whole, as stored before edits carried their base
-                continue
-            merged = merge.merge(merge.xero_invoice_values(invoice, edit), edit, policy)
-            self._conflicts[job.item.upload_id] = merged.conflicts
-            fields = merge.invoice_record_fields(merged.values)
-            self._invoice_fields[job.item.upload_id] = fields
-            if merged.send:
-                keep = {"InvoiceID", *(key for name in merged.send for key in merge.INVOICE_KEYS[name])}
-                job.element = {key: value for key, value in job.element.items() if key in keep}
-                remaining.append(job)
-            else:
-                fate = dataclasses.replace(
-                    invoice_fate(invoice), fields=fields, note=merge.note_of(merged.conflicts)
-                )
-                settled.append((job.item, fate, INVOICE_UPDATE))
-        await self._settle(settled)
-        return remaining
-
     def _merge_fate(self, job: Job, element: Any, fate: InXero) -> InXero:
         """A merged edit's fate carries the record as Xero answered it, and what was resolved."""
-        conflicts = self._conflicts.get(job.item.upload_id)
-        if conflicts is None:
-            return fate
-        if isinstance(element, wire.Contact):
-            record = mapping.customer_of(element, job.item.record_id).entity
-            return InXero(fate.xero_id, record=record, note=merge.note_of(conflicts))
-        fields = self._invoice_fields.pop(job.item.upload_id, None)
-        return dataclasses.replace(fate, fields=fields, note=merge.note_of(conflicts))
-
-    async def _void_elements(self, jobs: list[Job]) -> list[Job]:
-        current = await reconcile.invoices_by_id(self._client, [job.target for job in jobs])
-        remaining: list[Job] = []
-        settled: list[tuple[Claimed, Fate, Operation | None]] = []
-        for job in jobs:
-            invoice = current.get(job.target.lower())
-            if invoice is None:
-                settled.append((job.item, Failed("the invoice is no longer in Xero", "invoice_id"), None))
-            elif invoice.status in ("VOIDED", "DELETED"):
-                settled.append((job.item, invoice_fate(invoice), INVOICE_VOID))
-            else:
-                job.element = invoice_void.void_element(job.target, invoice.status)
-                remaining.append(job)
-        await self._settle(settled)
-        return remaining
+        answered = job.operation.answered
+        return answered(job, element, fate) if answered is not None else fate
 
     async def _still_ours(self, jobs: list[Job]) -> list[Job]:
         """The jobs whose claims this worker still holds, renewed for the send about to happen."""
@@ -449,8 +362,8 @@ class _Run:
         elements: list[Any] = getattr(answer, operation.envelope.lower())
         results = self._results(operation, jobs, elements)
         await self._settle(results, await self._xero_versions(operation, jobs, results))
-        if operation is PAYMENT_CREATE:
-            await self._refresh_invoices([job.element["Invoice"]["InvoiceID"] for job in jobs])
+        if operation.changes_invoice is not None:
+            await self._refresh_invoices([operation.changes_invoice(job.element) for job in jobs])
 
     def _results(
         self, operation: Operation, jobs: list[Job], elements: list[Any]
@@ -487,9 +400,9 @@ class _Run:
         self, operation: Operation, jobs: list[Job], fates: Sequence[tuple[Claimed, Fate, Operation | None]]
     ) -> refused.XeroVersions | None:
         """Edits Xero refused: their records as Xero has them, for phones (``refused.py``)."""
-        entity = {INVOICE_UPDATE.name: "invoice", CONTACT_UPDATE.name: "customer"}.get(operation.name)
+        entity = operation.refused_record
         failed = {item.upload_id for item, fate, _ in fates if isinstance(fate, Failed)}
-        key = "InvoiceID" if entity == "invoice" else "ContactID"
+        key = operation.id_key
         targets = [
             (job.item.upload_id, job.item.record_id, str(job.element[key]))
             for job in jobs
@@ -564,8 +477,8 @@ class _Run:
                 failed = {item.upload_id for item, fate, _ in ours if isinstance(fate, Failed)}
                 await xero_versions.publish(session, self._org, failed)
             for item, fate, operation in ours:
-                if isinstance(fate, InXero) and operation is CONTACT_CREATE:
-                    await self._link_customer(session, item.record_id, fate.xero_id)
+                if isinstance(fate, InXero) and operation is not None and operation.links_mirror:
+                    await self._link_record(session, item.entity, item.record_id, fate.xero_id)
         for item, fate, operation in fates:
             self._settled.add(item.upload_id)
             if item.upload_id in held:
@@ -597,13 +510,13 @@ class _Run:
             allowed.append((item, fate, operation))
         return allowed
 
-    async def _link_customer(self, session: Any, record_id: str, xero_id: str) -> None:
-        record = await current_record(session, self._org, CUSTOMER, record_id)
+    async def _link_record(self, session: Any, entity: str, record_id: str, xero_id: str) -> None:
+        record = await current_record(session, self._org, entity, record_id)
         if record is None:
             return
         payload = encode_entity(record)
         await link_phone_record(
-            session, self._org, self._client.tenant_id, CUSTOMER, record_id, xero_id, payload
+            session, self._org, self._client.tenant_id, entity, record_id, xero_id, payload
         )
 
     def _count(self, item: Claimed, fate: Fate, operation: Operation | None) -> None:

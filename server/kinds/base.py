@@ -9,12 +9,16 @@ look a kind up in the registry (``server.kinds``) instead of branching on the mu
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from server.core import merge
 from server.core.fate import Fate, Held, InXero
+from server.core.outbox import Claimed
 from server.core.push import MutationKind
 from server.db.forwarding_models import ForwardingSettings
+from server.xero import wire
 from sync_protocol.entities import Entity, Invoice, OrganisationSettings
 
 E = TypeVar("E", bound=Entity)
@@ -23,7 +27,14 @@ M = TypeVar("M")
 
 @dataclass(frozen=True)
 class Operation:
-    """One kind of Xero write: where it goes and how the answer lists its elements."""
+    """One kind of Xero write: where it goes and how the answer lists its elements.
+
+    ``prepare``: what happens between planning and sending, with Xero's current records at hand
+    (an edit merged with Xero's record, a void that reads the invoice's status first); it may
+    settle some jobs without sending. ``answered``: the fate of a job that ``prepare`` merged,
+    from Xero's answer. ``refused_record``: the entity whose Xero version phones get when Xero
+    refuses the write (``server/forwarding/refused.py``), found by the element's ``id_key``.
+    """
 
     name: str
     method: str
@@ -32,6 +43,45 @@ class Operation:
     creates: bool
     answer: type[Any]  # the wire envelope Xero answers with
     removes: bool = False  # takes a record out of Xero (a void, a payment deletion)
+    id_key: str = ""  # the element's key holding the Xero id of the record it writes
+    refused_record: str | None = None
+    links_mirror: bool = False  # a create the mirror must then know by its Xero id as the phone's record
+    # The Xero id of the invoice whose status and amounts this write changed (read again after it).
+    changes_invoice: Callable[[dict[str, Any]], str] | None = field(default=None, compare=False)
+    prepare: Prepare | None = field(default=None, compare=False)
+    answered: Callable[[Job, Any, InXero], InXero] | None = field(default=None, compare=False)
+
+
+@dataclass
+class Job:
+    """One claimed upload on its way to Xero."""
+
+    item: Claimed
+    operation: Operation
+    element: dict[str, Any] = field(default_factory=dict)
+    target: str = ""  # the Xero id a void or a payment deletion acts on
+    conflicts: list[merge.FieldConflict] | None = None  # an edit merged with Xero's record
+    fields: dict[str, object] | None = None  # a merged invoice's fields
+
+
+Settled = tuple[Claimed, Fate, "Operation | None"]
+
+
+class XeroReads(Protocol):
+    """What ``Operation.prepare`` may ask of the forwarding run (``server/forwarding`` answers)."""
+
+    async def contacts_by_id(self, xero_ids: Sequence[str]) -> dict[str, wire.Contact]:
+        """Xero's contacts now, by lower-cased id."""
+        ...
+
+    async def invoices_by_id(self, xero_ids: Sequence[str]) -> dict[str, wire.Invoice]:
+        """Xero's invoices now, by lower-cased id."""
+        ...
+
+    async def merge_policy(self) -> merge.Policy: ...
+
+
+Prepare = Callable[[list[Job], XeroReads], Awaitable[tuple[list[Job], list[Settled]]]]
 
 
 class Records(Protocol):

@@ -14,20 +14,83 @@ from typing import Any
 import msgspec
 
 from server.core import merge
-from server.core.fate import Held, InXero
+from server.core.fate import Failed, Held, InXero
 from server.core.push import Staging
 from server.core.rejections import Rejected
 from server.db.sync_models import Upload
-from server.kinds.base import Operation, Plan, PlanContext, Send
+from server.kinds.base import Job, Operation, Plan, PlanContext, Send, Settled, XeroReads
 from server.kinds.rows import ADDRESS, convert, same, sync_columns, text
 from server.xero import wire
+from server.xero_link import mapping
 from sync_protocol.entities import Address, Customer, Entity
 from sync_protocol.errors import ErrorCode
 from sync_protocol.messages import CUSTOMER_FIELDS, CustomerDraft, CustomerField, UpsertCustomer
 from sync_protocol.watermelon import RawRecord
 
-CONTACT_CREATE = Operation("contact_create", "PUT", "/Contacts", "Contacts", True, wire.Contacts)
-CONTACT_UPDATE = Operation("contact_update", "POST", "/Contacts", "Contacts", False, wire.Contacts)
+
+async def _merged(jobs: list[Job], xero: XeroReads) -> tuple[list[Job], list[Settled]]:
+    """Customer edits merged with Xero's current contacts: each job sends only the fields the
+    phone changed and Xero did not (or, by the policy, both did); nothing to send is done."""
+    if not jobs:
+        return jobs, []
+    current = await xero.contacts_by_id([job.element["ContactID"] for job in jobs])
+    policy = await xero.merge_policy()
+    remaining: list[Job] = []
+    settled: list[Settled] = []
+    for job in jobs:
+        mutation = job.item.mutation
+        contact = current.get(str(job.element["ContactID"]).lower())
+        if contact is None or not isinstance(mutation, UpsertCustomer):
+            settled.append((job.item, Failed("the customer is no longer in Xero", "customer.id"), None))
+            continue
+        theirs = mapping.customer_of(contact, job.item.record_id).entity
+        assert isinstance(theirs, Customer)
+        values = merge.customer_values(theirs)
+        merged = merge.merge(values, merge.edit_of(mutation, values), policy)
+        job.conflicts = merged.conflicts
+        if merged.send:
+            job.element = contact_changes(contact.contact_id, merged.send)
+            remaining.append(job)
+        else:
+            fate = InXero(
+                contact.contact_id,
+                record=merge.with_values(theirs, merged.values),
+                note=merge.note_of(merged.conflicts),
+            )
+            settled.append((job.item, fate, CONTACT_UPDATE))
+    return remaining, settled
+
+
+def _answered(job: Job, element: Any, fate: InXero) -> InXero:
+    """A merged edit's fate carries the contact as Xero answered it, and what was resolved."""
+    if job.conflicts is None:
+        return fate
+    record = mapping.customer_of(element, job.item.record_id).entity
+    return InXero(fate.xero_id, record=record, note=merge.note_of(job.conflicts))
+
+
+CONTACT_CREATE = Operation(
+    "contact_create",
+    "PUT",
+    "/Contacts",
+    "Contacts",
+    True,
+    wire.Contacts,
+    id_key="ContactID",
+    links_mirror=True,
+)
+CONTACT_UPDATE = Operation(
+    "contact_update",
+    "POST",
+    "/Contacts",
+    "Contacts",
+    False,
+    wire.Contacts,
+    id_key="ContactID",
+    refused_record="customer",
+    prepare=_merged,
+    answered=_answered,
+)
 
 
 class CustomerKind:

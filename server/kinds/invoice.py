@@ -10,6 +10,7 @@ product or the organisation. WatermelonDB: one ``invoices`` row and its ``invoic
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,17 @@ from server.core.invoices import build_invoice
 from server.core.push import Staging
 from server.core.rejections import Rejected
 from server.db.sync_models import Upload
-from server.kinds.base import NotYet, Operation, Plan, PlanContext, Send, cancelled_by_void
+from server.kinds.base import (
+    Job,
+    NotYet,
+    Operation,
+    Plan,
+    PlanContext,
+    Send,
+    Settled,
+    XeroReads,
+    cancelled_by_void,
+)
 from server.kinds.rows import convert, decimal_text, optional, same, sync_columns, text
 from server.xero import wire
 from server.xero_link import mapping
@@ -32,8 +43,62 @@ from sync_protocol.messages import InvoiceDraft, UpsertInvoice
 from sync_protocol.money import to_decimal
 from sync_protocol.watermelon import RawRecord
 
-INVOICE_CREATE = Operation("invoice_create", "PUT", "/Invoices", "Invoices", True, wire.Invoices)
-INVOICE_UPDATE = Operation("invoice_update", "POST", "/Invoices", "Invoices", False, wire.Invoices)
+
+async def _merged(jobs: list[Job], xero: XeroReads) -> tuple[list[Job], list[Settled]]:
+    """Invoice edits merged with Xero's current invoices at the level of their top-level fields:
+    each job sends only the fields the phone changed (reference and dates merged field by field,
+    the lines and the customer when the phone changed them); nothing to send is done."""
+    if not jobs:
+        return jobs, []
+    current = await xero.invoices_by_id([job.element["InvoiceID"] for job in jobs])
+    policy = await xero.merge_policy()
+    remaining: list[Job] = []
+    settled: list[Settled] = []
+    for job in jobs:
+        mutation = job.item.mutation
+        invoice = current.get(str(job.element["InvoiceID"]).lower())
+        edit = merge.invoice_edit_of(mutation) if invoice and isinstance(mutation, UpsertInvoice) else None
+        if invoice is None or edit is None:
+            remaining.append(job)  # sent whole, as stored before edits carried their base
+            continue
+        merged = merge.merge(merge.xero_invoice_values(invoice, edit), edit, policy)
+        job.conflicts = merged.conflicts
+        fields = merge.invoice_record_fields(merged.values)
+        job.fields = fields
+        if merged.send:
+            keep = {"InvoiceID", *(key for name in merged.send for key in merge.INVOICE_KEYS[name])}
+            job.element = {key: value for key, value in job.element.items() if key in keep}
+            remaining.append(job)
+        else:
+            fate = dataclasses.replace(
+                invoice_fate(invoice), fields=fields, note=merge.note_of(merged.conflicts)
+            )
+            settled.append((job.item, fate, INVOICE_UPDATE))
+    return remaining, settled
+
+
+def _answered(job: Job, element: Any, fate: InXero) -> InXero:
+    """A merged edit's fate carries the fields the merge settled, and what was resolved."""
+    if job.conflicts is None:
+        return fate
+    return dataclasses.replace(fate, fields=job.fields, note=merge.note_of(job.conflicts))
+
+
+INVOICE_CREATE = Operation(
+    "invoice_create", "PUT", "/Invoices", "Invoices", True, wire.Invoices, id_key="InvoiceID"
+)
+INVOICE_UPDATE = Operation(
+    "invoice_update",
+    "POST",
+    "/Invoices",
+    "Invoices",
+    False,
+    wire.Invoices,
+    id_key="InvoiceID",
+    refused_record="invoice",
+    prepare=_merged,
+    answered=_answered,
+)
 
 _QUOTED = re.compile(r"'([^']*)'")
 # Xero refuses a line without a description unless it names an item.

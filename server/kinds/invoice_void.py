@@ -13,18 +13,47 @@ from typing import Any
 
 import msgspec
 
-from server.core.fate import Held, InXero
+from server.core.fate import Failed, Held, InXero
 from server.core.push import Staging
 from server.core.rejections import Rejected
 from server.db.sync_models import Upload
-from server.kinds.base import Operation, Plan, PlanContext, Send
+from server.kinds.base import Job, Operation, Plan, PlanContext, Send, Settled, XeroReads
 from server.kinds.invoice import invoice_fate
 from server.xero import wire
 from sync_protocol.entities import Entity, Invoice
 from sync_protocol.errors import ErrorCode
 from sync_protocol.messages import VoidInvoice
 
-INVOICE_VOID = Operation("invoice_void", "POST", "/Invoices", "Invoices", False, wire.Invoices, removes=True)
+
+async def _read_status(jobs: list[Job], xero: XeroReads) -> tuple[list[Job], list[Settled]]:
+    """Xero's invoice first: one gone is a failure, one voided already is done, and the element
+    depends on its status (``void_element``)."""
+    current = await xero.invoices_by_id([job.target for job in jobs])
+    remaining: list[Job] = []
+    settled: list[Settled] = []
+    for job in jobs:
+        invoice = current.get(job.target.lower())
+        if invoice is None:
+            settled.append((job.item, Failed("the invoice is no longer in Xero", "invoice_id"), None))
+        elif invoice.status in ("VOIDED", "DELETED"):
+            settled.append((job.item, invoice_fate(invoice), INVOICE_VOID))
+        else:
+            job.element = void_element(job.target, invoice.status)
+            remaining.append(job)
+    return remaining, settled
+
+
+INVOICE_VOID = Operation(
+    "invoice_void",
+    "POST",
+    "/Invoices",
+    "Invoices",
+    False,
+    wire.Invoices,
+    removes=True,
+    id_key="InvoiceID",
+    prepare=_read_status,
+)
 
 
 class InvoiceVoidKind:

@@ -27,7 +27,22 @@ from sync_protocol.messages import CreatePayment, PaymentDraft
 from sync_protocol.money import to_decimal
 from sync_protocol.watermelon import RawRecord
 
-PAYMENT_CREATE = Operation("payment_create", "PUT", "/Payments", "Payments", True, wire.Payments)
+
+def _paid_invoice(element: dict[str, Any]) -> str:
+    xero_id: str = element["Invoice"]["InvoiceID"]
+    return xero_id
+
+
+PAYMENT_CREATE = Operation(
+    "payment_create",
+    "PUT",
+    "/Payments",
+    "Payments",
+    True,
+    wire.Payments,
+    id_key="PaymentID",
+    changes_invoice=_paid_invoice,  # Xero's own status and amounts of the invoice it paid
+)
 
 
 class PaymentKind:

@@ -23,7 +23,7 @@ from sync_protocol.errors import ErrorCode
 from sync_protocol.messages import DeletePayment
 
 PAYMENT_DELETE = Operation(
-    "payment_delete", "POST", "/Payments", "Payments", False, wire.Payments, removes=True
+    "payment_delete", "POST", "/Payments", "Payments", False, wire.Payments, removes=True, id_key="PaymentID"
 )
 
 
