@@ -23,9 +23,9 @@ import asyncio
 import hashlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -54,10 +54,6 @@ from server.db.types import utcnow
 from server.forwarding import reconcile, refused
 from server.kinds import KINDS
 from server.kinds.base import Job, NotYet, Operation, PlanContext, Prepare, Send
-from server.kinds.customer import CONTACT_CREATE
-from server.kinds.invoice import INVOICE_CREATE, invoice_fate
-from server.kinds.payment import PAYMENT_CREATE
-from server.kinds.payment_deletion import PAYMENT_DELETE
 from server.xero import wire
 from server.xero.client import XeroClient, element_errors
 from server.xero.errors import NeedsReconnect, RateLimited, ValidationError, XeroError
@@ -69,10 +65,6 @@ from sync_protocol.entities import (
     OrganisationSettings,
     encode_entity,
 )
-from sync_protocol.messages import (
-    UpsertInvoice,
-)
-from sync_protocol.money import to_decimal
 
 log = logging.getLogger("ledgersync.forwarding")
 
@@ -239,9 +231,9 @@ class _Run:
         except XeroError as exc:
             await self._settle([(job.item, self._failure(job.item, exc, sent=False), None) for job in jobs])
             return
-        if operation is PAYMENT_DELETE:
+        if operation.one_by_one:
             for job in jobs:
-                await self._delete_payment(job)
+                await self._send_one(operation, job)
             return
         size = self._f.policy.batch_size
         chunks = [jobs[start : start + size] for start in range(0, len(jobs), size)]
@@ -268,41 +260,36 @@ class _Run:
         async with self._db.sessions() as session:
             return await merge.policy_of(session, self._org)
 
+    async def contacts_made(self, record_ids: Sequence[str], since: datetime) -> dict[str, wire.Contact]:
+        return await reconcile.contacts_made(self._client, record_ids, since)
+
+    async def invoices_made(
+        self, creates: Mapping[str, tuple[dict[str, Any], Decimal]], since: datetime
+    ) -> dict[str, wire.Invoice]:
+        keys = {
+            record_id: reconcile.invoice_key(element, total)
+            for record_id, (element, total) in creates.items()
+        }
+        async with self._db.sessions() as session:
+            known = await outbox.xero_ids_of(session, self._org, "invoice")
+        return await reconcile.invoices_made(self._client, keys, since, known)
+
+    async def payments_made(
+        self, elements: Mapping[int, dict[str, Any]], since: datetime
+    ) -> dict[int, wire.Payment]:
+        keys = {upload_id: _payment_key(element) for upload_id, element in elements.items()}
+        return await reconcile.payments_made(self._client, keys, since, await self._known_payment_ids())
+
+    async def payment_status(self, xero_id: str) -> str:
+        return await reconcile.payment_status(self._client, xero_id)
+
     async def _reconciled(self, operation: Operation, jobs: list[Job]) -> list[Job]:
         """The jobs still to send: ambiguous creates found in Xero are settled as done."""
         ambiguous = [job for job in jobs if job.item.ambiguous]
-        if not ambiguous or not operation.creates:
+        if not ambiguous or operation.found_again is None:
             return jobs
         since = min(job.item.sent_at or utcnow() for job in ambiguous)
-        found: list[tuple[Job, Fate]] = []
-        if operation is CONTACT_CREATE:
-            contacts = await reconcile.contacts_made(
-                self._client, [j.item.record_id for j in ambiguous], since
-            )
-            found = [
-                (j, InXero(contacts[j.item.record_id].contact_id))
-                for j in ambiguous
-                if j.item.record_id in contacts
-            ]
-        elif operation is INVOICE_CREATE:
-            invoice_keys = {j.item.record_id: _invoice_key(j) for j in ambiguous}
-            async with self._db.sessions() as session:
-                known_invoices = await outbox.xero_ids_of(session, self._org, "invoice")
-            invoices = await reconcile.invoices_made(self._client, invoice_keys, since, known_invoices)
-            found = [
-                (j, invoice_fate(invoices[j.item.record_id]))
-                for j in ambiguous
-                if j.item.record_id in invoices
-            ]
-        elif operation is PAYMENT_CREATE:
-            keys = {j.item.upload_id: _payment_key(j) for j in ambiguous}
-            known = await self._known_payment_ids()
-            payments = await reconcile.payments_made(self._client, keys, since, known)
-            found = [
-                (j, InXero(payments[j.item.upload_id].payment_id))
-                for j in ambiguous
-                if j.item.upload_id in payments
-            ]
+        found = await operation.found_again(ambiguous, since, self)
         if found:
             log.info("reconciled", extra={"operation": operation.name, "found": len(found)})
             await self._settle([(job.item, fate, operation) for job, fate in found])
@@ -412,17 +399,23 @@ class _Run:
             return None
         return await refused.XeroVersions(entity, targets).fetch(self._client)
 
-    async def _delete_payment(self, job: Job) -> None:
+    async def _send_one(self, operation: Operation, job: Job) -> None:
+        """A write Xero takes one record at a time, at its own path; done is the record's Xero id."""
         if not await self._still_ours([job]):
             return
         try:
-            if job.item.ambiguous and await reconcile.payment_status(self._client, job.target) == "DELETED":
-                await self._settle([(job.item, InXero(job.target), PAYMENT_DELETE)])
+            done = operation.already_done
+            if job.item.ambiguous and done is not None and await done(job, self):
+                await self._settle([(job.item, InXero(job.target), operation)])
                 return
-            body = {"Payments": [{"Status": "DELETED"}]}
-            key = idempotency_key(self._client.tenant_id, PAYMENT_DELETE, [job.item], wire.encode(body))
+            body = {operation.envelope: [job.element]}
+            key = idempotency_key(self._client.tenant_id, operation, [job.item], wire.encode(body))
             await self._client.write(
-                "POST", f"/Payments/{job.target}", body, wire.Payments, idempotency_key=key
+                operation.method,
+                f"{operation.path}/{job.target}",
+                body,
+                operation.answer,
+                idempotency_key=key,
             )
         except ValidationError as exc:
             await self._settle(self._refused([job], exc))
@@ -430,7 +423,7 @@ class _Run:
         except XeroError as exc:
             await self._settle([(job.item, self._failure(job.item, exc, sent=True), None)])
             return
-        await self._settle([(job.item, InXero(job.target), PAYMENT_DELETE)])
+        await self._settle([(job.item, InXero(job.target), operation)])
 
     # --- outcomes ---------------------------------------------------------------------------------
     def _failure(self, item: Claimed, exc: XeroError, sent: bool) -> Fate:
@@ -564,21 +557,14 @@ class _Run:
         await apply_invoice_facts(self._db, self._org, facts)
 
 
-def _payment_key(job: Job) -> reconcile.PaymentKey:
+def _payment_key(element: dict[str, Any]) -> reconcile.PaymentKey:
     """The key of a payment element (``payment.payment_element``): its invoice, amount, day and reference."""
-    element = job.element
     return reconcile.PaymentKey(
         element["Invoice"]["InvoiceID"],
         element["Amount"],
         date.fromisoformat(element["Date"]),
         element.get("Reference", ""),
     )
-
-
-def _invoice_key(job: Job) -> reconcile.InvoiceKey:
-    mutation = job.item.mutation
-    total = to_decimal(mutation.invoice.total) if isinstance(mutation, UpsertInvoice) else Decimal(-1)
-    return reconcile.invoice_key(job.element, total)
 
 
 class _Records:

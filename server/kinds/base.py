@@ -9,8 +9,10 @@ look a kind up in the registry (``server.kinds``) instead of branching on the mu
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 from server.core import merge
@@ -29,6 +31,10 @@ M = TypeVar("M")
 class Operation:
     """One kind of Xero write: where it goes and how the answer lists its elements.
 
+    ``found_again``: for a create that may have reached Xero already (its answer was lost), the
+    records Xero has that it made (``server/forwarding/reconcile.py``); those are done, the rest
+    are sent again. ``one_by_one``: Xero takes the write one record at a time, at ``path/target``
+    (``already_done`` says whether Xero has it so already, for one that may have been sent).
     ``prepare``: what happens between planning and sending, with Xero's current records at hand
     (an edit merged with Xero's record, a void that reads the invoice's status first); it may
     settle some jobs without sending. ``answered``: the fate of a job that ``prepare`` merged,
@@ -48,6 +54,9 @@ class Operation:
     links_mirror: bool = False  # a create the mirror must then know by its Xero id as the phone's record
     # The Xero id of the invoice whose status and amounts this write changed (read again after it).
     changes_invoice: Callable[[dict[str, Any]], str] | None = field(default=None, compare=False)
+    found_again: FoundAgain | None = field(default=None, compare=False)
+    one_by_one: bool = False
+    already_done: Callable[[Job, XeroReads], Awaitable[bool]] | None = field(default=None, compare=False)
     prepare: Prepare | None = field(default=None, compare=False)
     answered: Callable[[Job, Any, InXero], InXero] | None = field(default=None, compare=False)
 
@@ -80,7 +89,26 @@ class XeroReads(Protocol):
 
     async def merge_policy(self) -> merge.Policy: ...
 
+    async def contacts_made(self, record_ids: Sequence[str], since: datetime) -> dict[str, wire.Contact]:
+        """Contacts carrying one of ``record_ids`` as ContactNumber, changed since ``since``."""
+        ...
 
+    async def invoices_made(
+        self, creates: Mapping[str, tuple[dict[str, Any], Decimal]], since: datetime
+    ) -> dict[str, wire.Invoice]:
+        """Invoices made by the creates of (element, draft total) by record id, none ours already."""
+        ...
+
+    async def payments_made(
+        self, elements: Mapping[int, dict[str, Any]], since: datetime
+    ) -> dict[int, wire.Payment]:
+        """Payments matching each upload's element (by upload id), none matched twice nor ours already."""
+        ...
+
+    async def payment_status(self, xero_id: str) -> str: ...
+
+
+FoundAgain = Callable[[list[Job], datetime, XeroReads], Awaitable[list[tuple[Job, Fate]]]]
 Prepare = Callable[[list[Job], XeroReads], Awaitable[tuple[list[Job], list[Settled]]]]
 
 

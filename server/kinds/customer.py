@@ -9,12 +9,13 @@ or an edit, held when the organisation keeps customer edits on the server. Water
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import msgspec
 
 from server.core import merge
-from server.core.fate import Failed, Held, InXero
+from server.core.fate import Failed, Fate, Held, InXero
 from server.core.push import Staging
 from server.core.rejections import Rejected
 from server.db.sync_models import Upload
@@ -59,6 +60,16 @@ async def _merged(jobs: list[Job], xero: XeroReads) -> tuple[list[Job], list[Set
             )
             settled.append((job.item, fate, CONTACT_UPDATE))
     return remaining, settled
+
+
+async def _found_again(jobs: list[Job], since: datetime, xero: XeroReads) -> list[tuple[Job, Fate]]:
+    """Creates found in Xero by the ContactNumber that holds our id."""
+    contacts = await xero.contacts_made([job.item.record_id for job in jobs], since)
+    return [
+        (job, InXero(contacts[job.item.record_id].contact_id))
+        for job in jobs
+        if job.item.record_id in contacts
+    ]
 
 
 def _answered(job: Job, element: Any, fate: InXero) -> InXero:

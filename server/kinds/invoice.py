@@ -13,12 +13,14 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import msgspec
 
 from server.core import merge
-from server.core.fate import Failed, InXero
+from server.core.fate import Failed, Fate, InXero
 from server.core.invoices import build_invoice
 from server.core.push import Staging
 from server.core.rejections import Rejected
@@ -77,6 +79,20 @@ async def _merged(jobs: list[Job], xero: XeroReads) -> tuple[list[Job], list[Set
     return remaining, settled
 
 
+async def _found_again(jobs: list[Job], since: datetime, xero: XeroReads) -> list[tuple[Job, Fate]]:
+    """Creates found in Xero by their backlink, or by contact, date, reference and total."""
+    creates = {job.item.record_id: (job.element, _total(job)) for job in jobs}
+    invoices = await xero.invoices_made(creates, since)
+    return [
+        (job, invoice_fate(invoices[job.item.record_id])) for job in jobs if job.item.record_id in invoices
+    ]
+
+
+def _total(job: Job) -> Decimal:
+    mutation = job.item.mutation
+    return to_decimal(mutation.invoice.total) if isinstance(mutation, UpsertInvoice) else Decimal(-1)
+
+
 def _answered(job: Job, element: Any, fate: InXero) -> InXero:
     """A merged edit's fate carries the fields the merge settled, and what was resolved."""
     if job.conflicts is None:
@@ -85,7 +101,14 @@ def _answered(job: Job, element: Any, fate: InXero) -> InXero:
 
 
 INVOICE_CREATE = Operation(
-    "invoice_create", "PUT", "/Invoices", "Invoices", True, wire.Invoices, id_key="InvoiceID"
+    "invoice_create",
+    "PUT",
+    "/Invoices",
+    "Invoices",
+    True,
+    wire.Invoices,
+    id_key="InvoiceID",
+    found_again=_found_again,
 )
 INVOICE_UPDATE = Operation(
     "invoice_update",

@@ -9,16 +9,26 @@ WatermelonDB: one ``payments`` row.
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import msgspec
 
-from server.core.fate import Failed, Held, InXero
+from server.core.fate import Failed, Fate, Held, InXero
 from server.core.push import Staging
 from server.core.rejections import Rejected
 from server.db.sync_models import Upload
-from server.kinds.base import NotYet, Operation, Plan, PlanContext, Send, cancelled_by_void
+from server.kinds.base import (
+    Job,
+    NotYet,
+    Operation,
+    Plan,
+    PlanContext,
+    Send,
+    XeroReads,
+    cancelled_by_void,
+)
 from server.kinds.rows import convert, optional, same, sync_columns, text
 from server.xero import wire
 from sync_protocol.entities import Entity, Invoice, Payment
@@ -33,6 +43,16 @@ def _paid_invoice(element: dict[str, Any]) -> str:
     return xero_id
 
 
+async def _found_again(jobs: list[Job], since: datetime, xero: XeroReads) -> list[tuple[Job, Fate]]:
+    """Creates found in Xero by invoice, amount, date and reference (no field can hold our id)."""
+    payments = await xero.payments_made({job.item.upload_id: job.element for job in jobs}, since)
+    return [
+        (job, InXero(payments[job.item.upload_id].payment_id))
+        for job in jobs
+        if job.item.upload_id in payments
+    ]
+
+
 PAYMENT_CREATE = Operation(
     "payment_create",
     "PUT",
@@ -41,6 +61,7 @@ PAYMENT_CREATE = Operation(
     True,
     wire.Payments,
     id_key="PaymentID",
+    found_again=_found_again,
     changes_invoice=_paid_invoice,  # Xero's own status and amounts of the invoice it paid
 )
 

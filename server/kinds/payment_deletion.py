@@ -15,15 +15,30 @@ from server.core.fate import Held, InXero
 from server.core.push import Staging
 from server.core.rejections import Rejected
 from server.db.sync_models import Upload
-from server.kinds.base import Operation, Plan, PlanContext, Send
+from server.kinds.base import Job, Operation, Plan, PlanContext, Send, XeroReads
 from server.kinds.payment import paid
 from server.xero import wire
 from sync_protocol.entities import Entity, Invoice, Payment
 from sync_protocol.errors import ErrorCode
 from sync_protocol.messages import DeletePayment
 
+
+async def _already_deleted(job: Job, xero: XeroReads) -> bool:
+    return await xero.payment_status(job.target) == "DELETED"
+
+
+# Xero deletes payments one at a time, by id: POST /Payments/{id} {"Payments": [{"Status": "DELETED"}]}.
 PAYMENT_DELETE = Operation(
-    "payment_delete", "POST", "/Payments", "Payments", False, wire.Payments, removes=True, id_key="PaymentID"
+    "payment_delete",
+    "POST",
+    "/Payments",
+    "Payments",
+    False,
+    wire.Payments,
+    removes=True,
+    id_key="PaymentID",
+    one_by_one=True,
+    already_done=_already_deleted,
 )
 
 
@@ -65,7 +80,7 @@ class PaymentDeletionKind:
         payment = context.records.get(Payment, mutation.payment_id)
         if payment is None or not payment.xero_id:
             return Held("deleted on the server only: the payment never reached Xero")
-        return Send(PAYMENT_DELETE, target=payment.xero_id)
+        return Send(PAYMENT_DELETE, {"Status": "DELETED"}, target=payment.xero_id)
 
     def fate_of(self, element: Any) -> InXero:
         return InXero(element.payment_id)
