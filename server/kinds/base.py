@@ -22,6 +22,8 @@ from server.core.push import MutationKind
 from server.db.forwarding_models import ForwardingSettings
 from server.xero import wire
 from sync_protocol.entities import Entity, Invoice, OrganisationSettings
+from sync_protocol.messages import AnyMutation, MutationResult
+from sync_protocol.watermelon import Rejection, TableChanges
 
 E = TypeVar("E", bound=Entity)
 M = TypeVar("M")
@@ -179,6 +181,52 @@ class Kind(MutationKind[M], Protocol[M]):
 
     def same_as_server(self, mutation: M, payload: bytes) -> bool:
         """Whether the server's record (its feed payload) is already what a WatermelonDB push asks."""
+        ...
+
+    async def watermelon_changes(self, push: WatermelonPush) -> list[Unit]:
+        """The mutations an app's created and updated rows make of this kind (WatermelonDB's
+        push: kinds in registry order, so a customer goes before its invoice)."""
+        ...
+
+    async def watermelon_deletions(self, push: WatermelonPush) -> list[Unit]:
+        """The mutations an app's deleted rows make of this kind (kinds in reverse registry
+        order, so a payment's deletion goes before its invoice's void)."""
+        ...
+
+
+@dataclass
+class Unit:
+    """One mutation's worth of pushed WatermelonDB rows: what to apply, and which rows answer for it."""
+
+    table: str
+    record_id: str
+    rows: list[tuple[str, str]]
+    mutation: AnyMutation | None = None
+    line_ids: list[str] | None = None
+    rejection: Rejection | None = None  # the rows could not even be read as a record
+    skipped: bool = False  # the server has this already
+    deletion: bool = False  # the app deleted the record (a void, a payment deletion)
+    result: MutationResult | None = None
+
+
+class WatermelonPush(Protocol):
+    """What a kind's WatermelonDB hooks read of a push (``server/watermelon`` answers), inside the
+    push's transaction."""
+
+    def table(self, name: str) -> TableChanges:
+        """The app's changes of one table (empty when it sent none)."""
+        ...
+
+    async def record(self, cls: type[E], entity: str, record_id: str) -> E | None:
+        """The server's current record (None: none, or deleted)."""
+        ...
+
+    async def line_invoices(self, line_ids: Sequence[str]) -> dict[str, str]:
+        """The invoice of each line id an app ever pushed (ids the server never had are absent)."""
+        ...
+
+    async def line_positions(self, invoice_ids: Sequence[str]) -> dict[str, list[tuple[str, int | None]]]:
+        """Every line id ever pushed for these invoices, with its position (None: removed)."""
         ...
 
 

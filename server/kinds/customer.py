@@ -19,14 +19,24 @@ from server.core.fate import Failed, Fate, Held, InXero
 from server.core.push import Staging
 from server.core.rejections import Rejected
 from server.db.sync_models import Upload
-from server.kinds.base import Job, Operation, Plan, PlanContext, Send, Settled, XeroReads
-from server.kinds.rows import ADDRESS, convert, same, sync_columns, text
+from server.kinds.base import (
+    Job,
+    Operation,
+    Plan,
+    PlanContext,
+    Send,
+    Settled,
+    Unit,
+    WatermelonPush,
+    XeroReads,
+)
+from server.kinds.rows import ADDRESS, Unusable, convert, same, sync_columns, text
 from server.xero import wire
 from server.xero_link import mapping
 from sync_protocol.entities import Address, Customer, Entity
 from sync_protocol.errors import ErrorCode
 from sync_protocol.messages import CUSTOMER_FIELDS, CustomerDraft, CustomerField, UpsertCustomer
-from sync_protocol.watermelon import RawRecord
+from sync_protocol.watermelon import NOT_DELETABLE, RawRecord, Rejection
 
 
 async def _merged(jobs: list[Job], xero: XeroReads) -> tuple[list[Job], list[Settled]]:
@@ -191,6 +201,43 @@ class CustomerKind:
 
     def same_as_server(self, mutation: UpsertCustomer, payload: bytes) -> bool:
         return same(mutation.customer, draft_of_row(row(msgspec.json.decode(payload, type=Customer))))
+
+    async def watermelon_changes(self, push: WatermelonPush) -> list[Unit]:
+        changes = push.table("customers")
+        units = []
+        for raw in changes.created + changes.updated:
+            unit = Unit("customers", raw["id"], [("customers", raw["id"])])
+            try:
+                # ``_changed``: the columns the app edited; the rest of the row is its last pull.
+                changed = changed_fields(raw)
+                unit.mutation = UpsertCustomer(mutation_id="", customer=draft_of_row(raw), changed=changed)
+            except Unusable as exc:
+                unit.rejection = Rejection(
+                    table="customers",
+                    id=unit.record_id,
+                    code=ErrorCode.INVALID_INPUT,
+                    message=exc.message,
+                    field=exc.field,
+                )
+            units.append(unit)
+        return units
+
+    async def watermelon_deletions(self, push: WatermelonPush) -> list[Unit]:
+        """A customer the server has is not deleted: the app keeps it (marked deleted) and gets it
+        back, as ``created``, on its next pull."""
+        units = []
+        for customer_id in push.table("customers").deleted:
+            if await push.record(Customer, "customer", customer_id) is not None:
+                rejection = Rejection(
+                    table="customers",
+                    id=customer_id,
+                    code=NOT_DELETABLE,
+                    message="customers cannot be deleted from a phone: archive the contact in Xero",
+                )
+                unit = Unit("customers", customer_id, [("customers", customer_id)], rejection=rejection)
+                unit.deletion = True
+                units.append(unit)
+        return units
 
 
 KIND = CustomerKind()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -33,17 +34,19 @@ from server.kinds.base import (
     PlanContext,
     Send,
     Settled,
+    Unit,
+    WatermelonPush,
     XeroReads,
     cancelled_by_void,
 )
-from server.kinds.rows import convert, decimal_text, optional, same, sync_columns, text
+from server.kinds.rows import Unusable, convert, decimal_text, optional, same, sync_columns, text
 from server.xero import wire
 from server.xero_link import mapping
 from sync_protocol.entities import Customer, Entity, Invoice, Product
 from sync_protocol.errors import ErrorCode
 from sync_protocol.messages import InvoiceDraft, UpsertInvoice
 from sync_protocol.money import to_decimal
-from sync_protocol.watermelon import RawRecord
+from sync_protocol.watermelon import RawRecord, Rejection
 
 
 async def _merged(jobs: list[Job], xero: XeroReads) -> tuple[list[Job], list[Settled]]:
@@ -247,6 +250,87 @@ class InvoiceKind:
         invoice = msgspec.json.decode(payload, type=Invoice)
         return same(mutation.invoice, draft_of_rows(row(invoice), line_rows(invoice, {})))
 
+    async def watermelon_changes(self, push: WatermelonPush) -> list[Unit]:
+        """An invoice's header row and line rows make one mutation: the lines the app sent over
+        those the server has (by the app's line ids), less the lines it deleted, in order."""
+        headers = {raw["id"]: raw for raw in push.table("invoices").created + push.table("invoices").updated}
+        voided = set(push.table("invoices").deleted)
+        pushed_lines = push.table("invoice_lines").created + push.table("invoice_lines").updated
+        deleted_lines = push.table("invoice_lines").deleted
+        known = await push.line_invoices([raw["id"] for raw in pushed_lines] + deleted_lines)
+        units: list[Unit] = []
+        lines_of: dict[str, list[RawRecord]] = {}
+        removed_of: dict[str, list[str]] = {}
+        for raw in pushed_lines:
+            invoice_id = (
+                raw.get("invoice_id") if isinstance(raw.get("invoice_id"), str) else known.get(raw["id"])
+            )
+            if not invoice_id:
+                units.append(
+                    Unit(
+                        "invoice_lines",
+                        raw["id"],
+                        [("invoice_lines", raw["id"])],
+                        rejection=Rejection(
+                            table="invoice_lines",
+                            id=raw["id"],
+                            code=ErrorCode.INVALID_INPUT,
+                            message="a line needs the invoice_id of its invoice",
+                            field="invoice_id",
+                        ),
+                    )
+                )
+                continue
+            lines_of.setdefault(invoice_id, []).append(raw)
+        for line_id in deleted_lines:
+            if line_id in known:  # deleting a line the server never had: nothing to do
+                removed_of.setdefault(known[line_id], []).append(line_id)
+        positions = await push.line_positions(list({**headers, **lines_of, **removed_of}))
+        for invoice_id in dict.fromkeys([*headers, *lines_of, *removed_of]):
+            if invoice_id in voided:
+                continue  # deleted as a whole (``invoice_void``)
+            rows = [("invoices", invoice_id)] if invoice_id in headers else []
+            rows += [("invoice_lines", raw["id"]) for raw in lines_of.get(invoice_id, [])]
+            rows += [("invoice_lines", line_id) for line_id in removed_of.get(invoice_id, [])]
+            unit = Unit("invoices", invoice_id, rows)
+            units.append(unit)
+            server = await push.record(Invoice, "invoice", invoice_id)
+            header = headers.get(invoice_id) or (row(server) if server else None)
+            if header is None:
+                unit.rejection = Rejection(
+                    table="invoice_lines",
+                    id=rows[0][1],
+                    code=ErrorCode.UNKNOWN_INVOICE,
+                    message=f"no invoice {invoice_id} for these lines",
+                    field="invoice_id",
+                )
+                continue
+            current = {
+                raw["id"]: raw
+                for raw in (
+                    line_rows(server, ids_by_position(positions.get(invoice_id, []))) if server else []
+                )
+            }
+            for line_id in removed_of.get(invoice_id, []):
+                current.pop(line_id, None)
+            current.update({raw["id"]: raw for raw in lines_of.get(invoice_id, [])})
+            ordered = sorted(current.values(), key=_line_order)
+            unit.line_ids = [raw["id"] for raw in ordered]
+            try:
+                unit.mutation = UpsertInvoice(mutation_id="", invoice=draft_of_rows(header, ordered))
+            except Unusable as exc:
+                unit.rejection = Rejection(
+                    table="invoices",
+                    id=invoice_id,
+                    code=ErrorCode.INVALID_INPUT,
+                    message=exc.message,
+                    field=exc.field,
+                )
+        return units
+
+    async def watermelon_deletions(self, push: WatermelonPush) -> list[Unit]:
+        return []  # a deleted invoice is a void (``invoice_void``)
+
 
 KIND = InvoiceKind()
 
@@ -357,6 +441,16 @@ def row(record: Invoice) -> RawRecord:
         "status": record.status,
         **sync_columns(record.sync),
     }
+
+
+def ids_by_position(known: Iterable[tuple[str, int | None]]) -> dict[int, str]:
+    """The app's line ids by position, from (line id, position) pairs (None: no longer on it)."""
+    return {position: line_id for line_id, position in known if position is not None}
+
+
+def _line_order(raw: RawRecord) -> tuple[float, str]:
+    position = raw.get("position")
+    return (position if isinstance(position, int | float) else 0, raw["id"])
 
 
 def line_rows(invoice: Invoice, ids: dict[int, str]) -> list[RawRecord]:

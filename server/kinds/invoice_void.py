@@ -17,7 +17,17 @@ from server.core.fate import Failed, Held, InXero
 from server.core.push import Staging
 from server.core.rejections import Rejected
 from server.db.sync_models import Upload
-from server.kinds.base import Job, Operation, Plan, PlanContext, Send, Settled, XeroReads
+from server.kinds.base import (
+    Job,
+    Operation,
+    Plan,
+    PlanContext,
+    Send,
+    Settled,
+    Unit,
+    WatermelonPush,
+    XeroReads,
+)
 from server.kinds.invoice import invoice_fate
 from server.xero import wire
 from sync_protocol.entities import Entity, Invoice
@@ -109,6 +119,31 @@ class InvoiceVoidKind:
 
     def same_as_server(self, mutation: VoidInvoice, payload: bytes) -> bool:
         return False  # a deletion of a record already voided is not pushed at all
+
+    async def watermelon_changes(self, push: WatermelonPush) -> list[Unit]:
+        return []
+
+    async def watermelon_deletions(self, push: WatermelonPush) -> list[Unit]:
+        """A deleted invoice the server has (and has not voided yet), with the deleted rows of its
+        lines; deleting one the server does not have, or has voided already, is a no-op."""
+        lines = push.table("invoice_lines").deleted
+        invoices_of = await push.line_invoices(lines)
+        units = []
+        for invoice_id in push.table("invoices").deleted:
+            invoice = await push.record(Invoice, "invoice", invoice_id)
+            if invoice is not None and invoice.status not in ("VOIDED", "DELETED"):
+                rows = [("invoices", invoice_id)]
+                rows += [("invoice_lines", i) for i in lines if invoices_of.get(i) == invoice_id]
+                units.append(
+                    Unit(
+                        "invoices",
+                        invoice_id,
+                        rows,
+                        VoidInvoice(mutation_id="", invoice_id=invoice_id),
+                        deletion=True,
+                    )
+                )
+        return units
 
 
 KIND = InvoiceVoidKind()

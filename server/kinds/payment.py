@@ -26,16 +26,18 @@ from server.kinds.base import (
     Plan,
     PlanContext,
     Send,
+    Unit,
+    WatermelonPush,
     XeroReads,
     cancelled_by_void,
 )
-from server.kinds.rows import convert, optional, same, sync_columns, text
+from server.kinds.rows import Unusable, convert, optional, same, sync_columns, text
 from server.xero import wire
 from sync_protocol.entities import Entity, Invoice, Payment
 from sync_protocol.errors import ErrorCode
 from sync_protocol.messages import CreatePayment, PaymentDraft
 from sync_protocol.money import to_decimal
-from sync_protocol.watermelon import RawRecord
+from sync_protocol.watermelon import RawRecord, Rejection
 
 
 def _paid_invoice(element: dict[str, Any]) -> str:
@@ -174,6 +176,27 @@ class PaymentKind:
             mutation.payment, account_code=mutation.payment.account_code or payment.account_code
         )
         return same(pushed, draft_of_row(row(payment)))
+
+    async def watermelon_changes(self, push: WatermelonPush) -> list[Unit]:
+        changes = push.table("payments")
+        units = []
+        for raw in changes.created + changes.updated:
+            unit = Unit("payments", raw["id"], [("payments", raw["id"])])
+            try:
+                unit.mutation = CreatePayment(mutation_id="", payment=draft_of_row(raw))
+            except Unusable as exc:
+                unit.rejection = Rejection(
+                    table="payments",
+                    id=unit.record_id,
+                    code=ErrorCode.INVALID_INPUT,
+                    message=exc.message,
+                    field=exc.field,
+                )
+            units.append(unit)
+        return units
+
+    async def watermelon_deletions(self, push: WatermelonPush) -> list[Unit]:
+        return []  # a deleted payment is a payment deletion (``payment_deletion``)
 
 
 KIND = PaymentKind()

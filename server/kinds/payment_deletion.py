@@ -15,7 +15,7 @@ from server.core.fate import Held, InXero
 from server.core.push import Staging
 from server.core.rejections import Rejected
 from server.db.sync_models import Upload
-from server.kinds.base import Job, Operation, Plan, PlanContext, Send, XeroReads
+from server.kinds.base import Job, Operation, Plan, PlanContext, Send, Unit, WatermelonPush, XeroReads
 from server.kinds.payment import paid
 from server.xero import wire
 from sync_protocol.entities import Entity, Invoice, Payment
@@ -94,6 +94,27 @@ class PaymentDeletionKind:
 
     def same_as_server(self, mutation: DeletePayment, payload: bytes) -> bool:
         return False  # a deletion of a record already deleted is not pushed at all
+
+    async def watermelon_changes(self, push: WatermelonPush) -> list[Unit]:
+        return []
+
+    async def watermelon_deletions(self, push: WatermelonPush) -> list[Unit]:
+        """A deleted payment the server has (and has not deleted yet); deleting one the server does
+        not have, or has deleted already, is a no-op."""
+        units = []
+        for payment_id in push.table("payments").deleted:
+            payment = await push.record(Payment, "payment", payment_id)
+            if payment is not None and payment.status != "DELETED":
+                units.append(
+                    Unit(
+                        "payments",
+                        payment_id,
+                        [("payments", payment_id)],
+                        DeletePayment(mutation_id="", payment_id=payment_id),
+                        deletion=True,
+                    )
+                )
+        return units
 
 
 KIND = PaymentDeletionKind()
