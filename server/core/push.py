@@ -282,6 +282,8 @@ class _Batch:
                 entity=entity,
                 record_id=record_id,
                 state=state,
+                # As stored: an edit with its base and changed fields (``Staging.keep_edit``), widened
+                # by those of the refused upload it replaces (``server/core/merge.py``).
                 request=msgspec.json.encode(
                     kind.stored(self._staging.edits.pop(mutation.mutation_id, mutation), replaced)
                 ),
@@ -293,11 +295,6 @@ class _Batch:
             replaced,
         )
         return upload, result
-
-    def _stored(self, mutation: AnyMutation) -> AnyMutation:
-        """The mutation as its kind's ``stage`` left it to be stored: an edit with its base and
-        changed fields (``server/core/merge.py``); the kind widens it by a refused upload it replaces."""
-        return self._staging.edits.pop(mutation.mutation_id, mutation)
 
     async def _still_needed(self, depends_on: list[Upload], kind: str) -> list[Upload]:
         """Drops failed uploads a new one can go without: a failed edit of a record Xero has (a
