@@ -568,7 +568,7 @@ def _payment_key(element: dict[str, Any]) -> reconcile.PaymentKey:
 
 
 class _Records:
-    """The feed's records a run's planning reads, fetched together (see ``_references``)."""
+    """The feed's records a run's planning reads, fetched together (each kind's ``forward_references``)."""
 
     def __init__(self, payloads: dict[tuple[str, str], bytes | None]) -> None:
         self._payloads = payloads
