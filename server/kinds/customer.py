@@ -98,7 +98,8 @@ CONTACT_CREATE = Operation(
     True,
     wire.Contacts,
     id_key="ContactID",
-    links_mirror=True,
+    found_again=_found_again,
+    links_mirror=True,  # later pulls update the phone's customer instead of adding a second copy
 )
 CONTACT_UPDATE = Operation(
     "contact_update",

@@ -23,3 +23,8 @@ def test_each_xero_operation_belongs_to_one_kind_and_goes_once_per_run() -> None
     names = [operation.name for operation in operations]
     # Dependency order: a customer before its invoice, an invoice before its payments.
     assert names.index("contact_create") < names.index("invoice_create") < names.index("payment_create")
+
+
+def test_every_create_in_xero_can_be_found_again_after_a_lost_answer() -> None:
+    # Without it a create whose answer was lost would be sent again: a second copy in Xero.
+    assert all(operation.found_again is not None for operation in KINDS.operations() if operation.creates)
