@@ -2,9 +2,11 @@
 
 A kind is one kind of mutation a phone pushes (``sync_protocol.messages``): what it targets and
 refers to, how the push batch validates and stages it (``server.core.push.MutationKind``), how
-the forwarder plans it for Xero (its ``Operation``\\ s, in dependency order), which field of the
-mutation a Xero message is about, and how WatermelonDB rows compare with it. The layers above
-look a kind up in the registry (``server.kinds``) instead of branching on the mutation's type.
+the forwarder plans and sends it to Xero (its operations, in dependency order, and their steps),
+which field of the mutation a Xero message is about, and how an app's WatermelonDB rows become
+it. The layers above look a kind up in the registry (``server.kinds``) instead of branching on
+the mutation's type; what they need of the run they are in comes as a Protocol declared here
+(``PlanContext``, ``XeroReads``, ``WatermelonPush``), which they implement.
 """
 
 from __future__ import annotations
