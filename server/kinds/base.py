@@ -5,8 +5,8 @@ refers to, how the push batch validates and stages it (``server.core.push.Mutati
 the forwarder plans and sends it to Xero (its operations, in dependency order, and their steps),
 which field of the mutation a Xero message is about, and how an app's WatermelonDB rows become
 it. The layers above look a kind up in the registry (``server.kinds``) instead of branching on
-the mutation's type; what they need of the run they are in comes as a Protocol declared here
-(``PlanContext``, ``XeroReads``, ``WatermelonPush``), which they implement.
+the mutation's type; what a kind needs of the run it is in comes as types declared here
+(``PlanContext``, and the Protocols ``XeroReads`` and ``WatermelonPush`` they implement).
 """
 
 from __future__ import annotations
