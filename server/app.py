@@ -44,6 +44,7 @@ from server.http.health import HealthController
 from server.http.input_guard import guard_request
 from server.http.openapi import complete as complete_openapi
 from server.http.services import Services
+from server.kinds import KINDS
 from server.logs import configure_logging
 from server.mirror.scheduler import MirrorScheduler
 from server.mirror.service import SyncService
@@ -137,7 +138,7 @@ def create_app(settings: Settings) -> Litestar:
         purge_seconds=settings.tombstone_purge_seconds,
     )
     forwarding = forwarding_workers(settings, database, xero, holder)
-    pushes = PushService(database, on_accepted=forwarding.wake)
+    pushes = PushService(database, KINDS, on_accepted=forwarding.wake)
     services = Services(
         settings=settings,
         database=database,

@@ -13,40 +13,31 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.core import feed, merge, outbox
-from server.core.invoices import build_invoice
+from server.core import feed, outbox
 from server.core.principals import DevicePrincipal
 from server.core.records import RecordView, lock_organisation
 from server.core.rejections import Rejected
 from server.core.states import UploadState
 from server.db.database import Database
+from server.db.forwarding_models import ForwardingSettings
 from server.db.sync_models import Upload
-from sync_protocol.entities import ENTITY_NAME, Address, Customer, Entity, Invoice, Payment, RecordSync
+from sync_protocol.entities import ENTITY_NAME, Account, Entity, RecordSync
 from sync_protocol.errors import ErrorCode
-from sync_protocol.messages import (
-    AnyMutation,
-    CreatePayment,
-    DeletePayment,
-    MutationResult,
-    PushRequest,
-    PushResponse,
-    UpsertCustomer,
-    UpsertInvoice,
-    VoidInvoice,
-)
-from sync_protocol.money import to_decimal
+from sync_protocol.messages import AnyMutation, MutationResult, PushRequest, PushResponse
 
 _CLIENT_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _result_decoder = msgspec.json.Decoder(MutationResult)
 _ENTITY_TYPES = {name: cls for cls, name in ENTITY_NAME.items()}
 _ATTEMPTS = 3  # a concurrent replay of the same mutation id loses the unique race; retry it as a replay
+
+E = TypeVar("E", bound=Entity)
+M = TypeVar("M")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +70,96 @@ class BatchSteps(Protocol):
         ...
 
 
-class PushService:
-    """``on_accepted`` runs after each push commits: ``create_app`` wires it to wake the forwarding
-    workers, so accepted uploads go to Xero without waiting for their next poll."""
+class MutationKind(Protocol[M]):
+    """What the push batch needs of one kind of mutation; ``server/kinds`` holds one per kind and
+    ``create_app`` hands their registry to ``PushService`` (the core never imports them)."""
 
-    def __init__(self, database: Database, on_accepted: Callable[[], None] | None = None) -> None:
+    def target(self, mutation: M) -> tuple[str, str]:
+        """The (entity, record id) the mutation changes."""
+        ...
+
+    def referenced(self, mutation: M) -> list[str]:
+        """The records its validation looks up: read ahead for the whole batch."""
+        ...
+
+    async def stage(self, mutation: M, staging: Staging) -> tuple[Entity, list[Upload]]:
+        """The record the mutation produces and the uploads it must wait for; ``Rejected`` if bad.
+
+        Side records (an invoice whose amount due a payment lowers) are staged with
+        ``staging.put``; the mutation's own record is stamped with its upload state by the batch.
+        """
+        ...
+
+    def stored(self, mutation: M, replaced: Upload | None) -> M:
+        """The mutation as the outbox keeps it, given the refused upload of the record it replaces
+        (an edit widened by that upload's changed fields, ``server/core/merge.py``)."""
+        ...
+
+
+class PushKinds(Protocol):
+    """The registry of mutation kinds, looked up by the mutation's type."""
+
+    def of(self, mutation: AnyMutation) -> MutationKind[Any]: ...
+
+
+class Staging:
+    """What a kind's ``stage`` reads and writes: the batch's records and uploads, in its transaction."""
+
+    def __init__(self, view: RecordView, uploads: outbox.UploadBatch) -> None:
+        self.view = view
+        self._uploads = uploads
+        self.edits: dict[str, AnyMutation] = {}  # edits as stored: with base and changed fields
+
+    async def get(self, cls: type[E], record_id: str) -> E | None:
+        return await self.view.get(cls, record_id)
+
+    def put(self, record: Entity) -> None:
+        self.view.put(record)
+
+    async def forwarding(self) -> ForwardingSettings:
+        return await self.view.forwarding()
+
+    async def account(self, code: str) -> Account | None:
+        return await self.view.account(code)
+
+    def keep_edit(self, mutation_id: str, stored: AnyMutation) -> None:
+        """An edit stored with its base and changed fields, for the forwarder's merge."""
+        self.edits[mutation_id] = stored
+
+    async def open_dependencies(self, record_ids: list[str]) -> list[Upload]:
+        return await self._uploads.open_dependencies(record_ids)
+
+    async def new_id(self, cls: type[Entity], record_id: str, field: str) -> None:
+        if not _CLIENT_ID.match(record_id):
+            raise Rejected(ErrorCode.INVALID_VALUE, "a new record's id must be a lowercase UUID", field)
+        if await self.view.exists_as_other_entity(cls, record_id):
+            raise Rejected(ErrorCode.ID_TAKEN, f"{record_id} names another kind of record", field)
+
+    async def gone_from_xero(self, cls: type[Entity], record_id: str) -> bool:
+        """Whether the mirror had ``record_id`` from Xero and Xero no longer has it live."""
+        return await self.view.removed_from_mirror(cls, record_id)
+
+    async def missing(self, record_id: str, code: ErrorCode, what: str, field: str) -> Rejected:
+        if await self._uploads.was_rejected(record_id):
+            return Rejected(
+                ErrorCode.DEPENDENCY_REJECTED,
+                f"{what} {record_id} was rejected, so this cannot apply",
+                field,
+                {"depends_on": record_id},
+            )
+        return Rejected(code, f"no {what} {record_id}", field)
+
+
+class PushService:
+    """``kinds`` says what each mutation kind means (``server/kinds``); ``on_accepted`` runs after each
+    push commits: ``create_app`` wires it to wake the forwarding workers, so accepted uploads go to Xero
+    without waiting for their next poll."""
+
+    def __init__(
+        self, database: Database, kinds: PushKinds, on_accepted: Callable[[], None] | None = None
+    ) -> None:
         self._db = database
+        self._kinds = kinds
         self._on_accepted = on_accepted or (lambda: None)
 
     async def push_with(self, device: DevicePrincipal, steps: BatchSteps) -> PushResponse:
@@ -98,7 +173,7 @@ class PushService:
             try:
                 async with self._db.transaction() as session:
                     await lock_organisation(session, device.organisation_id)
-                    batch = _Batch(session, device, judge_rejections_afresh=True)
+                    batch = _Batch(session, device, self._kinds, judge_rejections_afresh=True)
                     response = await batch.run(await steps.before(session))
                     await steps.after(session, response)
                 self._on_accepted()
@@ -112,7 +187,7 @@ class PushService:
         for attempt in range(_ATTEMPTS):
             try:
                 async with self._db.transaction() as session:
-                    response = await _Batch(session, device).run(request.mutations)
+                    response = await _Batch(session, device, self._kinds).run(request.mutations)
                 self._on_accepted()
                 return response
             except IntegrityError:
@@ -123,7 +198,11 @@ class PushService:
 
 class _Batch:
     def __init__(
-        self, session: AsyncSession, device: DevicePrincipal, judge_rejections_afresh: bool = False
+        self,
+        session: AsyncSession,
+        device: DevicePrincipal,
+        kinds: PushKinds,
+        judge_rejections_afresh: bool = False,
     ) -> None:
         # Adapters whose mutation ids are derived from content (WatermelonDB re-pushes a rejected
         # record on every sync): a replayed rejection is judged again against today's tax rates,
@@ -134,12 +213,14 @@ class _Batch:
         self._org = device.organisation_id
         self._view = RecordView(session, self._org)
         self._uploads = outbox.UploadBatch(session, self._org)
-        self._edits: dict[str, AnyMutation] = {}  # edits as stored: with base and changed fields
+        self._kinds = kinds
+        self._staging = Staging(self._view, self._uploads)
 
     async def run(self, mutations: list[AnyMutation]) -> PushResponse:
         await lock_organisation(self._session, self._org)
+        kinds = self._kinds
         known = await outbox.find_uploads(self._session, self._org, [m.mutation_id for m in mutations])
-        referenced = [i for m in mutations if m.mutation_id not in known for i in _referenced(m)]
+        referenced = [i for m in mutations if m.mutation_id not in known for i in kinds.of(m).referenced(m)]
         await self._view.preload(referenced)
         await self._uploads.preload(referenced)
         results = []
@@ -173,9 +254,10 @@ class _Batch:
         self, mutation: AnyMutation, prior: Upload | None = None
     ) -> tuple[Upload, MutationResult]:
         """``prior``: this mutation's stored rejection, judged again (``_judged_afresh``)."""
-        entity, record_id = _target(mutation)
+        kind = self._kinds.of(mutation)
+        entity, record_id = kind.target(mutation)
         try:
-            applied, depends_on = await self._validate_and_stage(mutation)
+            applied, depends_on = await kind.stage(mutation, self._staging)
             state = UploadState.WAITING if depends_on else UploadState.ACCEPTED
             result = MutationResult(
                 mutation_id=mutation.mutation_id, status="applied", entity=entity, record_id=record_id
@@ -210,7 +292,7 @@ class _Batch:
         # Encoded once: the hash is of the mutation as sent, which is also what is stored unless it
         # is an edit (stored with its base and changed fields).
         encoded = msgspec.json.encode(mutation)
-        stored = self._stored(mutation, replaced)
+        stored = kind.stored(self._staging.edits.pop(mutation.mutation_id, mutation), replaced)
         upload = self._uploads.add(
             outbox.NewUpload(
                 device_id=self._device.device_id,
@@ -220,6 +302,8 @@ class _Batch:
                 entity=entity,
                 record_id=record_id,
                 state=state,
+                # As stored: an edit with its base and changed fields (``Staging.keep_edit``), widened
+                # by those of the refused upload it replaces (``server/core/merge.py``); else as sent.
                 request=encoded if stored is mutation else msgspec.json.encode(stored),
                 result=msgspec.json.encode(result),
                 last_error=message,
@@ -229,17 +313,6 @@ class _Batch:
             replaced,
         )
         return upload, result
-
-    def _stored(self, mutation: AnyMutation, replaced: Upload | None) -> AnyMutation:
-        """The mutation as the outbox keeps it: an edit with its base and changed fields, and
-        those of the refused upload it replaces (``server/core/merge.py``)."""
-        stored = self._edits.pop(mutation.mutation_id, mutation)
-        if isinstance(stored, UpsertCustomer) and replaced is not None and replaced.kind == "upsert_customer":
-            earlier = msgspec.json.decode(replaced.request, type=UpsertCustomer)
-            return merge.widened(stored, earlier)
-        if isinstance(stored, UpsertInvoice) and replaced is not None and replaced.kind == "upsert_invoice":
-            return merge.invoice_widened(stored, msgspec.json.decode(replaced.request, type=UpsertInvoice))
-        return stored
 
     async def _still_needed(self, depends_on: list[Upload], kind: str) -> list[Upload]:
         """Drops failed uploads a new one can go without: a failed edit of a record Xero has (a
@@ -279,176 +352,6 @@ class _Batch:
         )
         self._view.put(msgspec.structs.replace(record, sync=sync))
 
-    async def _validate_and_stage(self, mutation: AnyMutation) -> tuple[Entity, list[Upload]]:
-        """The record the mutation produces and the uploads it must wait for; ``Rejected`` if bad.
-
-        Side records (an invoice whose amount due a payment lowers) are staged in the view here;
-        the mutation's own record is stamped with its upload state by the caller.
-        """
-        if isinstance(mutation, UpsertCustomer):
-            return await self._customer(mutation)
-        if isinstance(mutation, UpsertInvoice):
-            return await self._invoice(mutation)
-        if isinstance(mutation, CreatePayment):
-            return await self._payment(mutation)
-        if isinstance(mutation, VoidInvoice):
-            return await self._void_invoice(mutation)
-        return await self._delete_payment(mutation)
-
-    async def _new_id(self, cls: type[Entity], record_id: str, field: str) -> None:
-        if not _CLIENT_ID.match(record_id):
-            raise Rejected(ErrorCode.INVALID_VALUE, "a new record's id must be a lowercase UUID", field)
-        if await self._view.exists_as_other_entity(cls, record_id):
-            raise Rejected(ErrorCode.ID_TAKEN, f"{record_id} names another kind of record", field)
-
-    async def _gone_from_xero(self, cls: type[Entity], record_id: str) -> bool:
-        """Whether the mirror had ``record_id`` from Xero and Xero no longer has it live."""
-        return await self._view.removed_from_mirror(cls, record_id)
-
-    async def _missing(self, record_id: str, code: ErrorCode, what: str, field: str) -> Rejected:
-        if await self._uploads.was_rejected(record_id):
-            return Rejected(
-                ErrorCode.DEPENDENCY_REJECTED,
-                f"{what} {record_id} was rejected, so this cannot apply",
-                field,
-                {"depends_on": record_id},
-            )
-        return Rejected(code, f"no {what} {record_id}", field)
-
-    async def _customer(self, mutation: UpsertCustomer) -> tuple[Entity, list[Upload]]:
-        draft = mutation.customer
-        if mutation.base is not None and mutation.base.id != draft.id:
-            raise Rejected(ErrorCode.INVALID_VALUE, "base.id must be the customer's id", "base.id")
-        previous = await self._view.get(Customer, draft.id)
-        if previous is None:
-            if mutation.base is not None or await self._gone_from_xero(Customer, draft.id):
-                # An edit of a customer archived or deleted in Xero since the phone last pulled:
-                # creating it again would put a second copy in Xero.
-                raise Rejected(
-                    ErrorCode.UNKNOWN_CUSTOMER,
-                    f"customer {draft.id} was archived or deleted in Xero; refresh to drop it",
-                    "customer.id",
-                )
-            await self._new_id(Customer, draft.id, "customer.id")
-        else:
-            # An edit: only the fields the phone changed change (a Xero edit the mirror brought
-            # since stays), and the forwarder merges them with Xero's record.
-            stored = merge.edit_request(mutation, previous)
-            self._edits[mutation.mutation_id] = stored
-            assert stored.changed is not None
-            record = merge.overlay(previous, draft, stored.changed)
-            return record, await self._uploads.open_dependencies([draft.id])
-        record = Customer(
-            id=draft.id,
-            xero_id=previous.xero_id if previous else None,
-            name=draft.name,
-            first_name=draft.first_name,
-            last_name=draft.last_name,
-            email=draft.email,
-            phone=draft.phone,
-            account_number=draft.account_number,
-            tax_number=draft.tax_number,
-            address=Address(**msgspec.structs.asdict(draft.address)) if draft.address else None,
-            status=previous.status if previous else "ACTIVE",
-        )
-        return record, await self._uploads.open_dependencies([draft.id])
-
-    async def _invoice(self, mutation: UpsertInvoice) -> tuple[Entity, list[Upload]]:
-        draft = mutation.invoice
-        if mutation.base is not None and mutation.base.id != draft.id:
-            raise Rejected(ErrorCode.INVALID_VALUE, "base.id must be the invoice's id", "base.id")
-        previous = await self._view.get(Invoice, draft.id)
-        if previous is None:
-            await self._new_id(Invoice, draft.id, "invoice.id")
-        elif previous.status in ("VOIDED", "DELETED", "PAID"):
-            raise Rejected(ErrorCode.INVOICE_NOT_EDITABLE, f"the invoice is {previous.status}", "invoice.id")
-        elif previous.xero_id and not (await self._view.forwarding()).forward_invoice_edits:
-            raise Rejected(
-                ErrorCode.INVOICE_EDITS_NOT_FORWARDED,
-                "the invoice is in Xero already and edits to it are not forwarded; change it in Xero",
-                "invoice.id",
-            )
-        if await self._view.get(Customer, draft.customer_id) is None:
-            raise await self._missing(
-                draft.customer_id, ErrorCode.UNKNOWN_CUSTOMER, "customer", "invoice.customer_id"
-            )
-        record = await build_invoice(self._view, draft, previous)
-        if previous is not None:
-            record = msgspec.structs.replace(record, sync=previous.sync)
-            # An edit: stored with its base and changed fields, for the forwarder's merge.
-            self._edits[mutation.mutation_id] = merge.invoice_edit_request(mutation, previous)
-        return record, await self._uploads.open_dependencies([draft.customer_id, draft.id])
-
-    async def _payment(self, mutation: CreatePayment) -> tuple[Entity, list[Upload]]:
-        draft = mutation.payment
-        if await self._view.get(Payment, draft.id) is not None:
-            raise Rejected(ErrorCode.ID_TAKEN, "a payment with this id exists already", "payment.id")
-        await self._new_id(Payment, draft.id, "payment.id")
-        invoice = await self._view.get(Invoice, draft.invoice_id)
-        if invoice is None:
-            raise await self._missing(
-                draft.invoice_id, ErrorCode.UNKNOWN_INVOICE, "invoice", "payment.invoice_id"
-            )
-        if invoice.status in ("VOIDED", "DELETED"):
-            raise Rejected(ErrorCode.ALREADY_VOIDED, f"the invoice is {invoice.status}", "payment.invoice_id")
-        account_code = draft.account_code or (await self._view.forwarding()).bank_account_code
-        if account_code is None:
-            raise Rejected(
-                ErrorCode.NO_BANK_ACCOUNT,
-                "name the bank account: this organisation has not chosen one for payments",
-                "payment.account_code",
-            )
-        account = await self._view.account(account_code)
-        if account is None or not (account.type == "BANK" or account.enable_payments):
-            raise Rejected(
-                ErrorCode.UNKNOWN_ACCOUNT, f"no bank account {account_code}", "payment.account_code"
-            )
-        amount = to_decimal(draft.amount)
-        if amount <= 0:
-            raise Rejected(ErrorCode.INVALID_VALUE, "a payment amount must be positive", "payment.amount")
-        if amount > invoice.amount_due:
-            raise Rejected(
-                ErrorCode.PAYMENT_EXCEEDS_AMOUNT_DUE,
-                f"the payment {draft.amount} exceeds the amount due {invoice.amount_due}",
-                "payment.amount",
-                {"amount_due": str(invoice.amount_due), "got": draft.amount},
-            )
-        self._view.put(_paid(invoice, amount))
-        record = Payment(
-            id=draft.id,
-            invoice_id=draft.invoice_id,
-            account_code=account_code,
-            date=draft.date,
-            amount=amount,
-            reference=draft.reference,
-        )
-        return record, await self._uploads.open_dependencies([draft.invoice_id])
-
-    async def _void_invoice(self, mutation: VoidInvoice) -> tuple[Entity, list[Upload]]:
-        invoice = await self._view.get(Invoice, mutation.invoice_id)
-        if invoice is None:
-            raise await self._missing(mutation.invoice_id, ErrorCode.UNKNOWN_INVOICE, "invoice", "invoice_id")
-        if invoice.status in ("VOIDED", "DELETED"):
-            raise Rejected(ErrorCode.ALREADY_VOIDED, f"the invoice is {invoice.status}", "invoice_id")
-        if invoice.amount_paid > 0:
-            raise Rejected(
-                ErrorCode.INVOICE_HAS_PAYMENTS, "delete the invoice's payments first", "invoice_id"
-            )
-        record = msgspec.structs.replace(invoice, status="VOIDED", amount_due=Decimal("0.00"))
-        return record, await self._uploads.open_dependencies([mutation.invoice_id])
-
-    async def _delete_payment(self, mutation: DeletePayment) -> tuple[Entity, list[Upload]]:
-        payment = await self._view.get(Payment, mutation.payment_id)
-        if payment is None:
-            raise await self._missing(mutation.payment_id, ErrorCode.UNKNOWN_PAYMENT, "payment", "payment_id")
-        if payment.status == "DELETED":
-            raise Rejected(ErrorCode.ALREADY_VOIDED, "the payment is deleted already", "payment_id")
-        invoice = await self._view.get(Invoice, payment.invoice_id)
-        if invoice is not None:
-            self._view.put(_paid(invoice, -payment.amount))
-        record = msgspec.structs.replace(payment, status="DELETED")
-        return record, await self._uploads.open_dependencies([mutation.payment_id])
-
 
 def _arrival(depends_on: list[Upload], kind: str) -> tuple[UploadState, str, str]:
     """(state, message, field) of a new upload: blocked behind a failure, waiting, or due now."""
@@ -462,38 +365,3 @@ def _arrival(depends_on: list[Upload], kind: str) -> tuple[UploadState, str, str
     if depends_on:
         return UploadState.WAITING, outbox.waiting_message(depends_on), ""
     return UploadState.ACCEPTED, "", ""
-
-
-def _paid(invoice: Invoice, amount: Decimal) -> Invoice:
-    """The invoice after a payment of ``amount`` (negative: a payment deleted)."""
-    paid = invoice.amount_paid + amount
-    due = invoice.total - paid
-    status = "PAID" if due == 0 else ("AUTHORISED" if invoice.status == "PAID" else invoice.status)
-    return msgspec.structs.replace(invoice, amount_paid=paid, amount_due=due, status=status)
-
-
-def _referenced(mutation: AnyMutation) -> list[str]:
-    """The records a mutation's validation looks up: read ahead for the whole batch."""
-    if isinstance(mutation, UpsertCustomer):
-        return [mutation.customer.id]
-    if isinstance(mutation, UpsertInvoice):
-        draft = mutation.invoice
-        return [draft.id, draft.customer_id, *(li.product_id for li in draft.lines if li.product_id)]
-    if isinstance(mutation, CreatePayment):
-        return [mutation.payment.id, mutation.payment.invoice_id]
-    if isinstance(mutation, VoidInvoice):
-        return [mutation.invoice_id]
-    return [mutation.payment_id]
-
-
-def _target(mutation: AnyMutation) -> tuple[str, str]:
-    """The (entity, record id) a mutation changes."""
-    if isinstance(mutation, UpsertCustomer):
-        return "customer", mutation.customer.id
-    if isinstance(mutation, UpsertInvoice):
-        return "invoice", mutation.invoice.id
-    if isinstance(mutation, CreatePayment):
-        return "payment", mutation.payment.id
-    if isinstance(mutation, VoidInvoice):
-        return "invoice", mutation.invoice_id
-    return "payment", mutation.payment_id

@@ -20,19 +20,17 @@ a repeat inside Xero's window is answered from Xero's memory. Each run is one en
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from server.core import merge, outbox
 from server.core.current import CurrentRecords, current_records
-from server.core.data_types import CUSTOMER
 from server.core.facts import apply_invoice_facts
 from server.core.fate import (
     Delayed,
@@ -53,31 +51,18 @@ from server.db.chunks import chunks
 from server.db.database import Database
 from server.db.forwarding_models import ForwardingSettings
 from server.db.types import utcnow
-from server.forwarding import payloads, reconcile, refused
-from server.forwarding.xero_fields import field_of
+from server.forwarding import reconcile, refused
+from server.kinds import KINDS
+from server.kinds.base import Job, NotYet, Operation, PlanContext, Prepare, Send
 from server.xero import wire
 from server.xero.client import XeroClient, element_errors
 from server.xero.errors import NeedsReconnect, RateLimited, ValidationError, XeroError
 from server.xero_link import mapping
 from server.xero_link.access import XeroAccess
 from sync_protocol.entities import (
-    ENTITY_NAME,
-    Customer,
-    Invoice,
     OrganisationSettings,
-    Payment,
-    Product,
     encode_entity,
 )
-from sync_protocol.messages import (
-    AnyMutation,
-    CreatePayment,
-    DeletePayment,
-    UpsertCustomer,
-    UpsertInvoice,
-    VoidInvoice,
-)
-from sync_protocol.money import to_decimal
 
 log = logging.getLogger("ledgersync.forwarding")
 
@@ -93,45 +78,9 @@ class ForwardingPolicy:
     retry_max: float = 3600.0
 
 
-@dataclass(frozen=True)
-class Operation:
-    """One kind of Xero write: where it goes and how the answer lists its elements."""
-
-    name: str
-    method: str
-    path: str
-    envelope: str
-    creates: bool
-    answer: type[Any]  # the wire envelope Xero answers with
-
-
-CONTACT_CREATE = Operation("contact_create", "PUT", "/Contacts", "Contacts", True, wire.Contacts)
-CONTACT_UPDATE = Operation("contact_update", "POST", "/Contacts", "Contacts", False, wire.Contacts)
-INVOICE_CREATE = Operation("invoice_create", "PUT", "/Invoices", "Invoices", True, wire.Invoices)
-INVOICE_UPDATE = Operation("invoice_update", "POST", "/Invoices", "Invoices", False, wire.Invoices)
-INVOICE_VOID = Operation("invoice_void", "POST", "/Invoices", "Invoices", False, wire.Invoices)
-PAYMENT_CREATE = Operation("payment_create", "PUT", "/Payments", "Payments", True, wire.Payments)
-PAYMENT_DELETE = Operation("payment_delete", "POST", "/Payments", "Payments", False, wire.Payments)
 # Dependency order: a run's items never depend on each other, but keeping this order means a
 # customer and its invoice claimed by one run after a crash still reach Xero in the right order.
-ORDER = (
-    CONTACT_CREATE,
-    CONTACT_UPDATE,
-    INVOICE_CREATE,
-    INVOICE_UPDATE,
-    INVOICE_VOID,
-    PAYMENT_CREATE,
-    PAYMENT_DELETE,
-)
-
-
-@dataclass
-class Job:
-    item: Claimed
-    operation: Operation
-    element: dict[str, Any] = field(default_factory=dict)
-    target: str = ""  # the Xero id a void or a payment deletion acts on
-    payment_key: reconcile.PaymentKey | None = None
+ORDER = KINDS.operations()
 
 
 @dataclass
@@ -213,7 +162,6 @@ class _Run:
         self._client = client
         self._settled: set[int] = set()
         self._conflicts: dict[int, list[merge.FieldConflict]] = {}  # by upload: merges of edits
-        self._invoice_fields: dict[int, dict[str, object]] = {}  # by upload: a merged invoice's fields
         self._payments = outbox.PaymentInvoices()  # payments' invoices, read once per run
         self.report = RunReport()
 
@@ -240,10 +188,15 @@ class _Run:
         async with self._db.sessions() as session:
             view = RecordView(session, self._org)
             settings = await view.forwarding()
-            invoicing = any(isinstance(item.mutation, UpsertInvoice) for item in claimed)
-            organisation = await view.organisation() if invoicing else None
+            kinds = [KINDS.of(item.mutation) for item in claimed]
+            reads = any(kind.plans_with_organisation for kind in kinds)
+            organisation = await view.organisation() if reads else None
             # Every record the run's items refer to, read at once rather than a few queries per item.
-            keys = [key for item in claimed for key in _references(item.mutation)]
+            keys = [
+                key
+                for kind, item in zip(kinds, claimed, strict=True)
+                for key in kind.forward_references(item.mutation)
+            ]
             records = current_records(session, self._org)
             await records.load(keys)
         for item in claimed:
@@ -261,241 +214,91 @@ class _Run:
         records: CurrentRecords,
         item: Claimed,
     ) -> Job | Fate:
-        mutation = item.mutation
-        cancelled = _cancelled_by_void(records, item)
-        if cancelled is not None:
-            return cancelled
-        if isinstance(mutation, UpsertCustomer):
-            customer = records.get(Customer, mutation.customer.id)
-            xero_id = customer.xero_id if customer else None
-            if xero_id and not settings.update_customers:
-                return Held("kept on the server: this organisation does not send customer edits to Xero")
-            operation = CONTACT_UPDATE if xero_id else CONTACT_CREATE
-            return Job(item, operation, payloads.contact_element(mutation.customer, xero_id))
-        if isinstance(mutation, UpsertInvoice):
-            return self._plan_invoice(settings, organisation, records, item, mutation)
-        if isinstance(mutation, CreatePayment):
-            if not settings.forward_payments:
-                return Held("kept on the server: this organisation does not send payments to Xero")
-            invoice = records.get(Invoice, mutation.payment.invoice_id)
-            if invoice is None or not invoice.xero_id:
-                return self._retrying(item, "the invoice is not in Xero yet", maybe_sent=item.ambiguous)
-            account = mutation.payment.account_code or settings.bank_account_code
-            if account is None:
-                return Failed(
-                    "no bank account: an admin must choose the bank account for payments",
-                    "payment.account_code",
-                )
-            draft = mutation.payment
-            key = reconcile.PaymentKey(invoice.xero_id, to_decimal(draft.amount), draft.date, draft.reference)
-            return Job(
-                item,
-                PAYMENT_CREATE,
-                payloads.payment_element(draft, invoice.xero_id, account),
-                payment_key=key,
-            )
-        if isinstance(mutation, VoidInvoice):
-            invoice = records.get(Invoice, mutation.invoice_id)
-            if invoice is None or not invoice.xero_id:
-                return Held("voided on the server only: the invoice never reached Xero")
-            return Job(item, INVOICE_VOID, target=invoice.xero_id)
-        assert isinstance(mutation, DeletePayment)
-        payment = records.get(Payment, mutation.payment_id)
-        if payment is None or not payment.xero_id:
-            return Held("deleted on the server only: the payment never reached Xero")
-        return Job(item, PAYMENT_DELETE, target=payment.xero_id)
-
-    def _plan_invoice(
-        self,
-        settings: ForwardingSettings,
-        organisation: OrganisationSettings | None,
-        records: CurrentRecords,
-        item: Claimed,
-        mutation: UpsertInvoice,
-    ) -> Job | Fate:
-        draft = mutation.invoice
-        invoice = records.get(Invoice, draft.id)
-        customer = records.get(Customer, draft.customer_id)
-        if customer is None or not customer.xero_id:
-            return self._retrying(item, "the customer is not in Xero yet", maybe_sent=item.ambiguous)
-        products: dict[str, Product] = {}
-        for line in draft.lines:
-            if line.product_id and line.product_id not in products:
-                product = records.get(Product, line.product_id)
-                if product is not None:
-                    products[line.product_id] = product
-        context = payloads.InvoiceContext(
-            contact_xero_id=customer.xero_id,
-            products=products,
-            revenue_account_code=settings.revenue_account_code,
-            default_tax_type=organisation.default_sales_tax_type if organisation else None,
-            status="DRAFT" if settings.invoice_status == "DRAFT" else "AUTHORISED",
-            url=payloads.backlink(self._f._base_url, draft.id),
-        )
-        xero_id = invoice.xero_id if invoice else None
-        try:
-            element = payloads.invoice_element(draft, context, xero_id)
-        except payloads.MissingAccount as missing:
-            return Failed(str(missing), f"invoice.lines[{missing.line}].account_code")
-        return Job(item, INVOICE_UPDATE if xero_id else INVOICE_CREATE, element)
+        context = PlanContext(settings, organisation, records, self._f._base_url, item.ambiguous)
+        planned = KINDS.of(item.mutation).plan(item.mutation, context)
+        if isinstance(planned, NotYet):
+            return self._retrying(item, planned.message, maybe_sent=item.ambiguous)
+        if isinstance(planned, Send):
+            return Job(item, planned.operation, dict(planned.element), target=planned.target)
+        return planned
 
     # --- sending ----------------------------------------------------------------------------------
     async def _run(self, operation: Operation, jobs: list[Job]) -> None:
         try:
             jobs = await self._reconciled(operation, jobs)
-            if operation is CONTACT_UPDATE:
-                jobs = await self._merged_contacts(jobs)
-            if operation is INVOICE_UPDATE:
-                jobs = await self._merged_invoices(jobs)
+            if operation.prepare is not None:
+                jobs = await self._prepared(operation.prepare, jobs)
         except XeroError as exc:
             await self._settle([(job.item, self._failure(job.item, exc, sent=False), None) for job in jobs])
             return
-        if operation is PAYMENT_DELETE:
+        if operation.one_by_one:
             for job in jobs:
-                await self._delete_payment(job)
+                await self._send_one(operation, job)
             return
         size = self._f.policy.batch_size
         await asyncio.gather(*(self._send(operation, list(batch)) for batch in chunks(jobs, size)))
 
+    async def _prepared(self, prepare: Prepare, jobs: list[Job]) -> list[Job]:
+        """The operation's step before sending (a merge with Xero's record, a void's status read);
+        what it settled without sending is settled here, with the conflicts its merges resolved."""
+        remaining, settled = await prepare(jobs, self)
+        for job in jobs:
+            if job.conflicts is not None:
+                self._conflicts[job.item.upload_id] = job.conflicts
+        await self._settle(settled)
+        return remaining
+
+    # What ``Operation.prepare`` reads (``XeroReads``).
+    async def contacts_by_id(self, xero_ids: Sequence[str]) -> dict[str, wire.Contact]:
+        return await reconcile.contacts_by_id(self._client, xero_ids)
+
+    async def invoices_by_id(self, xero_ids: Sequence[str]) -> dict[str, wire.Invoice]:
+        return await reconcile.invoices_by_id(self._client, xero_ids)
+
+    async def merge_policy(self) -> merge.Policy:
+        async with self._db.sessions() as session:
+            return await merge.policy_of(session, self._org)
+
+    async def contacts_made(self, record_ids: Sequence[str], since: datetime) -> dict[str, wire.Contact]:
+        return await reconcile.contacts_made(self._client, record_ids, since)
+
+    async def invoices_made(
+        self, creates: Mapping[str, tuple[dict[str, Any], Decimal]], since: datetime
+    ) -> dict[str, wire.Invoice]:
+        keys = {
+            record_id: reconcile.invoice_key(element, total)
+            for record_id, (element, total) in creates.items()
+        }
+        async with self._db.sessions() as session:
+            known = await outbox.xero_ids_of(session, self._org, "invoice")
+        return await reconcile.invoices_made(self._client, keys, since, known)
+
+    async def payments_made(
+        self, elements: Mapping[int, dict[str, Any]], since: datetime
+    ) -> dict[int, wire.Payment]:
+        keys = {upload_id: _payment_key(element) for upload_id, element in elements.items()}
+        return await reconcile.payments_made(self._client, keys, since, await self._known_payment_ids())
+
+    async def payment_status(self, xero_id: str) -> str:
+        return await reconcile.payment_status(self._client, xero_id)
+
     async def _reconciled(self, operation: Operation, jobs: list[Job]) -> list[Job]:
         """The jobs still to send: ambiguous creates found in Xero are settled as done."""
-        if operation is INVOICE_VOID:
-            return await self._void_elements(jobs)
         ambiguous = [job for job in jobs if job.item.ambiguous]
-        if not ambiguous or not operation.creates:
+        if not ambiguous or operation.found_again is None:
             return jobs
         since = min(job.item.sent_at or utcnow() for job in ambiguous)
-        found: list[tuple[Job, Fate]] = []
-        if operation is CONTACT_CREATE:
-            contacts = await reconcile.contacts_made(
-                self._client, [j.item.record_id for j in ambiguous], since
-            )
-            found = [
-                (j, InXero(contacts[j.item.record_id].contact_id))
-                for j in ambiguous
-                if j.item.record_id in contacts
-            ]
-        elif operation is INVOICE_CREATE:
-            invoice_keys = {j.item.record_id: _invoice_key(j) for j in ambiguous}
-            async with self._db.sessions() as session:
-                known_invoices = await outbox.xero_ids_of(session, self._org, "invoice")
-            invoices = await reconcile.invoices_made(self._client, invoice_keys, since, known_invoices)
-            found = [
-                (j, _invoice_fate(invoices[j.item.record_id]))
-                for j in ambiguous
-                if j.item.record_id in invoices
-            ]
-        elif operation is PAYMENT_CREATE:
-            keys = {j.item.upload_id: j.payment_key for j in ambiguous if j.payment_key is not None}
-            known = await self._known_payment_ids()
-            payments = await reconcile.payments_made(self._client, keys, since, known)
-            found = [
-                (j, InXero(payments[j.item.upload_id].payment_id))
-                for j in ambiguous
-                if j.item.upload_id in payments
-            ]
+        found = await operation.found_again(ambiguous, since, self)
         if found:
             log.info("reconciled", extra={"operation": operation.name, "found": len(found)})
             await self._settle([(job.item, fate, operation) for job, fate in found])
         done = {job.item.upload_id for job, _ in found}
         return [job for job in jobs if job.item.upload_id not in done]
 
-    async def _merged_contacts(self, jobs: list[Job]) -> list[Job]:
-        """Customer edits merged with Xero's current contacts: each job sends only the fields the
-        phone changed and Xero did not (or, by the policy, both did); nothing to send is done."""
-        if not jobs:
-            return jobs
-        current = await reconcile.contacts_by_id(self._client, [job.element["ContactID"] for job in jobs])
-        async with self._db.sessions() as session:
-            policy = await merge.policy_of(session, self._org)
-        remaining: list[Job] = []
-        settled: list[tuple[Claimed, Fate, Operation | None]] = []
-        for job in jobs:
-            mutation = job.item.mutation
-            contact = current.get(str(job.element["ContactID"]).lower())
-            if contact is None or not isinstance(mutation, UpsertCustomer):
-                settled.append((job.item, Failed("the customer is no longer in Xero", "customer.id"), None))
-                continue
-            theirs = mapping.customer_of(contact, job.item.record_id).entity
-            assert isinstance(theirs, Customer)
-            values = merge.customer_values(theirs)
-            merged = merge.merge(values, merge.edit_of(mutation, values), policy)
-            self._conflicts[job.item.upload_id] = merged.conflicts
-            if merged.send:
-                job.element = payloads.contact_changes(contact.contact_id, merged.send)
-                remaining.append(job)
-            else:
-                fate = InXero(
-                    contact.contact_id,
-                    record=merge.with_values(theirs, merged.values),
-                    note=merge.note_of(merged.conflicts),
-                )
-                settled.append((job.item, fate, CONTACT_UPDATE))
-        await self._settle(settled)
-        return remaining
-
-    async def _merged_invoices(self, jobs: list[Job]) -> list[Job]:
-        """Invoice edits merged with Xero's current invoices at the level of their top-level fields:
-        each job sends only the fields the phone changed (reference and dates merged field by field,
-        the lines and the customer when the phone changed them); nothing to send is done."""
-        if not jobs:
-            return jobs
-        current = await reconcile.invoices_by_id(self._client, [job.element["InvoiceID"] for job in jobs])
-        async with self._db.sessions() as session:
-            policy = await merge.policy_of(session, self._org)
-        remaining: list[Job] = []
-        settled: list[tuple[Claimed, Fate, Operation | None]] = []
-        for job in jobs:
-            mutation = job.item.mutation
-            invoice = current.get(str(job.element["InvoiceID"]).lower())
-            edit = (
-                merge.invoice_edit_of(mutation) if invoice and isinstance(mutation, UpsertInvoice) else None
-            )
-            if invoice is None or edit is None:
-                remaining.append(job)  # sent whole, as stored before edits carried their base
-                continue
-            merged = merge.merge(merge.xero_invoice_values(invoice, edit), edit, policy)
-            self._conflicts[job.item.upload_id] = merged.conflicts
-            fields = merge.invoice_record_fields(merged.values)
-            self._invoice_fields[job.item.upload_id] = fields
-            if merged.send:
-                keep = {"InvoiceID", *(key for name in merged.send for key in merge.INVOICE_KEYS[name])}
-                job.element = {key: value for key, value in job.element.items() if key in keep}
-                remaining.append(job)
-            else:
-                fate = dataclasses.replace(
-                    _invoice_fate(invoice), fields=fields, note=merge.note_of(merged.conflicts)
-                )
-                settled.append((job.item, fate, INVOICE_UPDATE))
-        await self._settle(settled)
-        return remaining
-
     def _merge_fate(self, job: Job, element: Any, fate: InXero) -> InXero:
         """A merged edit's fate carries the record as Xero answered it, and what was resolved."""
-        conflicts = self._conflicts.get(job.item.upload_id)
-        if conflicts is None:
-            return fate
-        if isinstance(element, wire.Contact):
-            record = mapping.customer_of(element, job.item.record_id).entity
-            return InXero(fate.xero_id, record=record, note=merge.note_of(conflicts))
-        fields = self._invoice_fields.pop(job.item.upload_id, None)
-        return dataclasses.replace(fate, fields=fields, note=merge.note_of(conflicts))
-
-    async def _void_elements(self, jobs: list[Job]) -> list[Job]:
-        current = await reconcile.invoices_by_id(self._client, [job.target for job in jobs])
-        remaining: list[Job] = []
-        settled: list[tuple[Claimed, Fate, Operation | None]] = []
-        for job in jobs:
-            invoice = current.get(job.target.lower())
-            if invoice is None:
-                settled.append((job.item, Failed("the invoice is no longer in Xero", "invoice_id"), None))
-            elif invoice.status in ("VOIDED", "DELETED"):
-                settled.append((job.item, _invoice_fate(invoice), INVOICE_VOID))
-            else:
-                job.element = payloads.void_element(job.target, invoice.status)
-                remaining.append(job)
-        await self._settle(settled)
-        return remaining
+        answered = job.operation.answered
+        return answered(job, element, fate) if answered is not None else fate
 
     async def _still_ours(self, jobs: list[Job]) -> list[Job]:
         """The jobs whose claims this worker still holds, renewed for the send about to happen."""
@@ -543,8 +346,8 @@ class _Run:
         elements: list[Any] = getattr(answer, operation.envelope.lower())
         results = self._results(operation, jobs, elements)
         await self._settle(results, await self._xero_versions(operation, jobs, results))
-        if operation is PAYMENT_CREATE:
-            await self._refresh_invoices([job.element["Invoice"]["InvoiceID"] for job in jobs])
+        if operation.changes_invoice is not None:
+            await self._refresh_invoices([operation.changes_invoice(job.element) for job in jobs])
 
     def _results(
         self, operation: Operation, jobs: list[Job], elements: list[Any]
@@ -557,9 +360,15 @@ class _Run:
         for index, (job, element) in enumerate(zip(jobs, elements, strict=True)):
             if index in refused:
                 message = " ".join(refused[index]) or "Xero refused this record"
-                settled.append((job.item, Failed(message, field_of(job.item.mutation, message)), None))
+                settled.append((job.item, Failed(message, _field_of(job.item, message)), None))
             else:
-                settled.append((job.item, self._merge_fate(job, element, _fate_of(element)), operation))
+                settled.append(
+                    (
+                        job.item,
+                        self._merge_fate(job, element, KINDS.of(job.item.mutation).fate_of(element)),
+                        operation,
+                    )
+                )
         return settled
 
     def _refused(self, jobs: list[Job], exc: ValidationError) -> list[tuple[Claimed, Fate, Operation | None]]:
@@ -568,16 +377,16 @@ class _Run:
         for index, job in enumerate(jobs):
             messages = by_index.get(index) or exc.messages
             message = " ".join(messages)
-            settled.append((job.item, Failed(message, field_of(job.item.mutation, message)), None))
+            settled.append((job.item, Failed(message, _field_of(job.item, message)), None))
         return settled
 
     async def _xero_versions(
         self, operation: Operation, jobs: list[Job], fates: Sequence[tuple[Claimed, Fate, Operation | None]]
     ) -> refused.XeroVersions | None:
         """Edits Xero refused: their records as Xero has them, for phones (``refused.py``)."""
-        entity = {INVOICE_UPDATE.name: "invoice", CONTACT_UPDATE.name: "customer"}.get(operation.name)
+        entity = operation.refused_record
         failed = {item.upload_id for item, fate, _ in fates if isinstance(fate, Failed)}
-        key = "InvoiceID" if entity == "invoice" else "ContactID"
+        key = operation.id_key
         targets = [
             (job.item.upload_id, job.item.record_id, str(job.element[key]))
             for job in jobs
@@ -587,17 +396,23 @@ class _Run:
             return None
         return await refused.XeroVersions(entity, targets).fetch(self._client)
 
-    async def _delete_payment(self, job: Job) -> None:
+    async def _send_one(self, operation: Operation, job: Job) -> None:
+        """A write Xero takes one record at a time, at its own path; done is the record's Xero id."""
         if not await self._still_ours([job]):
             return
         try:
-            if job.item.ambiguous and await reconcile.payment_status(self._client, job.target) == "DELETED":
-                await self._settle([(job.item, InXero(job.target), PAYMENT_DELETE)])
+            done = operation.already_done
+            if job.item.ambiguous and done is not None and await done(job, self):
+                await self._settle([(job.item, InXero(job.target), operation)])
                 return
-            body = wire.encode({"Payments": [{"Status": "DELETED"}]})  # once: key and request
-            key = idempotency_key(self._client.tenant_id, PAYMENT_DELETE, [job.item], body)
+            body = wire.encode({operation.envelope: [job.element]})  # once: key and request
+            key = idempotency_key(self._client.tenant_id, operation, [job.item], body)
             await self._client.write(
-                "POST", f"/Payments/{job.target}", body, wire.Payments, idempotency_key=key
+                operation.method,
+                f"{operation.path}/{job.target}",
+                body,
+                operation.answer,
+                idempotency_key=key,
             )
         except ValidationError as exc:
             await self._settle(self._refused([job], exc))
@@ -605,7 +420,7 @@ class _Run:
         except XeroError as exc:
             await self._settle([(job.item, self._failure(job.item, exc, sent=True), None)])
             return
-        await self._settle([(job.item, InXero(job.target), PAYMENT_DELETE)])
+        await self._settle([(job.item, InXero(job.target), operation)])
 
     # --- outcomes ---------------------------------------------------------------------------------
     def _failure(self, item: Claimed, exc: XeroError, sent: bool) -> Fate:
@@ -614,7 +429,7 @@ class _Run:
         if isinstance(exc, NeedsReconnect):
             return Delayed(utcnow() + RECONNECT_PAUSE)
         if isinstance(exc, ValidationError):
-            return Failed(" ".join(exc.messages), field_of(item.mutation, " ".join(exc.messages)))
+            return Failed(" ".join(exc.messages), _field_of(item, " ".join(exc.messages)))
         return self._retrying(item, exc.message, maybe_sent=sent or item.ambiguous)
 
     def _retrying(self, item: Claimed, message: str, maybe_sent: bool) -> Retrying:
@@ -652,8 +467,8 @@ class _Run:
                 failed = {item.upload_id for item, fate, _ in ours if isinstance(fate, Failed)}
                 await xero_versions.publish(session, self._org, failed)
             for item, fate, operation in ours:
-                if isinstance(fate, InXero) and operation is CONTACT_CREATE:
-                    await self._link_customer(session, item.record_id, fate.xero_id)
+                if isinstance(fate, InXero) and operation is not None and operation.links_mirror:
+                    await self._link_record(session, item.entity, item.record_id, fate.xero_id)
         for item, fate, operation in fates:
             self._settled.add(item.upload_id)
             if item.upload_id in held:
@@ -685,19 +500,19 @@ class _Run:
             allowed.append((item, fate, operation))
         return allowed
 
-    async def _link_customer(self, session: Any, record_id: str, xero_id: str) -> None:
-        record = await current_record(session, self._org, CUSTOMER, record_id)
+    async def _link_record(self, session: Any, entity: str, record_id: str, xero_id: str) -> None:
+        record = await current_record(session, self._org, entity, record_id)
         if record is None:
             return
         payload = encode_entity(record)
         await link_phone_record(
-            session, self._org, self._client.tenant_id, CUSTOMER, record_id, xero_id, payload
+            session, self._org, self._client.tenant_id, entity, record_id, xero_id, payload
         )
 
     def _count(self, item: Claimed, fate: Fate, operation: Operation | None) -> None:
         report = self.report
         if isinstance(fate, InXero):
-            if operation in (INVOICE_VOID, PAYMENT_DELETE):
+            if operation is not None and operation.removes:
                 report.deleted += 1
             elif operation is not None and operation.creates:
                 report.created += 1
@@ -739,51 +554,19 @@ class _Run:
         await apply_invoice_facts(self._db, self._org, facts)
 
 
-def _invoice_key(job: Job) -> reconcile.InvoiceKey:
-    mutation = job.item.mutation
-    total = to_decimal(mutation.invoice.total) if isinstance(mutation, UpsertInvoice) else Decimal(-1)
-    return reconcile.invoice_key(job.element, total)
+def _payment_key(element: dict[str, Any]) -> reconcile.PaymentKey:
+    """The key of a payment element (``payment.payment_element``): its invoice, amount, day and reference."""
+    return reconcile.PaymentKey(
+        element["Invoice"]["InvoiceID"],
+        element["Amount"],
+        date.fromisoformat(element["Date"]),
+        element.get("Reference", ""),
+    )
 
 
-def _references(mutation: AnyMutation) -> list[tuple[str, str]]:
-    """The records planning an upload reads: its own, and those it refers to in Xero."""
-    customer, invoice, payment, product = (ENTITY_NAME[c] for c in (Customer, Invoice, Payment, Product))
-    if isinstance(mutation, UpsertCustomer):
-        return [(customer, mutation.customer.id)]
-    if isinstance(mutation, UpsertInvoice):
-        draft = mutation.invoice
-        products = [(product, line.product_id) for line in draft.lines if line.product_id]
-        return [(invoice, draft.id), (customer, draft.customer_id), *products]
-    if isinstance(mutation, CreatePayment):
-        return [(invoice, mutation.payment.invoice_id)]
-    if isinstance(mutation, VoidInvoice):
-        return [(invoice, mutation.invoice_id)]
-    return [(payment, mutation.payment_id)]
-
-
-NEVER_SENT = "not sent to Xero: the invoice was voided on the phone before it reached Xero"
-
-
-def _cancelled_by_void(records: CurrentRecords, item: Claimed) -> Held | None:
-    """An invoice voided before it ever reached Xero is not created there (to be voided right after).
-
-    Its create and edits, and payments on it, end ``held`` with a message saying so; so does the
-    void (planned below: the invoice never reached Xero). An upload that may have been sent already
-    (``ambiguous``) goes on as usual: it is reconciled, and the void then voids it in Xero.
-    """
-    mutation = item.mutation
-    if item.ambiguous:
-        return None
-    if isinstance(mutation, UpsertInvoice):
-        invoice_id = mutation.invoice.id
-    elif isinstance(mutation, CreatePayment):
-        invoice_id = mutation.payment.invoice_id
-    else:
-        return None
-    invoice = records.get(Invoice, invoice_id)
-    if invoice is None or invoice.xero_id or invoice.status not in ("VOIDED", "DELETED"):
-        return None
-    return Held(NEVER_SENT)
+def _field_of(item: Claimed, message: str) -> str:
+    """Which field of the upload's mutation a Xero validation message is about."""
+    return KINDS.of(item.mutation).field_of(item.mutation, message)
 
 
 def idempotency_key(tenant_id: str, operation: Operation, items: Sequence[Claimed], body: bytes) -> str:
@@ -794,15 +577,3 @@ def idempotency_key(tenant_id: str, operation: Operation, items: Sequence[Claime
     digest.update(b"|")
     digest.update(body)
     return f"ledgersync-{digest.hexdigest()[:48]}"
-
-
-def _invoice_fate(invoice: wire.Invoice) -> InXero:
-    return InXero(invoice.invoice_id, invoice.invoice_number, mapping.invoice_facts_of(invoice))
-
-
-def _fate_of(element: Any) -> InXero:
-    if isinstance(element, wire.Invoice):
-        return _invoice_fate(element)
-    if isinstance(element, wire.Contact):
-        return InXero(element.contact_id)
-    return InXero(element.payment_id)

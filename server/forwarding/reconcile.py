@@ -4,7 +4,7 @@ An item is *ambiguous* when a send of it began and no outcome was recorded: the 
 dropped after Xero committed, the worker died, the claim expired. Idempotency-Keys make Xero
 answer a repeat with the first result, but only within Xero's idempotency window and only for a
 byte-identical request; so before any ambiguous create is sent again, ledgersync looks for it by
-the id it wrote on the record (``payloads.py``), among what changed in Xero since the first send.
+the id it wrote on the record (``server/kinds/``), among what changed in Xero since the first send.
 Invoices are found by their ``Url`` backlink, or, as Xero does not always keep ``Url``, by what the
 element itself fixes: contact, date, reference and total (``InvoiceKey``), among invoices no other
 record of ledgersync owns. A create found is done; one not found is sent again. Edits need no lookup
@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from server.db.chunks import chunks
-from server.forwarding.payloads import record_id_of_backlink
+from server.kinds.invoice import record_id_of_backlink
 from server.xero import wire
 from server.xero.client import PAGE_SIZE, XeroClient
 
@@ -87,7 +87,7 @@ class InvoiceKey:
 
 
 def invoice_key(element: dict[str, Any], total: Decimal) -> InvoiceKey:
-    """The key of a create element (``payloads.invoice_element``) whose draft totals ``total``."""
+    """The key of a create element (``invoice.invoice_element``) whose draft totals ``total``."""
     contact = element.get("Contact") or {}
     raw_day = element.get("Date")
     return InvoiceKey(

@@ -36,8 +36,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy import case, or_, select, update
@@ -56,27 +55,15 @@ from server.db.database import Database
 from server.db.sync_models import Upload
 from server.db.upserts import insert
 from server.db.watermelon_models import WatermelonInvoiceLine
+from server.kinds import KINDS
+from server.kinds.base import Unit
 from server.watermelon import rows as watermelon_rows
-from server.watermelon.rows import (
-    Unusable,
-    changed_customer_fields,
-    customer_draft,
-    invoice_draft,
-    line_rows,
-    payment_draft,
-    record_row,
-    same,
-)
-from sync_protocol.entities import Customer, Entity, Invoice, Payment, decode_entity
+from server.watermelon.rows import Unusable, line_rows, record_row
+from sync_protocol.entities import Entity, Invoice, Payment, decode_entity
 from sync_protocol.errors import ErrorCode
 from sync_protocol.messages import (
     AnyMutation,
-    CreatePayment,
-    DeletePayment,
-    MutationResult,
-    UpsertCustomer,
     UpsertInvoice,
-    VoidInvoice,
 )
 from sync_protocol.messages import PushResponse as NativePushResponse
 from sync_protocol.watermelon import (
@@ -93,6 +80,9 @@ from sync_protocol.watermelon import (
 )
 
 _UPLOADED = frozenset({"customer", "invoice", "payment"})
+
+
+E = TypeVar("E", bound=Entity)
 
 
 class PushConflict(Conflict):
@@ -403,19 +393,41 @@ def _safe_id(record_id: str) -> bool:
     return 0 < len(record_id) <= 64 and all(c.isascii() and (c.isalnum() or c in "-_.") for c in record_id)
 
 
-@dataclass
-class _Unit:
-    """One mutation's worth of pushed rows: what to apply, and which rows answer for it."""
+class _KindView:
+    """A push as the kinds' WatermelonDB hooks read it (``server.kinds.base.WatermelonPush``)."""
 
-    table: str
-    record_id: str
-    rows: list[tuple[str, str]]
-    mutation: AnyMutation | None = None
-    line_ids: list[str] | None = None
-    rejection: Rejection | None = None  # the rows could not even be read as a record
-    skipped: bool = False  # the server has this already
-    deletion: bool = False  # the app deleted the record (a void, a payment deletion)
-    result: MutationResult | None = None
+    def __init__(
+        self, session: AsyncSession, organisation_id: uuid.UUID, changes: Changes, state: CurrentRecords
+    ) -> None:
+        self._session = session
+        self._org = organisation_id
+        self._changes = changes
+        self._state = state
+        self._line_invoices: dict[str, str | None] = {}  # None: a line id the server never had
+
+    def table(self, name: str) -> TableChanges:
+        return self._changes.get(name) or TableChanges()
+
+    async def record(self, cls: type[E], entity: str, record_id: str) -> E | None:
+        return await self._state.record(cls, record_id)
+
+    async def line_invoices(self, line_ids: Sequence[str]) -> dict[str, str]:
+        wanted = [i for i in dict.fromkeys(line_ids) if i not in self._line_invoices]
+        self._line_invoices.update(dict.fromkeys(wanted))
+        self._line_invoices.update(
+            await _in_chunks(
+                wanted,
+                lambda chunk: select(WatermelonInvoiceLine.line_id, WatermelonInvoiceLine.invoice_id).where(
+                    WatermelonInvoiceLine.organisation_id == self._org,
+                    WatermelonInvoiceLine.line_id.in_(chunk),
+                ),
+                self._session,
+            )
+        )
+        return {i: found for i in line_ids if (found := self._line_invoices.get(i)) is not None}
+
+    async def line_positions(self, invoice_ids: Sequence[str]) -> dict[str, list[tuple[str, int | None]]]:
+        return await _line_positions(self._session, self._org, invoice_ids)
 
 
 class _PushPlan:
@@ -426,12 +438,8 @@ class _PushPlan:
         self._org = device.organisation_id
         self._cursor = cursor
         self._changes = changes
-        self._units: list[_Unit] = []
+        self._units: list[Unit] = []
         self._read_only: list[Rejection] = []
-        self._line_invoices: dict[str, str] = {}
-
-    def _table(self, name: str) -> TableChanges:
-        return self._changes.get(name) or TableChanges()
 
     async def before(self, session: AsyncSession) -> list[AnyMutation]:
         self._units, self._read_only = [], []
@@ -450,10 +458,13 @@ class _PushPlan:
                     for i in ids
                 ]
             # Tables ledgersync does not know are the app's own (local-only): not ours to sync.
-        self._customers()
-        await self._invoices(session, state)
-        self._payments()
-        await self._deletions(state)
+        # Each kind's rows in the order dependencies need: creates and edits in registry order
+        # (customers, invoices, payments), then deletions in reverse (payments before invoices).
+        push = _KindView(session, self._org, self._changes, state)
+        for kind in KINDS:
+            self._units += await kind.watermelon_changes(push)
+        for kind in reversed(list(KINDS)):
+            self._units += await kind.watermelon_deletions(push)
         mutations = []
         for unit in self._units:
             if unit.mutation is not None:
@@ -462,173 +473,7 @@ class _PushPlan:
                     mutations.append(unit.mutation)
         return mutations
 
-    # Customers, then invoices, then payments, then deletions: the order dependencies need.
-    def _customers(self) -> None:
-        changes = self._table("customers")
-        for raw in changes.created + changes.updated:
-            unit = _Unit("customers", raw["id"], [("customers", raw["id"])])
-            try:
-                # ``_changed``: the columns the app edited; the rest of the row is its last pull.
-                changed = changed_customer_fields(raw)
-                unit.mutation = UpsertCustomer(mutation_id="", customer=customer_draft(raw), changed=changed)
-            except Unusable as exc:
-                unit.rejection = Rejection(
-                    table="customers",
-                    id=unit.record_id,
-                    code=ErrorCode.INVALID_INPUT,
-                    message=exc.message,
-                    field=exc.field,
-                )
-            self._units.append(unit)
-
-    async def _invoices(self, session: AsyncSession, state: CurrentRecords) -> None:
-        headers = {
-            raw["id"]: raw for raw in self._table("invoices").created + self._table("invoices").updated
-        }
-        voided = set(self._table("invoices").deleted)
-        pushed_lines = self._table("invoice_lines").created + self._table("invoice_lines").updated
-        deleted_lines = self._table("invoice_lines").deleted
-        self._line_invoices = known = {
-            line_id: invoice_id
-            for line_id, invoice_id in await _in_chunks(
-                [raw["id"] for raw in pushed_lines] + deleted_lines,
-                lambda chunk: select(WatermelonInvoiceLine.line_id, WatermelonInvoiceLine.invoice_id).where(
-                    WatermelonInvoiceLine.organisation_id == self._org,
-                    WatermelonInvoiceLine.line_id.in_(chunk),
-                ),
-                session,
-            )
-        }
-        lines_of: dict[str, list[RawRecord]] = {}
-        removed_of: dict[str, list[str]] = {}
-        for raw in pushed_lines:
-            invoice_id = (
-                raw.get("invoice_id") if isinstance(raw.get("invoice_id"), str) else known.get(raw["id"])
-            )
-            if not invoice_id:
-                self._units.append(
-                    _Unit(
-                        "invoice_lines",
-                        raw["id"],
-                        [("invoice_lines", raw["id"])],
-                        rejection=Rejection(
-                            table="invoice_lines",
-                            id=raw["id"],
-                            code=ErrorCode.INVALID_INPUT,
-                            message="a line needs the invoice_id of its invoice",
-                            field="invoice_id",
-                        ),
-                    )
-                )
-                continue
-            lines_of.setdefault(invoice_id, []).append(raw)
-        for line_id in deleted_lines:
-            if line_id in known:  # deleting a line the server never had: nothing to do
-                removed_of.setdefault(known[line_id], []).append(line_id)
-        positions = await _line_positions(session, self._org, list({**headers, **lines_of, **removed_of}))
-        for invoice_id in dict.fromkeys([*headers, *lines_of, *removed_of]):
-            if invoice_id in voided:
-                continue  # deleted as a whole below
-            rows = [("invoices", invoice_id)] if invoice_id in headers else []
-            rows += [("invoice_lines", raw["id"]) for raw in lines_of.get(invoice_id, [])]
-            rows += [("invoice_lines", line_id) for line_id in removed_of.get(invoice_id, [])]
-            unit = _Unit("invoices", invoice_id, rows)
-            self._units.append(unit)
-            server = await state.record(Invoice, invoice_id)
-            header = headers.get(invoice_id) or (record_row(server) if server else None)
-            if header is None:
-                unit.rejection = Rejection(
-                    table="invoice_lines",
-                    id=rows[0][1],
-                    code=ErrorCode.UNKNOWN_INVOICE,
-                    message=f"no invoice {invoice_id} for these lines",
-                    field="invoice_id",
-                )
-                continue
-            current = {
-                raw["id"]: raw
-                for raw in (
-                    line_rows(server, _ids_by_position(positions.get(invoice_id, []))) if server else []
-                )
-            }
-            for line_id in removed_of.get(invoice_id, []):
-                current.pop(line_id, None)
-            current.update({raw["id"]: raw for raw in lines_of.get(invoice_id, [])})
-            ordered = sorted(current.values(), key=_line_order)
-            unit.line_ids = [raw["id"] for raw in ordered]
-            try:
-                unit.mutation = UpsertInvoice(mutation_id="", invoice=invoice_draft(header, ordered))
-            except Unusable as exc:
-                unit.rejection = Rejection(
-                    table="invoices",
-                    id=invoice_id,
-                    code=ErrorCode.INVALID_INPUT,
-                    message=exc.message,
-                    field=exc.field,
-                )
-
-    def _payments(self) -> None:
-        changes = self._table("payments")
-        for raw in changes.created + changes.updated:
-            unit = _Unit("payments", raw["id"], [("payments", raw["id"])])
-            try:
-                unit.mutation = CreatePayment(mutation_id="", payment=payment_draft(raw))
-            except Unusable as exc:
-                unit.rejection = Rejection(
-                    table="payments",
-                    id=unit.record_id,
-                    code=ErrorCode.INVALID_INPUT,
-                    message=exc.message,
-                    field=exc.field,
-                )
-            self._units.append(unit)
-
-    async def _deletions(self, state: CurrentRecords) -> None:
-        """Deleting a record the server does not have, or has deleted already, is a no-op.
-
-        A deletion the server will not carry out is a rejection: the app keeps the record (marked
-        deleted) and gets it back, as ``created``, on its next pull.
-        """
-        for payment_id in self._table("payments").deleted:
-            payment = await state.record(Payment, payment_id)
-            if payment is not None and payment.status != "DELETED":
-                self._units.append(
-                    _Unit(
-                        "payments",
-                        payment_id,
-                        [("payments", payment_id)],
-                        DeletePayment(mutation_id="", payment_id=payment_id),
-                        deletion=True,
-                    )
-                )
-        lines = self._table("invoice_lines").deleted
-        for invoice_id in self._table("invoices").deleted:
-            invoice = await state.record(Invoice, invoice_id)
-            if invoice is not None and invoice.status not in ("VOIDED", "DELETED"):
-                rows = [("invoices", invoice_id)]
-                rows += [("invoice_lines", i) for i in lines if self._line_invoices.get(i) == invoice_id]
-                self._units.append(
-                    _Unit(
-                        "invoices",
-                        invoice_id,
-                        rows,
-                        VoidInvoice(mutation_id="", invoice_id=invoice_id),
-                        deletion=True,
-                    )
-                )
-        for customer_id in self._table("customers").deleted:
-            if await state.record(Customer, customer_id) is not None:
-                rejection = Rejection(
-                    table="customers",
-                    id=customer_id,
-                    code=ErrorCode.NOT_DELETABLE,
-                    message="customers cannot be deleted from a phone: archive the contact in Xero",
-                )
-                unit = _Unit("customers", customer_id, [("customers", customer_id)], rejection=rejection)
-                unit.deletion = True
-                self._units.append(unit)
-
-    async def _settle(self, unit: _Unit, state: CurrentRecords) -> None:
+    async def _settle(self, unit: Unit, state: CurrentRecords) -> None:
         """Skips what the server has already, refuses a conflict, and names the mutation."""
         mutation = unit.mutation
         assert mutation is not None
@@ -649,11 +494,10 @@ class _PushPlan:
             )
         # The versions of what validation reads: an unchanged re-push replays its stored result.
         versions = [server[0] if server else 0]
-        if isinstance(mutation, UpsertInvoice):
-            versions.append(await state.version("customer", mutation.invoice.customer_id))
-            versions += [await state.version("product", line.product_id) for line in mutation.invoice.lines]
-        if isinstance(mutation, CreatePayment):
-            versions.append(await state.version("invoice", mutation.payment.invoice_id))
+        versions += [
+            await state.version(entity, record_id)
+            for entity, record_id in KINDS.of(mutation).watermelon_versioned(mutation)
+        ]
         digest = hashlib.sha256(msgspec.json.encode([versions, mutation])).hexdigest()
         unit.mutation = msgspec.structs.replace(mutation, mutation_id=f"wm-{digest[:48]}")
 
@@ -700,7 +544,7 @@ class _PushPlan:
         return PushResponse(experimentalRejectedIds=rejected, rejections=rejections)
 
 
-def _rejection_of(unit: _Unit) -> Rejection | None:
+def _rejection_of(unit: Unit) -> Rejection | None:
     result = unit.result
     if result is None or result.status == "applied":
         return None
@@ -713,35 +557,12 @@ def _rejection_of(unit: _Unit) -> Rejection | None:
     )
 
 
-def _line_order(raw: RawRecord) -> tuple[float, str]:
-    position = raw.get("position")
-    return (position if isinstance(position, int | float) else 0, raw["id"])
-
-
 def _already(mutation: AnyMutation, payload: bytes) -> bool:
     """Whether the server's record is already what the mutation asks for."""
     try:
-        return _same_as_server(mutation, payload)
+        return KINDS.of(mutation).same_as_server(mutation, payload)
     except Unusable:  # the server's record is not one a phone could push (e.g. from Xero): not the same
         return False
-
-
-def _same_as_server(mutation: AnyMutation, payload: bytes) -> bool:
-    if isinstance(mutation, UpsertCustomer):
-        return same(
-            mutation.customer, customer_draft(record_row(msgspec.json.decode(payload, type=Customer)))
-        )
-    if isinstance(mutation, UpsertInvoice):
-        invoice = msgspec.json.decode(payload, type=Invoice)
-        return same(mutation.invoice, invoice_draft(record_row(invoice), line_rows(invoice, {})))
-    if isinstance(mutation, CreatePayment):
-        payment = msgspec.json.decode(payload, type=Payment)
-        # A payment pushed without an account went to the organisation's: that is what it asked for.
-        pushed = msgspec.structs.replace(
-            mutation.payment, account_code=mutation.payment.account_code or payment.account_code
-        )
-        return same(pushed, payment_draft(record_row(payment)))
-    return False
 
 
 async def _store_line_ids(

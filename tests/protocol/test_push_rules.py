@@ -12,6 +12,7 @@ from mobile_api.examples import PUSH_REQUEST
 from server.core.principals import DevicePrincipal
 from server.core.push import PushService
 from server.db.database import Database
+from server.kinds import KINDS
 from server.services.devices import DeviceService
 from sync_protocol.messages import MutationResult, PushRequest
 from tests.factories import customer, make_organisation, publish_entities, standard_mirror
@@ -33,7 +34,7 @@ async def push(
     database: Database, device: DevicePrincipal, *mutations: dict[str, Any]
 ) -> list[MutationResult]:
     request = msgspec.convert({"mutations": list(mutations)}, PushRequest)
-    return (await PushService(database).push(device, request)).results
+    return (await PushService(database, KINDS).push(device, request)).results
 
 
 def invoice(mutation_id: str = "inv-1", **changes: Any) -> dict[str, Any]:
