@@ -17,7 +17,7 @@ import pytest
 
 from server.core import feed
 from server.core.feed import Change, ResyncRequired
-from server.core.pull import PullService, ResyncRequiredError
+from server.core.pull import PullService
 from server.db.database import Database
 from server.db.types import utcnow
 from tests.factories import make_organisation
@@ -64,10 +64,7 @@ class _Answer(msgspec.Struct):
 
 async def read_native(db: Database, org: uuid.UUID, after: int, limit: int = 1000) -> feed.FeedPage:
     """What ``GET /mobile/v1/changes`` sends, as a page (a record's bytes as the feed holds them)."""
-    try:
-        body = await PullService(db).pull(org, after, limit)
-    except ResyncRequiredError as resync:
-        raise ResyncRequired(after, resync.details["horizon"], resync.details["latest"]) from resync
+    body = await PullService(db).pull(org, after, limit)  # raises the one ResyncRequired, as feed.read does
     assert body.chunks is not None
     answer = msgspec.json.decode(b"".join([chunk async for chunk in body.chunks]), type=_Answer)
     rows = [
