@@ -36,3 +36,39 @@ class WatermelonInvoiceLine(Base):
     position: Mapped[int | None] = mapped_column(Integer)
     created_version: Mapped[int | None] = mapped_column(BigInteger)
     device_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
+class WatermelonPull(Base):
+    """A device's last WatermelonDB pull: from which cursor to which.
+
+    An app's edits pushed with ``last_pulled_at = pulled_to`` were made before that pull at the
+    latest, from the records as of ``pulled_from`` (WatermelonDB's pull keeps the app's changed
+    columns over what it brings): that is the base their push is judged against.
+    """
+
+    __tablename__ = "watermelon_pulls"
+
+    device_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True
+    )
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    pulled_from: Mapped[int] = mapped_column(BigInteger)
+    pulled_to: Mapped[int] = mapped_column(BigInteger)
+
+
+class WatermelonPendingBase(Base):
+    """An app's edit the server did not take (the push got 409 ``push_conflict``, or the record was
+    rejected): the cursor as of which the app's record was its base. The app keeps the edit and pushes
+    it again after pulls that bring the server's changes; the re-push is judged against this base, not
+    against what those pulls brought. Deleted when an edit of the record is applied (or found applied).
+    """
+
+    __tablename__ = "watermelon_pending_bases"
+
+    device_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True
+    )
+    entity: Mapped[str] = mapped_column(String(32), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    base_cursor: Mapped[int] = mapped_column(BigInteger)

@@ -22,6 +22,7 @@ incrementally and gets :class:`ResyncRequired`.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,11 +33,13 @@ from sqlalchemy import Table, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db.models import SyncCounter, SyncRecord
+from server.db.models import SyncCounter, SyncRecord, SyncRecordEarlier
 from server.db.types import utcnow
 
 # Bound the size of one IN (...) list; SQLite allows 32766 parameters, asyncpg 32767.
 _KEY_CHUNK = 500
+# The records phones edit: what they were before an edit is kept (``SyncRecordEarlier``).
+_KEEPS_EARLIER = frozenset({"customer", "invoice"})
 
 
 class ResyncRequired(Exception):
@@ -149,12 +152,29 @@ async def publish(session: AsyncSession, organisation_id: uuid.UUID, changes: It
     if not changes:
         return 0
     keys = list(dict.fromkeys((c.entity, c.entity_id) for c in changes))
-    fresh = _meaningful(changes, await current_payloads(session, organisation_id, keys))
+    current = await current_payloads(session, organisation_id, keys)
+    fresh = _meaningful(changes, current)
     if not fresh:
         return 0
     last = await _take_versions(session, organisation_id, len(fresh))
     first = last - len(fresh) + 1
     now = utcnow()
+    earlier = [
+        {
+            "organisation_id": organisation_id,
+            "entity": change.entity,
+            "entity_id": change.entity_id,
+            "replaced_at": first + offset,
+            "payload": before,
+            "changed_at": now,
+        }
+        for offset, change in enumerate(fresh)
+        if change.entity in _KEEPS_EARLIER
+        and (before := current.get((change.entity, change.entity_id))) is not None
+        and _edited(before, change.payload)
+    ]
+    if earlier:
+        await session.execute(_insert_for(session)(SyncRecordEarlier).on_conflict_do_nothing(), earlier)
     rows = [
         {
             "organisation_id": organisation_id,
@@ -173,6 +193,48 @@ async def publish(session: AsyncSession, organisation_id: uuid.UUID, changes: It
     for start in range(0, len(rows), _KEY_CHUNK):
         await session.execute(upsert, rows[start : start + _KEY_CHUNK])
     return len(fresh)
+
+
+def _edited(before: bytes, after: bytes | None) -> bool:
+    """Whether a change alters the record itself, not only its ``sync`` stamps (an upload's state)."""
+    if after is None:
+        return False  # a record gone: nobody edits it any more
+    old, new = json.loads(before), json.loads(after)
+    if isinstance(old, dict) and isinstance(new, dict):
+        old.pop("sync", None)
+        new.pop("sync", None)
+    return bool(old != new)
+
+
+async def payload_as_of(
+    session: AsyncSession, organisation_id: uuid.UUID, entity: str, entity_id: str, cursor: int
+) -> bytes | None:
+    """The record as a client whose cursor is ``cursor`` holds it (None: a tombstone, or unknown).
+
+    The payload the first edit after ``cursor`` replaced, else the current one; for a record created
+    after ``cursor``, its first state. Stamps (``sync``) may be later ones: only edits are kept.
+    """
+    earlier = await session.scalar(
+        select(SyncRecordEarlier.payload)
+        .where(
+            SyncRecordEarlier.organisation_id == organisation_id,
+            SyncRecordEarlier.entity == entity,
+            SyncRecordEarlier.entity_id == entity_id,
+            SyncRecordEarlier.replaced_at > cursor,
+        )
+        .order_by(SyncRecordEarlier.replaced_at)
+        .limit(1)
+    )
+    if earlier is not None:
+        return bytes(earlier)
+    return (await current_payloads(session, organisation_id, [(entity, entity_id)])).get((entity, entity_id))
+
+
+async def purge_earlier(session: AsyncSession, older_than: datetime) -> int:
+    """Forgets what records were before edits made before ``older_than`` (kept as long as tombstones:
+    an app whose cursor is older gets a replacement pull anyway)."""
+    result = await session.execute(delete(SyncRecordEarlier).where(SyncRecordEarlier.changed_at < older_than))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _upsert_for(session: AsyncSession) -> Any:

@@ -40,14 +40,14 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import msgspec
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.database import Database
 from server.db.models import SyncRecord
 from server.db.sync_models import Upload
-from server.db.watermelon_models import WatermelonInvoiceLine
+from server.db.watermelon_models import WatermelonInvoiceLine, WatermelonPendingBase, WatermelonPull
 from server.errors import Conflict, InvalidInput
 from server.services.devices import DevicePrincipal
 from server.sync import feed, outbox, watermelon_rows
@@ -57,6 +57,7 @@ from server.sync.rejections import REJECTION, RejectionNote, note_key
 from server.sync.watermelon_rows import (
     Unusable,
     changed_customer_fields,
+    changed_invoice_fields,
     customer_draft,
     invoice_draft,
     line_rows,
@@ -64,6 +65,7 @@ from server.sync.watermelon_rows import (
     record_row,
     same,
 )
+from sync_protocol import drafts
 from sync_protocol.entities import Customer, Entity, Invoice, Payment, decode_entity
 from sync_protocol.errors import ErrorCode
 from sync_protocol.messages import (
@@ -380,18 +382,45 @@ class WatermelonSync:
             elif cursor != 0 and not note.deleted:
                 # Only the rejection changed: the app's own unsynced row takes these columns.
                 changes[table].updated.append({"id": record_id, **columns})
+        pulled_to = max(after, latest)
+        # The app's edits pushed after this pull were made from its records as of ``cursor`` (its
+        # pull keeps them over what it brings). A first pull or a replacement: from what it brings.
+        await self._note_pull(device, cursor if after != 0 else pulled_to, pulled_to)
         return PullResponse(
             changes=changes,
-            timestamp=max(after, latest) + TIMESTAMP_OFFSET,
+            timestamp=pulled_to + TIMESTAMP_OFFSET,
             experimentalStrategy="replacement" if replacement else None,
         )
+
+    async def _note_pull(self, device: DevicePrincipal, pulled_from: int, pulled_to: int) -> None:
+        async with self._db.transaction() as session:
+            insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+            statement = insert(WatermelonPull).values(
+                device_id=device.device_id,
+                organisation_id=device.organisation_id,
+                pulled_from=pulled_from,
+                pulled_to=pulled_to,
+            )
+            await session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["device_id"],
+                    set_={"pulled_from": pulled_from, "pulled_to": pulled_to},
+                )
+            )
 
     # --- push -------------------------------------------------------------------------------
 
     async def push(self, device: DevicePrincipal, last_pulled_at: int, changes: Changes) -> PushResponse:
         _check_ids(changes)
         plan = _PushPlan(device, cursor_of(last_pulled_at), changes)
-        await self._pushes.push_with(device, plan)
+        try:
+            await self._pushes.push_with(device, plan)
+        except PushConflict:
+            # Nothing applied: the app keeps its edits, pulls and pushes them again. Their base stays
+            # the records as this push's were, not what the pull brings (``WatermelonPendingBase``).
+            async with self._db.transaction() as session:
+                await _keep_pending_bases(session, device, plan.edits())
+            raise
         return plan.response()
 
 
@@ -428,6 +457,10 @@ class _Unit:
     skipped: bool = False  # the server has this already
     deletion: bool = False  # the app deleted the record (a void, a payment deletion)
     result: MutationResult | None = None
+    # An edit of a record the server has: the app's cursor its edit started from (``_bases``), and the
+    # fields the app says it changed (its rows' ``_changed``; None: they do not say).
+    base_cursor: int | None = None
+    named: list[Any] | None = None
 
 
 class _Feed:
@@ -495,6 +528,7 @@ class _PushPlan:
         await self._invoices(session, state)
         self._payments()
         await self._deletions(state)
+        await self._bases(session, state)
         mutations = []
         for unit in self._units:
             if unit.mutation is not None:
@@ -512,6 +546,7 @@ class _PushPlan:
                 # ``_changed``: the columns the app edited; the rest of the row is its last pull.
                 changed = changed_customer_fields(raw)
                 unit.mutation = UpsertCustomer(mutation_id="", customer=customer_draft(raw), changed=changed)
+                unit.named = list(changed) if changed is not None else None
             except Unusable as exc:
                 unit.rejection = Rejection(
                     table="customers",
@@ -597,6 +632,9 @@ class _PushPlan:
             current.update({raw["id"]: raw for raw in lines_of.get(invoice_id, [])})
             ordered = sorted(current.values(), key=_line_order)
             unit.line_ids = [raw["id"] for raw in ordered]
+            unit.named = changed_invoice_fields(
+                headers.get(invoice_id), bool(lines_of.get(invoice_id) or removed_of.get(invoice_id))
+            )
             try:
                 unit.mutation = UpsertInvoice(mutation_id="", invoice=invoice_draft(header, ordered))
             except Unusable as exc:
@@ -669,6 +707,66 @@ class _PushPlan:
                 unit.deletion = True
                 self._units.append(unit)
 
+    def edits(self) -> list[_Unit]:
+        """The pushed edits of records the server has (with the cursor they started from)."""
+        return [unit for unit in self._units if unit.base_cursor is not None]
+
+    async def _bases(self, session: AsyncSession, state: _Feed) -> None:
+        """Judges each edit against the record the app edited, not the one it pulled last.
+
+        WatermelonDB's pull keeps the app's changed columns over what it brings, so a row pushed with
+        ``last_pulled_at`` may hold an edit made before that pull, of a field the pull changed (a Xero
+        user's edit the mirror brought). The edit started from the records as of the device's previous
+        cursor (``WatermelonPull``), or of an earlier push the server did not take
+        (``WatermelonPendingBase``). Where that record differs from the server's, it is the edit's
+        ``base``, as a native phone sends it: a field both changed is a conflict, decided by the
+        organisation's ``conflict_policy`` and recorded when the edit is forwarded.
+        """
+        edited = [
+            unit
+            for unit in self._units
+            if unit.table in ("customers", "invoices") and not unit.deletion and unit.rejection is None
+        ]
+        if not edited:
+            return
+        pull = await session.get(WatermelonPull, self._device.device_id)
+        start = pull.pulled_from if pull is not None and pull.pulled_to == self._cursor else self._cursor
+        pending = {
+            (entity, record_id): base_cursor
+            for entity, record_id, base_cursor in await _in_chunks(
+                [unit.record_id for unit in edited],
+                lambda chunk: select(
+                    WatermelonPendingBase.entity,
+                    WatermelonPendingBase.record_id,
+                    WatermelonPendingBase.base_cursor,
+                ).where(
+                    WatermelonPendingBase.device_id == self._device.device_id,
+                    WatermelonPendingBase.record_id.in_(chunk),
+                ),
+                session,
+            )
+        }
+        for unit in edited:
+            entity = TABLE_BY_NAME[unit.table].entity
+            server = await state.row(entity, unit.record_id)
+            if server is None or server[1] is None:
+                continue  # a create (or a record gone): no base to judge against
+            unit.base_cursor = min(start, pending.get((entity, unit.record_id), start), self._cursor)
+            mutation = unit.mutation
+            if unit.named is None or unit.base_cursor >= self._cursor or mutation is None:
+                continue  # the server's record is the base (no 409: unchanged since the app's cursor)
+            base = await feed.payload_as_of(session, self._org, entity, unit.record_id, unit.base_cursor)
+            if base is None or base == server[1]:
+                continue
+            if isinstance(mutation, UpsertCustomer):
+                old = msgspec.json.decode(base, type=Customer)
+                unit.mutation = msgspec.structs.replace(mutation, base=drafts.customer_base(old))
+            elif isinstance(mutation, UpsertInvoice):
+                earlier = msgspec.json.decode(base, type=Invoice)
+                unit.mutation = msgspec.structs.replace(
+                    mutation, base=drafts.invoice_draft(earlier), changed=unit.named
+                )
+
     async def _settle(self, unit: _Unit, state: _Feed) -> None:
         """Skips what the server has already, refuses a conflict, and names the mutation."""
         mutation = unit.mutation
@@ -701,10 +799,13 @@ class _PushPlan:
     async def after(self, session: AsyncSession, response: NativePushResponse) -> None:
         results = iter(response.results)
         notes: list[Change] = []
+        refused: list[_Unit] = []
         for unit in self._units:
             if unit.mutation is not None:
                 unit.result = next(results)
             rejection = unit.rejection or _rejection_of(unit)
+            if rejection is not None and unit.base_cursor is not None:
+                refused.append(unit)  # the app keeps this edit unsynced, from the same base
             key = note_key(self._device.device_id, unit.record_id)
             if rejection is None:
                 notes.append(Change(REJECTION, key, None))
@@ -725,6 +826,9 @@ class _PushPlan:
                 )
                 notes.append(Change(REJECTION, key, msgspec.json.encode(note)))
         await feed.publish(session, self._org, notes)
+        await _keep_pending_bases(session, self._device, refused)
+        # Applied (or the server had it already): the next edit starts from what the app pulls next.
+        await _drop_pending_bases(session, self._device, [u for u in self.edits() if u not in refused])
 
     def response(self) -> PushResponse:
         rejected: dict[str, list[str]] = {}
@@ -783,6 +887,53 @@ def _same_as_server(mutation: AnyMutation, payload: bytes) -> bool:
         )
         return same(pushed, payment_draft(record_row(payment)))
     return False
+
+
+async def _keep_pending_bases(session: AsyncSession, device: DevicePrincipal, units: Sequence[_Unit]) -> None:
+    """Remembers the base of edits the server did not take; an older one remembered stays."""
+    rows = [
+        {
+            "device_id": device.device_id,
+            "entity": TABLE_BY_NAME[unit.table].entity,
+            "record_id": unit.record_id,
+            "organisation_id": device.organisation_id,
+            "base_cursor": unit.base_cursor,
+        }
+        for unit in units
+        if unit.base_cursor is not None
+    ]
+    if not rows:
+        return
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(WatermelonPendingBase)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["device_id", "entity", "record_id"],
+            set_={
+                "base_cursor": case(
+                    (
+                        WatermelonPendingBase.base_cursor < statement.excluded.base_cursor,
+                        WatermelonPendingBase.base_cursor,
+                    ),
+                    else_=statement.excluded.base_cursor,
+                )
+            },
+        ),
+        rows,
+    )
+
+
+async def _drop_pending_bases(session: AsyncSession, device: DevicePrincipal, units: Sequence[_Unit]) -> None:
+    for table in ("customers", "invoices"):
+        ids = [unit.record_id for unit in units if unit.table == table]
+        for start in range(0, len(ids), _CHUNK):
+            await session.execute(
+                delete(WatermelonPendingBase).where(
+                    WatermelonPendingBase.device_id == device.device_id,
+                    WatermelonPendingBase.entity == TABLE_BY_NAME[table].entity,
+                    WatermelonPendingBase.record_id.in_(ids[start : start + _CHUNK]),
+                )
+            )
 
 
 async def _store_line_ids(

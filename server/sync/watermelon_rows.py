@@ -4,7 +4,7 @@ Down: a feed record becomes one raw row of its table (an invoice also its ``invo
 ``sync`` flattened into ``sync_*`` columns. Up: raw rows become the native drafts
 (``sync_protocol.messages``), so validation stays the native push's. Only known columns are read;
 ``_status`` and server-owned columns (``xero_id``, ``sync_*``, ``status``, …) are
-ignored on input; ``_changed`` says which fields of an edited customer the app changed.
+ignored on input; ``_changed`` says which fields of an edited customer (or invoice) the app changed.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from sync_protocol.messages import (
     CustomerDraft,
     CustomerField,
     InvoiceDraft,
+    InvoiceField,
     PaymentDraft,
     readable,
 )
@@ -255,6 +256,34 @@ def changed_customer_fields(raw: RawRecord) -> list[CustomerField] | None:
     if any(column.startswith("address_") for column in columns):
         fields.append("address")
     return fields
+
+
+# An invoice row's columns as the invoice fields an edit changes (its amounts are its lines').
+_INVOICE_COLUMN_FIELD: dict[str, InvoiceField] = {
+    "customer_id": "customer_id",
+    "reference": "reference",
+    "date": "date",
+    "due_date": "due_date",
+    "line_amount_type": "lines",
+    "sub_total": "lines",
+    "total_tax": "lines",
+    "total": "lines",
+}
+
+
+def changed_invoice_fields(header: RawRecord | None, lines_changed: bool) -> list[InvoiceField] | None:
+    """The invoice fields an app changed: its row's ``_changed`` columns, and ``lines`` when it pushed
+    line rows; None when its pushed row does not say (a created row, no ``_changed``)."""
+    fields: set[InvoiceField] = {"lines"} if lines_changed else set()
+    if header is not None:
+        changed = header.get("_changed")
+        if not isinstance(changed, str) or not changed:
+            return None
+        columns = {column.strip() for column in changed.split(",")}
+        fields |= {field for column, field in _INVOICE_COLUMN_FIELD.items() if column in columns}
+    return [
+        field for field in ("customer_id", "reference", "date", "due_date", "lines") if field in fields
+    ] or None
 
 
 def invoice_draft(header: RawRecord, lines: list[RawRecord]) -> InvoiceDraft:
