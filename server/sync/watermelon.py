@@ -19,6 +19,10 @@ in one transaction with the checks WatermelonDB asks for:
   response is a no-op, not a second copy);
 - otherwise, a record changed on the server after ``lastPulledAt`` aborts the whole push
   (409 ``push_conflict``): the app pulls, merges and pushes again;
+- an edit is judged against the record it was made from, as a native phone's ``base``: the record as
+  of the cursor the device's last pull started from (WatermelonDB's pull keeps the app's changed
+  columns over what it brings), or as of the base of an edit the server did not take before (a 409, a
+  rejection), so a field a Xero user changed meanwhile is a conflict (``_PushPlan._bases``);
 - mutation ids are derived from the content and the versions of what it refers to, so a re-push
   of something applied is a replay; a re-push of something rejected is judged again against the
   current tax rates, accounts, settings and records (``PushService.push_with``), and while the
@@ -827,8 +831,11 @@ class _PushPlan:
                 notes.append(Change(REJECTION, key, msgspec.json.encode(note)))
         await feed.publish(session, self._org, notes)
         await _keep_pending_bases(session, self._device, refused)
-        # Applied (or the server had it already): the next edit starts from what the app pulls next.
-        await _drop_pending_bases(session, self._device, [u for u in self.edits() if u not in refused])
+        # Applied (or the server had it already, or not at all): the next edit starts from what the app
+        # pulls next.
+        kept = {id(unit) for unit in refused}
+        taken = [u for u in self._units if u.table in ("customers", "invoices") and id(u) not in kept]
+        await _drop_pending_bases(session, self._device, [u for u in taken if not u.deletion])
 
     def response(self) -> PushResponse:
         rejected: dict[str, list[str]] = {}

@@ -13,6 +13,7 @@ sandbox (a Xero user's edit through its control API), the forwarding worker as a
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,7 +21,7 @@ import pytest
 
 from server.serving import ServerThread
 from server.settings import Settings
-from tests.convergence.devices import NodeDriver, WatermelonDevice
+from tests.convergence.devices import LineSpec, NodeDriver, WatermelonDevice
 from tests.convergence.test_convergence import ledgersync as ledgersync
 from tests.convergence.test_convergence import node_driver as node_driver
 from tests.convergence.test_convergence import settings as settings
@@ -30,14 +31,18 @@ from tests.fixtures.sandbox import RunningSandbox
 
 
 @pytest.fixture
-async def world(
+async def servers(
     ledgersync: ServerThread,
     settings: Settings,
     xero_sandbox: RunningSandbox,
     node_driver: NodeDriver,
     worker: Worker,
-) -> AsyncIterator[World]:
-    servers = Servers(ledgersync.base_url, settings, xero_sandbox, worker, node_driver)
+) -> Servers:
+    return Servers(ledgersync.base_url, settings, xero_sandbox, worker, node_driver)
+
+
+@pytest.fixture
+async def world(servers: Servers) -> AsyncIterator[World]:
     created = await World.create(random.randrange(10_000, 99_999), servers, native=0, watermelon=1)
     try:
         yield created
@@ -45,8 +50,8 @@ async def world(
         await created.close()
 
 
-def app_of(world: World) -> WatermelonDevice:
-    device = world.devices[0]
+def app_of(world: World, n: int = 0) -> WatermelonDevice:
+    device = world.devices[n]
     assert isinstance(device, WatermelonDevice)
     return device
 
@@ -161,3 +166,44 @@ async def test_an_edit_made_after_the_app_saw_the_xero_edit_replaces_it_without_
     assert xero_value(world.xero_contacts()[contact_id], "email") == "then.the.phone@example.com"
     assert await email_conflicts(world, record_id) == []
     assert app.view("customer")[record_id]["email"] == "then.the.phone@example.com"
+
+
+async def test_an_invoice_reference_another_app_changed_meanwhile_is_a_recorded_conflict(
+    servers: Servers,
+) -> None:
+    world = await World.create(random.randrange(10_000, 99_999), servers, native=0, watermelon=2)
+    try:
+        first, second = app_of(world, 0), app_of(world, 1)
+        customer_id, _ = await mirrored_customer(world)
+        invoice_id = str(uuid.uuid4())
+        await first.create_invoice(invoice_id, customer_id, "Job 100", [LineSpec("1", "40.00", "Call-out")])
+        await first.sync()
+        await world.drain(within=30)
+        await first.sync()
+        await second.sync()
+        await second.load()
+        assert second.view("invoice")[invoice_id]["xero_id"]
+
+        await second.write(
+            [{"op": "update", "table": "invoices", "id": invoice_id, "fields": {"reference": "Job 100B"}}]
+        )
+        await first.write(
+            [{"op": "update", "table": "invoices", "id": invoice_id, "fields": {"reference": "Job 100A"}}]
+        )
+        await first.sync()
+        await world.drain(within=30)
+        await second.sync()  # its pull brings "Job 100A" (WatermelonDB keeps "Job 100B"), then it pushes
+        await world.drain(within=30)
+        for app in (first, second, first, second):
+            await app.sync()
+        await second.load()
+
+        xero_id = str(second.view("invoice")[invoice_id]["xero_id"]).lower()
+        assert world.xero_invoices()[xero_id]["Reference"] == "Job 100A"  # the policy: Xero's value kept
+        conflicts = [c for c in await world.conflicts() if c["record_id"] == invoice_id]
+        assert [(c["field"], c["phone_value"], c["xero_value"]) for c in conflicts] == [
+            ("reference", "Job 100B", "Job 100A")
+        ]
+        assert second.view("invoice")[invoice_id]["reference"] == "Job 100A"
+    finally:
+        await world.close()
