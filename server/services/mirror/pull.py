@@ -31,7 +31,7 @@ from server.services.mirror import kinds, store
 from server.services.mirror.kinds import DataType
 from server.sync import outbox
 from server.sync.facts import apply_invoice_facts
-from server.sync.records import default_forwarding, with_forwarding
+from server.sync.records import default_forwarding, lock_organisation, with_forwarding
 from server.xero import mapping, wire
 from server.xero.client import PAGE_SIZE, XeroClient
 from sync_protocol.entities import OrganisationSettings
@@ -104,6 +104,7 @@ class MirrorPuller:
         self, kind: str, fetched: list[Any], to_mapped: Callable[[Any, str], mapping.Mapped]
     ) -> datetime | None:
         async with self._db.transaction() as session:
+            await lock_organisation(session, self._org)
             existing = await store.existing_rows(session, self._org, kind, None)
             records = []
             for record in fetched:
@@ -123,6 +124,7 @@ class MirrorPuller:
         organisations = await self._client.get("/Organisation", wire.Organisations)
         await self._full_read(kinds.TAX_RATE, rates.tax_rates, mapping.tax_rate_of)
         async with self._db.transaction() as session:
+            await lock_organisation(session, self._org)
             existing = await store.existing_rows(session, self._org, kinds.ORGANISATION, None)
             forwarding = await session.get(ForwardingSettings, self._org) or default_forwarding(self._org)
             records = [
@@ -167,6 +169,10 @@ class MirrorPuller:
         self, kind: str, fetched: list[Any], to_mapped: Callable[[Any, str], mapping.Mapped]
     ) -> datetime | None:
         async with self._db.transaction() as session:
+            # The feed lock before any mirror row, the order pushes and the forwarder take them in: the
+            # forwarder links a customer Xero just created (its ``mirror_records`` row) under that lock,
+            # and a page storing the same contact without it first deadlocked with it on PostgreSQL.
+            await lock_organisation(session, self._org)
             ids = [_xero_id(record) for record in fetched]
             existing = await store.existing_rows(session, self._org, kind, ids)
             records = [to_mapped(record, self._id(kind, _xero_id(record), existing)) for record in fetched]
