@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.models import Base
@@ -56,14 +56,17 @@ class WatermelonPull(Base):
     pulled_to: Mapped[int] = mapped_column(BigInteger)
 
 
-class WatermelonPendingBase(Base):
-    """An app's edit the server did not take (the push got 409 ``push_conflict``, or the record was
-    rejected): the cursor as of which the app's record was its base. The app keeps the edit and pushes
-    it again after pulls that bring the server's changes; the re-push is judged against this base, not
-    against what those pulls brought. Deleted when an edit of the record is applied (or found applied).
+class WatermelonRecordBase(Base):
+    """What a device's copy of a record it pushed is as of, when its last pull does not say.
+
+    ``pending``: an edit the server did not take (the push got 409 ``push_conflict``, or the record was
+    rejected) was made from the record as of ``base_cursor``; the app keeps the edit and pushes it again
+    after pulls that bring the server's changes, and the re-push is judged against this base, not against
+    what those pulls brought. Otherwise the device's edit was applied at feed version ``base_cursor``:
+    its copy is the record as of then (its own edit included) or as of a later pull.
     """
 
-    __tablename__ = "watermelon_pending_bases"
+    __tablename__ = "watermelon_record_bases"
 
     device_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True
@@ -72,3 +75,4 @@ class WatermelonPendingBase(Base):
     record_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
     base_cursor: Mapped[int] = mapped_column(BigInteger)
+    pending: Mapped[bool] = mapped_column(Boolean)

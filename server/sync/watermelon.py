@@ -44,14 +44,14 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import msgspec
-from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.database import Database
 from server.db.models import SyncRecord
 from server.db.sync_models import Upload
-from server.db.watermelon_models import WatermelonInvoiceLine, WatermelonPendingBase, WatermelonPull
+from server.db.watermelon_models import WatermelonInvoiceLine, WatermelonPull, WatermelonRecordBase
 from server.errors import Conflict, InvalidInput
 from server.services.devices import DevicePrincipal
 from server.sync import feed, outbox, watermelon_rows
@@ -421,7 +421,7 @@ class WatermelonSync:
             await self._pushes.push_with(device, plan)
         except PushConflict:
             # Nothing applied: the app keeps its edits, pulls and pushes them again. Their base stays
-            # the records as this push's were, not what the pull brings (``WatermelonPendingBase``).
+            # the records as this push's were, not what the pull brings (``WatermelonRecordBase``).
             async with self._db.transaction() as session:
                 await _keep_pending_bases(session, device, plan.edits())
             raise
@@ -721,8 +721,9 @@ class _PushPlan:
         WatermelonDB's pull keeps the app's changed columns over what it brings, so a row pushed with
         ``last_pulled_at`` may hold an edit made before that pull, of a field the pull changed (a Xero
         user's edit the mirror brought). The edit started from the records as of the device's previous
-        cursor (``WatermelonPull``), or of an earlier push the server did not take
-        (``WatermelonPendingBase``). Where that record differs from the server's, it is the edit's
+        cursor (``WatermelonPull``), or as of an earlier push of the record: one the server did not take,
+        or one it applied, later than that cursor (``WatermelonRecordBase``). Where that record differs
+        from the server's, it is the edit's
         ``base``, as a native phone sends it: a field both changed is a conflict, decided by the
         organisation's ``conflict_policy`` and recorded when the edit is forwarded.
         """
@@ -735,17 +736,18 @@ class _PushPlan:
             return
         pull = await session.get(WatermelonPull, self._device.device_id)
         start = pull.pulled_from if pull is not None and pull.pulled_to == self._cursor else self._cursor
-        pending = {
-            (entity, record_id): base_cursor
-            for entity, record_id, base_cursor in await _in_chunks(
+        known = {
+            (entity, record_id): (base_cursor, pending)
+            for entity, record_id, base_cursor, pending in await _in_chunks(
                 [unit.record_id for unit in edited],
                 lambda chunk: select(
-                    WatermelonPendingBase.entity,
-                    WatermelonPendingBase.record_id,
-                    WatermelonPendingBase.base_cursor,
+                    WatermelonRecordBase.entity,
+                    WatermelonRecordBase.record_id,
+                    WatermelonRecordBase.base_cursor,
+                    WatermelonRecordBase.pending,
                 ).where(
-                    WatermelonPendingBase.device_id == self._device.device_id,
-                    WatermelonPendingBase.record_id.in_(chunk),
+                    WatermelonRecordBase.device_id == self._device.device_id,
+                    WatermelonRecordBase.record_id.in_(chunk),
                 ),
                 session,
             )
@@ -755,7 +757,9 @@ class _PushPlan:
             server = await state.row(entity, unit.record_id)
             if server is None or server[1] is None:
                 continue  # a create (or a record gone): no base to judge against
-            unit.base_cursor = min(start, pending.get((entity, unit.record_id), start), self._cursor)
+            base_cursor, pending = known.get((entity, unit.record_id), (start, False))
+            # A refused edit's base stays; the device's own applied edit is in its copy (or a later pull).
+            unit.base_cursor = min(base_cursor if pending else max(start, base_cursor), self._cursor)
             mutation = unit.mutation
             if unit.named is None or unit.base_cursor >= self._cursor or mutation is None:
                 continue  # the server's record is the base (no 409: unchanged since the app's cursor)
@@ -831,11 +835,15 @@ class _PushPlan:
                 notes.append(Change(REJECTION, key, msgspec.json.encode(note)))
         await feed.publish(session, self._org, notes)
         await _keep_pending_bases(session, self._device, refused)
-        # Applied (or the server had it already, or not at all): the next edit starts from what the app
-        # pulls next.
-        kept = {id(unit) for unit in refused}
-        taken = [u for u in self._units if u.table in ("customers", "invoices") and id(u) not in kept]
-        await _drop_pending_bases(session, self._device, [u for u in taken if not u.deletion])
+        # Applied (or the server had it already): the device's copy is the record as it is now.
+        taken = [
+            unit
+            for unit in self._units
+            if unit.table in ("customers", "invoices")
+            and not unit.deletion
+            and (unit.rejection or _rejection_of(unit)) is None
+        ]
+        await _note_applied(session, self._device, taken)
 
     def response(self) -> PushResponse:
         rejected: dict[str, list[str]] = {}
@@ -897,50 +905,62 @@ def _same_as_server(mutation: AnyMutation, payload: bytes) -> bool:
 
 
 async def _keep_pending_bases(session: AsyncSession, device: DevicePrincipal, units: Sequence[_Unit]) -> None:
-    """Remembers the base of edits the server did not take; an older one remembered stays."""
-    rows = [
-        {
-            "device_id": device.device_id,
-            "entity": TABLE_BY_NAME[unit.table].entity,
-            "record_id": unit.record_id,
-            "organisation_id": device.organisation_id,
-            "base_cursor": unit.base_cursor,
-        }
-        for unit in units
-        if unit.base_cursor is not None
-    ]
-    if not rows:
-        return
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(WatermelonPendingBase)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["device_id", "entity", "record_id"],
-            set_={
-                "base_cursor": case(
-                    (
-                        WatermelonPendingBase.base_cursor < statement.excluded.base_cursor,
-                        WatermelonPendingBase.base_cursor,
-                    ),
-                    else_=statement.excluded.base_cursor,
-                )
-            },
-        ),
-        rows,
+    """Remembers the base of edits the server did not take (computed from the one remembered before)."""
+    await _put_bases(
+        session,
+        device,
+        [
+            (TABLE_BY_NAME[u.table].entity, u.record_id, u.base_cursor)
+            for u in units
+            if u.base_cursor is not None
+        ],
+        pending=True,
     )
 
 
-async def _drop_pending_bases(session: AsyncSession, device: DevicePrincipal, units: Sequence[_Unit]) -> None:
-    for table in ("customers", "invoices"):
-        ids = [unit.record_id for unit in units if unit.table == table]
-        for start in range(0, len(ids), _CHUNK):
-            await session.execute(
-                delete(WatermelonPendingBase).where(
-                    WatermelonPendingBase.device_id == device.device_id,
-                    WatermelonPendingBase.entity == TABLE_BY_NAME[table].entity,
-                    WatermelonPendingBase.record_id.in_(ids[start : start + _CHUNK]),
-                )
-            )
+async def _note_applied(session: AsyncSession, device: DevicePrincipal, units: Sequence[_Unit]) -> None:
+    """Remembers the feed version of each record this push applied: the device's copy is as of it."""
+    keys = [(TABLE_BY_NAME[unit.table].entity, unit.record_id) for unit in units]
+    versions: dict[tuple[str, str], int] = {}
+    for entity in ("customer", "invoice"):
+        ids = [record_id for e, record_id in keys if e == entity]
+        for record_id, version in await _in_chunks(
+            ids,
+            lambda chunk, entity=entity: select(SyncRecord.entity_id, SyncRecord.version).where(
+                SyncRecord.organisation_id == device.organisation_id,
+                SyncRecord.entity == entity,
+                SyncRecord.entity_id.in_(chunk),
+            ),
+            session,
+        ):
+            versions[(entity, record_id)] = version
+    await _put_bases(session, device, [(e, i, v) for (e, i), v in versions.items()], pending=False)
+
+
+async def _put_bases(
+    session: AsyncSession, device: DevicePrincipal, bases: Sequence[tuple[str, str, int]], pending: bool
+) -> None:
+    if not bases:
+        return
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(WatermelonRecordBase)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["device_id", "entity", "record_id"],
+            set_={"base_cursor": statement.excluded.base_cursor, "pending": statement.excluded.pending},
+        ),
+        [
+            {
+                "device_id": device.device_id,
+                "entity": entity,
+                "record_id": record_id,
+                "organisation_id": device.organisation_id,
+                "base_cursor": base_cursor,
+                "pending": pending,
+            }
+            for entity, record_id, base_cursor in bases
+        ],
+    )
 
 
 async def _store_line_ids(

@@ -168,6 +168,23 @@ async def test_an_edit_made_after_the_app_saw_the_xero_edit_replaces_it_without_
     assert app.view("customer")[record_id]["email"] == "then.the.phone@example.com"
 
 
+async def test_an_app_editing_a_field_again_after_its_own_edit_reached_xero_replaces_it_without_a_conflict(
+    world: World,
+) -> None:
+    app = app_of(world)
+    record_id, contact_id = await mirrored_customer(world)
+    await app.edit_customer(record_id, {"email": "first.edit@example.com"})
+    await app.sync()
+    await world.drain(within=30)
+    await app.edit_customer(record_id, {"email": "second.edit@example.com"})  # before it pulls the fate
+    await app.sync()
+    await settle(world)
+
+    assert xero_value(world.xero_contacts()[contact_id], "email") == "second.edit@example.com"
+    assert await email_conflicts(world, record_id) == []
+    assert app.view("customer")[record_id]["email"] == "second.edit@example.com"
+
+
 async def test_an_invoice_reference_another_app_changed_meanwhile_is_a_recorded_conflict(
     servers: Servers,
 ) -> None:

@@ -1,13 +1,14 @@
-"""watermelon edit bases: earlier record contents, devices' last pulls, pending bases
+"""watermelon edit bases: earlier record contents, devices' last pulls, record bases
 
 Revision ID: 1000
 Revises: 0700
 Create Date: 2026-12-02 01:30:00.000000
 
 A WatermelonDB app cannot send the record it edited from; the server judges its push against the
-record as of the app's earlier cursor (``sync_record_earlier``, ``watermelon_pulls``), and against
-the base of an edit it refused before (``watermelon_pending_bases``). Nothing to fill in: an edit
-pushed before this revision is judged as before (against the server's record).
+record as of the app's earlier cursor (``sync_record_earlier``, ``watermelon_pulls``), against the
+base of an edit it refused before, or as of the device's own applied edit
+(``watermelon_record_bases``). Nothing to fill in: an edit pushed before this revision is judged as
+before (against the server's record).
 """
 
 from collections.abc import Sequence
@@ -50,12 +51,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('device_id'),
     )
     op.create_table(
-        'watermelon_pending_bases',
+        'watermelon_record_bases',
         sa.Column('device_id', sa.Uuid(), nullable=False),
         sa.Column('entity', sa.String(length=32), nullable=False),
         sa.Column('record_id', sa.String(length=64), nullable=False),
         sa.Column('organisation_id', sa.Uuid(), nullable=False),
         sa.Column('base_cursor', sa.BigInteger(), nullable=False),
+        sa.Column('pending', sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(['device_id'], ['devices.id'], ondelete='CASCADE'),
         sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('device_id', 'entity', 'record_id'),
@@ -63,7 +65,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_table('watermelon_pending_bases')
+    op.drop_table('watermelon_record_bases')
     op.drop_table('watermelon_pulls')
     op.drop_index(op.f('ix_sync_record_earlier_changed_at'), table_name='sync_record_earlier')
     op.drop_table('sync_record_earlier')
