@@ -27,6 +27,7 @@ to go on from.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from contextlib import aclosing
@@ -40,9 +41,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from server.core.current import current_records
 from server.core.errors import ResyncRequired as ResyncRequired  # raised by ``read``
 from server.db.chunks import chunks
-from server.db.models import SyncCounter, SyncRecord
+from server.db.models import SyncCounter, SyncRecord, SyncRecordEarlier
 from server.db.types import utcnow
 from server.db.upserts import insert
+
+# The records phones edit: what they were before an edit is kept (``SyncRecordEarlier``).
+_KEEPS_EARLIER = frozenset({"customer", "invoice"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +132,29 @@ async def publish(session: AsyncSession, organisation_id: uuid.UUID, changes: It
     if not changes:
         return 0
     keys = list(dict.fromkeys((c.entity, c.entity_id) for c in changes))
-    fresh = _meaningful(changes, await current_payloads(session, organisation_id, keys))
+    current = await current_payloads(session, organisation_id, keys)
+    fresh = _meaningful(changes, current)
     if not fresh:
         return 0
     last = await _take_versions(session, organisation_id, len(fresh))
     first = last - len(fresh) + 1
     now = utcnow()
+    earlier = [
+        {
+            "organisation_id": organisation_id,
+            "entity": change.entity,
+            "entity_id": change.entity_id,
+            "replaced_at": first + offset,
+            "payload": before,
+            "changed_at": now,
+        }
+        for offset, change in enumerate(fresh)
+        if change.entity in _KEEPS_EARLIER
+        and (before := current.get((change.entity, change.entity_id))) is not None
+        and _edited(before, change.payload)
+    ]
+    if earlier:
+        await session.execute(insert(session, SyncRecordEarlier).on_conflict_do_nothing(), earlier)
     rows = [
         {
             "organisation_id": organisation_id,
@@ -156,6 +177,48 @@ async def publish(session: AsyncSession, organisation_id: uuid.UUID, changes: It
         for offset, change in enumerate(fresh)
     )
     return len(fresh)
+
+
+def _edited(before: bytes, after: bytes | None) -> bool:
+    """Whether a change alters the record itself, not only its ``sync`` stamps (an upload's state)."""
+    if after is None:
+        return False  # a record gone: nobody edits it any more
+    old, new = json.loads(before), json.loads(after)
+    if isinstance(old, dict) and isinstance(new, dict):
+        old.pop("sync", None)
+        new.pop("sync", None)
+    return bool(old != new)
+
+
+async def payload_as_of(
+    session: AsyncSession, organisation_id: uuid.UUID, entity: str, entity_id: str, cursor: int
+) -> bytes | None:
+    """The record as a client whose cursor is ``cursor`` holds it (None: a tombstone, or unknown).
+
+    The payload the first edit after ``cursor`` replaced, else the current one; for a record created
+    after ``cursor``, its first state. Stamps (``sync``) may be later ones: only edits are kept.
+    """
+    earlier = await session.scalar(
+        select(SyncRecordEarlier.payload)
+        .where(
+            SyncRecordEarlier.organisation_id == organisation_id,
+            SyncRecordEarlier.entity == entity,
+            SyncRecordEarlier.entity_id == entity_id,
+            SyncRecordEarlier.replaced_at > cursor,
+        )
+        .order_by(SyncRecordEarlier.replaced_at)
+        .limit(1)
+    )
+    if earlier is not None:
+        return bytes(earlier)
+    return (await current_payloads(session, organisation_id, [(entity, entity_id)])).get((entity, entity_id))
+
+
+async def purge_earlier(session: AsyncSession, older_than: datetime) -> int:
+    """Forgets what records were before edits made before ``older_than`` (kept as long as tombstones:
+    an app whose cursor is older gets a replacement pull anyway)."""
+    result = await session.execute(delete(SyncRecordEarlier).where(SyncRecordEarlier.changed_at < older_than))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _upsert_for(session: AsyncSession) -> Any:

@@ -109,6 +109,27 @@ class SyncRecord(Base):
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class SyncRecordEarlier(Base):
+    """What a customer or invoice was before an edit replaced it: its payload until ``replaced_at``.
+
+    Only edits of what phones edit are kept (a change of the ``sync`` stamps alone is not), for as long
+    as tombstones are. A WatermelonDB app cannot send the record it edited from (its *base*), so the
+    server reads it here: the record as of the app's cursor (``feed.payload_as_of``).
+    """
+
+    __tablename__ = "sync_record_earlier"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
+    )
+    entity: Mapped[str] = mapped_column(String(32), primary_key=True)
+    entity_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The feed version of the change that replaced ``payload``.
+    replaced_at: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class SyncCounter(Base):
     """Per organisation: the last version handed out, and the oldest cursor still served.
 

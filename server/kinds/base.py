@@ -185,6 +185,14 @@ class Kind(MutationKind[M], Protocol[M]):
         """Whether the server's record (its feed payload) is already what a WatermelonDB push asks."""
         ...
 
+    # WatermelonDB edits of this kind are judged against the record the app edited (``with_base``).
+    edits_have_bases: bool
+
+    def with_base(self, mutation: M, earlier: bytes, named: list[Any] | None) -> M:
+        """The edit judged against ``earlier`` (the record's feed payload the app edited), as a native
+        phone's ``base``; kinds without edit bases return it unchanged."""
+        ...
+
     async def watermelon_changes(self, push: WatermelonPush) -> list[Unit]:
         """The mutations an app's created and updated rows make of this kind (WatermelonDB's
         push: kinds in registry order, so a customer goes before its invoice)."""
@@ -209,6 +217,10 @@ class Unit:
     skipped: bool = False  # the server has this already
     deletion: bool = False  # the app deleted the record (a void, a payment deletion)
     result: MutationResult | None = None
+    # An edit of a record the server has: the app's cursor its edit started from (the adapter's
+    # ``_bases``), and the fields the app says it changed (its rows' ``_changed``; None: they do not say).
+    base_cursor: int | None = None
+    named: list[Any] | None = None
 
 
 class WatermelonPush(Protocol):

@@ -33,6 +33,7 @@ from server.kinds.base import (
 from server.kinds.rows import ADDRESS, Unusable, convert, same, sync_columns, text
 from server.xero import wire
 from server.xero_link import mapping
+from sync_protocol import drafts
 from sync_protocol.entities import Address, Customer, Entity
 from sync_protocol.errors import ErrorCode
 from sync_protocol.messages import CUSTOMER_FIELDS, CustomerDraft, CustomerField, UpsertCustomer
@@ -200,6 +201,12 @@ class CustomerKind:
     def watermelon_versioned(self, mutation: UpsertCustomer) -> list[tuple[str, str | None]]:
         return []
 
+    edits_have_bases = True
+
+    def with_base(self, mutation: UpsertCustomer, earlier: bytes, named: list[Any] | None) -> UpsertCustomer:
+        old = msgspec.json.decode(earlier, type=Customer)
+        return msgspec.structs.replace(mutation, base=drafts.customer_base(old))
+
     def same_as_server(self, mutation: UpsertCustomer, payload: bytes) -> bool:
         return same(mutation.customer, draft_of_row(row(msgspec.json.decode(payload, type=Customer))))
 
@@ -212,6 +219,7 @@ class CustomerKind:
                 # ``_changed``: the columns the app edited; the rest of the row is its last pull.
                 changed = changed_fields(raw)
                 unit.mutation = UpsertCustomer(mutation_id="", customer=draft_of_row(raw), changed=changed)
+                unit.named = list(changed) if changed is not None else None
             except Unusable as exc:
                 unit.rejection = Rejection(
                     table="customers",

@@ -42,9 +42,10 @@ from server.kinds.base import (
 from server.kinds.rows import Unusable, convert, decimal_text, optional, same, sync_columns, text
 from server.xero import wire
 from server.xero_link import mapping
+from sync_protocol import drafts
 from sync_protocol.entities import Customer, Entity, Invoice, Product
 from sync_protocol.errors import ErrorCode
-from sync_protocol.messages import InvoiceDraft, UpsertInvoice
+from sync_protocol.messages import InvoiceDraft, InvoiceField, UpsertInvoice
 from sync_protocol.money import to_decimal
 from sync_protocol.watermelon import RawRecord, Rejection
 
@@ -246,6 +247,12 @@ class InvoiceKind:
         invoice = mutation.invoice
         return [("customer", invoice.customer_id), *(("product", line.product_id) for line in invoice.lines)]
 
+    edits_have_bases = True
+
+    def with_base(self, mutation: UpsertInvoice, earlier: bytes, named: list[Any] | None) -> UpsertInvoice:
+        old = msgspec.json.decode(earlier, type=Invoice)
+        return msgspec.structs.replace(mutation, base=drafts.invoice_draft(old), changed=named)
+
     def same_as_server(self, mutation: UpsertInvoice, payload: bytes) -> bool:
         invoice = msgspec.json.decode(payload, type=Invoice)
         return same(mutation.invoice, draft_of_rows(row(invoice), line_rows(invoice, {})))
@@ -316,6 +323,9 @@ class InvoiceKind:
             current.update({raw["id"]: raw for raw in lines_of.get(invoice_id, [])})
             ordered = sorted(current.values(), key=_line_order)
             unit.line_ids = [raw["id"] for raw in ordered]
+            unit.named = changed_fields(
+                headers.get(invoice_id), bool(lines_of.get(invoice_id) or removed_of.get(invoice_id))
+            )
             try:
                 unit.mutation = UpsertInvoice(mutation_id="", invoice=draft_of_rows(header, ordered))
             except Unusable as exc:
@@ -506,3 +516,31 @@ def draft_of_rows(header: RawRecord, lines: list[RawRecord]) -> InvoiceDraft:
         "invoice",
     )
     return draft
+
+
+# An invoice row's columns as the invoice fields an edit changes (its amounts are its lines').
+_COLUMN_FIELD: dict[str, InvoiceField] = {
+    "customer_id": "customer_id",
+    "reference": "reference",
+    "date": "date",
+    "due_date": "due_date",
+    "line_amount_type": "lines",
+    "sub_total": "lines",
+    "total_tax": "lines",
+    "total": "lines",
+}
+
+
+def changed_fields(header: RawRecord | None, lines_changed: bool) -> list[InvoiceField] | None:
+    """The invoice fields an app changed: its row's ``_changed`` columns, and ``lines`` when it pushed
+    line rows; None when its pushed row does not say (a created row, no ``_changed``)."""
+    fields: set[InvoiceField] = {"lines"} if lines_changed else set()
+    if header is not None:
+        changed = header.get("_changed")
+        if not isinstance(changed, str) or not changed:
+            return None
+        columns = {column.strip() for column in changed.split(",")}
+        fields |= {field for column, field in _COLUMN_FIELD.items() if column in columns}
+    return [
+        field for field in ("customer_id", "reference", "date", "due_date", "lines") if field in fields
+    ] or None

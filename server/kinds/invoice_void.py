@@ -117,6 +117,11 @@ class InvoiceVoidKind:
     def watermelon_versioned(self, mutation: VoidInvoice) -> list[tuple[str, str | None]]:
         return []
 
+    edits_have_bases = False
+
+    def with_base(self, mutation: VoidInvoice, earlier: bytes, named: list[Any] | None) -> VoidInvoice:
+        return mutation
+
     def same_as_server(self, mutation: VoidInvoice, payload: bytes) -> bool:
         return False  # a deletion of a record already voided is not pushed at all
 

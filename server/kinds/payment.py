@@ -169,6 +169,11 @@ class PaymentKind:
     def watermelon_versioned(self, mutation: CreatePayment) -> list[tuple[str, str | None]]:
         return [("invoice", mutation.payment.invoice_id)]
 
+    edits_have_bases = False
+
+    def with_base(self, mutation: CreatePayment, earlier: bytes, named: list[Any] | None) -> CreatePayment:
+        return mutation
+
     def same_as_server(self, mutation: CreatePayment, payload: bytes) -> bool:
         payment = msgspec.json.decode(payload, type=Payment)
         # A payment pushed without an account went to the organisation's: that is what it asked for.

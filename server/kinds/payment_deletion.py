@@ -92,6 +92,11 @@ class PaymentDeletionKind:
     def watermelon_versioned(self, mutation: DeletePayment) -> list[tuple[str, str | None]]:
         return []
 
+    edits_have_bases = False
+
+    def with_base(self, mutation: DeletePayment, earlier: bytes, named: list[Any] | None) -> DeletePayment:
+        return mutation
+
     def same_as_server(self, mutation: DeletePayment, payload: bytes) -> bool:
         return False  # a deletion of a record already deleted is not pushed at all
 

@@ -27,7 +27,7 @@ from server.core import data_types, mirror_store, outbox
 from server.core.data_types import DataType
 from server.core.facts import apply_invoice_facts
 from server.core.mirror_store import Mapped
-from server.core.records import default_forwarding, with_forwarding
+from server.core.records import default_forwarding, lock_organisation, with_forwarding
 from server.db.database import Database
 from server.db.forwarding_models import ForwardingSettings
 from server.db.mirror_models import MirrorCursor
@@ -105,6 +105,7 @@ class MirrorPuller:
         self, kind: str, fetched: list[Any], to_mapped: Callable[[Any, str], Mapped]
     ) -> datetime | None:
         async with self._db.transaction() as session:
+            await lock_organisation(session, self._org)
             existing = await mirror_store.existing_rows(session, self._org, kind, None)
             records = []
             for record in fetched:
@@ -124,6 +125,7 @@ class MirrorPuller:
         organisations = await self._client.get("/Organisation", wire.Organisations)
         await self._full_read(data_types.TAX_RATE, rates.tax_rates, mapping.tax_rate_of)
         async with self._db.transaction() as session:
+            await lock_organisation(session, self._org)
             existing = await mirror_store.existing_rows(session, self._org, data_types.ORGANISATION, None)
             forwarding = await session.get(ForwardingSettings, self._org) or default_forwarding(self._org)
             records = [
@@ -170,6 +172,10 @@ class MirrorPuller:
         self, kind: str, fetched: list[Any], to_mapped: Callable[[Any, str], Mapped]
     ) -> datetime | None:
         async with self._db.transaction() as session:
+            # The feed lock before any mirror row, the order pushes and the forwarder take them in: the
+            # forwarder links a customer Xero just created (its ``mirror_records`` row) under that lock,
+            # and a page storing the same contact without it first deadlocked with it on PostgreSQL.
+            await lock_organisation(session, self._org)
             ids = [_xero_id(record) for record in fetched]
             existing = await mirror_store.existing_rows(session, self._org, kind, ids)
             records = [to_mapped(record, self._id(kind, _xero_id(record), existing)) for record in fetched]

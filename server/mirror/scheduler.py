@@ -93,6 +93,9 @@ class MirrorScheduler:
                     purged[organisation_id] = await feed.purge_tombstones(
                         session, organisation_id, older_than
                     )
+            async with self._db.transaction() as session:
+                # What records were before old edits: no app still holds a cursor that old.
+                await feed.purge_earlier(session, older_than)
         except Exception:
             log.exception("tombstone purge failed")
         if purged:

@@ -19,6 +19,10 @@ in one transaction with the checks WatermelonDB asks for:
   response is a no-op, not a second copy);
 - otherwise, a record changed on the server after ``lastPulledAt`` aborts the whole push
   (409 ``push_conflict``): the app pulls, merges and pushes again;
+- an edit is judged against the record it was made from, as a native phone's ``base``: the record as
+  of the cursor the device's last pull started from (WatermelonDB's pull keeps the app's changed
+  columns over what it brings), or as of the base of an edit the server did not take before (a 409, a
+  rejection), so a field a Xero user changed meanwhile is a conflict (``_PushPlan._bases``);
 - mutation ids are derived from the content and the versions of what it refers to, so a re-push
   of something applied is a replay; a re-push of something rejected is judged again against the
   current tax rates, accounts, settings and records (``PushService.push_with``), and while the
@@ -54,7 +58,7 @@ from server.db.chunks import chunks
 from server.db.database import Database
 from server.db.sync_models import Upload
 from server.db.upserts import insert
-from server.db.watermelon_models import WatermelonInvoiceLine
+from server.db.watermelon_models import WatermelonInvoiceLine, WatermelonPull, WatermelonRecordBase
 from server.kinds import KINDS
 from server.kinds.base import Unit
 from server.watermelon import rows as watermelon_rows
@@ -83,6 +87,10 @@ _UPLOADED = frozenset({"customer", "invoice", "payment"})
 
 
 E = TypeVar("E", bound=Entity)
+
+
+# The tables whose edits are judged against the record the app edited (their kinds' ``with_base``).
+_EDITS_WITH_BASES = frozenset({"customers", "invoices"})
 
 
 class PushConflict(Conflict):
@@ -358,18 +366,44 @@ class WatermelonSync:
             elif cursor != 0 and not note.deleted:
                 # Only the rejection changed: the app's own unsynced row takes these columns.
                 changes[table].updated.append({"id": record_id, **columns})
+        pulled_to = page.cursor
+        # The app's edits pushed after this pull were made from its records as of ``cursor`` (its
+        # pull keeps them over what it brings). A first pull or a replacement: from what it brings.
+        await self._note_pull(device, cursor if after != 0 else pulled_to, pulled_to)
         return PullResponse(
             changes=changes,
-            timestamp=page.cursor + TIMESTAMP_OFFSET,
+            timestamp=pulled_to + TIMESTAMP_OFFSET,
             experimentalStrategy="replacement" if replacement else None,
         )
+
+    async def _note_pull(self, device: DevicePrincipal, pulled_from: int, pulled_to: int) -> None:
+        async with self._db.transaction() as session:
+            statement = insert(session, WatermelonPull).values(
+                device_id=device.device_id,
+                organisation_id=device.organisation_id,
+                pulled_from=pulled_from,
+                pulled_to=pulled_to,
+            )
+            await session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["device_id"],
+                    set_={"pulled_from": pulled_from, "pulled_to": pulled_to},
+                )
+            )
 
     # --- push -------------------------------------------------------------------------------
 
     async def push(self, device: DevicePrincipal, last_pulled_at: int, changes: Changes) -> PushResponse:
         _check_ids(changes)
         plan = _PushPlan(device, cursor_of(last_pulled_at), changes)
-        await self._pushes.push_with(device, plan)
+        try:
+            await self._pushes.push_with(device, plan)
+        except PushConflict:
+            # Nothing applied: the app keeps its edits, pulls and pushes them again. Their base stays
+            # the records as this push's were, not what the pull brings (``WatermelonRecordBase``).
+            async with self._db.transaction() as session:
+                await _keep_pending_bases(session, device, plan.edits())
+            raise
         return plan.response()
 
 
@@ -465,6 +499,7 @@ class _PushPlan:
             self._units += await kind.watermelon_changes(push)
         for kind in reversed(list(KINDS)):
             self._units += await kind.watermelon_deletions(push)
+        await self._bases(session, state)
         mutations = []
         for unit in self._units:
             if unit.mutation is not None:
@@ -472,6 +507,66 @@ class _PushPlan:
                 if unit.mutation is not None:
                     mutations.append(unit.mutation)
         return mutations
+
+    def edits(self) -> list[Unit]:
+        """The pushed edits of records the server has (with the cursor they started from)."""
+        return [unit for unit in self._units if unit.base_cursor is not None]
+
+    async def _bases(self, session: AsyncSession, state: CurrentRecords) -> None:
+        """Judges each edit against the record the app edited, not the one it pulled last.
+
+        WatermelonDB's pull keeps the app's changed columns over what it brings, so a row pushed with
+        ``last_pulled_at`` may hold an edit made before that pull, of a field the pull changed (a Xero
+        user's edit the mirror brought). The edit started from the records as of the device's previous
+        cursor (``WatermelonPull``), or as of an earlier push of the record: one the server did not take,
+        or one it applied, later than that cursor (``WatermelonRecordBase``). Where that record differs
+        from the server's, it is the edit's ``base``, as a native phone sends it (the kind's
+        ``with_base``): a field both changed is a conflict, decided by the organisation's
+        ``conflict_policy`` and recorded when the edit is forwarded.
+        """
+        edited = [
+            unit
+            for unit in self._units
+            if unit.mutation is not None
+            and KINDS.of(unit.mutation).edits_have_bases
+            and not unit.deletion
+            and unit.rejection is None
+        ]
+        if not edited:
+            return
+        pull = await session.get(WatermelonPull, self._device.device_id)
+        start = pull.pulled_from if pull is not None and pull.pulled_to == self._cursor else self._cursor
+        known = {
+            (entity, record_id): (base_cursor, pending)
+            for entity, record_id, base_cursor, pending in await _in_chunks(
+                [unit.record_id for unit in edited],
+                lambda chunk: select(
+                    WatermelonRecordBase.entity,
+                    WatermelonRecordBase.record_id,
+                    WatermelonRecordBase.base_cursor,
+                    WatermelonRecordBase.pending,
+                ).where(
+                    WatermelonRecordBase.device_id == self._device.device_id,
+                    WatermelonRecordBase.record_id.in_(chunk),
+                ),
+                session,
+            )
+        }
+        for unit in edited:
+            entity = TABLE_BY_NAME[unit.table].entity
+            server = await state.row(entity, unit.record_id)
+            if server is None or server[1] is None:
+                continue  # a create (or a record gone): no base to judge against
+            base_cursor, pending = known.get((entity, unit.record_id), (start, False))
+            # A refused edit's base stays; the device's own applied edit is in its copy (or a later pull).
+            unit.base_cursor = min(base_cursor if pending else max(start, base_cursor), self._cursor)
+            mutation = unit.mutation
+            if unit.named is None or unit.base_cursor >= self._cursor or mutation is None:
+                continue  # the server's record is the base (no 409: unchanged since the app's cursor)
+            base = await feed.payload_as_of(session, self._org, entity, unit.record_id, unit.base_cursor)
+            if base is None or base == server[1]:
+                continue
+            unit.mutation = KINDS.of(mutation).with_base(mutation, base, unit.named)
 
     async def _settle(self, unit: Unit, state: CurrentRecords) -> None:
         """Skips what the server has already, refuses a conflict, and names the mutation."""
@@ -504,10 +599,13 @@ class _PushPlan:
     async def after(self, session: AsyncSession, response: NativePushResponse) -> None:
         results = iter(response.results)
         notes: list[Change] = []
+        refused: list[Unit] = []
         for unit in self._units:
             if unit.mutation is not None:
                 unit.result = next(results)
             rejection = unit.rejection or _rejection_of(unit)
+            if rejection is not None and unit.base_cursor is not None:
+                refused.append(unit)  # the app keeps this edit unsynced, from the same base
             key = note_key(self._device.device_id, unit.record_id)
             if rejection is None:
                 notes.append(Change(REJECTION, key, None))
@@ -528,6 +626,16 @@ class _PushPlan:
                 )
                 notes.append(Change(REJECTION, key, msgspec.json.encode(note)))
         await feed.publish(session, self._org, notes)
+        await _keep_pending_bases(session, self._device, refused)
+        # Applied (or the server had it already): the device's copy is the record as it is now.
+        taken = [
+            unit
+            for unit in self._units
+            if unit.table in _EDITS_WITH_BASES
+            and not unit.deletion
+            and (unit.rejection or _rejection_of(unit)) is None
+        ]
+        await _note_applied(session, self._device, taken)
 
     def response(self) -> PushResponse:
         rejected: dict[str, list[str]] = {}
@@ -563,6 +671,58 @@ def _already(mutation: AnyMutation, payload: bytes) -> bool:
         return KINDS.of(mutation).same_as_server(mutation, payload)
     except Unusable:  # the server's record is not one a phone could push (e.g. from Xero): not the same
         return False
+
+
+async def _keep_pending_bases(session: AsyncSession, device: DevicePrincipal, units: Sequence[Unit]) -> None:
+    """Remembers the base of edits the server did not take (computed from the one remembered before)."""
+    await _put_bases(
+        session,
+        device,
+        [
+            (TABLE_BY_NAME[u.table].entity, u.record_id, u.base_cursor)
+            for u in units
+            if u.base_cursor is not None
+        ],
+        pending=True,
+    )
+
+
+async def _note_applied(session: AsyncSession, device: DevicePrincipal, units: Sequence[Unit]) -> None:
+    """Remembers the feed version of each record this push applied: the device's copy is as of it."""
+    records = current_records(session, device.organisation_id)
+    keys = [(TABLE_BY_NAME[unit.table].entity, unit.record_id) for unit in units]
+    await records.load(keys)
+    bases = []
+    for entity, record_id in keys:
+        found = await records.row(entity, record_id)
+        if found is not None:
+            bases.append((entity, record_id, found[0]))
+    await _put_bases(session, device, bases, pending=False)
+
+
+async def _put_bases(
+    session: AsyncSession, device: DevicePrincipal, bases: Sequence[tuple[str, str, int]], pending: bool
+) -> None:
+    if not bases:
+        return
+    statement = insert(session, WatermelonRecordBase)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["device_id", "entity", "record_id"],
+            set_={"base_cursor": statement.excluded.base_cursor, "pending": statement.excluded.pending},
+        ),
+        [
+            {
+                "device_id": device.device_id,
+                "entity": entity,
+                "record_id": record_id,
+                "organisation_id": device.organisation_id,
+                "base_cursor": base_cursor,
+                "pending": pending,
+            }
+            for entity, record_id, base_cursor in bases
+        ],
+    )
 
 
 async def _store_line_ids(

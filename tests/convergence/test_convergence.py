@@ -41,13 +41,7 @@ from tests.fixtures.xero_connect import fast, free_port, point_at
 
 # check name -> why it fails on today's code (issue 14). Delete an entry when its fix is merged: the check
 # must then hold for every seed. Unlisted checks must hold today.
-KNOWN_FAILING: dict[str, str] = {
-    "check_conflicts_recorded_and_shown": (
-        "a WatermelonDB app's field edit pushed again after a 409 (the app pulls, WatermelonDB keeps its own "
-        "change, it pushes again) replaces a Xero edit of that field the pull brought, with no conflict "
-        "recorded (issue 14; seeds 4 and 7 x 40 steps on PostgreSQL)"
-    ),
-}
+KNOWN_FAILING: dict[str, str] = {}
 
 
 class KnownFailing(UserWarning):

@@ -4,6 +4,7 @@
 //   {"id": 7, "cmd": "open", "device": "wm1", "url": "http://…", "token": "…"}
 //   {"id": 8, "cmd": "write", "device": "wm1", "ops": [{"op": "create", "table": "customers", "id": "…", "fields": {…}}]}
 //   {"id": 9, "cmd": "sync", "device": "wm1", "lose_push": false}
+//   {"id": 9, "cmd": "sync", "device": "wm1", "mirror_pull_after_pull": {"url": "http://…", "authorization": "Bearer …"}}
 //   {"id": 10, "cmd": "rows", "device": "wm1"}
 //   {"id": 11, "cmd": "close", "device": "wm1"}
 // Answers: {"id": 7, "ok": true, "result": …} or {"id": 7, "ok": false, "error": "…"}.
@@ -46,13 +47,34 @@ function open({ device: name, url, token }) {
   return { opened: name }
 }
 
+// The admin starts a mirror pull and waits for it to finish (the admin API of ledgersync at `url`).
+async function mirrorPull({ url, authorization }) {
+  const headers = { Authorization: authorization }
+  const started = await fetch(`${url}/admin/api/sync`, { method: 'POST', headers })
+  if (started.status !== 202) throw new Error(`mirror pull: ${started.status} ${await started.text()}`)
+  const { run_id: runId } = await started.json()
+  for (let i = 0; i < 1200; i++) {
+    const run = await (await fetch(`${url}/admin/api/sync-runs/${runId}`, { headers })).json()
+    if (run.finished_at !== null) return run
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`mirror pull ${runId} did not finish`)
+}
+
 // One sync as an app does it: a push_conflict is answered by syncing again (the retry pulls first).
-// With lose_push the first push's answer is lost after the server handled it.
-async function sync({ device: name, lose_push: losePush = false }) {
+// With lose_push the first push's answer is lost after the server handled it. With
+// mirror_pull_after_pull a mirror pull runs between the first pull and its push (a deterministic race).
+async function sync({ device: name, lose_push: losePush = false, mirror_pull_after_pull: between = null }) {
   const { database, url, token } = device(name)
   let losing = losePush
+  let pulling = between
   const fetcher = async (target, init) => {
     const response = await fetch(target, init)
+    if (pulling && target.includes('/watermelon/pull')) {
+      const admin = pulling
+      pulling = null
+      await mirrorPull(admin)
+    }
     if (losing && target.includes('/watermelon/push')) {
       losing = false
       await response.text()
