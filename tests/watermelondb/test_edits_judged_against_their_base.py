@@ -18,8 +18,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from server.serving import ServerThread
 
+from server.http.serving import ServerThread
 from server.settings import Settings
 from tests.convergence.devices import LineSpec, NodeDriver, WatermelonDevice
 from tests.convergence.test_convergence import ledgersync as ledgersync
