@@ -45,10 +45,18 @@ BENCH_DEVICE_RATE = 100_000_000
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    """A loopback port left in TIME_WAIT: no other ``bind(0)`` (the test suite runs in parallel workers)
+    is handed it before the server binds it by number with SO_REUSEADDR, as uvicorn does."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port: int = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, _ = listener.accept()
+            accepted.close()  # the accepting side closes first: the TIME_WAIT is on this port
+            client.recv(1)
+    return port
 
 
 def postgres_admin_url() -> str:

@@ -27,7 +27,15 @@ class ServerThread:
     """
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, **uvicorn_options: Any) -> None:
-        options: dict[str, Any] = {"log_level": "warning", "lifespan": "on", "access_log": False}
+        # Idle connections stay open longer than clients keep them (httpx: 5 s), as ``server run`` does
+        # (Settings.keep_alive_seconds): with uvicorn's default of 5 s too, a client under load could send
+        # its next request on a connection the server was just closing ("Server disconnected").
+        options: dict[str, Any] = {
+            "log_level": "warning",
+            "lifespan": "on",
+            "access_log": False,
+            "timeout_keep_alive": 75,
+        }
         options.update(uvicorn_options)
         self._config = uvicorn.Config(app, host=host, port=port, **options)
         self._server = uvicorn.Server(self._config)

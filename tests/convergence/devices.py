@@ -258,10 +258,10 @@ class NodeDriver:
         executable = shutil.which("node")
         if executable is None:
             pytest.skip("Node.js 20 is not installed (CI installs it and runs `npm ci`: .ci/run)")
-        if not (NODE_APP / "node_modules" / "@nozbe" / "watermelondb").exists():
-            from tests.watermelondb.test_watermelondb_app import npm_ci
+        # Always through npm_ci: it waits for another worker's install in progress, then finds it done.
+        from tests.watermelondb.test_watermelondb_app import npm_ci
 
-            await asyncio.to_thread(npm_ci)
+        await asyncio.to_thread(npm_ci)
         process = await asyncio.create_subprocess_exec(
             executable,
             "driver.js",

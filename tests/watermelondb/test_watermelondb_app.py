@@ -8,10 +8,13 @@ Node test what only a test may do: make its cursor stale, count uploads, look in
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import hashlib
 import json
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -50,12 +53,19 @@ def node() -> str:
 
 
 def npm_ci() -> None:
-    """Installs the pinned packages (package-lock.json) unless node_modules has them already."""
+    """Installs the pinned packages (package-lock.json) unless node_modules has them already.
+
+    Parallel test workers may all get here on a fresh clone: one installs while the others wait on a
+    lock (outside node_modules, which ``npm ci`` deletes first), then find the packages in place.
+    """
     installed = NODE_APP / "node_modules" / ".package-lock.json"
     lock = NODE_APP / "package-lock.json"
-    if installed.exists() and installed.stat().st_mtime >= lock.stat().st_mtime:
-        return
-    subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_APP, check=True, timeout=300)
+    name = hashlib.sha256(str(NODE_APP.resolve()).encode()).hexdigest()[:16]
+    with open(Path(tempfile.gettempdir()) / f"ledgersync-npm-ci-{name}.lock", "w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        if installed.exists() and installed.stat().st_mtime >= lock.stat().st_mtime:
+            return
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_APP, check=True, timeout=300)
 
 
 Action = Callable[[dict[str, list[str]], dict[str, Any]], Awaitable[Any]]
