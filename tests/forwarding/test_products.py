@@ -95,7 +95,8 @@ async def test_a_product_made_offline_reaches_xero_once_before_the_invoice_on_it
     mine = phone_product(phone, product)
     assert mine.xero_id == item["ItemID"]
     assert mine.code == "WIDGET-9"
-    assert mine.sync is not None and mine.sync.state == "in_xero"
+    assert mine.sync is not None
+    assert mine.sync.state == "in_xero"
     assert len([p for p in phone.store.records("product").values() if b"WIDGET-9" in p]) == 1
 
 
