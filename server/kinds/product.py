@@ -62,7 +62,8 @@ ITEM_UPDATE = Operation(
     False,
     wire.Items,
     id_key="ItemID",
-    refused_record="product",
+    # No ``refused_record``: a refused item edit leaves the phone's product as it is, ``failed``
+    # with Xero's message (``server/forwarding/refused.py`` reads back contacts and invoices only).
 )
 
 NOT_SENT = "kept on the server: this organisation does not send product edits to Xero"
