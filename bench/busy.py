@@ -14,9 +14,7 @@ Runs on a copy of the dataset's database.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from bench import worker, writer
@@ -36,7 +34,6 @@ def busy_run(
     warmup: float = 3.0,
 ) -> dict[str, Any]:
     tail = 2 * interval + 1.0
-    stop_file = Path(tempfile.mkdtemp(prefix="ls-busy-")) / "writer-done"
     with ServerProcess(database_url) as server:
         load = worker.spawn(
             "bench.loadgen",
@@ -47,8 +44,6 @@ def busy_run(
                 "cursor": dataset.latest,
                 "connections": min(connections, phones),
                 "duration": duration + tail,
-                "stop_file": str(stop_file),
-                "tail": tail,
                 "warmup": warmup,
                 "interval": interval,
                 "etag": True,
@@ -69,7 +64,6 @@ def busy_run(
             },
         )
         written = worker.finish(write)
-        stop_file.touch()  # the phones poll ``tail`` seconds more, then stop
         polled = worker.finish(load)
         after = server.stat()
     commits = {int(k): v for k, v in written["commits"].items()}
@@ -87,7 +81,7 @@ def busy_run(
         "write_rate": written["changes"] / duration,
         "write_p99": percentile(written["write_seconds"], 99),
         "requests": len(latencies),
-        "rps": len(latencies) / polled["seconds"],
+        "rps": len(latencies) / (duration + tail),
         "offered_rps": phones / interval,
         "poll_p50": percentile(latencies, 50),
         "poll_p99": percentile(latencies, 99),
@@ -96,7 +90,7 @@ def busy_run(
         "lag_max": max(lags) if lags else float("nan"),
         "receipts": len(lags),
         "missing": missing,
-        "server_cpu_share": (after.cpu_seconds - before.cpu_seconds) / polled["seconds"],
+        "server_cpu_share": (after.cpu_seconds - before.cpu_seconds) / (duration + tail),
         "statuses": polled["statuses"],
         "errors": polled["error_count"],
     }

@@ -16,11 +16,9 @@ A phone whose answer says ``has_more`` pulls again at once. Latency is send → 
 from __future__ import annotations
 
 import asyncio
-import math
 import re
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from bench import worker
@@ -58,18 +56,7 @@ async def run(config: dict[str, Any]) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     start = loop.time()
     measure_from = start + warmup
-    # With ``stop_file`` the phones poll until the scenario creates it (its writer is done), then for
-    # ``tail`` seconds more: a slow start of the writer never leaves changes written after they stop.
-    stop_file = Path(config["stop_file"]) if config.get("stop_file") else None
-    tail = float(config.get("tail", 0.0))
-    stop_at = math.inf if stop_file is not None else measure_from + duration
-
-    def stop_time() -> float:
-        nonlocal stop_at
-        if stop_at == math.inf and stop_file is not None and stop_file.exists():
-            stop_at = loop.time() + tail
-        return stop_at
-
+    stop_at = measure_from + duration
     tokens: list[str] = config["tokens"]
     # Spread first polls over one interval so phones do not all poll in step.
     phones = [
@@ -90,14 +77,14 @@ async def run(config: dict[str, Any]) -> dict[str, Any]:
             while True:
                 for phone in mine:
                     now = loop.time()
-                    if now >= stop_time():
+                    if now >= stop_at:
                         return
                     if phone.due > now:
                         await asyncio.sleep(phone.due - now)
                     has_more = True
                     while has_more:
                         sent = loop.time()
-                        if sent >= stop_time():
+                        if sent >= stop_at:
                             return
                         try:
                             answer = await connection.send(phone.request(limit, send_etag))
@@ -133,7 +120,7 @@ async def run(config: dict[str, Any]) -> dict[str, Any]:
     await asyncio.gather(*(worker(group) for group in groups if group))
     return {
         "requests": len(latencies),
-        "seconds": (stop_at if stop_at != math.inf else loop.time()) - measure_from,
+        "seconds": duration,
         "latencies": latencies,
         "statuses": statuses,
         "receipts": receipts,
