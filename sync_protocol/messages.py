@@ -222,7 +222,7 @@ class ProductDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     account_code: Code | None = None
     tax_type: Code | None = None
     is_sold: bool = True
-    is_purchased: bool = False
+    is_purchased: bool = True  # Xero's defaults
 
 
 class Mutation(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="op"):

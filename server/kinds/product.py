@@ -262,7 +262,7 @@ def draft_of_row(raw: RawRecord) -> ProductDraft:
             "account_code": optional(raw, "account_code"),
             "tax_type": optional(raw, "tax_type"),
             "is_sold": True if raw.get("is_sold") is None else raw.get("is_sold"),
-            "is_purchased": False if raw.get("is_purchased") is None else raw.get("is_purchased"),
+            "is_purchased": True if raw.get("is_purchased") is None else raw.get("is_purchased"),
         },
         ProductDraft,
         "product",

@@ -68,7 +68,7 @@ async def test_a_product_made_offline_reaches_xero_once_before_the_invoice_on_it
     forwarding: Forwarding, phone: Phone
 ) -> None:
     customer = phone.create_customer("Product Buyer")
-    product = create_product(phone, "WIDGET-9", description="A blue widget", is_purchased=True)
+    product = create_product(phone, "WIDGET-9", description="A blue widget", is_purchased=False)
     invoice = phone.create_invoice(
         customer, [Line("2", "12.3450", product_id=product, tax_type="OUTPUT2", account_code=SALES)]
     )
@@ -81,7 +81,7 @@ async def test_a_product_made_offline_reaches_xero_once_before_the_invoice_on_it
     [item] = items_with_code(forwarding, "WIDGET-9")
     assert item["Name"] == "Product WIDGET-9"
     assert item["Description"] == "A blue widget"
-    assert item["IsPurchased"] is True
+    assert item["IsPurchased"] is False
     sales = item["SalesDetails"]
     assert isinstance(sales, dict)
     assert (str(sales["UnitPrice"]), sales["AccountCode"], sales["TaxType"]) == ("12.3450", SALES, "OUTPUT2")
