@@ -89,6 +89,9 @@ class Product(Entity, tag="product"):
     account_code: str | None = None
     tax_type: str | None = None
     is_sold: bool = True
+    is_purchased: bool = True  # Xero's default
+    # Set when the product was created or edited on a phone: its upload's fate.
+    sync: RecordSync | None = None
 
 
 class Account(Entity, tag="account"):

@@ -37,6 +37,7 @@ class ErrorCode(StrEnum):
     INVOICE_HAS_PAYMENTS = "invoice_has_payments"
     ALREADY_VOIDED = "already_voided"
     ID_TAKEN = "id_taken"
+    CODE_TAKEN = "code_taken"
     DEPENDENCY_REJECTED = "dependency_rejected"
     MUTATION_ID_REUSED = "mutation_id_reused"
     INVALID_VALUE = "invalid_value"
@@ -111,6 +112,7 @@ ERROR_DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.INVOICE_HAS_PAYMENTS: "An invoice with payments cannot be voided; delete the payments first.",
     ErrorCode.ALREADY_VOIDED: "The invoice or payment is voided or deleted already.",
     ErrorCode.ID_TAKEN: "The record id belongs to a record of another kind.",
+    ErrorCode.CODE_TAKEN: "Another product of the organisation has this code (Xero's item codes are unique).",
     ErrorCode.DEPENDENCY_REJECTED: "The mutation refers to a record whose own mutation was rejected.",
     ErrorCode.MUTATION_ID_REUSED: "The mutation id was used before for a different mutation.",
     ErrorCode.INVALID_VALUE: "A value is well-typed but not acceptable (e.g. a negative quantity).",

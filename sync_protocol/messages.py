@@ -195,6 +195,36 @@ class PaymentDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     reference: ShortText = ""
 
 
+# Xero's limits for an item (xero_accounting.yaml: Item.Code 30, Item.Name 50, Description 4000).
+ItemCode = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=30,
+        pattern=NAME_PATTERN,
+        description="An item code as Xero takes it: 1-30 characters, unique among the organisation's items.",
+    ),
+]
+ItemName = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=NAME_PATTERN)]
+
+
+class ProductDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A product (a Xero item) as the phone wants it. ``id``: a new client UUID, or the id of a
+    product the phone has (from the mirror or uploaded before) to edit it; invoices in the same
+    or a later push name it in a line's ``product_id``. ``unit_price``, ``account_code`` and
+    ``tax_type`` are its sales details (up to 4 decimal places)."""
+
+    id: RecordId
+    code: ItemCode
+    name: ItemName
+    description: Text = ""
+    unit_price: UnitAmount | None = None
+    account_code: Code | None = None
+    tax_type: Code | None = None
+    is_sold: bool = True
+    is_purchased: bool = True  # Xero's defaults
+
+
 class Mutation(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="op"):
     mutation_id: MutationId
 
@@ -259,6 +289,13 @@ class UpsertInvoice(Mutation, tag="upsert_invoice"):
     changed: list[InvoiceField] | None = None
 
 
+class UpsertProduct(Mutation, tag="upsert_product"):
+    """Creates a product, or edits one the phone has (the whole draft: Xero's item takes it as
+    sent when the organisation sends product edits to Xero)."""
+
+    product: ProductDraft
+
+
 class CreatePayment(Mutation, tag="create_payment"):
     payment: PaymentDraft
 
@@ -273,7 +310,7 @@ class DeletePayment(Mutation, tag="delete_payment"):
     payment_id: RecordId
 
 
-AnyMutation = UpsertCustomer | UpsertInvoice | CreatePayment | VoidInvoice | DeletePayment
+AnyMutation = UpsertCustomer | UpsertProduct | UpsertInvoice | CreatePayment | VoidInvoice | DeletePayment
 
 
 class PushRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -114,8 +114,10 @@ TABLES: tuple[Table, ...] = (
             _s("account_code", optional=True),
             _s("tax_type", optional=True),
             _b("is_sold"),
+            _b("is_purchased"),
+            *SYNC_COLUMNS,
         ),
-        read_only=True,
+        read_only=False,  # products created and edited on phones (``upsert_product``)
     ),
     Table(
         "customers",

@@ -27,7 +27,7 @@ from server.db.models import SyncRecord
 from server.db.sync_models import Upload
 from server.db.types import utcnow
 from sync_protocol import entities
-from sync_protocol.entities import Customer, encode_entity
+from sync_protocol.entities import Customer, Product, encode_entity
 from sync_protocol.messages import UpsertCustomer
 
 _NAMESPACE = uuid.UUID("6f1f3c2e-6a55-4c53-9d0e-8a0d5c3b1e21")
@@ -97,7 +97,12 @@ async def apply(
     changes: list[feed.Change] = []
     now = utcnow()
     local = await _phone_versions(session, organisation_id, kind, [m.entity.id for m in records])
-    edits = await merge.pending_edits(session, organisation_id, list(local)) if local else {}
+    # Customer edits merge field by field; a product edit replaces the whole item (no merge).
+    edits = (
+        await merge.pending_edits(session, organisation_id, list(local))
+        if local and kind == "customer"
+        else {}
+    )
     policy = await merge.policy_of(session, organisation_id) if edits else "xero"
     for mapped in records:
         payload = encode_entity(mapped.entity)
@@ -158,12 +163,14 @@ async def forget_mirror(session: AsyncSession, organisation_id: uuid.UUID) -> No
 
 # Upload states in which the phone's version of a record is newer than Xero's.
 _LOCAL_WINS = OPEN_STATES
+# Records phones create and edit that the mirror also pulls: their upload's state stays on them.
+_PHONE_MADE: dict[str, type[Customer] | type[Product]] = {"customer": Customer, "product": Product}
 
 
 async def _phone_versions(
     session: AsyncSession, organisation_id: uuid.UUID, kind: str, ids: Sequence[str]
-) -> dict[str, Customer]:
-    """Customers among ``ids`` a phone uploaded, as phones have them now.
+) -> dict[str, Customer | Product]:
+    """Customers (or products) among ``ids`` a phone uploaded, as phones have them now.
 
     Driven by the ids: each one is a primary-key probe of the feed and a probe of
     ``ix_uploads_organisation_id_entity_record_id``. On PostgreSQL the ids come as one array
@@ -171,10 +178,11 @@ async def _phone_versions(
     (a first pull) scanned every customer of the organisation against the list, 7 s a call at
     20,000 customers; with the array the worst plan left is one pass over the index.
     """
-    if kind != "customer" or not ids:
+    if kind not in _PHONE_MADE or not ids:
         return {}
+    entity_type = _PHONE_MADE[kind]
     postgres = session.get_bind().dialect.name == "postgresql"
-    found: dict[str, Customer] = {}
+    found: dict[str, Customer | Product] = {}
     for chunk in chunks(ids):
         uploaded = exists().where(
             Upload.organisation_id == organisation_id,
@@ -197,20 +205,24 @@ async def _phone_versions(
         rows = await session.execute(query.where(SyncRecord.payload.is_not(None), uploaded))
         for entity_id, payload in rows:
             if payload is not None:
-                found[entity_id] = msgspec.json.decode(payload, type=Customer)
+                found[entity_id] = msgspec.json.decode(payload, type=entity_type)
     return found
 
 
 def _with_phone_state(
-    mapped: Mapped, local: Customer, pending: Sequence[UpsertCustomer] = (), policy: merge.Policy = "xero"
+    mapped: Mapped,
+    local: Customer | Product,
+    pending: Sequence[UpsertCustomer] = (),
+    policy: merge.Policy = "xero",
 ) -> tuple[bool, bytes | None]:
-    """(held back, payload to publish) for a pulled customer a phone uploaded.
+    """(held back, payload to publish) for a pulled customer (or product) a phone uploaded.
 
-    While the phone's upload is still on its way (or refused), phones see Xero's version with the
-    phone's pending edits merged in, field by field (``server/core/merge.py``): neither side's
-    edit is lost while the other is in flight. A pending upload without a base (a create not yet
-    in Xero, or one stored before edits carried their base) holds Xero's version back. Once it
-    is settled, Xero's version goes out with the upload's ``sync`` state kept.
+        While the phone's upload is still on its way (or refused), phones see Xero's version with the
+        phone's pending edits merged in, field by field (``server/core/merge.py``): neither side's
+        edit is lost while the other is in flight. A pending upload without a base (a create not yet
+        in Xero, or one stored before edits carried their base) holds Xero's version back. Once it
+        is settled, Xero's version goes out with the upload's ``sync`` state kept. A product's pending
+    upload (no merge: it replaces the whole item) holds Xero's version back.
     """
     if local.sync is not None and local.sync.state in _LOCAL_WINS:
         if not pending or not mapped.live:
@@ -220,7 +232,7 @@ def _with_phone_state(
         return False, encode_entity(msgspec.structs.replace(merged, sync=local.sync))
     if not mapped.live:
         return False, None
-    assert isinstance(mapped.entity, Customer)
+    assert isinstance(mapped.entity, Customer | Product)
     return False, encode_entity(msgspec.structs.replace(mapped.entity, sync=local.sync))
 
 

@@ -28,6 +28,7 @@ from sync_protocol.entities import (
     Account,
     Entity,
     OrganisationSettings,
+    Product,
     TaxRate,
     encode_entity,
 )
@@ -131,6 +132,21 @@ class RecordView:
         found = self._by_code["account"].get(code)
         return found if isinstance(found, Account) else None
 
+    async def product_with_code(self, code: str, other_than: str) -> Product | None:
+        """A product other than ``other_than`` with ``code`` (ignoring case, as Xero's item codes
+        are unique), in the feed or this batch."""
+        wanted = code.lower()
+        found = {p.id: p for p in await self._all_of(Product) if isinstance(p, Product)}
+        found.update(
+            (record.id, record)
+            for (entity, _), record in self._changed.items()
+            if entity == ENTITY_NAME[Product] and isinstance(record, Product)
+        )
+        for product in found.values():
+            if product.id != other_than and product.code.lower() == wanted:
+                return product
+        return None
+
     async def organisation(self) -> OrganisationSettings | None:
         if not self._organisation:
             found = await self._all_of(OrganisationSettings)
@@ -162,6 +178,7 @@ def default_forwarding(organisation_id: uuid.UUID) -> ForwardingSettings:
         revenue_account_code=None,
         forward_payments=True,
         update_customers=True,
+        update_products=True,
         forward_invoice_edits=True,
         invoice_status="AUTHORISED",
         sync_interval_minutes=None,

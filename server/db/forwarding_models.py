@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, Uuid, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.models import Base
@@ -25,6 +25,7 @@ class ForwardingSettings(Base):
     revenue_account_code: Mapped[str | None] = mapped_column(String(50))
     forward_payments: Mapped[bool] = mapped_column(default=True)
     update_customers: Mapped[bool] = mapped_column(default=True)
+    update_products: Mapped[bool] = mapped_column(default=True, server_default=true())
     forward_invoice_edits: Mapped[bool] = mapped_column(default=True)
     invoice_status: Mapped[str] = mapped_column(String(16), default="AUTHORISED")  # DRAFT | AUTHORISED
     # Minutes between scheduled mirror pulls of this organisation; None: the server's setting.

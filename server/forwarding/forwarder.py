@@ -262,6 +262,9 @@ class _Run:
     async def contacts_made(self, record_ids: Sequence[str], since: datetime) -> dict[str, wire.Contact]:
         return await reconcile.contacts_made(self._client, record_ids, since)
 
+    async def items_made(self, codes: Sequence[str], since: datetime) -> dict[str, wire.Item]:
+        return await reconcile.items_made(self._client, codes, since)
+
     async def invoices_made(
         self, creates: Mapping[str, tuple[dict[str, Any], Decimal]], since: datetime
     ) -> dict[str, wire.Invoice]:
@@ -325,7 +328,7 @@ class _Run:
             return
         body = wire.encode({operation.envelope: [job.element for job in jobs]})  # once: key and request
         key = idempotency_key(self._client.tenant_id, operation, [job.item for job in jobs], body)
-        params = {"unitdp": "4"} if operation.envelope == "Invoices" else None
+        params = {"unitdp": "4"} if operation.envelope in ("Invoices", "Items") else None  # prices to 4 dp
         try:
             answer = await self._client.write(
                 operation.method,

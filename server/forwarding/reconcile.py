@@ -75,6 +75,19 @@ async def contacts_made(
     return found
 
 
+async def items_made(client: XeroClient, codes: Sequence[str], since: datetime) -> dict[str, wire.Item]:
+    """Items in Xero with one of ``codes`` (as Xero compares them, ignoring case), changed since
+    ``since``: Xero's item codes are unique, so the item with a create's code is the one it made."""
+    wanted = {code.lower(): code for code in codes}
+    answer = await client.get("/Items", wire.Items, modified_since=since - OVERLAP)  # Items are not paged
+    found: dict[str, wire.Item] = {}
+    for item in answer.items:
+        code = wanted.get(item.code.lower())
+        if code is not None:
+            found[code] = item
+    return found
+
+
 @dataclass(frozen=True)
 class InvoiceKey:
     """What identifies an invoice ledgersync created, without its ``Url`` (which Xero may drop)."""

@@ -37,6 +37,7 @@ class SettingsView(msgspec.Struct, kw_only=True):
     revenue_account_code: str | None
     forward_payments: bool
     update_customers: bool
+    update_products: bool
     forward_invoice_edits: bool
     invoice_status: InvoiceStatus
     sync_interval_minutes: int | None
@@ -51,6 +52,7 @@ class SettingsView(msgspec.Struct, kw_only=True):
             revenue_account_code=row.revenue_account_code,
             forward_payments=row.forward_payments,
             update_customers=row.update_customers,
+            update_products=row.update_products,
             forward_invoice_edits=row.forward_invoice_edits,
             invoice_status="DRAFT" if row.invoice_status == "DRAFT" else "AUTHORISED",
             sync_interval_minutes=row.sync_interval_minutes,
@@ -68,6 +70,7 @@ class SettingsChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     revenue_account_code: str | msgspec.UnsetType | None = msgspec.UNSET
     forward_payments: bool | msgspec.UnsetType = msgspec.UNSET
     update_customers: bool | msgspec.UnsetType = msgspec.UNSET
+    update_products: bool | msgspec.UnsetType = msgspec.UNSET
     forward_invoice_edits: bool | msgspec.UnsetType = msgspec.UNSET
     invoice_status: InvoiceStatus | msgspec.UnsetType = msgspec.UNSET
     sync_interval_minutes: int | msgspec.UnsetType | None = msgspec.UNSET

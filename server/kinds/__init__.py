@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from server.kinds import customer, invoice, invoice_void, payment, payment_deletion
+from server.kinds import customer, invoice, invoice_void, payment, payment_deletion, product
 from server.kinds.base import Kind, Operation
 from sync_protocol.messages import AnyMutation
 
@@ -42,5 +42,7 @@ class Registry:
         return tuple(operation for kind in self._kinds for operation in kind.operations)
 
 
-# Dependency order: contacts, invoices, voids, payments, payment deletions.
-KINDS = Registry(customer.KIND, invoice.KIND, invoice_void.KIND, payment.KIND, payment_deletion.KIND)
+# Dependency order: contacts, items, invoices, voids, payments, payment deletions.
+KINDS = Registry(
+    customer.KIND, product.KIND, invoice.KIND, invoice_void.KIND, payment.KIND, payment_deletion.KIND
+)

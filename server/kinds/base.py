@@ -97,6 +97,10 @@ class XeroReads(Protocol):
         """Contacts carrying one of ``record_ids`` as ContactNumber, changed since ``since``."""
         ...
 
+    async def items_made(self, codes: Sequence[str], since: datetime) -> dict[str, wire.Item]:
+        """Items with one of ``codes`` (compared ignoring case), changed since ``since``, by code."""
+        ...
+
     async def invoices_made(
         self, creates: Mapping[str, tuple[dict[str, Any], Decimal]], since: datetime
     ) -> dict[str, wire.Invoice]:

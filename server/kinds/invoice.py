@@ -198,6 +198,8 @@ class InvoiceKind:
             if line.product_id and line.product_id not in products:
                 product = records.get(Product, line.product_id)
                 if product is not None:
+                    if not product.xero_id:  # a phone's product, its item not made yet
+                        return NotYet("a product on the invoice is not in Xero yet")
                     products[line.product_id] = product
         invoice_context = InvoiceContext(
             contact_xero_id=customer.xero_id,

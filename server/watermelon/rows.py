@@ -6,16 +6,16 @@ Down: a feed record becomes one raw row of its table (an invoice also its ``invo
 ``_status`` and server-owned columns (``xero_id``, ``sync_*``, ``status``, …) are
 ignored on input; ``_changed`` says which fields of an edited customer the app changed.
 
-The rows of the kinds phones push (customers, invoices and their lines, payments) are their
-kinds' (``server/kinds/``); the tables phones only read (tax rates, accounts, the organisation,
-products) are here.
+The rows of the kinds phones push (customers, products, invoices and their lines, payments) are
+their kinds' (``server/kinds/``); the tables phones only read (tax rates, accounts, the
+organisation) are here.
 """
 
 from __future__ import annotations
 
-from server.kinds import customer, invoice, payment
+from server.kinds import customer, invoice, payment, product
 from server.kinds.invoice import line_id, line_rows
-from server.kinds.rows import Unusable, decimal_text
+from server.kinds.rows import Unusable
 from sync_protocol.entities import (
     Account,
     Customer,
@@ -68,17 +68,7 @@ def record_row(record: Entity) -> RawRecord:
             "invoice_status": record.invoice_status,
         }
     if isinstance(record, Product):
-        return {
-            "id": record.id,
-            "xero_id": record.xero_id,
-            "code": record.code,
-            "name": record.name,
-            "description": record.description,
-            "unit_price": decimal_text(record.unit_price),
-            "account_code": record.account_code,
-            "tax_type": record.tax_type,
-            "is_sold": record.is_sold,
-        }
+        return product.row(record)
     if isinstance(record, Customer):
         return customer.row(record)
     if isinstance(record, Invoice):

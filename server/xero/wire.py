@@ -180,14 +180,15 @@ class ItemDetails(Wire):
 
 
 class Item(Wire):
-    item_id: str = msgspec.field(name="ItemID")
-    code: str
+    item_id: str = msgspec.field(default="", name="ItemID")  # absent on refused elements
+    code: str = ""
     name: str = ""
     description: str = ""
     is_sold: bool = True
     is_purchased: bool = True
     sales_details: ItemDetails | None = None
     updated_date_utc: XeroDateTime | None = msgspec.field(default=None, name="UpdatedDateUTC")
+    validation_errors: list[ValidationMessage] = msgspec.field(default_factory=list)
 
 
 class Account(Wire):

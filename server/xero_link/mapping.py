@@ -109,6 +109,7 @@ def product_of(item: wire.Item, entity_id: str) -> Mapped:
         account_code=sales.account_code,
         tax_type=sales.tax_type,
         is_sold=item.is_sold,
+        is_purchased=item.is_purchased,
     )
     return Mapped(item.item_id.lower(), entity, True, utc(item.updated_date_utc))
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from server.db.database import Database
-from tests.factories import customer, product, publish_entities, standard_mirror
+from tests.factories import customer, product, publish_entities, standard_mirror, tax_rate
 from tests.fixtures.devices import PairDevice
 
 PULL = "/mobile/v1/watermelon/pull"
@@ -359,13 +359,13 @@ async def test_read_only_tables_are_rejected_and_tables_ledgersync_does_not_know
         mobile,
         first["timestamp"],
         {
-            "products": {**empty(), "updated": [{"id": product(1).id, "name": "Cheaper"}]},
+            "tax_rates": {**empty(), "updated": [{"id": tax_rate("OUTPUT2").id, "rate": "0.0000"}]},
             "drafts_of_my_app": {**empty(), "created": [{"id": "local1", "text": "only on the phone"}]},
         },
     )
 
     assert response.status_code == 200, response.text
-    assert response.json()["experimentalRejectedIds"] == {"products": [product(1).id]}
+    assert response.json()["experimentalRejectedIds"] == {"tax_rates": [tax_rate("OUTPUT2").id]}
     assert response.json()["rejections"][0]["code"] == "read_only"
 
 

@@ -27,6 +27,7 @@ SETTING_LABELS = {
     "revenue_account_code": "Revenue account for sales",
     "forward_payments": "Send payments to Xero",
     "update_customers": "Send customer edits to Xero",
+    "update_products": "Send product edits to Xero",
     "forward_invoice_edits": "Send edits of invoices already in Xero",
     "invoice_status": "Status of new invoices in Xero",
     "sync_interval_minutes": "Minutes between syncs",
@@ -45,6 +46,7 @@ class SettingsForm(msgspec.Struct):
     revenue_account_code: str = ""
     forward_payments: str = ""
     update_customers: str = ""
+    update_products: str = ""
     forward_invoice_edits: str = ""
     invoice_status: str = "AUTHORISED"
     sync_interval_minutes: str = ""
@@ -61,6 +63,7 @@ class SettingsForm(msgspec.Struct):
             revenue_account_code=self.revenue_account_code or None,
             forward_payments=bool(self.forward_payments),
             update_customers=bool(self.update_customers),
+            update_products=bool(self.update_products),
             forward_invoice_edits=bool(self.forward_invoice_edits),
             invoice_status="DRAFT" if self.invoice_status == "DRAFT" else "AUTHORISED",
             sync_interval_minutes=int(interval) if interval else None,
@@ -73,6 +76,7 @@ def _values(view: SettingsView) -> dict[str, Any]:
         "revenue_account_code": view.revenue_account_code or "",
         "forward_payments": view.forward_payments,
         "update_customers": view.update_customers,
+        "update_products": view.update_products,
         "forward_invoice_edits": view.forward_invoice_edits,
         "invoice_status": view.invoice_status,
         "sync_interval_minutes": ""
@@ -87,6 +91,7 @@ def _posted(form: SettingsForm) -> dict[str, Any]:
         "revenue_account_code": form.revenue_account_code,
         "forward_payments": bool(form.forward_payments),
         "update_customers": bool(form.update_customers),
+        "update_products": bool(form.update_products),
         "forward_invoice_edits": bool(form.forward_invoice_edits),
         "invoice_status": form.invoice_status,
         "sync_interval_minutes": form.sync_interval_minutes,

@@ -62,6 +62,8 @@ module.exports = appSchema({
         { name: 'account_code', type: 'string', isOptional: true },
         { name: 'tax_type', type: 'string', isOptional: true },
         { name: 'is_sold', type: 'boolean' },
+        { name: 'is_purchased', type: 'boolean' },
+        ...syncColumns,
       ],
     }),
     tableSchema({
