@@ -54,14 +54,15 @@ STRICT_BODY = "strict_body"
 # Where a strict decoding's refusal waits for the handler (request state).
 _STRICT_ERROR = "strict_body_error"
 
-_media_type_of_handler: dict[int, str | None] = {}
+# Kept on the handler itself (its ``opt``): an id()-keyed cache went stale when a test process built
+# many apps and a freed handler's id was reused by another app's (a form route judged as JSON: 415).
+_BODY_KIND = "ledgersync_body_kind"
 
 
 def _body_media_type(request: Request[Any, Any, Any]) -> str | None:
     """``json``, ``form`` or None (no body) for the route of ``request``; computed once per handler."""
     handler = request.route_handler
-    key = id(handler)
-    if key not in _media_type_of_handler:
+    if _BODY_KIND not in handler.opt:
         kind: str | None = "json" if handler.opt.get(JSON_BODY) or handler.opt.get(STRICT_BODY) else None
         field = handler.parsed_fn_signature.parameters.get("data")
         if field is not None:
@@ -72,8 +73,9 @@ def _body_media_type(request: Request[Any, Any, Any]) -> str | None:
                 RequestEncodingType.MULTI_PART,
             ):
                 kind = "form"
-        _media_type_of_handler[key] = kind
-    return _media_type_of_handler[key]
+        handler.opt[_BODY_KIND] = kind
+    found: str | None = handler.opt[_BODY_KIND]
+    return found
 
 
 async def guard_request(request: Request[Any, Any, Any]) -> None:
