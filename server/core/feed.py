@@ -88,14 +88,27 @@ async def current_payloads(
     return await current_records(session, organisation_id).payloads(keys)
 
 
-async def _take_versions(session: AsyncSession, organisation_id: uuid.UUID, count: int) -> int:
-    """Reserves ``count`` versions; returns the last. Locks the counter row until commit."""
-    current_records(session, organisation_id).took_lock()
+async def lock_organisation(session: AsyncSession, organisation_id: uuid.UUID) -> None:
+    """Takes the organisation's feed lock (its counter row) until the transaction ends.
+
+    Publishing and pushes serialise on it. SQLite's BEGIN IMMEDIATE serialises writers already.
+    """
+    records = current_records(session, organisation_id)
+    if records.locked:
+        return
+    records.took_lock()
     await session.execute(
         insert(session, SyncCounter)
         .values(organisation_id=organisation_id, version=0, horizon=0)
         .on_conflict_do_nothing(index_elements=["organisation_id"])
     )
+    await session.execute(
+        select(SyncCounter.version).where(SyncCounter.organisation_id == organisation_id).with_for_update()
+    )
+
+
+async def _take_versions(session: AsyncSession, organisation_id: uuid.UUID, count: int) -> int:
+    """Reserves ``count`` versions; returns the last. The caller holds the feed lock."""
     last: int = (
         await session.execute(
             update(SyncCounter)
@@ -131,6 +144,10 @@ async def publish(session: AsyncSession, organisation_id: uuid.UUID, changes: It
     changes = list(changes)
     if not changes:
         return 0
+    # The lock before the read: on PostgreSQL a writer holding it may commit between an unlocked
+    # read and our taking it, and a change compared with the row it replaced would be judged
+    # unchanged (and skipped) or its earlier contents kept wrong.
+    await lock_organisation(session, organisation_id)
     keys = list(dict.fromkeys((c.entity, c.entity_id) for c in changes))
     current = await current_payloads(session, organisation_id, keys)
     fresh = _meaningful(changes, current)

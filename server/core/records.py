@@ -17,12 +17,12 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.core import feed
 from server.core.current import CurrentRecords, current_records
 from server.core.feed import Change
 from server.db.forwarding_models import ForwardingSettings
 from server.db.mirror_models import MirrorRecord
-from server.db.models import SyncCounter, SyncRecord
-from server.db.upserts import insert
+from server.db.models import SyncRecord
 from sync_protocol.entities import (
     ENTITY_NAME,
     Account,
@@ -40,18 +40,9 @@ async def lock_organisation(session: AsyncSession, organisation_id: uuid.UUID) -
     """Serialises pushes of one organisation until the transaction ends.
 
     Validation reads state (an invoice's amount due) that a concurrent push could change; taking
-    the counter row's lock first (the same lock publishing takes) makes check-then-write safe.
-    SQLite's BEGIN IMMEDIATE serialises writers already.
+    the feed lock first (the one publishing takes) makes check-then-write safe.
     """
-    current_records(session, organisation_id).took_lock()
-    await session.execute(
-        insert(session, SyncCounter)
-        .values(organisation_id=organisation_id, version=0, horizon=0)
-        .on_conflict_do_nothing(index_elements=["organisation_id"])
-    )
-    await session.execute(
-        select(SyncCounter.version).where(SyncCounter.organisation_id == organisation_id).with_for_update()
-    )
+    await feed.lock_organisation(session, organisation_id)
 
 
 class RecordView:
