@@ -17,9 +17,11 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.core import feed
 from server.core.current import CurrentRecords, current_records
+
+# ``lock_organisation`` is re-exported: pushes take the feed lock publishing takes before they validate.
 from server.core.feed import Change
+from server.core.feed import lock_organisation as lock_organisation
 from server.db.forwarding_models import ForwardingSettings
 from server.db.mirror_models import MirrorRecord
 from server.db.models import SyncRecord
@@ -34,15 +36,6 @@ from sync_protocol.entities import (
 )
 
 E = TypeVar("E", bound=Entity)
-
-
-async def lock_organisation(session: AsyncSession, organisation_id: uuid.UUID) -> None:
-    """Serialises pushes of one organisation until the transaction ends.
-
-    Validation reads state (an invoice's amount due) that a concurrent push could change; taking
-    the feed lock first (the one publishing takes) makes check-then-write safe.
-    """
-    await feed.lock_organisation(session, organisation_id)
 
 
 class RecordView:
