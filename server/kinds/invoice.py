@@ -191,7 +191,15 @@ class InvoiceKind:
         records, settings, organisation = context.records, context.settings, context.organisation
         invoice = records.get(Invoice, draft.id)
         customer = records.get(Customer, draft.customer_id)
-        if customer is None or not customer.xero_id:
+        if customer is None:
+            # The customer was there when the phone uploaded the invoice; a Xero user archived or
+            # deleted it since, and the mirror dropped it: waiting would wait forever.
+            return Failed(
+                f"the customer {draft.customer_id} was archived or deleted in Xero; choose another "
+                "customer for this invoice, or restore the contact in Xero",
+                "invoice.customer_id",
+            )
+        if not customer.xero_id:
             return NotYet("the customer is not in Xero yet")
         products: dict[str, Product] = {}
         for line in draft.lines:

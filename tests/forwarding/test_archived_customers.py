@@ -10,9 +10,10 @@ from __future__ import annotations
 import msgspec
 
 from reference_client import Phone
-from sync_protocol.entities import Customer
+from reference_client.phone import Line
+from sync_protocol.entities import Customer, Invoice
 from tests.fixtures.xero_connect import sync_and_wait
-from tests.forwarding.conftest import Forwarding, settle
+from tests.forwarding.conftest import SALES, Forwarding, settle
 
 
 async def test_an_edit_of_a_customer_archived_in_xero_is_refused_and_the_mirror_keeps_pulling(
@@ -45,3 +46,42 @@ async def test_an_edit_of_a_customer_archived_in_xero_is_refused_and_the_mirror_
     assert again["status"] == "succeeded", again["errors"]
     await phone.refresh()
     assert phone.store.record("customer", customer.id) is None
+
+
+async def test_an_invoice_whose_customer_is_archived_in_xero_before_it_is_sent_fails_naming_the_customer(
+    forwarding: Forwarding, phone: Phone
+) -> None:
+    await phone.refresh()
+    customers = [msgspec.json.decode(p, type=Customer) for p in phone.store.records("customer").values()]
+    customer = next(c for c in customers if c.xero_id)
+    # Xero takes no invoice writes for now: the phone's invoice stays on its way (retrying).
+    with forwarding.sandbox.control() as control:
+        fault = control.post("/faults", json={"kind": "status", "route": "PUT /api.xro/2.0/Invoices*"})
+    assert fault.status_code == 201, fault.text
+    invoice_id = phone.create_invoice(
+        customer.id, [Line("1", "100.00", tax_type="OUTPUT2", account_code=SALES)]
+    )
+    [result] = await phone.upload()
+    assert result.status == "applied"
+    await settle(forwarding.admin, until=lambda counts: counts["retrying"] == 1)
+
+    # Meanwhile a Xero user archives the customer, and the mirror drops it.
+    with forwarding.sandbox.control() as control:
+        archived = control.post(
+            f"/organisations/{forwarding.xero_org.tenant_id}/contacts/{customer.xero_id}/archive"
+        )
+        assert archived.status_code == 200, archived.text
+        control.delete("/faults")
+    run = await sync_and_wait(forwarding.admin, ["customers"])
+    assert run["status"] == "succeeded", run["errors"]
+
+    counts = await settle(forwarding.admin, within=30)
+    assert (counts["retrying"], counts["failed"]) == (0, 1), counts
+    assert forwarding.xero_invoices_for(invoice_id) == []
+    await phone.refresh()
+    invoice = msgspec.json.decode(phone.store.record("invoice", invoice_id) or b"", type=Invoice)
+    assert invoice.sync is not None
+    assert invoice.sync.state == "failed"
+    assert invoice.sync.field == "invoice.customer_id"
+    assert customer.id in invoice.sync.message
+    assert "archived" in invoice.sync.message
