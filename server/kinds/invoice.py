@@ -299,9 +299,15 @@ class InvoiceKind:
                 )
                 continue
             lines_of.setdefault(invoice_id, []).append(raw)
-        for line_id in deleted_lines:
-            if line_id in known:  # deleting a line the server never had: nothing to do
-                removed_of.setdefault(known[line_id], []).append(line_id)
+        for deleted in deleted_lines:
+            # A line an app pushed, or one the server named (``line_id``: a line of an invoice made
+            # elsewhere); deleting a line the server never had is nothing to do.
+            invoice_id = known.get(deleted)
+            if invoice_id is None and (named := _named_line_invoice(deleted)) is not None:
+                if await push.record(Invoice, "invoice", named) is not None:
+                    invoice_id = named
+            if invoice_id is not None:
+                removed_of.setdefault(invoice_id, []).append(deleted)
         positions = await push.line_positions(list({**headers, **lines_of, **removed_of}))
         for invoice_id in dict.fromkeys([*headers, *lines_of, *removed_of]):
             if invoice_id in voided:
@@ -439,6 +445,15 @@ def _line(draft: InvoiceDraft, index: int, context: InvoiceContext) -> dict[str,
 def line_id(invoice_id: str, position: int) -> str:
     """The id of a line whose app-chosen id ledgersync does not know (an invoice from elsewhere)."""
     return f"{invoice_id}-l{position}"
+
+
+_NAMED_LINE = re.compile(r"^(?P<invoice>.+)-l(?P<position>\d+)$")
+
+
+def _named_line_invoice(line: str) -> str | None:
+    """The invoice of a line id the server made up (``line_id``), else None."""
+    named = _NAMED_LINE.match(line)
+    return named.group("invoice") if named else None
 
 
 def row(record: Invoice) -> RawRecord:

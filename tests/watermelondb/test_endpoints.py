@@ -552,3 +552,76 @@ async def test_lines_a_native_edit_removed_are_deleted_on_watermelondb_apps(
     ]
     assert [r["id"] for r in changes["invoice_lines"]["updated"]] == [f"{invoice_id}-l0"]
     assert changes["invoice_lines"]["deleted"] == [f"{invoice_id}-l1"]
+
+
+async def test_an_app_removing_a_line_of_an_invoice_made_elsewhere_removes_it_from_the_invoice(
+    mobile: httpx.AsyncClient,
+    client: httpx.AsyncClient,
+    pair_device: PairDevice,
+    server_db: Database,
+    acme_id: uuid.UUID,
+) -> None:
+    # Found by the convergence test: the app's deletion of a line it got as "<invoice>-l1" was taken
+    # for a line the server never had, so the app lost the line while every other device kept it.
+    await publish_entities(server_db, acme_id, standard_mirror())
+    app = (await pair_device("WatermelonDB app")).headers
+    invoice_id = new_id()
+    line = {
+        "description": "Tap washer kit",
+        "product_id": product(1).id,
+        "quantity": "2",
+        "unit_amount": "49.95",
+        "tax_type": "OUTPUT2",
+        "line_amount": "99.90",
+        "tax_amount": "14.99",
+    }
+    native = await mobile.post(
+        "/mobile/v1/mutations",
+        json={
+            "mutations": [
+                {
+                    "op": "upsert_invoice",
+                    "mutation_id": new_id(),
+                    "invoice": {
+                        "id": invoice_id,
+                        "customer_id": customer(1).id,
+                        "date": "2026-11-20",
+                        "lines": [line, line],
+                        "sub_total": "199.80",
+                        "total_tax": "29.98",
+                        "total": "229.78",
+                    },
+                }
+            ]
+        },
+    )
+    assert native.json()["results"][0]["status"] == "applied", native.text
+    first = (await client.get(PULL, params={"last_pulled_at": 0}, headers=app)).json()
+    one_line = {"sub_total": "99.90", "total_tax": "14.99", "total": "114.89"}
+    header = {**first["changes"]["invoices"]["created"][0], **one_line}
+
+    response = await client.post(
+        PUSH,
+        params={"last_pulled_at": first["timestamp"]},
+        json={
+            "invoices": {
+                **empty(),
+                "updated": [{**header, "_status": "updated", "_changed": "sub_total,total_tax,total"}],
+            },
+            "invoice_lines": {**empty(), "deleted": [f"{invoice_id}-l1"]},
+        },
+        headers=app,
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["experimentalRejectedIds"] == {}, response.text
+    record = next(
+        c["record"]
+        for c in (await mobile.get("/mobile/v1/changes", params={"cursor": 0})).json()["changes"]
+        if c["id"] == invoice_id
+    )
+    assert len(record["lines"]) == 1
+    assert record["total"] == "114.89"
+    fresh = (await pair_device("Fresh app")).headers
+    lines = (await client.get(PULL, params={"last_pulled_at": 0}, headers=fresh)).json()["changes"]
+    assert [r["id"] for r in lines["invoice_lines"]["created"]] == [f"{invoice_id}-l0"]
