@@ -330,6 +330,10 @@ class World:
         return frozenset()  # the organisation's initial value
 
     def remember_edit(self, actor: str, record_id: str, name: str, value: str, base: str) -> None:
+        if value == base:
+            # Setting a field to the value the actor already held changes nothing: the phone sends
+            # no change of it (its edit's ``changed`` leaves it out), and no merge can see one.
+            return
         seen = self.origin(actor, record_id, name, base)
         self.edits.append(Edit(next(self._counter), actor, record_id, name, value, seen, self.step_no, base))
 
