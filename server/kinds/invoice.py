@@ -303,9 +303,9 @@ class InvoiceKind:
             # A line an app pushed, or one the server named (``line_id``: a line of an invoice made
             # elsewhere); deleting a line the server never had is nothing to do.
             invoice_id = known.get(deleted)
-            if invoice_id is None and (named := _named_line_invoice(deleted)) is not None:
-                if await push.record(Invoice, "invoice", named) is not None:
-                    invoice_id = named
+            named = _named_line_invoice(deleted) if invoice_id is None else None
+            if named is not None and await push.record(Invoice, "invoice", named) is not None:
+                invoice_id = named
             if invoice_id is not None:
                 removed_of.setdefault(invoice_id, []).append(deleted)
         positions = await push.line_positions(list({**headers, **lines_of, **removed_of}))
