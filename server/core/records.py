@@ -66,17 +66,7 @@ class RecordView:
         changed = self._changed.get((ENTITY_NAME[cls], record_id))
         if changed is not None:
             return changed if isinstance(changed, cls) else None
-        # Read from the feed itself, not through the transaction's shared reader: through it, a push
-        # judged an edit against a stale record (convergence seed 7 on SQLite: a phone's edit of a
-        # field a Xero user changed was not recorded as a conflict). Cause not found yet.
-        payload = await self._session.scalar(
-            select(SyncRecord.payload).where(
-                SyncRecord.organisation_id == self._org,
-                SyncRecord.entity == ENTITY_NAME[cls],
-                SyncRecord.entity_id == record_id,
-            )
-        )
-        return msgspec.json.decode(payload, type=cls) if payload is not None else None
+        return await self._records.record(cls, record_id)
 
     async def exists_as_other_entity(self, cls: type[Entity], record_id: str) -> bool:
         """Whether ``record_id`` names a live record of another kind (ids are shared across kinds)."""
