@@ -15,7 +15,7 @@ from sync_protocol.errors import ErrorCode
 from sync_protocol.messages import MutationResult, UploadStatus, UploadStatusState
 
 # Every state an upload row can be in, as the wire names it (a test checks none is missing).
-_WIRE_STATES: dict[UploadState, UploadStatusState] = {
+WIRE_STATES: dict[UploadState, UploadStatusState] = {
     UploadState.REJECTED: "rejected",
     UploadState.SUPERSEDED: "superseded",
     UploadState.WAITING: "waiting",
@@ -49,7 +49,7 @@ class UploadStatusService:
             status=result.status,
             entity=upload.entity,
             record_id=upload.record_id,
-            state=_WIRE_STATES[UploadState(upload.state)],
+            state=WIRE_STATES[UploadState(upload.state)],
             xero_id=upload.xero_id,
             invoice_number=upload.xero_number if upload.entity == "invoice" else "",
             message=upload.last_error or result.message,
