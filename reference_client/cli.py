@@ -113,7 +113,7 @@ def _mutations_of(path: Path) -> list[AnyMutation]:
         raise CommandError(f"{path}: {exc}") from exc
 
 
-def _one(store: LocalStore, entity: str, cls: type[Any]) -> list[Any]:
+def _records_of(store: LocalStore, entity: str, cls: type[Any]) -> list[Any]:
     return [msgspec.json.decode(p, type=cls) for p in store.records(entity).values()]
 
 
@@ -121,9 +121,11 @@ def queue_example(phone: Phone) -> list[str]:
     """A customer, an invoice for them and a part payment, made of what the phone pulled (the
     organisation's default tax type, its revenue and bank accounts). Returns the record ids."""
     store = phone.store
-    organisation = next(iter(_one(store, "organisation", OrganisationSettings)), None)
-    rates = [r for r in _one(store, "tax_rate", TaxRate) if r.status == "ACTIVE" and r.can_apply_to_revenue]
-    accounts = [a for a in _one(store, "account", Account) if a.status == "ACTIVE"]
+    organisation = next(iter(_records_of(store, "organisation", OrganisationSettings)), None)
+    rates = [
+        r for r in _records_of(store, "tax_rate", TaxRate) if r.status == "ACTIVE" and r.can_apply_to_revenue
+    ]
+    accounts = [a for a in _records_of(store, "account", Account) if a.status == "ACTIVE"]
     if organisation is None:
         raise CommandError("the phone has no organisation record: refresh first", exit_code=1)
     tax_types = [r.tax_type for r in rates]
@@ -211,7 +213,10 @@ async def _status(store: LocalStore, wait: float | None, as_json: bool) -> int:
             await asyncio.sleep(0.5)
             statuses = await _statuses(phone)
     for status in statuses:
-        print(json.dumps(status)) if as_json else _print_status(status)
+        if as_json:
+            print(json.dumps(status))
+        else:
+            _print_status(status)
     if not statuses and not as_json:
         print("nothing uploaded yet")
     return 1 if any(s["state"] in ("failed", "rejected") for s in statuses) else 0
