@@ -150,3 +150,16 @@ def test_every_field_of_an_answer_is_in_the_openapi(
     for field, values in wire_fields(cls).items():
         assert field in properties, f"OpenAPI {name} has no {field}"
         assert values <= enum_values(properties[field]), (name, field)
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [PairResponse, PullResponse, ChangeOut, MutationResult, UploadStatus, ErrorBody],
+    ids=lambda c: c.__name__,
+)
+def test_every_field_of_an_answer_is_named_in_the_protocol_doc(cls: type[msgspec.Struct]) -> None:
+    doc = PROTOCOL_DOC.read_text()
+    for field in wire_fields(cls):
+        assert f"`{field}`" in doc or f'"{field}":' in doc, (
+            f"docs/protocol.md never names {cls.__name__}.{field}"
+        )
