@@ -28,6 +28,7 @@ from sync_protocol.messages import (
     PullResponse,
     PushRequest,
     PushResponse,
+    UploadStatus,
     UpsertCustomer,
     UpsertInvoice,
     VoidInvoice,
@@ -80,7 +81,8 @@ class Phone:
         batch_size: int = 100,
     ) -> None:
         self.store = store or LocalStore()
-        self.token = token
+        self.token = token or self.store.token
+        self.base_url = base_url
         self.page_limit = page_limit
         self.batch_size = batch_size
         self._http = httpx.AsyncClient(
@@ -109,7 +111,14 @@ class Phone:
         response.raise_for_status()
         paired = msgspec.json.decode(response.content, type=PairResponse)
         self.token = paired.token
+        self.store.set_pairing(self.base_url, paired.token, paired.device_id, paired.staff_name)
         return paired
+
+    async def upload_status(self, mutation_id: str) -> UploadStatus:
+        """Where one uploaded mutation stands now (``GET /mobile/v1/uploads/{mutation_id}``)."""
+        response = await self._http.get(f"/mobile/v1/uploads/{mutation_id}", headers=self._auth())
+        response.raise_for_status()
+        return msgspec.json.decode(response.content, type=UploadStatus)
 
     # --- Refresh from Cloud ---------------------------------------------------------------
 

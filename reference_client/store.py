@@ -1,4 +1,5 @@
-"""The phone's local database: server records by (entity, id), the cursor, and the outbox."""
+"""The phone's local database: server records by (entity, id), the cursor, the outbox, and the
+pairing (server URL and device token), so a restarted app carries on where it stopped."""
 
 from __future__ import annotations
 
@@ -38,6 +39,31 @@ class LocalStore:
 
     def _set_meta(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # --- the pairing: what a restarted app needs to talk to its server again ---------------
+
+    @property
+    def server_url(self) -> str | None:
+        return self._meta("server_url")
+
+    @property
+    def token(self) -> str | None:
+        return self._meta("token")
+
+    def set_pairing(self, server_url: str, token: str, device_id: str, staff_name: str) -> None:
+        with self._db:
+            for key, value in (
+                ("server_url", server_url),
+                ("token", token),
+                ("device_id", device_id),
+                ("staff_name", staff_name),
+            ):
+                self._set_meta(key, value)
+
+    def pairing(self) -> dict[str, str]:
+        """The server URL, device id and staff name this phone was paired with (never the token)."""
+        keys = ("server_url", "device_id", "staff_name")
+        return {key: value for key in keys if (value := self._meta(key)) is not None}
 
     @property
     def cursor(self) -> int:
@@ -107,6 +133,11 @@ class LocalStore:
                     "UPDATE outbox SET status = ?, result = ? WHERE mutation_id = ?",
                     (result.status, msgspec.json.encode(result), result.mutation_id),
                 )
+
+    def outbox(self) -> list[tuple[str, str, MutationResult | None]]:
+        """Every queued mutation in order: its id, ``pending`` or the push's status, and its result."""
+        rows = self._db.execute("SELECT mutation_id, status, result FROM outbox ORDER BY seq")
+        return [(m, status, _result.decode(r) if r is not None else None) for m, status, r in rows]
 
     def results(self) -> dict[str, MutationResult]:
         rows = self._db.execute("SELECT mutation_id, result FROM outbox WHERE result IS NOT NULL")

@@ -107,7 +107,17 @@ class Account(Entity, tag="account"):
 
 
 class OrganisationSettings(Entity, tag="organisation"):
-    """What a phone needs to know about the business (one record per organisation)."""
+    """What a phone needs to know about the business (one record per organisation).
+
+    Besides Xero's settings, the admin's forwarding choices, so an app can grey out what it may
+    not do: ``forward_payments`` (payments go to Xero, else they are held on the server),
+    ``invoice_status`` (how invoices are created in Xero), ``forward_invoice_edits`` (an edit of an
+    invoice in Xero is accepted; else ``invoice_edits_not_forwarded``), ``update_customers`` and
+    ``update_products`` (edits of records Xero has are sent to Xero; else held on the server),
+    ``bank_account_code`` (the bank account a payment without ``account_code`` goes to; ``null``:
+    none chosen, so a payment must name one, else ``no_bank_account``) and
+    ``revenue_account_code`` (the account of lines that name neither an account nor a product with one).
+    """
 
     name: str
     base_currency: str = "NZD"
@@ -116,6 +126,11 @@ class OrganisationSettings(Entity, tag="organisation"):
     default_sales_tax_type: str | None = None
     forward_payments: bool = True
     invoice_status: Literal["DRAFT", "AUTHORISED"] = "AUTHORISED"
+    forward_invoice_edits: bool = True
+    update_customers: bool = True
+    update_products: bool = True
+    bank_account_code: str | None = None
+    revenue_account_code: str | None = None
 
 
 class InvoiceLine(msgspec.Struct, kw_only=True):
@@ -152,14 +167,18 @@ class Invoice(Entity, kw_only=True, tag="invoice"):
 
 
 class Payment(Entity, kw_only=True, tag="payment"):
-    """A payment against an invoice, into a bank account (``account_code``)."""
+    """A payment against an invoice, into a bank account (``account_code``).
+
+    ``status``: ``AUTHORISED`` (in Xero, or on its way), ``DELETED``, or ``FAILED``: a payment
+    the phone made that Xero refused or that never reached it (``sync`` says why); it does not
+    count in Xero. An admin's retry that gets it into Xero makes it ``AUTHORISED`` again."""
 
     invoice_id: str
     account_code: str
     date: dt.date
     amount: Decimal
     reference: str = ""
-    status: Literal["AUTHORISED", "DELETED"] = "AUTHORISED"
+    status: Literal["AUTHORISED", "DELETED", "FAILED"] = "AUTHORISED"
     sync: RecordSync | None = None
 
 

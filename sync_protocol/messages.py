@@ -338,15 +338,28 @@ class PushResponse(msgspec.Struct, kw_only=True):
     results: list[MutationResult]
 
 
+# Besides a record's ``sync.state``: ``rejected`` (refused at the door, never stored) and
+# ``superseded`` (a failed upload the phone replaced with a corrected one of the same record).
+UploadStatusState = UploadState | Literal["rejected", "superseded"]
+
+
 class UploadStatus(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Where one uploaded mutation stands (``GET /mobile/v1/uploads/{mutation_id}``)."""
+    """Where one uploaded mutation stands (``GET /mobile/v1/uploads/{mutation_id}``).
+
+    ``status`` is the push's answer (``applied`` or ``rejected``); ``state`` where the upload is
+    now. ``xero_id`` once Xero has the record; ``invoice_number``: Xero's number of an invoice.
+    ``message``: Xero's message (``failed``), the last error (``retrying``), the reason
+    (``held``, ``rejected``); ``field``: the mutation field it concerns, when known; ``code``: the
+    rejection's code."""
 
     mutation_id: str
     status: Literal["applied", "rejected"]
     entity: str
     record_id: str
-    state: UploadState | Literal["rejected"]
+    state: UploadStatusState
     xero_id: str | None = None
+    invoice_number: str = ""
     message: str = ""
+    field: str | None = None
     code: str | None = None
     updated_at: datetime | None = None

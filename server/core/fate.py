@@ -36,7 +36,7 @@ from server.core.states import DEAD_STATES, RESOLVED_STATES, UploadState
 from server.db.chunks import chunks
 from server.db.sync_models import Upload, UploadDependency
 from server.db.types import utcnow
-from sync_protocol.entities import ENTITY_NAME, Entity, Invoice, RecordSync, encode_entity
+from sync_protocol.entities import ENTITY_NAME, Entity, Invoice, Payment, RecordSync, encode_entity
 from sync_protocol.errors import ErrorCode
 
 InvoiceStatus = Literal["DRAFT", "SUBMITTED", "AUTHORISED", "PAID", "VOIDED", "DELETED"]
@@ -434,6 +434,11 @@ class _Records:
             changes["xero_id"] = fate.xero_id
             if isinstance(record, Invoice):
                 changes.update(_invoice_changes(fate))
+        if isinstance(record, Payment) and upload.kind == "create_payment" and self.is_latest(upload):
+            # A payment Xero refused (or that never reached it) is not AUTHORISED anywhere.
+            status = _payment_status(record, fate)
+            if status != record.status:
+                changes["status"] = status
         if changes:
             self.put(upload.entity, msgspec.structs.replace(record, **changes))
 
@@ -491,6 +496,12 @@ def _sync_of(upload: Upload, fate: Fate) -> RecordSync | None:
     return RecordSync(
         state=UploadState(upload.state).on_wire, mutation_id=upload.mutation_id, message=message, field=field
     )
+
+
+def _payment_status(payment: Payment, fate: Fate) -> Literal["AUTHORISED", "DELETED", "FAILED"]:
+    if isinstance(fate, Failed):
+        return "FAILED"
+    return "AUTHORISED" if payment.status == "FAILED" else payment.status
 
 
 def _invoice_changes(fate: InXero) -> dict[str, object]:

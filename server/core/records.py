@@ -175,5 +175,12 @@ def with_forwarding(organisation: OrganisationSettings, settings: ForwardingSett
     """The organisation record phones get: Xero's settings plus the admin's forwarding choices."""
     status = "DRAFT" if settings.invoice_status == "DRAFT" else "AUTHORISED"
     return msgspec.structs.replace(
-        organisation, forward_payments=settings.forward_payments, invoice_status=status
+        organisation,
+        forward_payments=settings.forward_payments,
+        invoice_status=status,
+        forward_invoice_edits=settings.forward_invoice_edits,
+        update_customers=settings.update_customers,
+        update_products=settings.update_products,
+        bank_account_code=settings.bank_account_code,
+        revenue_account_code=settings.revenue_account_code,
     )

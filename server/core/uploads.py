@@ -8,10 +8,24 @@ import msgspec
 from sqlalchemy import select
 
 from server.core.errors import NotFound
+from server.core.states import UploadState
 from server.db.database import Database
 from server.db.sync_models import Upload
 from sync_protocol.errors import ErrorCode
-from sync_protocol.messages import MutationResult, UploadStatus
+from sync_protocol.messages import MutationResult, UploadStatus, UploadStatusState
+
+# Every state an upload row can be in, as the wire names it (a test checks none is missing).
+WIRE_STATES: dict[UploadState, UploadStatusState] = {
+    UploadState.REJECTED: "rejected",
+    UploadState.SUPERSEDED: "superseded",
+    UploadState.WAITING: "waiting",
+    UploadState.ACCEPTED: "accepted",
+    UploadState.FORWARDING: "forwarding",
+    UploadState.IN_XERO: "in_xero",
+    UploadState.RETRYING: "retrying",
+    UploadState.FAILED: "failed",
+    UploadState.HELD: "held",
+}
 
 _result_decoder = msgspec.json.Decoder(MutationResult)
 
@@ -35,10 +49,11 @@ class UploadStatusService:
             status=result.status,
             entity=upload.entity,
             record_id=upload.record_id,
-            # Any state, as stored: a superseded upload says so, though the wire type lists no such state.
-            state=upload.state,  # type: ignore[arg-type]
+            state=WIRE_STATES[UploadState(upload.state)],
             xero_id=upload.xero_id,
+            invoice_number=upload.xero_number if upload.entity == "invoice" else "",
             message=upload.last_error or result.message,
+            field=upload.error_field or result.field,
             code=result.code,
             updated_at=upload.updated_at,
         )

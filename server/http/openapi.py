@@ -12,7 +12,8 @@ detail, extra}``. ``complete(openapi)`` adds them to every operation, once, afte
   runs (device requests, pairing, sign-in);
 - the mobile protocol header is a documented, required parameter;
 - security schemes: the admin's bearer session or session cookie, the device's bearer token;
-- 204 and 304 answers have no body.
+- 204 and 304 answers have no body;
+- the records a pull sends and the error codes (``server.http.openapi_records``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from litestar.openapi.spec import (
 )
 
 from server.http.admin_auth import SESSION_COOKIE
+from server.http.openapi_records import describe_records
 from sync_protocol.version import MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, PROTOCOL_HEADER
 
 ADMIN_BEARER = "adminSession"
@@ -160,4 +162,5 @@ def complete(openapi: OpenAPI) -> OpenAPI:
                 if not (isinstance(p, Parameter) and p.name == PROTOCOL_HEADER)
             ]
             operation.parameters = [_protocol_header(), *parameters]
+    describe_records(openapi)  # the records a pull sends, the error codes' enum
     return openapi

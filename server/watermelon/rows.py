@@ -66,6 +66,11 @@ def record_row(record: Entity) -> RawRecord:
             "default_sales_tax_type": record.default_sales_tax_type,
             "forward_payments": record.forward_payments,
             "invoice_status": record.invoice_status,
+            "forward_invoice_edits": record.forward_invoice_edits,
+            "update_customers": record.update_customers,
+            "update_products": record.update_products,
+            "bank_account_code": record.bank_account_code,
+            "revenue_account_code": record.revenue_account_code,
         }
     if isinstance(record, Product):
         return product.row(record)

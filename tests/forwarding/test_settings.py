@@ -213,3 +213,33 @@ async def test_every_forwarding_run_is_in_the_sync_log_with_counts(
     assert sum(run["created"] for run in runs) == 1
     assert all(run["status"] == "succeeded" for run in runs)
     assert sum(run["xero_calls"] for run in runs) >= 1
+
+
+async def test_phones_see_every_setting_that_changes_what_they_may_do(
+    forwarding: Forwarding, phone: Phone
+) -> None:
+    await forwarding.set(
+        forward_invoice_edits=False,
+        update_customers=False,
+        update_products=False,
+        bank_account_code=BANK,
+        revenue_account_code=SALES,
+        invoice_status="DRAFT",
+    )
+    await phone.refresh()
+
+    [payload] = phone.store.records("organisation").values()
+    organisation = msgspec.json.decode(payload, type=OrganisationSettings)
+    assert (
+        organisation.forward_invoice_edits,
+        organisation.update_customers,
+        organisation.update_products,
+        organisation.bank_account_code,
+        organisation.revenue_account_code,
+        organisation.invoice_status,
+    ) == (False, False, False, BANK, SALES, "DRAFT")
+
+    await forwarding.set(bank_account_code=None)
+    await phone.refresh()
+    [payload] = phone.store.records("organisation").values()
+    assert msgspec.json.decode(payload, type=OrganisationSettings).bank_account_code is None

@@ -34,7 +34,7 @@ def test_the_xero_sandbox_bench_and_tests_stay_out_of_the_wheel() -> None:
     assert shipped_roots.isdisjoint({"xero_sandbox", "bench", "tests"})
 
 
-def test_every_console_template_static_file_and_migration_is_package_data() -> None:
+def test_every_console_template_static_file_migration_and_example_is_package_data() -> None:
     data = CONFIG["package-data"]
     needed = {
         "server.admin.console": [*(ROOT / "server/admin/console/templates").rglob("*.html")],
@@ -42,6 +42,7 @@ def test_every_console_template_static_file_and_migration_is_package_data() -> N
             *(ROOT / "server/migrations/versions").glob("*.py"),
             ROOT / "server/migrations/script.py.mako",
         ],
+        "mobile_api": [*(ROOT / "mobile_api/golden").glob("*.json")],  # the OpenAPI examples
     }
     needed["server.admin.console"] += [
         p for p in (ROOT / "server/admin/console/static").rglob("*") if p.is_file()

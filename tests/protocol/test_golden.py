@@ -12,6 +12,7 @@ import msgspec
 import pytest
 
 from mobile_api import examples
+from mobile_api.examples import GOLDEN
 from server.app import create_app
 from server.core.crypto import new_key_text
 from server.http.errors import ErrorEnvelope
@@ -27,7 +28,6 @@ from sync_protocol.messages import (
     UploadStatus,
 )
 
-GOLDEN = Path(__file__).parent / "golden"
 ROOT = Path(__file__).resolve().parents[2]
 PROTOCOL_DOC = ROOT / "docs" / "protocol.md"
 

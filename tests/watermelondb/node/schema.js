@@ -25,6 +25,11 @@ module.exports = appSchema({
         { name: 'default_sales_tax_type', type: 'string', isOptional: true },
         { name: 'forward_payments', type: 'boolean' },
         { name: 'invoice_status', type: 'string' },
+        { name: 'forward_invoice_edits', type: 'boolean' },
+        { name: 'update_customers', type: 'boolean' },
+        { name: 'update_products', type: 'boolean' },
+        { name: 'bank_account_code', type: 'string', isOptional: true },
+        { name: 'revenue_account_code', type: 'string', isOptional: true },
       ],
     }),
     tableSchema({
