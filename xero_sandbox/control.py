@@ -15,6 +15,7 @@ from litestar.params import FromPath
 
 from . import contacts, invoices, items, payments
 from .faults import FaultSpec
+from .money import TaxRounding
 from .reference import tax_rate_wire
 from .sandbox import Sandbox
 from .scopes import DEFAULT_SCOPE
@@ -62,6 +63,10 @@ class WebhookEvent(msgspec.Struct, kw_only=True):
     category: Literal["CONTACT", "INVOICE"]
     resource_id: str
     event_type: Literal["CREATE", "UPDATE"] = "UPDATE"
+
+
+class TaxRoundingRule(msgspec.Struct, kw_only=True):
+    rounding: TaxRounding
 
 
 class Revoke(msgspec.Struct, kw_only=True):
@@ -158,6 +163,13 @@ async def change_tax_rate(
 ) -> Response[bytes]:
     fields = msgspec.json.decode(await request.body() or b"{}", type=dict[str, Any])
     return _json(tax_rate_wire(_sandbox(request).user_change_tax_rate(tenant_id, tax_type, fields)))
+
+
+@post("/organisations/{tenant_id:str}/tax-rounding")
+async def set_tax_rounding(request: Request[Any, Any, Any], tenant_id: FromPath[str]) -> Response[bytes]:
+    """How ties of a line's computed tax round (``half_up`` or ``half_even``); a given TaxAmount stays."""
+    spec: TaxRoundingRule = await _body(request, TaxRoundingRule)
+    return _json({"rounding": _sandbox(request).set_tax_rounding(tenant_id, spec.rounding)})
 
 
 @post("/organisations/{tenant_id:str}/invoices/{invoice_id:str}/payments")
@@ -322,6 +334,7 @@ HANDLERS = [
     archive_contact,
     delete_item,
     change_tax_rate,
+    set_tax_rounding,
     record_payment,
     edit_invoice,
     void_invoice,

@@ -70,6 +70,7 @@ class Sandbox:
         with self.locked() as state:
             now = self.now()
             org = seed.build_organisation(name, region, seed_value, now)
+            org.tax_rounding = self.config.tax_rounding
             if org.tenant_id in state.organisations:
                 raise ValueError(f"an organisation from seed {seed_value} exists already; use another seed")
             seed.add_contacts(org, contacts_count, seed_value, now)
@@ -156,6 +157,11 @@ class Sandbox:
     def user_delete_item(self, tenant_id: str, item_id: str) -> Record:
         with self.locked():
             return items.delete(self.organisation(tenant_id), item_id)
+
+    def set_tax_rounding(self, tenant_id: str, rounding: str) -> str:
+        with self.locked():
+            self.organisation(tenant_id).tax_rounding = rounding
+            return rounding
 
     def user_change_tax_rate(self, tenant_id: str, tax_type: str, fields: dict[str, Any]) -> Record:
         """Edit a tax rate: Status (ACTIVE/DELETED/ARCHIVED/PENDING), Name, or a single-component Rate."""

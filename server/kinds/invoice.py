@@ -424,6 +424,9 @@ def _line(draft: InvoiceDraft, index: int, context: InvoiceContext) -> dict[str,
         element["TaxType"] = tax_type
     if line.discount_rate is not None:
         element["DiscountRate"] = to_decimal(line.discount_rate)
+    # The phone's own tax (Xero's per-line rounding, checked at push): Xero keeps a given TaxAmount,
+    # so its totals are the phone's whatever its own tie-breaking would have given.
+    element["TaxAmount"] = to_decimal(line.tax_amount)
     return element
 
 
