@@ -65,8 +65,10 @@ class WebhookEvent(msgspec.Struct, kw_only=True):
     event_type: Literal["CREATE", "UPDATE"] = "UPDATE"
 
 
-class TaxRoundingRule(msgspec.Struct, kw_only=True):
-    rounding: TaxRounding
+class TaxRules(msgspec.Struct, kw_only=True):
+    rounding: TaxRounding | None = None
+    # False: a line's given TaxAmount is dropped and the tax computed, as a client that never sent it.
+    keep_given_tax: bool | None = None
 
 
 class Revoke(msgspec.Struct, kw_only=True):
@@ -165,11 +167,13 @@ async def change_tax_rate(
     return _json(tax_rate_wire(_sandbox(request).user_change_tax_rate(tenant_id, tax_type, fields)))
 
 
-@post("/organisations/{tenant_id:str}/tax-rounding")
-async def set_tax_rounding(request: Request[Any, Any, Any], tenant_id: FromPath[str]) -> Response[bytes]:
-    """How ties of a line's computed tax round (``half_up`` or ``half_even``); a given TaxAmount stays."""
-    spec: TaxRoundingRule = await _body(request, TaxRoundingRule)
-    return _json({"rounding": _sandbox(request).set_tax_rounding(tenant_id, spec.rounding)})
+@post("/organisations/{tenant_id:str}/tax-rules")
+async def set_tax_rules(request: Request[Any, Any, Any], tenant_id: FromPath[str]) -> Response[bytes]:
+    """How ties of a line's computed tax round (``half_up``, ``half_even``), and whether a line's own
+    TaxAmount is kept (Xero does); fields left out stay as they are."""
+    spec: TaxRules = await _body(request, TaxRules)
+    org = _sandbox(request).set_tax_rules(tenant_id, spec.rounding, spec.keep_given_tax)
+    return _json({"rounding": org.tax_rounding, "keep_given_tax": org.keep_given_tax})
 
 
 @post("/organisations/{tenant_id:str}/invoices/{invoice_id:str}/payments")
@@ -334,7 +338,7 @@ HANDLERS = [
     archive_contact,
     delete_item,
     change_tax_rate,
-    set_tax_rounding,
+    set_tax_rules,
     record_payment,
     edit_invoice,
     void_invoice,

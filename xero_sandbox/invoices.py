@@ -213,6 +213,8 @@ def _line(
             rate = tax_rate["EffectiveRate"]
     amount = line_amount(quantity, unit, discount or Decimal(0))
     given_tax = _decimal(raw, "TaxAmount", None, errors) if amount_type != "NoTax" else None
+    if not org.keep_given_tax:
+        given_tax = None
     rounding: TaxRounding = "half_even" if org.tax_rounding == "half_even" else "half_up"
     # A line's own TaxAmount overrides the computed one (the spec's LineItem.TaxAmount).
     tax = round_money(given_tax) if given_tax is not None else line_tax(amount, rate, amount_type, rounding)

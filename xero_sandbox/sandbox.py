@@ -158,10 +158,16 @@ class Sandbox:
         with self.locked():
             return items.delete(self.organisation(tenant_id), item_id)
 
-    def set_tax_rounding(self, tenant_id: str, rounding: str) -> str:
+    def set_tax_rules(
+        self, tenant_id: str, rounding: str | None, keep_given_tax: bool | None
+    ) -> Organisation:
         with self.locked():
-            self.organisation(tenant_id).tax_rounding = rounding
-            return rounding
+            org = self.organisation(tenant_id)
+            if rounding is not None:
+                org.tax_rounding = rounding
+            if keep_given_tax is not None:
+                org.keep_given_tax = keep_given_tax
+            return org
 
     def user_change_tax_rate(self, tenant_id: str, tax_type: str, fields: dict[str, Any]) -> Record:
         """Edit a tax rate: Status (ACTIVE/DELETED/ARCHIVED/PENDING), Name, or a single-component Rate."""

@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 
 from server.core import merge
-from server.core.fate import Failed, Fate, InXero
+from server.core.fate import Failed, Fate, InXero, Problem
 from server.core.invoices import build_invoice
 from server.core.push import Staging
 from server.core.rejections import Rejected
@@ -88,7 +88,9 @@ async def _found_again(jobs: list[Job], since: datetime, xero: XeroReads) -> lis
     creates = {job.item.record_id: (job.element, _total(job)) for job in jobs}
     invoices = await xero.invoices_made(creates, since)
     return [
-        (job, invoice_fate(invoices[job.item.record_id])) for job in jobs if job.item.record_id in invoices
+        (job, _checked(job, invoices[job.item.record_id], invoice_fate(invoices[job.item.record_id])))
+        for job in jobs
+        if job.item.record_id in invoices
     ]
 
 
@@ -98,10 +100,43 @@ def _total(job: Job) -> Decimal:
 
 
 def _answered(job: Job, element: Any, fate: InXero) -> InXero:
-    """A merged edit's fate carries the fields the merge settled, and what was resolved."""
+    """A merged edit's fate carries the fields the merge settled, and what was resolved; one that
+    sent the phone's lines says whether Xero's totals are the phone's."""
+    if "LineItems" in job.element:
+        fate = _checked(job, element, fate)
     if job.conflicts is None:
         return fate
     return dataclasses.replace(fate, fields=job.fields, note=merge.note_of(job.conflicts))
+
+
+def _checked(job: Job, element: Any, fate: InXero) -> InXero:
+    """The fate, saying so when Xero's totals of the invoice are not the upload's."""
+    mutation = job.item.mutation
+    if not isinstance(mutation, UpsertInvoice) or not isinstance(element, wire.Invoice):
+        return fate
+    problem = totals_problem(mutation.invoice, element)
+    return dataclasses.replace(fate, problem=problem) if problem is not None else fate
+
+
+def totals_problem(draft: InvoiceDraft, invoice: wire.Invoice) -> Problem | None:
+    """``xero_totals_differ`` when Xero's SubTotal, TotalTax or Total are not the phone's, and by how much."""
+    pairs = {
+        "SubTotal": (invoice.sub_total, to_decimal(draft.sub_total)),
+        "TotalTax": (invoice.total_tax, to_decimal(draft.total_tax)),
+        "Total": (invoice.total, to_decimal(draft.total)),
+    }
+    differ = {key: (xero, phone) for key, (xero, phone) in pairs.items() if xero != phone}
+    if not differ:
+        return None
+    said = "; ".join(
+        f"{key} {xero} in Xero, {phone} on the phone ({xero - phone:+})"
+        for key, (xero, phone) in differ.items()
+    )
+    details: dict[str, object] = {
+        key: {"xero": str(xero), "phone": str(phone), "difference": str(xero - phone)}
+        for key, (xero, phone) in differ.items()
+    }
+    return Problem(ErrorCode.XERO_TOTALS_DIFFER, f"Xero's totals differ from the phone's: {said}", details)
 
 
 INVOICE_CREATE = Operation(
@@ -113,6 +148,7 @@ INVOICE_CREATE = Operation(
     wire.Invoices,
     id_key="InvoiceID",
     found_again=_found_again,
+    answered=_checked,
 )
 INVOICE_UPDATE = Operation(
     "invoice_update",

@@ -166,7 +166,7 @@ def test_the_tie_rule_of_a_computed_tax_is_set_per_organisation(
     contact_id = first_contact_id(xero)
     assert create_invoice(xero, contact_id, [line("0.30", tax="OUTPUT2")])["TotalTax"] == Decimal("0.05")
     answer = sandbox.control().post(
-        f"/organisations/{xero_org.tenant_id}/tax-rounding", json={"rounding": "half_even"}
+        f"/organisations/{xero_org.tenant_id}/tax-rules", json={"rounding": "half_even"}
     )
     assert answer.status_code == 200, answer.text
     assert create_invoice(xero, contact_id, [line("0.30", tax="OUTPUT2")])["TotalTax"] == Decimal("0.04")
