@@ -167,6 +167,15 @@ async def change_tax_rate(
     return _json(tax_rate_wire(_sandbox(request).user_change_tax_rate(tenant_id, tax_type, fields)))
 
 
+@post("/organisations/{tenant_id:str}/payment-terms")
+async def set_payment_terms(request: Request[Any, Any, Any], tenant_id: FromPath[str]) -> Response[bytes]:
+    """The organisation's default PaymentTerms (``{"Sales": {"Day": 20, "Type": "OFFOLLOWINGMONTH"}}``);
+    a contact's own are set with the contact edit above (its ``PaymentTerms`` field)."""
+    terms = msgspec.json.decode(await request.body() or b"{}", type=dict[str, Any])
+    info = _sandbox(request).user_set_payment_terms(tenant_id, terms)
+    return _json({"PaymentTerms": info["PaymentTerms"]})
+
+
 @post("/organisations/{tenant_id:str}/tax-rules")
 async def set_tax_rules(request: Request[Any, Any, Any], tenant_id: FromPath[str]) -> Response[bytes]:
     """How ties of a line's computed tax round (``half_up``, ``half_even``), and whether a line's own
@@ -338,6 +347,7 @@ HANDLERS = [
     archive_contact,
     delete_item,
     change_tax_rate,
+    set_payment_terms,
     set_tax_rules,
     record_payment,
     edit_invoice,

@@ -169,6 +169,18 @@ class Sandbox:
                 org.keep_given_tax = keep_given_tax
             return org
 
+    def user_set_payment_terms(self, tenant_id: str, terms: dict[str, Any]) -> Record:
+        """An admin sets the organisation's default payment terms (Settings > Invoice settings)."""
+        with self.locked():
+            org = self.organisation(tenant_id)
+            errors = contacts.payment_terms_errors(terms)
+            if errors:
+                raise ValidationFailed([{"ValidationErrors": [{"Message": message} for message in errors]}])
+            org.info["PaymentTerms"] = {
+                side: dict(terms[side]) for side in ("Bills", "Sales") if isinstance(terms.get(side), dict)
+            }
+            return org.info
+
     def user_change_tax_rate(self, tenant_id: str, tax_type: str, fields: dict[str, Any]) -> Record:
         """Edit a tax rate: Status (ACTIVE/DELETED/ARCHIVED/PENDING), Name, or a single-component Rate."""
         with self.locked():

@@ -14,7 +14,7 @@ import dataclasses
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,7 @@ import msgspec
 
 from server.core import merge
 from server.core.fate import Failed, Fate, InXero, Problem
-from server.core.invoices import build_invoice
+from server.core.invoices import build_invoice, default_due_date
 from server.core.push import Staging
 from server.core.rejections import Rejected
 from server.db.sync_models import Upload
@@ -244,6 +244,10 @@ class InvoiceKind:
             default_tax_type=organisation.default_sales_tax_type if organisation else None,
             status="DRAFT" if settings.invoice_status == "DRAFT" else "AUTHORISED",
             url=backlink(context.base_url, draft.id),
+            # The phone's, else the one the record got from payment terms at push, else by terms now.
+            due_date=draft.due_date
+            or (invoice.due_date if invoice is not None else None)
+            or default_due_date(draft.date, customer, organisation),
         )
         xero_id = invoice.xero_id if invoice else None
         try:
@@ -409,6 +413,7 @@ class InvoiceContext:
     default_tax_type: str | None
     status: str  # DRAFT | AUTHORISED, for new invoices
     url: str
+    due_date: date | None = None  # when the draft has none: from payment terms (server.core.invoices)
 
 
 class MissingAccount(Exception):
@@ -427,8 +432,9 @@ def invoice_element(draft: InvoiceDraft, context: InvoiceContext, xero_id: str |
         "Type": "ACCREC",
         "Contact": {"ContactID": context.contact_xero_id},
         "Date": draft.date.isoformat(),
-        # Xero wants a due date on approved invoices; the phone's, or the invoice date.
-        "DueDate": (draft.due_date or draft.date).isoformat(),
+        # Xero wants a due date on approved invoices and applies no payment terms itself: the
+        # phone's, else the terms' (``InvoiceContext.due_date``), else the invoice date.
+        "DueDate": (draft.due_date or context.due_date or draft.date).isoformat(),
         "LineAmountTypes": draft.line_amount_type,
         "Reference": draft.reference,
         "Url": context.url,
