@@ -273,6 +273,7 @@ class Phone:
         lines: list[Line],
         *,
         date: dt.date | None = None,
+        due_date: dt.date | None = None,
         line_amount_type: LineAmountType = "Exclusive",
         invoice_id: str | None = None,
         reference: str = "",
@@ -290,6 +291,7 @@ class Phone:
             customer_id=customer_id,
             reference=reference,
             date=date or dt.date.today(),
+            due_date=due_date,  # None: the server gives it one from payment terms
             line_amount_type=line_amount_type,
             lines=drafted,
             sub_total=money_text(totals.sub_total),

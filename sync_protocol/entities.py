@@ -14,6 +14,8 @@ from typing import Literal
 
 import msgspec
 
+from sync_protocol.terms import PaymentTerm
+
 LineAmountType = Literal["Exclusive", "Inclusive", "NoTax"]
 
 
@@ -77,6 +79,9 @@ class Customer(Entity, tag="customer"):
     status: Literal["ACTIVE", "ARCHIVED"] = "ACTIVE"
     # Set when the customer was created or edited on a phone: its upload's fate.
     sync: RecordSync | None = None
+    # The contact's sales payment terms in Xero (``PaymentTerms.Sales``): an invoice without a due
+    # date gets one from them (``sync_protocol.terms``), else from the organisation's.
+    sales_terms: PaymentTerm | None = None
 
 
 class Product(Entity, tag="product"):
@@ -131,6 +136,8 @@ class OrganisationSettings(Entity, tag="organisation"):
     update_products: bool = True
     bank_account_code: str | None = None
     revenue_account_code: str | None = None
+    # The organisation's sales payment terms in Xero: the due date of an invoice whose customer has none.
+    sales_terms: PaymentTerm | None = None
 
 
 class InvoiceLine(msgspec.Struct, kw_only=True):

@@ -43,6 +43,8 @@ class ErrorCode(StrEnum):
     INVALID_VALUE = "invalid_value"
     INVOICE_EDITS_NOT_FORWARDED = "invoice_edits_not_forwarded"
     NO_BANK_ACCOUNT = "no_bank_account"
+    # Said of an upload Xero took (``in_xero``), not a rejection (docs/forwarding.md).
+    XERO_TOTALS_DIFFER = "xero_totals_differ"
     # The WatermelonDB endpoints (docs/watermelondb.md).
     PUSH_CONFLICT = "push_conflict"
     READ_ONLY = "read_only"
@@ -121,6 +123,10 @@ ERROR_DESCRIPTIONS: dict[ErrorCode, str] = {
     ),
     ErrorCode.NO_BANK_ACCOUNT: (
         "The payment names no bank account and the organisation has not chosen one for payments."
+    ),
+    ErrorCode.XERO_TOTALS_DIFFER: (
+        "Not a rejection: Xero took the invoice but its sub total, tax or total differ from the phone's; "
+        "the upload's message and the sync log's error (`details`) say by how much."
     ),
     ErrorCode.PUSH_CONFLICT: (
         "A pushed record changed on the server after `last_pulled_at` (`details.table`, `details.id`); "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
 
@@ -55,5 +57,8 @@ class SandboxConfig(msgspec.Struct, kw_only=True, frozen=True):
     # Answer the gateway's 401/403 problems with lower-case keys (title, status, detail), a shape Xero's
     # own answers are documented with too; PascalCase (Type, Title, Status, Detail) otherwise.
     lowercase_problems: bool = False
+    # How a line's tax ties round when the line does not carry its own TaxAmount (money.py):
+    # "half_up" (half away from zero) or "half_even" (banker's). Per organisation: the control API.
+    tax_rounding: Literal["half_up", "half_even"] = "half_up"
     # Name the sandbox gives itself in envelopes (ProviderName is the calling app's name in Xero).
     provider_name: str = "ledgersync sandbox"

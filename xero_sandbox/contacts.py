@@ -75,8 +75,37 @@ def duplicate_name_message(name: str) -> str:
     )
 
 
-def _check(org: Organisation, element: dict[str, Any], contact_id: str | None, status: str) -> list[str]:
+TERM_TYPES = ("DAYSAFTERBILLDATE", "DAYSAFTERBILLMONTH", "OFCURRENTMONTH", "OFFOLLOWINGMONTH")
+_TERM_SIDES = {"Bills": "Bills", "Sales": "Sales Invoices"}
+
+
+def payment_terms_errors(terms: Any) -> list[str]:
+    """Xero's checks of ``PaymentTerms`` (Contact and Organisation): each side's Day and Type. The
+    month-day message is Xero's as reported; the others are the sandbox's wording."""
+    if terms is None:
+        return []
+    if not isinstance(terms, dict):
+        return ["PaymentTerms must be an object."]
     errors: list[str] = []
+    for side, said in _TERM_SIDES.items():
+        bill = terms.get(side)
+        if bill is None:
+            continue
+        if not isinstance(bill, dict) or bill.get("Type") not in TERM_TYPES:
+            errors.append(f"The payment term type for {said} is not valid.")
+            continue
+        day = bill.get("Day")
+        if not isinstance(day, int) or isinstance(day, bool) or not 0 <= day <= 31:
+            errors.append(f"Due Date for {said} must be a whole number of days.")
+        elif bill["Type"] in ("OFCURRENTMONTH", "OFFOLLOWINGMONTH") and day < 1:
+            errors.append(
+                f"Due Date for {said} must be between 1 and 31 when set to the following (or current) month."
+            )
+    return errors
+
+
+def _check(org: Organisation, element: dict[str, Any], contact_id: str | None, status: str) -> list[str]:
+    errors: list[str] = payment_terms_errors(element.get("PaymentTerms"))
     name = text(element, "Name", 255)
     if name is not None and status == "ACTIVE":
         owner = org.active_contact_names.get(_name_key(name))

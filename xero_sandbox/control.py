@@ -15,6 +15,7 @@ from litestar.params import FromPath
 
 from . import contacts, invoices, items, payments
 from .faults import FaultSpec
+from .money import TaxRounding
 from .reference import tax_rate_wire
 from .sandbox import Sandbox
 from .scopes import DEFAULT_SCOPE
@@ -62,6 +63,12 @@ class WebhookEvent(msgspec.Struct, kw_only=True):
     category: Literal["CONTACT", "INVOICE"]
     resource_id: str
     event_type: Literal["CREATE", "UPDATE"] = "UPDATE"
+
+
+class TaxRules(msgspec.Struct, kw_only=True):
+    rounding: TaxRounding | None = None
+    # False: a line's given TaxAmount is dropped and the tax computed, as a client that never sent it.
+    keep_given_tax: bool | None = None
 
 
 class Revoke(msgspec.Struct, kw_only=True):
@@ -158,6 +165,24 @@ async def change_tax_rate(
 ) -> Response[bytes]:
     fields = msgspec.json.decode(await request.body() or b"{}", type=dict[str, Any])
     return _json(tax_rate_wire(_sandbox(request).user_change_tax_rate(tenant_id, tax_type, fields)))
+
+
+@post("/organisations/{tenant_id:str}/payment-terms")
+async def set_payment_terms(request: Request[Any, Any, Any], tenant_id: FromPath[str]) -> Response[bytes]:
+    """The organisation's default PaymentTerms (``{"Sales": {"Day": 20, "Type": "OFFOLLOWINGMONTH"}}``);
+    a contact's own are set with the contact edit above (its ``PaymentTerms`` field)."""
+    terms = msgspec.json.decode(await request.body() or b"{}", type=dict[str, Any])
+    info = _sandbox(request).user_set_payment_terms(tenant_id, terms)
+    return _json({"PaymentTerms": info["PaymentTerms"]})
+
+
+@post("/organisations/{tenant_id:str}/tax-rules")
+async def set_tax_rules(request: Request[Any, Any, Any], tenant_id: FromPath[str]) -> Response[bytes]:
+    """How ties of a line's computed tax round (``half_up``, ``half_even``), and whether a line's own
+    TaxAmount is kept (Xero does); fields left out stay as they are."""
+    spec: TaxRules = await _body(request, TaxRules)
+    org = _sandbox(request).set_tax_rules(tenant_id, spec.rounding, spec.keep_given_tax)
+    return _json({"rounding": org.tax_rounding, "keep_given_tax": org.keep_given_tax})
 
 
 @post("/organisations/{tenant_id:str}/invoices/{invoice_id:str}/payments")
@@ -322,6 +347,8 @@ HANDLERS = [
     archive_contact,
     delete_item,
     change_tax_rate,
+    set_payment_terms,
+    set_tax_rules,
     record_payment,
     edit_invoice,
     void_invoice,

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from . import contacts
 from .errors import ElementInvalid, NotFound
-from .money import LineAmountType, line_amount, line_tax, totals
+from .money import LineAmountType, TaxRounding, line_amount, line_tax, round_money, totals
 from .records import is_guid, public, text, touch
 from .store import Organisation, Record, new_id
 from .wire import (
@@ -212,6 +212,12 @@ def _line(
         else:
             rate = tax_rate["EffectiveRate"]
     amount = line_amount(quantity, unit, discount or Decimal(0))
+    given_tax = _decimal(raw, "TaxAmount", None, errors) if amount_type != "NoTax" else None
+    if not org.keep_given_tax:
+        given_tax = None
+    rounding: TaxRounding = "half_even" if org.tax_rounding == "half_even" else "half_up"
+    # A line's own TaxAmount overrides the computed one (the spec's LineItem.TaxAmount).
+    tax = round_money(given_tax) if given_tax is not None else line_tax(amount, rate, amount_type, rounding)
     line: Record = {
         "LineItemID": str(raw["LineItemID"]) if is_guid(raw.get("LineItemID")) else new_id(),
         "Description": description or "",
@@ -219,7 +225,7 @@ def _line(
         "UnitAmount": unit,
         "AccountCode": account_code or "",
         "TaxType": tax_type or "",
-        "TaxAmount": line_tax(amount, rate, amount_type),
+        "TaxAmount": tax,
         "LineAmount": amount,
         "Tracking": raw.get("Tracking") or [],
     }

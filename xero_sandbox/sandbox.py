@@ -70,6 +70,7 @@ class Sandbox:
         with self.locked() as state:
             now = self.now()
             org = seed.build_organisation(name, region, seed_value, now)
+            org.tax_rounding = self.config.tax_rounding
             if org.tenant_id in state.organisations:
                 raise ValueError(f"an organisation from seed {seed_value} exists already; use another seed")
             seed.add_contacts(org, contacts_count, seed_value, now)
@@ -156,6 +157,29 @@ class Sandbox:
     def user_delete_item(self, tenant_id: str, item_id: str) -> Record:
         with self.locked():
             return items.delete(self.organisation(tenant_id), item_id)
+
+    def set_tax_rules(
+        self, tenant_id: str, rounding: str | None, keep_given_tax: bool | None
+    ) -> Organisation:
+        with self.locked():
+            org = self.organisation(tenant_id)
+            if rounding is not None:
+                org.tax_rounding = rounding
+            if keep_given_tax is not None:
+                org.keep_given_tax = keep_given_tax
+            return org
+
+    def user_set_payment_terms(self, tenant_id: str, terms: dict[str, Any]) -> Record:
+        """An admin sets the organisation's default payment terms (Settings > Invoice settings)."""
+        with self.locked():
+            org = self.organisation(tenant_id)
+            errors = contacts.payment_terms_errors(terms)
+            if errors:
+                raise ValidationFailed([{"ValidationErrors": [{"Message": message} for message in errors]}])
+            org.info["PaymentTerms"] = {
+                side: dict(terms[side]) for side in ("Bills", "Sales") if isinstance(terms.get(side), dict)
+            }
+            return org.info
 
     def user_change_tax_rate(self, tenant_id: str, tax_type: str, fields: dict[str, Any]) -> Record:
         """Edit a tax rate: Status (ACTIVE/DELETED/ARCHIVED/PENDING), Name, or a single-component Rate."""

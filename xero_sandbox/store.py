@@ -40,6 +40,10 @@ class Organisation:
     # Lower-cased name -> ContactID of ACTIVE contacts: names are unique among active contacts.
     active_contact_names: dict[str, str] = field(default_factory=dict)
     next_invoice_number: int = 1
+    # The tie rule of a line's computed tax ("half_up" or "half_even"; "": the sandbox's config).
+    tax_rounding: str = ""
+    # Whether a line's given TaxAmount is kept (Xero's way); False: computed as if it were not given.
+    keep_given_tax: bool = True
 
     def account_by_code(self, code: str) -> Record | None:
         for account in self.accounts.values():

@@ -59,6 +59,16 @@ class Forwarding:
 
 
 @dataclass(frozen=True, slots=True)
+class Problem:
+    """Something wrong with a write Xero took all the same (the record stays in Xero): the upload's
+    ``last_error``, its record's ``sync.message`` and an error of the run in the sync log say it."""
+
+    code: ErrorCode
+    message: str
+    details: dict[str, object] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class InXero:
     xero_id: str
     invoice_number: str = ""
@@ -68,6 +78,7 @@ class InXero:
     record: Entity | None = None
     note: str = ""
     fields: dict[str, object] | None = None  # or only some fields of the record (an invoice's)
+    problem: Problem | None = None  # e.g. Xero's totals are not the phone's (``xero_totals_differ``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,6 +483,8 @@ def _apply_to_row(upload: Upload, fate: Fate) -> None:
         upload.last_error = fate.reason[:4000]
     elif isinstance(fate, InXero):
         upload.xero_id = fate.xero_id
+        if fate.problem is not None:
+            upload.last_error = fate.problem.message[:4000]
         if fate.facts is not None:
             upload.xero_number = fate.facts.invoice_number or fate.invoice_number
             upload.xero_total = str(fate.facts.total) if fate.facts.total is not None else ""
@@ -490,7 +503,7 @@ def _sync_of(upload: Upload, fate: Fate) -> RecordSync | None:
     elif isinstance(fate, Held):
         message = fate.reason
     elif isinstance(fate, InXero):
-        message = fate.note
+        message = " ".join(m for m in (fate.note, fate.problem.message if fate.problem else "") if m)
     elif isinstance(fate, Waiting):
         message = fate.message
     return RecordSync(

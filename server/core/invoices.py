@@ -1,15 +1,17 @@
-"""Checking an uploaded invoice against the mirror and recomputing its amounts Xero's way."""
+"""Checking an uploaded invoice against the mirror, recomputing its amounts Xero's way, and its due date."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from server.core.records import RecordView
 from server.core.rejections import Rejected
-from sync_protocol.entities import Invoice, InvoiceLine, Product
+from sync_protocol.entities import Customer, Invoice, InvoiceLine, OrganisationSettings, Product
 from sync_protocol.errors import ErrorCode
 from sync_protocol.messages import InvoiceDraft, InvoiceLineDraft
 from sync_protocol.money import to_decimal
+from sync_protocol.terms import due_date
 from sync_protocol.totals import invoice_totals, line_amount, line_tax
 
 
@@ -65,6 +67,17 @@ async def _line(
     )
 
 
+def default_due_date(
+    invoice_date: date, customer: Customer | None, organisation: OrganisationSettings | None
+) -> date | None:
+    """The due date Xero's UI gives an invoice without one: the customer's sales terms, else the
+    organisation's (None: neither has terms)."""
+    term = (customer.sales_terms if customer else None) or (
+        organisation.sales_terms if organisation else None
+    )
+    return due_date(invoice_date, term) if term is not None else None
+
+
 async def build_invoice(view: RecordView, draft: InvoiceDraft, previous: Invoice | None) -> Invoice:
     """The invoice record the draft describes, or ``Rejected`` naming the first bad field."""
     settings = await view.organisation()
@@ -94,7 +107,8 @@ async def build_invoice(view: RecordView, draft: InvoiceDraft, previous: Invoice
         customer_id=draft.customer_id,
         reference=draft.reference,
         date=draft.date,
-        due_date=draft.due_date,
+        due_date=draft.due_date
+        or default_due_date(draft.date, await view.get(Customer, draft.customer_id), settings),
         currency=settings.base_currency if settings else "",
         line_amount_type=draft.line_amount_type,
         lines=lines,

@@ -497,7 +497,7 @@ class _Run:
             if isinstance(fate, InXero) and fate.facts is not None:
                 others = pending.get(item.record_id, set()) - no_longer - {item.upload_id}
                 if others:
-                    fate = InXero(fate.xero_id, fate.facts.invoice_number)
+                    fate = InXero(fate.xero_id, fate.facts.invoice_number, problem=fate.problem)
             if not state_of(fate).is_pending:
                 no_longer.add(item.upload_id)
             allowed.append((item, fate, operation))
@@ -521,6 +521,21 @@ class _Run:
                 report.created += 1
             else:
                 report.updated += 1
+            if fate.problem is not None:  # in Xero, but not as the phone had it
+                report.errors.append(
+                    {
+                        "data_type": item.entity,
+                        "code": str(fate.problem.code),
+                        "message": fate.problem.message,
+                        "xero_messages": [],
+                        "record": item.record_id,
+                        "upload_id": item.upload_id,
+                        "mutation_id": getattr(item.mutation, "mutation_id", ""),
+                        "field": "",
+                        "retrying": False,
+                        "details": fate.problem.details or {},
+                    }
+                )
         elif isinstance(fate, Held):
             report.held += 1
         elif isinstance(fate, Delayed):

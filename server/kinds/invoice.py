@@ -14,15 +14,15 @@ import dataclasses
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import msgspec
 
 from server.core import merge
-from server.core.fate import Failed, Fate, InXero
-from server.core.invoices import build_invoice
+from server.core.fate import Failed, Fate, InXero, Problem
+from server.core.invoices import build_invoice, default_due_date
 from server.core.push import Staging
 from server.core.rejections import Rejected
 from server.db.sync_models import Upload
@@ -88,7 +88,9 @@ async def _found_again(jobs: list[Job], since: datetime, xero: XeroReads) -> lis
     creates = {job.item.record_id: (job.element, _total(job)) for job in jobs}
     invoices = await xero.invoices_made(creates, since)
     return [
-        (job, invoice_fate(invoices[job.item.record_id])) for job in jobs if job.item.record_id in invoices
+        (job, _checked(job, invoices[job.item.record_id], invoice_fate(invoices[job.item.record_id])))
+        for job in jobs
+        if job.item.record_id in invoices
     ]
 
 
@@ -98,10 +100,43 @@ def _total(job: Job) -> Decimal:
 
 
 def _answered(job: Job, element: Any, fate: InXero) -> InXero:
-    """A merged edit's fate carries the fields the merge settled, and what was resolved."""
+    """A merged edit's fate carries the fields the merge settled, and what was resolved; one that
+    sent the phone's lines says whether Xero's totals are the phone's."""
+    if "LineItems" in job.element:
+        fate = _checked(job, element, fate)
     if job.conflicts is None:
         return fate
     return dataclasses.replace(fate, fields=job.fields, note=merge.note_of(job.conflicts))
+
+
+def _checked(job: Job, element: Any, fate: InXero) -> InXero:
+    """The fate, saying so when Xero's totals of the invoice are not the upload's."""
+    mutation = job.item.mutation
+    if not isinstance(mutation, UpsertInvoice) or not isinstance(element, wire.Invoice):
+        return fate
+    problem = totals_problem(mutation.invoice, element)
+    return dataclasses.replace(fate, problem=problem) if problem is not None else fate
+
+
+def totals_problem(draft: InvoiceDraft, invoice: wire.Invoice) -> Problem | None:
+    """``xero_totals_differ`` when Xero's SubTotal, TotalTax or Total are not the phone's, and by how much."""
+    pairs = {
+        "SubTotal": (invoice.sub_total, to_decimal(draft.sub_total)),
+        "TotalTax": (invoice.total_tax, to_decimal(draft.total_tax)),
+        "Total": (invoice.total, to_decimal(draft.total)),
+    }
+    differ = {key: (xero, phone) for key, (xero, phone) in pairs.items() if xero != phone}
+    if not differ:
+        return None
+    said = "; ".join(
+        f"{key} {xero} in Xero, {phone} on the phone ({xero - phone:+})"
+        for key, (xero, phone) in differ.items()
+    )
+    details: dict[str, object] = {
+        key: {"xero": str(xero), "phone": str(phone), "difference": str(xero - phone)}
+        for key, (xero, phone) in differ.items()
+    }
+    return Problem(ErrorCode.XERO_TOTALS_DIFFER, f"Xero's totals differ from the phone's: {said}", details)
 
 
 INVOICE_CREATE = Operation(
@@ -113,6 +148,7 @@ INVOICE_CREATE = Operation(
     wire.Invoices,
     id_key="InvoiceID",
     found_again=_found_again,
+    answered=_checked,
 )
 INVOICE_UPDATE = Operation(
     "invoice_update",
@@ -216,6 +252,10 @@ class InvoiceKind:
             default_tax_type=organisation.default_sales_tax_type if organisation else None,
             status="DRAFT" if settings.invoice_status == "DRAFT" else "AUTHORISED",
             url=backlink(context.base_url, draft.id),
+            # The phone's, else the one the record got from payment terms at push, else by terms now.
+            due_date=draft.due_date
+            or (invoice.due_date if invoice is not None else None)
+            or default_due_date(draft.date, customer, organisation),
         )
         xero_id = invoice.xero_id if invoice else None
         try:
@@ -387,6 +427,7 @@ class InvoiceContext:
     default_tax_type: str | None
     status: str  # DRAFT | AUTHORISED, for new invoices
     url: str
+    due_date: date | None = None  # when the draft has none: from payment terms (server.core.invoices)
 
 
 class MissingAccount(Exception):
@@ -405,8 +446,9 @@ def invoice_element(draft: InvoiceDraft, context: InvoiceContext, xero_id: str |
         "Type": "ACCREC",
         "Contact": {"ContactID": context.contact_xero_id},
         "Date": draft.date.isoformat(),
-        # Xero wants a due date on approved invoices; the phone's, or the invoice date.
-        "DueDate": (draft.due_date or draft.date).isoformat(),
+        # Xero wants a due date on approved invoices and applies no payment terms itself: the
+        # phone's, else the terms' (``InvoiceContext.due_date``), else the invoice date.
+        "DueDate": (draft.due_date or context.due_date or draft.date).isoformat(),
         "LineAmountTypes": draft.line_amount_type,
         "Reference": draft.reference,
         "Url": context.url,
@@ -438,6 +480,9 @@ def _line(draft: InvoiceDraft, index: int, context: InvoiceContext) -> dict[str,
         element["TaxType"] = tax_type
     if line.discount_rate is not None:
         element["DiscountRate"] = to_decimal(line.discount_rate)
+    # The phone's own tax (Xero's per-line rounding, checked at push): Xero keeps a given TaxAmount,
+    # so its totals are the phone's whatever its own tie-breaking would have given.
+    element["TaxAmount"] = to_decimal(line.tax_amount)
     return element
 
 

@@ -152,6 +152,18 @@ class Address(Wire):
     country: str = ""
 
 
+class Bill(Wire):
+    """One side of ``PaymentTerms``: a day (0-31) and what it counts from (``PaymentTermType``)."""
+
+    day: int | None = None
+    type: str | None = None
+
+
+class PaymentTerms(Wire):
+    bills: Bill | None = None
+    sales: Bill | None = None
+
+
 class Contact(Wire):
     contact_id: str = msgspec.field(default="", name="ContactID")  # absent on refused elements
     name: str = ""
@@ -167,6 +179,7 @@ class Contact(Wire):
     is_supplier: bool = False
     addresses: list[Address] = msgspec.field(default_factory=list)
     phones: list[Phone] = msgspec.field(default_factory=list)
+    payment_terms: PaymentTerms | None = None
     updated_date_utc: XeroDateTime | None = msgspec.field(default=None, name="UpdatedDateUTC")
     # Per-element results of writes (summarizeErrors=false).
     status_attribute_string: str | None = None
@@ -212,6 +225,7 @@ class Organisation(Wire):
     country_code: str = ""
     default_sales_tax: str | None = None
     pays_tax: bool = True
+    payment_terms: PaymentTerms | None = None
 
 
 class ContactRef(Wire):

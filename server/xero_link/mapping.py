@@ -16,6 +16,7 @@ from server.core.fate import InvoiceFacts
 from server.core.mirror_store import Mapped
 from server.xero import wire
 from sync_protocol import entities
+from sync_protocol.terms import TERM_TYPES, PaymentTerm
 
 # Account types phones and admins use: where payments go, what sales are booked to.
 _LINE_AMOUNT_TYPES: dict[str, entities.LineAmountType] = {
@@ -77,6 +78,14 @@ def _address(contact: wire.Contact) -> entities.Address | None:
     return None
 
 
+def sales_terms_of(terms: wire.PaymentTerms | None) -> PaymentTerm | None:
+    """The sales side of Xero's ``PaymentTerms``, when it names a day and a known type."""
+    sales = terms.sales if terms is not None else None
+    if sales is None or sales.day is None or sales.type not in TERM_TYPES:
+        return None
+    return PaymentTerm(day=sales.day, type=sales.type)
+
+
 def customer_of(contact: wire.Contact, entity_id: str) -> Mapped:
     active = contact.contact_status == "ACTIVE"
     entity = entities.Customer(
@@ -92,6 +101,7 @@ def customer_of(contact: wire.Contact, entity_id: str) -> Mapped:
         tax_number=contact.tax_number,
         address=_address(contact),
         status="ACTIVE" if active else "ARCHIVED",  # GDPRREQUEST is archived for phones
+        sales_terms=sales_terms_of(contact.payment_terms),
     )
     return Mapped(contact.contact_id.lower(), entity, active, utc(contact.updated_date_utc))
 
@@ -140,6 +150,7 @@ def organisation_of(organisation: wire.Organisation, entity_id: str) -> Mapped:
         base_currency=organisation.base_currency or "NZD",
         country_code=organisation.country_code,
         default_line_amount_type=_LINE_AMOUNT_TYPES.get(organisation.default_sales_tax or "", "Exclusive"),
+        sales_terms=sales_terms_of(organisation.payment_terms),
     )
     return Mapped(organisation.organisation_id.lower(), entity, True, None)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 
 import httpx
@@ -9,8 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.fixtures.sandbox import RunningSandbox
 from tests.sandbox.support import create_invoice, first_contact_id, line
 from xero_sandbox.money import line_amount, line_tax, totals
+from xero_sandbox.store import Organisation
 
 CENT = Decimal("0.01")
 money_2dp = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99999.99"), places=2)
@@ -141,4 +144,40 @@ def test_xero_rounding_guide_example(xero: httpx.Client) -> None:
         Decimal("76.30"),
         Decimal("11.44"),
         Decimal("87.74"),
+    )
+
+
+def test_a_line_keeps_the_tax_amount_it_is_given(xero: httpx.Client) -> None:
+    # 0.30 at 15% is 0.045: computed 0.05, but the client says 0.04 and Xero keeps what it is given.
+    created = create_invoice(
+        xero, first_contact_id(xero), [line("0.30", tax="OUTPUT2", TaxAmount=Decimal("0.04"))]
+    )
+    assert created["LineItems"][0]["TaxAmount"] == Decimal("0.04")
+    assert (created["SubTotal"], created["TotalTax"], created["Total"]) == (
+        Decimal("0.30"),
+        Decimal("0.04"),
+        Decimal("0.34"),
+    )
+
+
+def test_the_tie_rule_of_a_computed_tax_is_set_per_organisation(
+    sandbox: RunningSandbox, xero_org: Organisation, xero: httpx.Client
+) -> None:
+    contact_id = first_contact_id(xero)
+    assert create_invoice(xero, contact_id, [line("0.30", tax="OUTPUT2")])["TotalTax"] == Decimal("0.05")
+    answer = sandbox.control().post(
+        f"/organisations/{xero_org.tenant_id}/tax-rules", json={"rounding": "half_even"}
+    )
+    assert answer.status_code == 200, answer.text
+    assert create_invoice(xero, contact_id, [line("0.30", tax="OUTPUT2")])["TotalTax"] == Decimal("0.04")
+    given_tax = create_invoice(xero, contact_id, [line("0.30", tax="OUTPUT2", TaxAmount=Decimal("0.05"))])
+    assert given_tax["TotalTax"] == Decimal("0.05")
+
+
+def test_banker_rounding_can_be_the_sandbox_default(make_sandbox: Callable[..., RunningSandbox]) -> None:
+    other = make_sandbox(tax_rounding="half_even")
+    org = other.organisation()
+    xero = other.api(org.tenant_id)
+    assert create_invoice(xero, first_contact_id(xero), [line("0.30", tax="OUTPUT2")])["TotalTax"] == Decimal(
+        "0.04"
     )
