@@ -15,10 +15,23 @@ from server.db.database import Database
 from server.kinds import KINDS
 from server.services.devices import DeviceService
 from sync_protocol.messages import MutationResult, PushRequest
-from tests.factories import customer, make_organisation, publish_entities, standard_mirror
+from tests.factories import customer, make_organisation, product, publish_entities, standard_mirror
 
-INVOICE = PUSH_REQUEST["mutations"][1]
-NEW_CUSTOMER_ID = PUSH_REQUEST["mutations"][0]["customer"]["id"]
+
+def _on_the_factories_mirror(mutation: dict[str, Any]) -> dict[str, Any]:
+    """The documented example (recorded against the sandbox) with its product as the factories name it."""
+    if mutation["op"] != "upsert_invoice":
+        return mutation
+    lines = [
+        {**line, "product_id": product(1).id} if line.get("product_id") else line
+        for line in mutation["invoice"]["lines"]
+    ]
+    return {**mutation, "invoice": {**mutation["invoice"], "lines": lines}}
+
+
+EXAMPLE = [_on_the_factories_mirror(m) for m in PUSH_REQUEST["mutations"]]
+INVOICE = EXAMPLE[1]
+NEW_CUSTOMER_ID = EXAMPLE[0]["customer"]["id"]
 
 
 @pytest.fixture
@@ -62,9 +75,12 @@ def line(n: int, **changes: Any) -> dict[str, Any]:
     return {**INVOICE["invoice"]["lines"][n], **changes}
 
 
-async def test_the_documented_push_example_applies(database: Database, device: DevicePrincipal) -> None:
-    results = await push(database, device, *PUSH_REQUEST["mutations"])
-    assert [r.status for r in results] == ["applied"] * 3
+async def test_the_documented_push_example_applies_its_customer_and_invoice_and_refuses_its_overpayment(
+    database: Database, device: DevicePrincipal
+) -> None:
+    results = await push(database, device, *EXAMPLE)
+    assert [r.status for r in results] == ["applied", "applied", "rejected"]
+    assert results[2].code == "payment_exceeds_amount_due"
 
 
 async def test_a_replayed_mutation_returns_the_original_result(
