@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from server.core import feed
 from server.core.feed import Change
@@ -92,3 +93,20 @@ def standard_mirror(customers: int = 3, products: int = 2) -> list[Entity]:
         *(customer(n) for n in range(1, customers + 1)),
         *(product(n) for n in range(1, products + 1)),
     ]
+
+
+def documented_push() -> list[dict[str, Any]]:
+    """protocol.md's push example (recorded against the sandbox) with its product as ``product(1)``:
+    a customer, an invoice and an overpayment the server refuses."""
+    from mobile_api.examples import PUSH_REQUEST
+
+    mutations: list[dict[str, Any]] = []
+    for mutation in PUSH_REQUEST["mutations"]:
+        if mutation["op"] == "upsert_invoice":
+            lines = [
+                {**line, "product_id": product(1).id} if line.get("product_id") else line
+                for line in mutation["invoice"]["lines"]
+            ]
+            mutation = {**mutation, "invoice": {**mutation["invoice"], "lines": lines}}
+        mutations.append(mutation)
+    return mutations

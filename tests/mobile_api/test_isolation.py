@@ -7,10 +7,9 @@ import uuid
 import httpx
 import pytest
 
-from mobile_api.examples import PUSH_REQUEST
 from server.db.database import Database
 from server.services.devices import DeviceService
-from tests.factories import make_organisation, publish_entities, standard_mirror
+from tests.factories import documented_push, make_organisation, publish_entities, standard_mirror
 from tests.fixtures.devices import PROTOCOL, PairedDevice
 
 
@@ -26,8 +25,8 @@ async def outsider(server_db: Database) -> PairedDevice:
 @pytest.fixture
 async def acme_with_uploads(mobile: httpx.AsyncClient, server_db: Database, acme_id: uuid.UUID) -> None:
     await publish_entities(server_db, acme_id, standard_mirror())
-    response = await mobile.post("/mobile/v1/mutations", json=PUSH_REQUEST)
-    assert [r["status"] for r in response.json()["results"]] == ["applied"] * 3
+    response = await mobile.post("/mobile/v1/mutations", json={"mutations": documented_push()})
+    assert [r["status"] for r in response.json()["results"]] == ["applied", "applied", "rejected"]
 
 
 @pytest.mark.usefixtures("acme_with_uploads")
@@ -42,7 +41,7 @@ async def test_a_pull_sees_only_the_devices_organisation(
 async def test_a_push_cannot_refer_to_another_organisations_records(
     client: httpx.AsyncClient, outsider: PairedDevice
 ) -> None:
-    invoice, payment = PUSH_REQUEST["mutations"][1], PUSH_REQUEST["mutations"][2]
+    invoice, payment = documented_push()[1], documented_push()[2]
     response = await client.post(
         "/mobile/v1/mutations",
         json={"mutations": [{**invoice, "mutation_id": "o-1"}, {**payment, "mutation_id": "o-2"}]},
@@ -55,7 +54,7 @@ async def test_a_push_cannot_refer_to_another_organisations_records(
 async def test_a_mutation_id_of_another_organisation_is_not_a_replay(
     client: httpx.AsyncClient, outsider: PairedDevice
 ) -> None:
-    customer = PUSH_REQUEST["mutations"][0]
+    customer = documented_push()[0]
     response = await client.post(
         "/mobile/v1/mutations", json={"mutations": [customer]}, headers=outsider.headers
     )
@@ -68,7 +67,7 @@ async def test_a_mutation_id_of_another_organisation_is_not_a_replay(
 async def test_upload_status_of_another_organisation_is_not_found(
     client: httpx.AsyncClient, outsider: PairedDevice
 ) -> None:
-    mutation_id = PUSH_REQUEST["mutations"][0]["mutation_id"]
+    mutation_id = documented_push()[0]["mutation_id"]
     response = await client.get(f"/mobile/v1/uploads/{mutation_id}", headers=outsider.headers)
     assert response.status_code == 404
 

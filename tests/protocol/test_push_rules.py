@@ -8,28 +8,15 @@ from typing import Any
 import msgspec
 import pytest
 
-from mobile_api.examples import PUSH_REQUEST
 from server.core.principals import DevicePrincipal
 from server.core.push import PushService
 from server.db.database import Database
 from server.kinds import KINDS
 from server.services.devices import DeviceService
 from sync_protocol.messages import MutationResult, PushRequest
-from tests.factories import customer, make_organisation, product, publish_entities, standard_mirror
+from tests.factories import customer, documented_push, make_organisation, publish_entities, standard_mirror
 
-
-def _on_the_factories_mirror(mutation: dict[str, Any]) -> dict[str, Any]:
-    """The documented example (recorded against the sandbox) with its product as the factories name it."""
-    if mutation["op"] != "upsert_invoice":
-        return mutation
-    lines = [
-        {**line, "product_id": product(1).id} if line.get("product_id") else line
-        for line in mutation["invoice"]["lines"]
-    ]
-    return {**mutation, "invoice": {**mutation["invoice"], "lines": lines}}
-
-
-EXAMPLE = [_on_the_factories_mirror(m) for m in PUSH_REQUEST["mutations"]]
+EXAMPLE = documented_push()
 INVOICE = EXAMPLE[1]
 NEW_CUSTOMER_ID = EXAMPLE[0]["customer"]["id"]
 
