@@ -507,6 +507,19 @@ async def test_a_line_another_device_added_to_an_invoice_this_app_holds_arrives_
     assert [r["id"] for r in lines_here["updated"]] == [line["id"], "addedline0001"]
 
 
+def washer_line() -> dict[str, Any]:
+    """A native invoice line: two tap washer kits (99.90 + 14.99 GST)."""
+    return {
+        "description": "Tap washer kit",
+        "product_id": product(1).id,
+        "quantity": "2",
+        "unit_amount": "49.95",
+        "tax_type": "OUTPUT2",
+        "line_amount": "99.90",
+        "tax_amount": "14.99",
+    }
+
+
 async def test_lines_a_native_edit_removed_are_deleted_on_watermelondb_apps(
     mobile: httpx.AsyncClient,
     client: httpx.AsyncClient,
@@ -517,15 +530,7 @@ async def test_lines_a_native_edit_removed_are_deleted_on_watermelondb_apps(
     await publish_entities(server_db, acme_id, standard_mirror())
     app = (await pair_device("WatermelonDB app")).headers
     invoice_id = new_id()
-    line = {
-        "description": "Tap washer kit",
-        "product_id": product(1).id,
-        "quantity": "2",
-        "unit_amount": "49.95",
-        "tax_type": "OUTPUT2",
-        "line_amount": "99.90",
-        "tax_amount": "14.99",
-    }
+    line = washer_line()
     invoice = {"id": invoice_id, "customer_id": customer(1).id, "date": "2026-11-20", "lines": [line, line]}
     totals = {"sub_total": "199.80", "total_tax": "29.98", "total": "229.78"}
 
@@ -566,15 +571,7 @@ async def test_an_app_removing_a_line_of_an_invoice_made_elsewhere_removes_it_fr
     await publish_entities(server_db, acme_id, standard_mirror())
     app = (await pair_device("WatermelonDB app")).headers
     invoice_id = new_id()
-    line = {
-        "description": "Tap washer kit",
-        "product_id": product(1).id,
-        "quantity": "2",
-        "unit_amount": "49.95",
-        "tax_type": "OUTPUT2",
-        "line_amount": "99.90",
-        "tax_amount": "14.99",
-    }
+    line = washer_line()
     native = await mobile.post(
         "/mobile/v1/mutations",
         json={
