@@ -71,9 +71,12 @@ async def test_an_invoice_whose_customer_is_archived_in_xero_before_it_is_sent_f
             f"/organisations/{forwarding.xero_org.tenant_id}/contacts/{customer.xero_id}/archive"
         )
         assert archived.status_code == 200, archived.text
-        control.delete("/faults")
     run = await sync_and_wait(forwarding.admin, ["customers"])
     assert run["status"] == "succeeded", run["errors"]
+    # Xero takes invoices again only once the mirror has dropped the customer: sooner, the retry
+    # would send the invoice while the mirror still knew its customer.
+    with forwarding.sandbox.control() as control:
+        control.delete("/faults")
 
     # Its next attempt (after the backoff) finds the customer gone.
     counts = await settle(forwarding.admin, within=30, until=lambda counts: counts["failed"] == 1)
