@@ -42,6 +42,9 @@ class RejectionNote(msgspec.Struct, kw_only=True):
     mutation_id: str = ""
     record_id: str = ""  # empty in notes written before notes were per device (keyed by record id)
     deleted: bool = False  # the refused change was the app deleting the record
+    # Lines the app deleted as part of a refused invoice edit: it keeps them marked deleted (rejected
+    # ids) until it gets them back, as ``created``, like a refused deletion of a whole record.
+    deleted_lines: list[str] = []
 
 
 def note_key(device_id: uuid.UUID | str, record_id: str) -> str:

@@ -220,6 +220,7 @@ class Unit:
     rejection: Rejection | None = None  # the rows could not even be read as a record
     skipped: bool = False  # the server has this already
     deletion: bool = False  # the app deleted the record (a void, a payment deletion)
+    removed_lines: list[str] = field(default_factory=list)  # line rows the app deleted in this change
     result: MutationResult | None = None
     # An edit of a record the server has: the app's cursor its edit started from (the adapter's
     # ``_bases``), and the fields the app says it changed (its rows' ``_changed``; None: they do not say).

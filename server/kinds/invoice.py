@@ -355,7 +355,7 @@ class InvoiceKind:
             rows = [("invoices", invoice_id)] if invoice_id in headers else []
             rows += [("invoice_lines", raw["id"]) for raw in lines_of.get(invoice_id, [])]
             rows += [("invoice_lines", line_id) for line_id in removed_of.get(invoice_id, [])]
-            unit = Unit("invoices", invoice_id, rows)
+            unit = Unit("invoices", invoice_id, rows, removed_lines=removed_of.get(invoice_id, []))
             units.append(unit)
             server = await push.record(Invoice, "invoice", invoice_id)
             header = headers.get(invoice_id) or (row(server) if server else None)

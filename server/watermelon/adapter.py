@@ -291,8 +291,18 @@ class WatermelonSync:
             # A deletion this device pushed and the server refused: the app keeps the record marked
             # as deleted (rejected ids) until it gets it back, as ``created``.
             restore = {key for key, (note, version) in notes.items() if note.deleted and version > cursor}
+            # Lines it deleted in a refused invoice edit: their invoice is pulled, those lines in ``created``.
+            restored_lines = {
+                line_id
+                for note, version in notes.values()
+                if version > cursor
+                for line_id in note.deleted_lines
+            }
+            carrying = {
+                key for key, (note, version) in notes.items() if note.deleted_lines and version > cursor
+            }
             seen = {(TABLE_OF_ENTITY.get(r[0]), r[1]) for r in rows}
-            missing = [(TABLE_BY_NAME[t].entity, i) for t, i in restore if (t, i) not in seen]
+            missing = [(TABLE_BY_NAME[t].entity, i) for t, i in restore | carrying if (t, i) not in seen]
             if missing:
                 found = await feed.current_payloads(session, org, missing)
                 rows += [(e, i, 0, 0, found[(e, i)]) for e, i in missing if found.get((e, i)) is not None]
@@ -355,7 +365,8 @@ class WatermelonSync:
                 target = changes["invoice_lines"]
                 for line in line_rows(record, _ids_by_position(known)):
                     # A line another device added to an invoice this app holds is new to the app.
-                    (target.created if created or line["id"] in new_lines else target.updated).append(line)
+                    new = created or line["id"] in new_lines or line["id"] in restored_lines
+                    (target.created if new else target.updated).append(line)
                 if after != 0:
                     target.deleted.extend(i for i, position in known if position is None)
                     target.deleted.extend(shorter.get(entity_id, []))
@@ -623,6 +634,7 @@ class _PushPlan:
                     mutation_id=unit.mutation.mutation_id if unit.mutation else "",
                     deleted=unit.deletion,
                     record_id=unit.record_id,
+                    deleted_lines=unit.removed_lines,
                 )
                 notes.append(Change(REJECTION, key, msgspec.json.encode(note)))
         await feed.publish(session, self._org, notes)

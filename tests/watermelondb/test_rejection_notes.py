@@ -70,3 +70,35 @@ async def test_two_devices_with_refused_edits_of_one_invoice_each_keep_their_not
         "/mobile/v1/changes", params={"cursor": cursor}, headers={"If-None-Match": caught_up.headers["etag"]}
     )
     assert again.status_code == 304
+
+
+async def test_a_line_deleted_in_a_refused_invoice_edit_comes_back_to_the_app_in_created(
+    mobile: httpx.AsyncClient, server_db: Database, acme_id: uuid.UUID
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+    invoice_id = new_id()
+    header, [line] = an_invoice(invoice_id, customer(1).id, total="229.78")
+    second = {**line, "id": f"line{invoice_id[:8]}b", "position": 1}
+    header.update(sub_total="199.80", total_tax="29.98")
+    first = await pull(mobile)
+    created = {
+        "invoices": {**empty(), "created": [header]},
+        "invoice_lines": {**empty(), "created": [line, second]},
+    }
+    assert (await push(mobile, first["timestamp"], created)).json()["rejections"] == []
+    after = await pull(mobile, first["timestamp"])
+
+    # The app deletes the second line, but its new totals are wrong: the whole edit is refused.
+    edit = {**header, "_status": "updated", "sub_total": "99.90", "total_tax": "14.99", "total": "999.99"}
+    refused = {
+        "invoices": {**empty(), "updated": [edit]},
+        "invoice_lines": {**empty(), "deleted": [second["id"]]},
+    }
+    answer = (await push(mobile, after["timestamp"], refused)).json()
+    assert answer["experimentalRejectedIds"] == {"invoices": [invoice_id], "invoice_lines": [second["id"]]}
+
+    changes = (await pull(mobile, after["timestamp"]))["changes"]
+    assert [row["id"] for row in changes["invoice_lines"]["created"]] == [second["id"]]
+    assert changes["invoice_lines"]["deleted"] == []
+    [row] = changes["invoices"]["updated"]
+    assert (row["sync_state"], row["sync_code"]) == ("rejected", "totals_mismatch")
