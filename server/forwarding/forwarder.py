@@ -328,7 +328,7 @@ class _Run:
             return
         body = wire.encode({operation.envelope: [job.element for job in jobs]})  # once: key and request
         key = idempotency_key(self._client.tenant_id, operation, [job.item for job in jobs], body)
-        params = {"unitdp": "4"} if operation.envelope in ("Invoices", "Items") else None  # prices to 4 dp
+        params = dict(operation.params) or None
         try:
             answer = await self._client.write(
                 operation.method,

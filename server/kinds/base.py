@@ -53,6 +53,9 @@ class Operation:
     creates: bool
     answer: type[Any]  # the wire envelope Xero answers with
     removes: bool = False  # takes a record out of Xero (a void, a payment deletion)
+    # Query parameters of every call: ``unitdp=4`` where prices may have four decimals (Xero's default
+    # rounds unit prices to two).
+    params: tuple[tuple[str, str], ...] = ()
     id_key: str = ""  # the element's key holding the Xero id of the record it writes
     refused_record: str | None = None
     links_mirror: bool = False  # a create the mirror must then know by its Xero id as the phone's record
@@ -63,6 +66,9 @@ class Operation:
     already_done: Callable[[Job, XeroReads], Awaitable[bool]] | None = field(default=None, compare=False)
     prepare: Prepare | None = field(default=None, compare=False)
     answered: Callable[[Job, Any, InXero], InXero] | None = field(default=None, compare=False)
+
+
+UNIT_DP_4 = (("unitdp", "4"),)  # an Operation's ``params``: prices to four decimals
 
 
 @dataclass

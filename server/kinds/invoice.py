@@ -27,6 +27,7 @@ from server.core.push import Staging
 from server.core.rejections import Rejected
 from server.db.sync_models import Upload
 from server.kinds.base import (
+    UNIT_DP_4,
     Job,
     NotYet,
     Operation,
@@ -146,6 +147,7 @@ INVOICE_CREATE = Operation(
     "Invoices",
     True,
     wire.Invoices,
+    params=UNIT_DP_4,
     id_key="InvoiceID",
     found_again=_found_again,
     answered=_checked,
@@ -157,6 +159,7 @@ INVOICE_UPDATE = Operation(
     "Invoices",
     False,
     wire.Invoices,
+    params=UNIT_DP_4,
     id_key="InvoiceID",
     refused_record="invoice",
     prepare=_merged,

@@ -18,6 +18,7 @@ from server.core.push import Staging
 from server.core.rejections import Rejected
 from server.db.sync_models import Upload
 from server.kinds.base import (
+    UNIT_DP_4,
     Job,
     Operation,
     Plan,
@@ -61,6 +62,7 @@ INVOICE_VOID = Operation(
     False,
     wire.Invoices,
     removes=True,
+    params=UNIT_DP_4,
     id_key="InvoiceID",
     prepare=_read_status,
 )

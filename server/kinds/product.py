@@ -22,7 +22,17 @@ from server.core.fate import Fate, Held, InXero
 from server.core.push import Staging
 from server.core.rejections import Rejected
 from server.db.sync_models import Upload
-from server.kinds.base import Job, Operation, Plan, PlanContext, Send, Unit, WatermelonPush, XeroReads
+from server.kinds.base import (
+    UNIT_DP_4,
+    Job,
+    Operation,
+    Plan,
+    PlanContext,
+    Send,
+    Unit,
+    WatermelonPush,
+    XeroReads,
+)
 from server.kinds.rows import Unusable, convert, decimal_text, optional, same, sync_columns, text
 from server.xero import wire
 from sync_protocol.entities import Entity, Product
@@ -50,6 +60,7 @@ ITEM_CREATE = Operation(
     "Items",
     True,
     wire.Items,
+    params=UNIT_DP_4,
     id_key="ItemID",
     found_again=_found_again,
     links_mirror=True,  # later pulls update the phone's product instead of adding a second copy
@@ -61,6 +72,7 @@ ITEM_UPDATE = Operation(
     "Items",
     False,
     wire.Items,
+    params=UNIT_DP_4,
     id_key="ItemID",
     # No ``refused_record``: a refused item edit leaves the phone's product as it is, ``failed``
     # with Xero's message (``server/forwarding/refused.py`` reads back contacts and invoices only).
