@@ -238,6 +238,7 @@ def concurrent_edits(world: World, final: Final) -> tuple[Problems, dict[tuple[s
     must be recorded. Returns (lost edits, conflicts by (record id, field) with the competing values).
     """
     refused = _refused_edits(world, final)
+    recorded = recorded_conflicts(world, final) or set()
     customers = final.records("customer")
     lost: Problems = []
     conflicts: dict[tuple[str, str], set[str]] = {}
@@ -250,15 +251,21 @@ def concurrent_edits(world: World, final: Final) -> tuple[Problems, dict[tuple[s
         customer = customers.get(record_id)
         if customer is None:
             continue  # archived in Xero or never accepted: other checks judge that
-        kept = [e for e in edits if not any(e.n in other.seen for other in edits)]
+        unseen = [e for e in edits if not any(e.n in other.seen for other in edits)]
         # A three-way merge sees net changes: a side whose last edit put back the value another edit
         # started from (Xero set a phone number, then cleared it again) changed nothing against it.
-        kept = [e for e in kept if not any(o is not e and o.was == e.value for o in kept)] or kept
+        kept = [e for e in unseen if not any(o is not e and o.was == e.value for o in unseen)] or unseen
         values = {e.value for e in kept}
         final_value = str(customer.get(name) or "")
         who = ", ".join(f"#{e.n} {e.actor}@{e.step}={e.value!r}" for e in kept)
-        if final_value not in values:
-            lost.append(f"customer {record_id} {name} ends {final_value!r}; edits nobody overrode: {who}")
+        # Unless the merge ran in between: it met both sides' edits, recorded the conflict and kept
+        # one; the later edit that put the old value back was made knowing the winner.
+        decided = (record_id, name) in recorded and final_value in {e.value for e in unseen}
+        if final_value not in values and not decided:
+            lost.append(
+                f"customer {record_id} {name} ends {final_value!r}; edits nobody overrode: {who}"
+                f"{' (a conflict is recorded)' if (record_id, name) in recorded else ''}"
+            )
         elif len(values) > 1:
             conflicts[(record_id, name)] = values
     return lost, conflicts
