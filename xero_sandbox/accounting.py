@@ -204,6 +204,12 @@ def get_contact(sandbox: Sandbox, call: Call) -> Outcome:
     return Outcome(body=envelope(sandbox, call.now, Contacts=[contacts.wire(contact)]))
 
 
+ARCHIVED_CONTACT_MESSAGE = (
+    "The specified contact details matched an archived contact. "
+    "Archived contacts cannot currently be edited via the API."
+)
+
+
 def _contact_writer(call: Call, outcome: Outcome, update_existing: bool) -> Prepare:
     changes = _Changes(outcome, "Contact", "CONTACT")
     org = call.org
@@ -213,6 +219,13 @@ def _contact_writer(call: Call, outcome: Outcome, update_existing: bool) -> Prep
         existing = contacts.find(org, element) if update_existing else None
         if existing is None and element.get("ContactID"):
             raise ElementInvalid([f"The contact with ContactID '{element['ContactID']}' could not be found."])
+        if (
+            existing is not None
+            and existing.get("ContactStatus") == "ARCHIVED"
+            and not element.get("ContactStatus")
+        ):
+            # Xero's API edits an archived contact only to restore it (ContactStatus ACTIVE).
+            raise ElementInvalid([ARCHIVED_CONTACT_MESSAGE])
         if (element.get("ContactStatus") or "ACTIVE") == "ACTIVE":
             names.claim(element.get("Name"))
         if existing is not None:

@@ -87,6 +87,9 @@ class Failed:
 
     message: str
     field: str = ""
+    # Xero keeps the record only in its archive (a contact archived there meanwhile): phones drop it,
+    # as a mirror pull would have had the upload not been on its way.
+    gone: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,7 +390,7 @@ class _Records:
         self._known: set[tuple[str, str]] = set()  # keys whose rows and latest uploads were read
         self._latest: dict[str, int] = {}
         self._current: dict[tuple[str, str], Entity | None] = {}
-        self._changed: dict[tuple[str, str], Entity] = {}
+        self._changed: dict[tuple[str, str], Entity | None] = {}  # None: gone for phones
 
     async def load(
         self, session: AsyncSession, organisation_id: uuid.UUID, uploads: Sequence[Upload]
@@ -423,7 +426,8 @@ class _Records:
     def changes(self) -> list[Change]:
         """Each changed record once, in its final state (what publishing one by one would leave)."""
         return [
-            Change(entity, record_id, encode_entity(r)) for (entity, record_id), r in self._changed.items()
+            Change(entity, record_id, encode_entity(r) if r is not None else None)
+            for (entity, record_id), r in self._changed.items()
         ]
 
     def restamp(self, upload: Upload, fate: Fate) -> None:
@@ -452,6 +456,9 @@ class _Records:
                 changes["status"] = status
         if changes:
             self.put(upload.entity, msgspec.structs.replace(record, **changes))
+        if isinstance(fate, Failed) and fate.gone and self.is_latest(upload):
+            self._current[(upload.entity, upload.record_id)] = None
+            self._changed[(upload.entity, upload.record_id)] = None
 
 
 def _apply_to_row(upload: Upload, fate: Fate) -> None:

@@ -118,8 +118,11 @@ class XeroVersions:
             if isinstance(found, _Invoice) and isinstance(current, Invoice):
                 version = await _invoice_version(session, organisation_id, found, current)
             elif isinstance(found, wire.Contact) and isinstance(current, Customer):
-                mapped = mapping.customer_of(found, record_id).entity
-                version = msgspec.structs.replace(mapped, sync=current.sync)
+                mapped = mapping.customer_of(found, record_id)
+                if not mapped.live:  # archived in Xero meanwhile: phones drop it
+                    changes.append(feed.Change(self._entity, record_id, None))
+                    continue
+                version = msgspec.structs.replace(mapped.entity, sync=current.sync)
             if version is not None:
                 changes.append(feed.Change(self._entity, record_id, encode_entity(version)))
         return await feed.publish(session, organisation_id, changes)

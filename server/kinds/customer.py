@@ -39,6 +39,10 @@ from sync_protocol.errors import ErrorCode
 from sync_protocol.messages import CUSTOMER_FIELDS, CustomerDraft, CustomerField, UpsertCustomer
 from sync_protocol.watermelon import RawRecord, Rejection
 
+ARCHIVED_IN_XERO = (
+    "the customer was archived in Xero, so the edit was not sent; restore the contact in Xero to edit it"
+)
+
 
 async def _merged(jobs: list[Job], xero: XeroReads) -> tuple[list[Job], list[Settled]]:
     """Customer edits merged with Xero's current contacts: each job sends only the fields the
@@ -55,7 +59,12 @@ async def _merged(jobs: list[Job], xero: XeroReads) -> tuple[list[Job], list[Set
         if contact is None or not isinstance(mutation, UpsertCustomer):
             settled.append((job.item, Failed("the customer is no longer in Xero", "customer.id"), None))
             continue
-        theirs = mapping.customer_of(contact, job.item.record_id).entity
+        mapped = mapping.customer_of(contact, job.item.record_id)
+        if not mapped.live:
+            # Xero's API does not edit an archived contact; phones drop it, as the mirror would.
+            settled.append((job.item, Failed(ARCHIVED_IN_XERO, "customer.id", gone=True), None))
+            continue
+        theirs = mapped.entity
         assert isinstance(theirs, Customer)
         values = merge.customer_values(theirs)
         merged = merge.merge(values, merge.edit_of(mutation, values), policy)

@@ -89,3 +89,42 @@ async def test_an_invoice_whose_customer_is_archived_in_xero_before_it_is_sent_f
     assert invoice.sync.field == "invoice.customer_id"
     assert customer.id in invoice.sync.message
     assert "archived" in invoice.sync.message
+
+
+async def test_an_edit_on_its_way_when_xero_archives_the_customer_fails_and_phones_drop_the_customer(
+    forwarding: Forwarding, phone: Phone
+) -> None:
+    await phone.refresh()
+    customers = [msgspec.json.decode(p, type=Customer) for p in phone.store.records("customer").values()]
+    customer = next(c for c in customers if c.xero_id)
+    assert customer.xero_id is not None
+    # Xero takes no contact writes for now: the phone's edit stays on its way (retrying).
+    with forwarding.sandbox.control() as control:
+        fault = control.post("/faults", json={"kind": "status", "route": "POST /api.xro/2.0/Contacts*"})
+    assert fault.status_code == 201, fault.text
+    phone.edit_customer(customer.id, phone="021 555 0199")
+    [result] = await phone.upload()
+    assert result.status == "applied"
+    await settle(forwarding.admin, until=lambda counts: counts["retrying"] == 1)
+
+    # Meanwhile a Xero user archives the contact; the mirror pulls it while the edit is on its way.
+    with forwarding.sandbox.control() as control:
+        archived = control.post(
+            f"/organisations/{forwarding.xero_org.tenant_id}/contacts/{customer.xero_id}/archive"
+        )
+        assert archived.status_code == 200, archived.text
+    run = await sync_and_wait(forwarding.admin, ["customers"])
+    assert run["status"] == "succeeded", run["errors"]
+    with forwarding.sandbox.control() as control:
+        control.delete("/faults")
+
+    counts = await settle(forwarding.admin, within=30, until=lambda counts: counts["failed"] == 1)
+    assert (counts["retrying"], counts["failed"]) == (0, 1), counts
+    contact = forwarding.xero_org.contacts[customer.xero_id.lower()]
+    assert contact["ContactStatus"] == "ARCHIVED"
+    assert "021 555 0199" not in str(contact["Phones"])  # the edit was not sent
+    [upload] = (await forwarding.admin.get("/admin/api/uploads", params={"state": "failed"})).json()["uploads"]
+    assert upload["record_id"] == customer.id
+    assert "archived in Xero" in upload["last_error"]
+    await phone.refresh()
+    assert phone.store.record("customer", customer.id) is None  # gone from phones, as Xero archived it

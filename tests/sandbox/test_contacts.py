@@ -45,6 +45,22 @@ def test_archived_contact_frees_its_name(xero: httpx.Client) -> None:
     assert xero.put("/Contacts", json={"Name": "Reused"}).status_code == 200
 
 
+def test_an_archived_contact_is_edited_only_to_restore_it(xero: httpx.Client) -> None:
+    contact = xero.put("/Contacts", json={"Name": "Archived Co"}).json()["Contacts"][0]
+    url = f"/Contacts/{contact['ContactID']}"
+    xero.post(url, json={"ContactStatus": "ARCHIVED"})
+
+    refused = xero.post(url, json={"EmailAddress": "new@archived.example"})
+    assert refused.status_code == 400
+    assert validation_messages(refused) == [
+        "The specified contact details matched an archived contact. "
+        "Archived contacts cannot currently be edited via the API."
+    ]
+    restored = xero.post(url, json={"ContactStatus": "ACTIVE", "EmailAddress": "new@archived.example"})
+    assert restored.status_code == 200
+    assert restored.json()["Contacts"][0]["EmailAddress"] == "new@archived.example"
+
+
 def test_invalid_email_is_rejected(xero: httpx.Client) -> None:
     response = xero.put("/Contacts", json={"Name": "Bad Mail", "EmailAddress": "not-an-email"})
     assert validation_messages(response) == ["Email address must be valid."]
