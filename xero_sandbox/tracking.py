@@ -117,7 +117,8 @@ def add_option(category_record: Record, name: Any) -> Record:
 def set_option_status(category_record: Record, option_id: str, status: str) -> Record:
     if status not in STATUSES:
         raise _invalid(f"Status '{status}' is not valid.")
-    for option in category_record["Options"]:
+    options: list[Record] = category_record["Options"]
+    for option in options:
         if option["TrackingOptionID"].lower() == option_id.lower():
             option["Status"] = status
             return option
@@ -211,7 +212,8 @@ def _category_of(org: Organisation, entry: dict[str, Any], errors: list[str]) ->
 def _option_of(category_record: Record, entry: dict[str, Any], errors: list[str]) -> Record | None:
     option_id = entry.get("TrackingOptionID")
     name = entry.get("Option")
-    for option in category_record["Options"]:
+    options: list[Record] = category_record["Options"]
+    for option in options:
         if option_id and str(option_id).lower() == option["TrackingOptionID"].lower():
             return option
         if not option_id and isinstance(name, str) and option["Name"].lower() == name.lower():
