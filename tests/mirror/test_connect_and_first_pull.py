@@ -90,7 +90,9 @@ async def test_first_pull_mirrors_every_record_of_a_seeded_organisation_exactly(
         and (a["Type"] == "BANK" or a["EnablePaymentsToAccount"] or a["Class"] == "REVENUE")
     )
     themes = [_decoder.decode(p) for p in feed["branding_theme"].values() if p]
-    assert [(t.name, t.sort_order) for t in themes if isinstance(t, entities.BrandingTheme)] == [("Standard", 0)]  # every organisation's default
+    assert [(t.name, t.sort_order) for t in themes if isinstance(t, entities.BrandingTheme)] == [
+        ("Standard", 0)
+    ]  # every organisation's default
     assert run["fetched"] == 1000 + 200 + len(org.tax_rates) + len(org.accounts) + len(themes)
     assert run["created"] == (
         len(customers) + len(products) + len(rates) + len(accounts) + len(themes) + 1  # + settings
