@@ -142,7 +142,8 @@ async def test_an_invoice_with_tracking_and_a_theme_lands_in_xero_with_them(
     record = msgspec.json.decode(phone.store.record("invoice", themed) or b"", type=Invoice)
     assert record.branding_theme_id == theme_id(phone, "Field jobs")
     assert record.lines[0].tracking == [option_id(phone, "North"), option_id(phone, "Fit-out")]
-    assert record.sync is not None and record.sync.state == "in_xero"
+    assert record.sync is not None
+    assert record.sync.state == "in_xero"
 
 
 async def test_archived_unknown_or_doubled_options_and_unknown_themes_are_refused_at_the_door(
