@@ -56,6 +56,7 @@ class Line:
     tax_type: str | None = None
     account_code: str | None = None
     discount_rate: str | None = None
+    tracking: tuple[str, ...] = ()  # tracking option ids (at most two, of different categories)
 
 
 @dataclass
@@ -265,6 +266,7 @@ class Phone:
             tax_type=tax_type,
             line_amount=money_text(amount),
             tax_amount=money_text(line_tax(amount, rate, kind)),
+            tracking=list(line.tracking),
         )
 
     def create_invoice(
@@ -277,6 +279,7 @@ class Phone:
         line_amount_type: LineAmountType = "Exclusive",
         invoice_id: str | None = None,
         reference: str = "",
+        branding_theme_id: str | None = None,
     ) -> str:
         """Queues a new invoice (or, with ``invoice_id`` of an existing one, an edit of it)."""
         invoice_id = invoice_id or _new_id()
@@ -297,6 +300,7 @@ class Phone:
             sub_total=money_text(totals.sub_total),
             total_tax=money_text(totals.total_tax),
             total=money_text(totals.total),
+            branding_theme_id=branding_theme_id,
         )
         self.queue(UpsertInvoice(mutation_id=_new_id(), invoice=draft))
         return invoice_id

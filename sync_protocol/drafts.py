@@ -65,10 +65,12 @@ def invoice_draft(invoice: Invoice) -> InvoiceDraft:
                 tax_type=line.tax_type,
                 line_amount=money_text(line.line_amount),
                 tax_amount=money_text(line.tax_amount),
+                tracking=list(line.tracking),
             )
             for line in invoice.lines
         ],
         sub_total=money_text(invoice.sub_total),
         total_tax=money_text(invoice.total_tax),
         total=money_text(invoice.total),
+        branding_theme_id=invoice.branding_theme_id,
     )

@@ -111,6 +111,32 @@ class Account(Entity, tag="account"):
     enable_payments: bool = False
 
 
+class TrackingCategory(Entity, tag="tracking_category"):
+    """A Xero tracking category (a location, department, job...); Xero allows two ACTIVE ones.
+    ``ARCHIVED``: kept in Xero, no longer usable on invoices (its options neither)."""
+
+    name: str
+    status: Literal["ACTIVE", "ARCHIVED"] = "ACTIVE"
+
+
+class TrackingOption(Entity, tag="tracking_option"):
+    """An option of a tracking category (``tracking_category_id``: the category's ``id``). An
+    invoice line names up to two options, of different categories, in its ``tracking``; an
+    ``ARCHIVED`` option (or one of an archived category) is refused."""
+
+    tracking_category_id: str
+    name: str
+    status: Literal["ACTIVE", "ARCHIVED"] = "ACTIVE"
+
+
+class BrandingTheme(Entity, tag="branding_theme"):
+    """A Xero branding theme (how an invoice looks when sent). ``sort_order`` 0 is Xero's default:
+    an invoice that names no theme gets it."""
+
+    name: str
+    sort_order: int = 0
+
+
 class OrganisationSettings(Entity, tag="organisation"):
     """What a phone needs to know about the business (one record per organisation).
 
@@ -150,6 +176,8 @@ class InvoiceLine(msgspec.Struct, kw_only=True):
     tax_type: str | None = None
     line_amount: Decimal
     tax_amount: Decimal
+    # The tracking options of the line (``TrackingOption.id``), at most two, of different categories.
+    tracking: list[str] = []
 
 
 class Invoice(Entity, kw_only=True, tag="invoice"):
@@ -171,6 +199,8 @@ class Invoice(Entity, kw_only=True, tag="invoice"):
     amount_due: Decimal
     status: Literal["DRAFT", "SUBMITTED", "AUTHORISED", "PAID", "VOIDED", "DELETED"] = "AUTHORISED"
     sync: RecordSync | None = None
+    # The branding theme the phone chose (``BrandingTheme.id``); None: Xero's default theme.
+    branding_theme_id: str | None = None
 
 
 class Payment(Entity, kw_only=True, tag="payment"):
@@ -195,12 +225,26 @@ ENTITY_NAME: dict[type[Entity], str] = {
     Customer: "customer",
     Product: "product",
     Account: "account",
+    TrackingCategory: "tracking_category",
+    TrackingOption: "tracking_option",
+    BrandingTheme: "branding_theme",
     OrganisationSettings: "organisation",
     Invoice: "invoice",
     Payment: "payment",
 }
 
-AnyEntity = TaxRate | Customer | Product | Account | OrganisationSettings | Invoice | Payment
+AnyEntity = (
+    TaxRate
+    | Customer
+    | Product
+    | Account
+    | TrackingCategory
+    | TrackingOption
+    | BrandingTheme
+    | OrganisationSettings
+    | Invoice
+    | Payment
+)
 
 _decoders: dict[str, msgspec.json.Decoder[Entity]] = {
     name: msgspec.json.Decoder(cls) for cls, name in ENTITY_NAME.items()

@@ -30,6 +30,9 @@ class ErrorCode(StrEnum):
     UNKNOWN_PRODUCT = "unknown_product"
     UNKNOWN_TAX_TYPE = "unknown_tax_type"
     UNKNOWN_ACCOUNT = "unknown_account"
+    UNKNOWN_TRACKING_OPTION = "unknown_tracking_option"
+    TRACKING_OPTION_ARCHIVED = "tracking_option_archived"
+    UNKNOWN_BRANDING_THEME = "unknown_branding_theme"
     UNKNOWN_INVOICE = "unknown_invoice"
     UNKNOWN_PAYMENT = "unknown_payment"
     PAYMENT_EXCEEDS_AMOUNT_DUE = "payment_exceeds_amount_due"
@@ -107,6 +110,14 @@ ERROR_DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.UNKNOWN_PRODUCT: "The product id is not in the mirror.",
     ErrorCode.UNKNOWN_TAX_TYPE: "The tax type is not one of the organisation's tax rates.",
     ErrorCode.UNKNOWN_ACCOUNT: "The account code is not one of the organisation's accounts.",
+    ErrorCode.UNKNOWN_TRACKING_OPTION: (
+        "A line's tracking names an option that is not one of the organisation's tracking options, "
+        "or two options of one category."
+    ),
+    ErrorCode.TRACKING_OPTION_ARCHIVED: (
+        "A line's tracking names an option (or an option of a category) archived in Xero."
+    ),
+    ErrorCode.UNKNOWN_BRANDING_THEME: "The branding theme id is not one of the organisation's themes.",
     ErrorCode.UNKNOWN_INVOICE: "The invoice id is not in the mirror nor uploaded before.",
     ErrorCode.UNKNOWN_PAYMENT: "The payment id was never uploaded.",
     ErrorCode.PAYMENT_EXCEEDS_AMOUNT_DUE: "The payment is larger than the invoice's amount due.",

@@ -168,6 +168,8 @@ class InvoiceLineDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     # What the phone computed; the server recomputes with Xero's rounding and rejects a mismatch.
     line_amount: Money
     tax_amount: Money
+    # Tracking options (``TrackingOption.id``): at most two, of different categories, not archived.
+    tracking: Annotated[list[RecordId], msgspec.Meta(max_length=2)] = []
 
 
 class InvoiceDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -181,6 +183,8 @@ class InvoiceDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     sub_total: Money
     total_tax: Money
     total: Money
+    # A branding theme (``BrandingTheme.id``); None: Xero's default theme.
+    branding_theme_id: RecordId | None = None
 
 
 class PaymentDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -275,8 +279,15 @@ class UpsertCustomer(Mutation, tag="upsert_customer"):
     changed: list[CustomerField] | None = None
 
 
-InvoiceField = Literal["customer_id", "reference", "date", "due_date", "lines"]
-INVOICE_FIELDS: tuple[InvoiceField, ...] = ("customer_id", "reference", "date", "due_date", "lines")
+InvoiceField = Literal["customer_id", "reference", "date", "due_date", "lines", "branding_theme_id"]
+INVOICE_FIELDS: tuple[InvoiceField, ...] = (
+    "customer_id",
+    "reference",
+    "date",
+    "due_date",
+    "lines",
+    "branding_theme_id",
+)
 
 
 class UpsertInvoice(Mutation, tag="upsert_invoice"):

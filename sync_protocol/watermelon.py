@@ -108,6 +108,40 @@ TABLES: tuple[Table, ...] = (
         read_only=True,
     ),
     Table(
+        "tracking_categories",
+        "tracking_category",
+        (
+            XERO_ID,
+            _s("name"),
+            _s("status", "ACTIVE | ARCHIVED (its options cannot be used)"),
+        ),
+        read_only=True,
+        description="Xero's tracking categories (at most two ACTIVE): locations, departments, jobs.",
+    ),
+    Table(
+        "tracking_options",
+        "tracking_option",
+        (
+            XERO_ID,
+            _s("tracking_category_id", "its category", indexed=True),
+            _s("name"),
+            _s("status", "ACTIVE | ARCHIVED (refused on lines)"),
+        ),
+        read_only=True,
+        description="The options of the tracking categories; invoice lines name up to two.",
+    ),
+    Table(
+        "branding_themes",
+        "branding_theme",
+        (
+            XERO_ID,
+            _s("name"),
+            Column("sort_order", "number", description="0: Xero's default theme"),
+        ),
+        read_only=True,
+        description="Xero's branding themes; an invoice may name one.",
+    ),
+    Table(
         "products",
         "product",
         (
@@ -165,6 +199,7 @@ TABLES: tuple[Table, ...] = (
             _s("amount_paid", "set by the server"),
             _s("amount_due", "set by the server"),
             _s("status", "set by the server: AUTHORISED, PAID, ... (voided invoices are deleted rows)"),
+            _s("branding_theme_id", "a branding theme; null: Xero's default", optional=True),
             *SYNC_COLUMNS,
         ),
         read_only=False,
@@ -184,6 +219,8 @@ TABLES: tuple[Table, ...] = (
             _s("tax_type", optional=True),
             _s("line_amount", "decimal string, required"),
             _s("tax_amount", "decimal string, required"),
+            _s("tracking_option_1_id", "a tracking option", optional=True),
+            _s("tracking_option_2_id", "a tracking option of the other category", optional=True),
         ),
         read_only=False,
         description="The lines of an invoice; pushed with it, or alone to edit it.",

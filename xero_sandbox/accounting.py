@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import contacts, invoices, items, payments
+from . import contacts, invoices, items, payments, tracking
 from .errors import ElementInvalid, NotFound, PostDataInvalid, ValidationFailed
 from .gateway import Call, Operation, Outcome, envelope
 from .query import ids_filter, if_modified_since, include_archived, page_of, paginate, parse_where, select
@@ -168,6 +168,45 @@ def get_tax_rate(sandbox: Sandbox, call: Call) -> Outcome:
     if rate is None:
         raise NotFound()
     return Outcome(body=envelope(sandbox, call.now, TaxRates=[tax_rate_wire(rate)]))
+
+
+# --- TrackingCategories, BrandingThemes ---------------------------------------------------------------
+def get_tracking_categories(sandbox: Sandbox, call: Call) -> Outcome:
+    # Like TaxRates: no If-Modified-Since, no paging; archived categories and options only on request.
+    archived = include_archived(call.params)
+    found = select(
+        call.org.tracking_categories.values(),
+        where=parse_where(call.params.get("where")),
+        ids=None,
+        order=call.params.get("order"),
+        id_key="TrackingCategoryID",
+        since=None,
+        extra=lambda category: archived or category["Status"] == "ACTIVE",
+    )
+    return Outcome(
+        body=envelope(
+            sandbox, call.now, TrackingCategories=[tracking.category_wire(c, archived) for c in found]
+        )
+    )
+
+
+def get_tracking_category(sandbox: Sandbox, call: Call) -> Outcome:
+    category = tracking.category(call.org, _id_param(call, "tracking_category_id"))
+    return Outcome(
+        body=envelope(sandbox, call.now, TrackingCategories=[tracking.category_wire(category, True)])
+    )
+
+
+def get_branding_themes(sandbox: Sandbox, call: Call) -> Outcome:
+    themes = sorted(call.org.branding_themes.values(), key=lambda theme: theme["SortOrder"])
+    return Outcome(body=envelope(sandbox, call.now, BrandingThemes=[tracking.theme_wire(t) for t in themes]))
+
+
+def get_branding_theme(sandbox: Sandbox, call: Call) -> Outcome:
+    theme = call.org.branding_themes.get(_id_param(call, "branding_theme_id").lower())
+    if theme is None:
+        raise NotFound()
+    return Outcome(body=envelope(sandbox, call.now, BrandingThemes=[tracking.theme_wire(theme)]))
 
 
 # --- Contacts ----------------------------------------------------------------------------------------
@@ -550,6 +589,15 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/Accounts/{account_id:str}", get_account, "getAccount"),
     Route("GET", "/TaxRates", get_tax_rates, "getTaxRates"),
     Route("GET", "/TaxRates/{tax_type:str}", get_tax_rate, "getTaxRateByTaxType"),
+    Route("GET", "/TrackingCategories", get_tracking_categories, "getTrackingCategories"),
+    Route(
+        "GET",
+        "/TrackingCategories/{tracking_category_id:str}",
+        get_tracking_category,
+        "getTrackingCategory",
+    ),
+    Route("GET", "/BrandingThemes", get_branding_themes, "getBrandingThemes"),
+    Route("GET", "/BrandingThemes/{branding_theme_id:str}", get_branding_theme, "getBrandingTheme"),
     Route("GET", "/Contacts", get_contacts, "getContacts"),
     Route("PUT", "/Contacts", put_contacts, "createContacts"),
     Route("POST", "/Contacts", post_contacts, "updateOrCreateContacts"),

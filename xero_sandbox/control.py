@@ -13,7 +13,7 @@ import msgspec
 from litestar import Request, Response, Router, delete, get, post
 from litestar.params import FromPath
 
-from . import contacts, invoices, items, payments
+from . import contacts, invoices, items, payments, tracking
 from .faults import FaultSpec
 from .money import TaxRounding
 from .reference import tax_rate_wire
@@ -69,6 +69,19 @@ class TaxRules(msgspec.Struct, kw_only=True):
     rounding: TaxRounding | None = None
     # False: a line's given TaxAmount is dropped and the tax computed, as a client that never sent it.
     keep_given_tax: bool | None = None
+
+
+class NewTrackingCategory(msgspec.Struct, kw_only=True):
+    Name: str
+    Options: list[str] = msgspec.field(default_factory=list)
+
+
+class Named(msgspec.Struct, kw_only=True):
+    Name: str
+
+
+class StatusChange(msgspec.Struct, kw_only=True):
+    Status: str
 
 
 class Revoke(msgspec.Struct, kw_only=True):
@@ -174,6 +187,62 @@ async def set_payment_terms(request: Request[Any, Any, Any], tenant_id: FromPath
     terms = msgspec.json.decode(await request.body() or b"{}", type=dict[str, Any])
     info = _sandbox(request).user_set_payment_terms(tenant_id, terms)
     return _json({"PaymentTerms": info["PaymentTerms"]})
+
+
+@post("/organisations/{tenant_id:str}/tracking-categories")
+async def add_tracking_category(request: Request[Any, Any, Any], tenant_id: FromPath[str]) -> Response[bytes]:
+    """A tracking category with options (``{"Name": "Region", "Options": ["North", "South"]}``); at
+    most two may be ACTIVE, as Xero allows."""
+    spec: NewTrackingCategory = await _body(request, NewTrackingCategory)
+    category = _sandbox(request).user_add_tracking_category(tenant_id, spec.Name, list(spec.Options))
+    return _json(tracking.category_wire(category, True), 201)
+
+
+@post("/organisations/{tenant_id:str}/tracking-categories/{category_id:str}")
+async def set_tracking_category_status(
+    request: Request[Any, Any, Any], tenant_id: FromPath[str], category_id: FromPath[str]
+) -> Response[bytes]:
+    """Archive (``{"Status": "ARCHIVED"}``) or restore a tracking category."""
+    spec: StatusChange = await _body(request, StatusChange)
+    category = _sandbox(request).user_set_tracking_category_status(tenant_id, category_id, spec.Status)
+    return _json(tracking.category_wire(category, True))
+
+
+@post("/organisations/{tenant_id:str}/tracking-categories/{category_id:str}/options")
+async def add_tracking_option(
+    request: Request[Any, Any, Any], tenant_id: FromPath[str], category_id: FromPath[str]
+) -> Response[bytes]:
+    spec: Named = await _body(request, Named)
+    return _json(_sandbox(request).user_add_tracking_option(tenant_id, category_id, spec.Name), 201)
+
+
+@post("/organisations/{tenant_id:str}/tracking-categories/{category_id:str}/options/{option_id:str}")
+async def set_tracking_option_status(
+    request: Request[Any, Any, Any],
+    tenant_id: FromPath[str],
+    category_id: FromPath[str],
+    option_id: FromPath[str],
+) -> Response[bytes]:
+    """Archive (``{"Status": "ARCHIVED"}``) or restore a tracking option."""
+    spec: StatusChange = await _body(request, StatusChange)
+    sandbox = _sandbox(request)
+    return _json(sandbox.user_set_tracking_option_status(tenant_id, category_id, option_id, spec.Status))
+
+
+@post("/organisations/{tenant_id:str}/branding-themes")
+async def add_branding_theme(request: Request[Any, Any, Any], tenant_id: FromPath[str]) -> Response[bytes]:
+    spec: Named = await _body(request, Named)
+    return _json(tracking.theme_wire(_sandbox(request).user_add_branding_theme(tenant_id, spec.Name)), 201)
+
+
+@delete(
+    "/organisations/{tenant_id:str}/branding-themes/{theme_id:str}", sync_to_thread=False, status_code=200
+)
+def delete_branding_theme(
+    request: Request[Any, Any, Any], tenant_id: FromPath[str], theme_id: FromPath[str]
+) -> Response[bytes]:
+    """Delete a theme (not the default one); Xero's list no longer has it."""
+    return _json(tracking.theme_wire(_sandbox(request).user_delete_branding_theme(tenant_id, theme_id)))
 
 
 @post("/organisations/{tenant_id:str}/tax-rules")
@@ -349,6 +418,12 @@ HANDLERS = [
     change_tax_rate,
     set_payment_terms,
     set_tax_rules,
+    add_tracking_category,
+    set_tracking_category_status,
+    add_tracking_option,
+    set_tracking_option_status,
+    add_branding_theme,
+    delete_branding_theme,
     record_payment,
     edit_invoice,
     void_invoice,

@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import contacts
+from . import contacts, tracking
 from .errors import ElementInvalid, NotFound
 from .money import LineAmountType, TaxRounding, line_amount, line_tax, round_money, totals
 from .records import is_guid, public, text, touch
@@ -227,7 +227,7 @@ def _line(
         "TaxType": tax_type or "",
         "TaxAmount": tax,
         "LineAmount": amount,
-        "Tracking": raw.get("Tracking") or [],
+        "Tracking": tracking.line_tracking(org, raw.get("Tracking"), errors),
     }
     if item_code:
         line["ItemCode"] = item_code
@@ -308,10 +308,12 @@ def prepare_create(org: Organisation, element: dict[str, Any], unitdp: int, toda
     currency = element.get("CurrencyCode") or org.info["BaseCurrency"]
     if currency != org.info["BaseCurrency"]:
         errors.append(f"The currency '{currency}' is not enabled for this organisation.")
+    theme = tracking.invoice_theme(org, element.get("BrandingThemeID"), errors)
     if errors:
         raise ElementInvalid(errors)
     return {
         "element": element,
+        "theme": theme,
         "contact": contact,
         "new_contact_name": new_contact_name,
         "status": status,
@@ -358,6 +360,8 @@ def commit_create(org: Organisation, prepared: dict[str, Any], now: datetime) ->
     }
     if element.get("Url"):
         invoice["Url"] = element["Url"]
+    if prepared["theme"] is not None:
+        invoice["BrandingThemeID"] = prepared["theme"]
     _apply_lines(invoice, prepared["lines"])
     touch(invoice, now)
     org.invoices[invoice_id] = invoice
@@ -418,10 +422,16 @@ def prepare_update(
         other = find_by_number(org, number)
         if other is not None and other is not invoice:
             errors.append(DUPLICATE_NUMBER)
+    theme = (
+        tracking.invoice_theme(org, element["BrandingThemeID"], errors)
+        if element.get("BrandingThemeID")
+        else None
+    )
     if errors:
         raise ElementInvalid(errors)
     return {
         "invoice": invoice,
+        "theme": theme,
         "element": element,
         "status": status,
         "amount_type": amount_type,
@@ -448,6 +458,8 @@ def commit_update(org: Organisation, prepared: dict[str, Any], now: datetime) ->
         invoice["Date"] = prepared["date"]
     if prepared["due"] is not None:
         invoice["DueDate"] = prepared["due"]
+    if prepared["theme"] is not None:
+        invoice["BrandingThemeID"] = prepared["theme"]
     invoice["LineAmountTypes"] = prepared["amount_type"]
     if prepared["lines"] is not None:
         _apply_lines(invoice, prepared["lines"])

@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from . import contacts, invoices, items, payments, scopes, seed
+from . import contacts, invoices, items, payments, scopes, seed, tracking
 from .clock import Clock
 from .config import RegisteredClient, SandboxConfig
 from .errors import ElementInvalid, NotFound, ValidationFailed
@@ -256,6 +256,34 @@ class Sandbox:
             )
             self.notify(org.tenant_id, "INVOICE", invoice["InvoiceID"], "UPDATE")
             return result
+
+    def user_add_tracking_category(self, tenant_id: str, name: Any, options: list[Any]) -> Record:
+        with self.locked():
+            return tracking.create_category(self.organisation(tenant_id), name, options)
+
+    def user_set_tracking_category_status(self, tenant_id: str, category_id: str, status: str) -> Record:
+        with self.locked():
+            return tracking.set_category_status(self.organisation(tenant_id), category_id, status)
+
+    def user_add_tracking_option(self, tenant_id: str, category_id: str, name: Any) -> Record:
+        with self.locked():
+            found = tracking.category(self.organisation(tenant_id), category_id)
+            return tracking.option_wire(found, tracking.add_option(found, name))
+
+    def user_set_tracking_option_status(
+        self, tenant_id: str, category_id: str, option_id: str, status: str
+    ) -> Record:
+        with self.locked():
+            found = tracking.category(self.organisation(tenant_id), category_id)
+            return tracking.option_wire(found, tracking.set_option_status(found, option_id, status))
+
+    def user_add_branding_theme(self, tenant_id: str, name: Any) -> Record:
+        with self.locked():
+            return tracking.add_theme(self.organisation(tenant_id), name, self.now())
+
+    def user_delete_branding_theme(self, tenant_id: str, theme_id: str) -> Record:
+        with self.locked():
+            return tracking.delete_theme(self.organisation(tenant_id), theme_id)
 
     @staticmethod
     def _apply(action: Any) -> Record:

@@ -66,6 +66,8 @@ _RESOURCE_SCOPES: dict[str, tuple[str, ...]] = {
     "organisation": ("accounting.settings",),
     "accounts": ("accounting.settings",),
     "taxrates": ("accounting.settings",),
+    "trackingcategories": ("accounting.settings",),
+    "brandingthemes": ("accounting.settings",),
     # Items are settings, and also part of the invoices scope (Xero's granular scope table).
     "items": ("accounting.settings", "accounting.invoices"),
     "contacts": ("accounting.contacts",),

@@ -328,6 +328,15 @@ def build_organisation(name: str, region: Region, seed: int, now: datetime) -> O
                 }
             )
         org.accounts[account["AccountID"]] = account
+    # Every Xero organisation starts with its "Standard" branding theme, the default (SortOrder 0).
+    theme_id = rng.uuid()
+    org.branding_themes[theme_id] = {
+        "BrandingThemeID": theme_id,
+        "Name": "Standard",
+        "Type": "INVOICE",
+        "SortOrder": 0,
+        "_created": now,
+    }
     return org
 
 

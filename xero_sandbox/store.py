@@ -37,6 +37,8 @@ class Organisation:
     items: dict[str, Record] = field(default_factory=dict)
     invoices: dict[str, Record] = field(default_factory=dict)
     payments: dict[str, Record] = field(default_factory=dict)
+    tracking_categories: dict[str, Record] = field(default_factory=dict)
+    branding_themes: dict[str, Record] = field(default_factory=dict)
     # Lower-cased name -> ContactID of ACTIVE contacts: names are unique among active contacts.
     active_contact_names: dict[str, str] = field(default_factory=dict)
     next_invoice_number: int = 1

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 # ``invoices``: only those ledgersync forwarded (their status and amounts as Xero has them now).
-DataType = Literal["tax_rates", "customers", "products", "accounts", "invoices"]
+DataType = Literal[
+    "tax_rates", "customers", "products", "accounts", "tracking_categories", "branding_themes", "invoices"
+]
 DATA_TYPES: tuple[DataType, ...] = get_args(DataType)
 
 # Feed entity names (sync_protocol.entities.ENTITY_NAME); the organisation record rides with tax rates.
@@ -13,6 +15,9 @@ TAX_RATE = "tax_rate"
 CUSTOMER = "customer"
 PRODUCT = "product"
 ACCOUNT = "account"
+TRACKING_CATEGORY = "tracking_category"
+TRACKING_OPTION = "tracking_option"  # rides with tracking categories
+BRANDING_THEME = "branding_theme"
 ORGANISATION = "organisation"
 INVOICE = "invoice"
 

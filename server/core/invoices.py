@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from server.core.records import RecordView
 from server.core.rejections import Rejected
+from server.core.tracking import check_branding_theme, check_line_tracking
 from sync_protocol.entities import Customer, Invoice, InvoiceLine, OrganisationSettings, Product
 from sync_protocol.errors import ErrorCode
 from sync_protocol.messages import InvoiceDraft, InvoiceLineDraft
@@ -50,6 +51,7 @@ async def _line(
     discount = to_decimal(draft.discount_rate) if draft.discount_rate is not None else None
     if discount is not None and discount > 100:
         raise Rejected(ErrorCode.INVALID_VALUE, "a discount is at most 100%", f"{at}.discount_rate")
+    await check_line_tracking(view, draft, at)
     amount = line_amount(quantity, unit, discount)
     _check_amount(f"{at}.line_amount", amount, draft.line_amount)
     tax = line_tax(amount, rate, invoice.line_amount_type)
@@ -64,6 +66,7 @@ async def _line(
         tax_type=tax_type if invoice.line_amount_type != "NoTax" else draft.tax_type,
         line_amount=amount,
         tax_amount=tax,
+        tracking=list(draft.tracking),
     )
 
 
@@ -82,6 +85,7 @@ async def build_invoice(view: RecordView, draft: InvoiceDraft, previous: Invoice
     """The invoice record the draft describes, or ``Rejected`` naming the first bad field."""
     settings = await view.organisation()
     default_tax = settings.default_sales_tax_type if settings else None
+    await check_branding_theme(view, draft)
     lines = [
         await _line(view, line, f"invoice.lines[{n}]", draft, default_tax)
         for n, line in enumerate(draft.lines)
@@ -118,4 +122,5 @@ async def build_invoice(view: RecordView, draft: InvoiceDraft, previous: Invoice
         amount_paid=paid,
         amount_due=totals.total - paid,
         status="PAID" if totals.total == paid and paid else "AUTHORISED",
+        branding_theme_id=draft.branding_theme_id,
     )

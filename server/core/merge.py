@@ -258,7 +258,8 @@ def with_pending(xero: Customer, edits: Sequence[UpsertCustomer], policy: Policy
 # An invoice edit merges field by field for ``reference``, ``date`` and ``due_date``. ``lines``
 # (the lines, their amount type and totals) and ``customer_id`` are sent when the phone changed them
 # and left as Xero has them otherwise; Xero's side of them is not compared (ledgersync does not
-# read Xero's lines back), so a line edit made in Xero meanwhile is replaced by the phone's.
+# read Xero's lines back), so a line edit made in Xero meanwhile is replaced by the phone's. The
+# branding theme goes the same way (a line's tracking is part of ``lines``).
 
 _INVOICE_SCALARS = ("reference", "date", "due_date")
 
@@ -282,10 +283,12 @@ def invoice_values(draft: InvoiceDraft) -> Values:
                     Decimal(line.discount_rate) if line.discount_rate is not None else None,
                     line.account_code,
                     line.tax_type,
+                    list(line.tracking),
                 ]
                 for line in draft.lines
             ],
         ],
+        "branding_theme_id": draft.branding_theme_id,
     }
 
 
@@ -334,6 +337,7 @@ INVOICE_KEYS = {
     "date": ("Date",),
     "due_date": ("DueDate",),
     "lines": ("LineItems", "LineAmountTypes"),
+    "branding_theme_id": ("BrandingThemeID",),
 }
 
 

@@ -28,10 +28,13 @@ from server.db.models import SyncRecord
 from sync_protocol.entities import (
     ENTITY_NAME,
     Account,
+    BrandingTheme,
     Entity,
     OrganisationSettings,
     Product,
     TaxRate,
+    TrackingCategory,
+    TrackingOption,
     encode_entity,
 )
 
@@ -115,6 +118,38 @@ class RecordView:
             self._by_code["account"] = {a.code: a for a in accounts if a.status == "ACTIVE"}
         found = self._by_code["account"].get(code)
         return found if isinstance(found, Account) else None
+
+    async def tracking_option(self, option_id: str) -> tuple[TrackingOption, TrackingCategory | None] | None:
+        """The tracking option with this id and its category, as the mirror has them."""
+        if "tracking_option" not in self._by_code:
+            self._by_code["tracking_option"] = {o.id: o for o in await self._all_of(TrackingOption)}
+            self._by_code["tracking_category"] = {c.id: c for c in await self._all_of(TrackingCategory)}
+        option = self._by_code["tracking_option"].get(option_id)
+        if not isinstance(option, TrackingOption):
+            return None
+        category = self._by_code["tracking_category"].get(option.tracking_category_id)
+        return option, category if isinstance(category, TrackingCategory) else None
+
+    async def branding_theme(self, theme_id: str) -> BrandingTheme | None:
+        if "branding_theme" not in self._by_code:
+            self._by_code["branding_theme"] = {t.id: t for t in await self._all_of(BrandingTheme)}
+        found = self._by_code["branding_theme"].get(theme_id)
+        return found if isinstance(found, BrandingTheme) else None
+
+    async def xero_ids_for_invoices(self) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+        """Each tracking option's (TrackingCategoryID, TrackingOptionID) and each branding theme's
+        BrandingThemeID, by ledgersync's id: what forwarding an invoice names them by."""
+        await self.tracking_option("")
+        await self.branding_theme("")
+        categories = self._by_code["tracking_category"]
+        tracking: dict[str, tuple[str, str]] = {}
+        for option in self._by_code["tracking_option"].values():
+            assert isinstance(option, TrackingOption)
+            category = categories.get(option.tracking_category_id)
+            if category is not None and category.xero_id and option.xero_id:
+                tracking[option.id] = (category.xero_id, option.xero_id)
+        themes = {t.id: t.xero_id for t in self._by_code["branding_theme"].values() if t.xero_id}
+        return tracking, themes
 
     async def product_with_code(self, code: str, other_than: str) -> Product | None:
         """A product other than ``other_than`` with ``code`` (ignoring case, as Xero's item codes

@@ -98,7 +98,9 @@ class MirrorRecord(Base):
     organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
     # The tenant the record came from: connecting the organisation to another tenant retires them.
     tenant_id: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16))  # tax_rate | customer | product | account | organisation
+    # tax_rate | customer | product | account | organisation | tracking_category | tracking_option |
+    # branding_theme
+    kind: Mapped[str] = mapped_column(String(32))
     xero_id: Mapped[str] = mapped_column(String(64))
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     removed: Mapped[bool] = mapped_column(default=False)
@@ -114,7 +116,7 @@ class MirrorCursor(Base):
     organisation_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
     )
-    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     modified_since: Mapped[datetime | None]
     last_full_at: Mapped[datetime | None]
 

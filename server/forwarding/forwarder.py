@@ -53,7 +53,7 @@ from server.db.forwarding_models import ForwardingSettings
 from server.db.types import utcnow
 from server.forwarding import reconcile, refused
 from server.kinds import KINDS
-from server.kinds.base import Job, NotYet, Operation, PlanContext, Prepare, Send
+from server.kinds.base import Job, NotYet, Operation, PlanContext, Prepare, Send, XeroIds
 from server.xero import wire
 from server.xero.client import XeroClient, element_errors
 from server.xero.errors import NeedsReconnect, RateLimited, ValidationError, XeroError
@@ -191,6 +191,7 @@ class _Run:
             kinds = [KINDS.of(item.mutation) for item in claimed]
             reads = any(kind.plans_with_organisation for kind in kinds)
             organisation = await view.organisation() if reads else None
+            xero_ids = XeroIds(*await view.xero_ids_for_invoices()) if reads else XeroIds({}, {})
             # Every record the run's items refer to, read at once rather than a few queries per item.
             keys = [
                 key
@@ -200,7 +201,7 @@ class _Run:
             records = current_records(session, self._org)
             await records.load(keys)
         for item in claimed:
-            planned = self._plan_one(settings, organisation, records, item)
+            planned = self._plan_one(settings, organisation, records, item, xero_ids)
             if isinstance(planned, Job):
                 jobs.append(planned)
             else:
@@ -213,8 +214,9 @@ class _Run:
         organisation: OrganisationSettings | None,
         records: CurrentRecords,
         item: Claimed,
+        xero_ids: XeroIds,
     ) -> Job | Fate:
-        context = PlanContext(settings, organisation, records, self._f._base_url, item.ambiguous)
+        context = PlanContext(settings, organisation, records, self._f._base_url, item.ambiguous, xero_ids)
         planned = KINDS.of(item.mutation).plan(item.mutation, context)
         if isinstance(planned, NotYet):
             return self._retrying(item, planned.message, maybe_sent=item.ambiguous)

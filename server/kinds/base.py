@@ -133,6 +133,14 @@ class Records(Protocol):
 
 
 @dataclass(frozen=True)
+class XeroIds:
+    """The Xero ids of the mirror's tracking options and branding themes an invoice may name."""
+
+    tracking: Mapping[str, tuple[str, str]]
+    themes: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class PlanContext:
     """What planning one upload reads besides its mutation."""
 
@@ -141,6 +149,9 @@ class PlanContext:
     records: Records
     base_url: str
     ambiguous: bool  # the upload may have reached Xero already (reconciled before it goes again)
+    # Read with the organisation: each tracking option's Xero ids (TrackingCategoryID,
+    # TrackingOptionID) and each branding theme's Xero id, by ledgersync's id.
+    xero_ids: XeroIds = field(default_factory=lambda: XeroIds({}, {}))
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ from server.xero_link import mapping
 from sync_protocol import drafts
 from sync_protocol.entities import Customer, Entity, Invoice, Product
 from sync_protocol.errors import ErrorCode
-from sync_protocol.messages import InvoiceDraft, InvoiceField, UpsertInvoice
+from sync_protocol.messages import INVOICE_FIELDS, InvoiceDraft, InvoiceField, UpsertInvoice
 from sync_protocol.money import to_decimal
 from sync_protocol.watermelon import RawRecord, Rejection
 
@@ -248,8 +248,29 @@ class InvoiceKind:
                     if not product.xero_id:  # a phone's product, its item not made yet
                         return NotYet("a product on the invoice is not in Xero yet")
                     products[line.product_id] = product
+        tracking: dict[str, tuple[str, str]] = {}
+        for n, line in enumerate(draft.lines):
+            for option_id in line.tracking:
+                ids = context.xero_ids.tracking.get(option_id)
+                if ids is None:
+                    # Accepted against the mirror; the option was deleted in Xero since.
+                    return Failed(
+                        f"the tracking option {option_id} is no longer in Xero; choose another",
+                        f"invoice.lines[{n}].tracking",
+                    )
+                tracking[option_id] = ids
+        theme_xero_id: str | None = None
+        if draft.branding_theme_id is not None:
+            theme_xero_id = context.xero_ids.themes.get(draft.branding_theme_id)
+            if theme_xero_id is None:
+                return Failed(
+                    f"the branding theme {draft.branding_theme_id} is no longer in Xero; choose another",
+                    "invoice.branding_theme_id",
+                )
         invoice_context = InvoiceContext(
             contact_xero_id=customer.xero_id,
+            tracking=tracking,
+            branding_theme_xero_id=theme_xero_id,
             products=products,
             revenue_account_code=settings.revenue_account_code,
             default_tax_type=organisation.default_sales_tax_type if organisation else None,
@@ -287,6 +308,10 @@ class InvoiceKind:
             return "invoice.lines[].tax_type"
         if "item code" in lowered:
             return "invoice.lines[].product_id"
+        if "tracking" in lowered:
+            return self._tracking_field(mutation, message)
+        if "branding theme" in lowered or "brandingtheme" in lowered:
+            return "invoice.branding_theme_id"
         if "contact" in lowered:
             return "invoice.customer_id"
         if "status" in lowered or "payment" in lowered:
@@ -294,6 +319,12 @@ class InvoiceKind:
         if "date" in lowered:
             return "invoice.due_date" if "due" in lowered else "invoice.date"
         return ""
+
+    @staticmethod
+    def _tracking_field(mutation: UpsertInvoice, message: str) -> str:
+        """The line whose tracking Xero refused: the only line with tracking, else unknown."""
+        tracked = [n for n, line in enumerate(mutation.invoice.lines) if line.tracking]
+        return f"invoice.lines[{tracked[0]}].tracking" if len(tracked) == 1 else "invoice.lines[].tracking"
 
     # --- WatermelonDB ---------------------------------------------------------------------------
     def watermelon_versioned(self, mutation: UpsertInvoice) -> list[tuple[str, str | None]]:
@@ -426,6 +457,9 @@ class InvoiceContext:
 
     contact_xero_id: str
     products: dict[str, Product]
+    # (TrackingCategoryID, TrackingOptionID) of each tracking option the lines name.
+    tracking: dict[str, tuple[str, str]]
+    branding_theme_xero_id: str | None
     revenue_account_code: str | None
     default_tax_type: str | None
     status: str  # DRAFT | AUTHORISED, for new invoices
@@ -457,6 +491,8 @@ def invoice_element(draft: InvoiceDraft, context: InvoiceContext, xero_id: str |
         "Url": context.url,
         "LineItems": [_line(draft, n, context) for n in range(len(draft.lines))],
     }
+    if context.branding_theme_xero_id is not None:
+        element["BrandingThemeID"] = context.branding_theme_xero_id  # else Xero's default theme
     if xero_id:
         element["InvoiceID"] = xero_id  # an edit: the status stays as it is in Xero
     else:
@@ -486,6 +522,11 @@ def _line(draft: InvoiceDraft, index: int, context: InvoiceContext) -> dict[str,
     # The phone's own tax (Xero's per-line rounding, checked at push): Xero keeps a given TaxAmount,
     # so its totals are the phone's whatever its own tie-breaking would have given.
     element["TaxAmount"] = to_decimal(line.tax_amount)
+    if line.tracking:
+        element["Tracking"] = [
+            {"TrackingCategoryID": category, "TrackingOptionID": option}
+            for category, option in (context.tracking[option_id] for option_id in line.tracking)
+        ]
     return element
 
 
@@ -522,6 +563,7 @@ def row(record: Invoice) -> RawRecord:
         "amount_paid": str(record.amount_paid),
         "amount_due": str(record.amount_due),
         "status": record.status,
+        "branding_theme_id": record.branding_theme_id,
         **sync_columns(record.sync),
     }
 
@@ -552,6 +594,8 @@ def line_rows(invoice: Invoice, ids: dict[int, str]) -> list[RawRecord]:
             "tax_type": line.tax_type,
             "line_amount": str(line.line_amount),
             "tax_amount": str(line.tax_amount),
+            "tracking_option_1_id": line.tracking[0] if line.tracking else None,
+            "tracking_option_2_id": line.tracking[1] if len(line.tracking) > 1 else None,
         }
         for position, line in enumerate(invoice.lines)
     ]
@@ -578,17 +622,28 @@ def draft_of_rows(header: RawRecord, lines: list[RawRecord]) -> InvoiceDraft:
                     "tax_type": optional(line, "tax_type"),
                     "line_amount": line.get("line_amount"),
                     "tax_amount": line.get("tax_amount"),
+                    "tracking": _line_tracking(line),
                 }
                 for line in lines
             ],
             "sub_total": header.get("sub_total"),
             "total_tax": header.get("total_tax"),
             "total": header.get("total"),
+            "branding_theme_id": optional(header, "branding_theme_id"),
         },
         InvoiceDraft,
         "invoice",
     )
     return draft
+
+
+def _line_tracking(line: RawRecord) -> list[Any]:
+    """A line row's two tracking columns as the draft's ``tracking`` (empty ones left out)."""
+    return [
+        value
+        for value in (optional(line, "tracking_option_1_id"), optional(line, "tracking_option_2_id"))
+        if value is not None
+    ]
 
 
 # An invoice row's columns as the invoice fields an edit changes (its amounts are its lines').
@@ -601,6 +656,7 @@ _COLUMN_FIELD: dict[str, InvoiceField] = {
     "sub_total": "lines",
     "total_tax": "lines",
     "total": "lines",
+    "branding_theme_id": "branding_theme_id",
 }
 
 
@@ -614,6 +670,4 @@ def changed_fields(header: RawRecord | None, lines_changed: bool) -> list[Invoic
             return None
         columns = {column.strip() for column in changed.split(",")}
         fields |= {field for column, field in _COLUMN_FIELD.items() if column in columns}
-    return [
-        field for field in ("customer_id", "reference", "date", "due_date", "lines") if field in fields
-    ] or None
+    return [field for field in INVOICE_FIELDS if field in fields] or None

@@ -12,6 +12,9 @@
   ``FULL_PULL_EVERY`` on schedule.
 - Accounts: a full read (one call, a few dozen rows); the mirror keeps all, phones get active bank
   and revenue accounts.
+- Tracking categories (with their options) and branding themes: Xero offers neither
+  If-Modified-Since nor paging, and they are a handful of rows: a full read each pull, one call
+  each (``includeArchived=true``, so archiving is seen). Options become records of their own.
 """
 
 from __future__ import annotations
@@ -97,19 +100,27 @@ class MirrorPuller:
             await self._products()
         elif data_type == "invoices":
             await self._invoices()
+        elif data_type == "tracking_categories":
+            await self._tracking_categories()
+        elif data_type == "branding_themes":
+            await self._branding_themes()
         else:
             await self._accounts()
 
     # --- full reads ------------------------------------------------------------------------------
     async def _full_read(
-        self, kind: str, fetched: list[Any], to_mapped: Callable[[Any, str], Mapped]
+        self,
+        kind: str,
+        fetched: list[Any],
+        to_mapped: Callable[[Any, str], Mapped],
+        key: Callable[[Any], str] | None = None,
     ) -> datetime | None:
         async with self._db.transaction() as session:
             await lock_organisation(session, self._org)
             existing = await mirror_store.existing_rows(session, self._org, kind, None)
             records = []
             for record in fetched:
-                xero_id = _xero_id(record)
+                xero_id = (key or _xero_id)(record)
                 records.append(to_mapped(record, self._id(kind, xero_id, existing)))
             seen = {r.xero_id for r in records}
             vanished = [row for xero_id, row in existing.items() if xero_id not in seen]
@@ -146,6 +157,33 @@ class MirrorPuller:
     async def _accounts(self) -> None:
         accounts = await self._client.get("/Accounts", wire.Accounts)
         await self._full_read(data_types.ACCOUNT, accounts.accounts, mapping.account_of)
+
+    async def _tracking_categories(self) -> None:
+        answer = await self._client.get(
+            "/TrackingCategories", wire.TrackingCategories, params={"includeArchived": "true"}
+        )
+        categories = answer.tracking_categories
+        await self._full_read(data_types.TRACKING_CATEGORY, categories, mapping.tracking_category_of)
+        # Each option knows its category by ledgersync's id, given by the read just done.
+        async with self._db.sessions() as session:
+            stored = await mirror_store.existing_rows(session, self._org, data_types.TRACKING_CATEGORY, None)
+        options = [(category, option) for category in categories for option in category.options]
+
+        def option_of(pair: tuple[wire.TrackingCategory, wire.TrackingOption], entity_id: str) -> Mapped:
+            category, option = pair
+            row = stored[category.tracking_category_id.lower()]
+            return mapping.tracking_option_of(option, entity_id, str(row.id), category.status != "DELETED")
+
+        await self._full_read(
+            data_types.TRACKING_OPTION,
+            options,
+            option_of,
+            key=lambda pair: str(pair[1].tracking_option_id).lower(),
+        )
+
+    async def _branding_themes(self) -> None:
+        answer = await self._client.get("/BrandingThemes", wire.BrandingThemes)
+        await self._full_read(data_types.BRANDING_THEME, answer.branding_themes, mapping.branding_theme_of)
 
     # --- incremental reads -----------------------------------------------------------------------
     async def _cursor(self, kind: str) -> tuple[datetime | None, datetime | None]:
@@ -278,7 +316,15 @@ def _with_forwarding(mapped: Mapped, forwarding: ForwardingSettings) -> Mapped:
 
 
 def _xero_id(record: Any) -> str:
-    for name in ("contact_id", "item_id", "account_id", "tax_type", "organisation_id"):
+    for name in (
+        "contact_id",
+        "item_id",
+        "account_id",
+        "tax_type",
+        "organisation_id",
+        "tracking_category_id",
+        "branding_theme_id",
+    ):
         value = getattr(record, name, None)
         if isinstance(value, str):
             return value if name == "tax_type" else value.lower()

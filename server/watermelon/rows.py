@@ -7,8 +7,8 @@ Down: a feed record becomes one raw row of its table (an invoice also its ``invo
 ignored on input; ``_changed`` says which fields of an edited customer the app changed.
 
 The rows of the kinds phones push (customers, products, invoices and their lines, payments) are
-their kinds' (``server/kinds/``); the tables phones only read (tax rates, accounts, the
-organisation) are here.
+their kinds' (``server/kinds/``); the tables phones only read (tax rates, accounts, tracking
+categories and options, branding themes, the organisation) are here.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from server.kinds.invoice import line_id, line_rows
 from server.kinds.rows import Unusable
 from sync_protocol.entities import (
     Account,
+    BrandingTheme,
     Customer,
     Entity,
     Invoice,
@@ -25,6 +26,8 @@ from sync_protocol.entities import (
     Payment,
     Product,
     TaxRate,
+    TrackingCategory,
+    TrackingOption,
 )
 from sync_protocol.watermelon import RawRecord
 
@@ -55,6 +58,23 @@ def record_row(record: Entity) -> RawRecord:
             "status": record.status,
             "tax_type": record.tax_type,
             "enable_payments": record.enable_payments,
+        }
+    if isinstance(record, TrackingCategory):
+        return {"id": record.id, "xero_id": record.xero_id, "name": record.name, "status": record.status}
+    if isinstance(record, TrackingOption):
+        return {
+            "id": record.id,
+            "xero_id": record.xero_id,
+            "tracking_category_id": record.tracking_category_id,
+            "name": record.name,
+            "status": record.status,
+        }
+    if isinstance(record, BrandingTheme):
+        return {
+            "id": record.id,
+            "xero_id": record.xero_id,
+            "name": record.name,
+            "sort_order": record.sort_order,
         }
     if isinstance(record, OrganisationSettings):
         return {

@@ -228,6 +228,26 @@ class Organisation(Wire):
     payment_terms: PaymentTerms | None = None
 
 
+class TrackingOption(Wire):
+    tracking_option_id: str = msgspec.field(name="TrackingOptionID")
+    name: str = ""
+    status: str = "ACTIVE"
+
+
+class TrackingCategory(Wire):
+    tracking_category_id: str = msgspec.field(name="TrackingCategoryID")
+    name: str = ""
+    status: str = "ACTIVE"
+    options: list[TrackingOption] = msgspec.field(default_factory=list)
+
+
+class BrandingTheme(Wire):
+    branding_theme_id: str = msgspec.field(name="BrandingThemeID")
+    name: str = ""
+    sort_order: int = 0
+    created_date_utc: XeroDateTime | None = msgspec.field(default=None, name="CreatedDateUTC")
+
+
 class ContactRef(Wire):
     contact_id: str = msgspec.field(default="", name="ContactID")
 
@@ -288,6 +308,14 @@ class Accounts(Wire):
 
 class Organisations(Wire):
     organisations: list[Organisation] = msgspec.field(default_factory=list)
+
+
+class TrackingCategories(Wire):
+    tracking_categories: list[TrackingCategory] = msgspec.field(default_factory=list)
+
+
+class BrandingThemes(Wire):
+    branding_themes: list[BrandingTheme] = msgspec.field(default_factory=list)
 
 
 class Invoices(Wire):

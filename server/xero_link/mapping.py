@@ -142,6 +142,36 @@ def account_of(account: wire.Account, entity_id: str) -> Mapped:
     return Mapped(account.account_id.lower(), entity, phones_get(entity), utc(account.updated_date_utc))
 
 
+def tracking_category_of(category: wire.TrackingCategory, entity_id: str) -> Mapped:
+    # Archived categories stay with phones (``status``), so a line naming one of their options is
+    # refused as archived rather than unknown; a deleted one is gone.
+    status: Literal["ACTIVE", "ARCHIVED"] = "ACTIVE" if category.status == "ACTIVE" else "ARCHIVED"
+    entity = entities.TrackingCategory(
+        id=entity_id, xero_id=category.tracking_category_id, name=category.name, status=status
+    )
+    return Mapped(category.tracking_category_id.lower(), entity, category.status != "DELETED", None)
+
+
+def tracking_option_of(option: wire.TrackingOption, entity_id: str, category_id: str, live: bool) -> Mapped:
+    """An option of the category whose ledgersync id is ``category_id`` (``live``: that category is)."""
+    status: Literal["ACTIVE", "ARCHIVED"] = "ACTIVE" if option.status == "ACTIVE" else "ARCHIVED"
+    entity = entities.TrackingOption(
+        id=entity_id,
+        xero_id=option.tracking_option_id,
+        tracking_category_id=category_id,
+        name=option.name,
+        status=status,
+    )
+    return Mapped(option.tracking_option_id.lower(), entity, live and option.status != "DELETED", None)
+
+
+def branding_theme_of(theme: wire.BrandingTheme, entity_id: str) -> Mapped:
+    entity = entities.BrandingTheme(
+        id=entity_id, xero_id=theme.branding_theme_id, name=theme.name, sort_order=theme.sort_order
+    )
+    return Mapped(theme.branding_theme_id.lower(), entity, True, None)
+
+
 def organisation_of(organisation: wire.Organisation, entity_id: str) -> Mapped:
     entity = entities.OrganisationSettings(
         id=entity_id,

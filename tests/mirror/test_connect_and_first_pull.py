@@ -17,7 +17,12 @@ from tests.fixtures.sandbox import RunningSandbox
 from tests.fixtures.xero_connect import connect, organisation_of, sync_and_wait
 
 _decoder = msgspec.json.Decoder(
-    entities.TaxRate | entities.Customer | entities.Product | entities.Account | entities.OrganisationSettings
+    entities.TaxRate
+    | entities.Customer
+    | entities.Product
+    | entities.Account
+    | entities.BrandingTheme
+    | entities.OrganisationSettings
 )
 
 
@@ -84,8 +89,14 @@ async def test_first_pull_mirrors_every_record_of_a_seeded_organisation_exactly(
         if a["Status"] == "ACTIVE"
         and (a["Type"] == "BANK" or a["EnablePaymentsToAccount"] or a["Class"] == "REVENUE")
     )
-    assert run["fetched"] == 1000 + 200 + len(org.tax_rates) + len(org.accounts)
-    assert run["created"] == len(customers) + len(products) + len(rates) + len(accounts) + 1  # + settings
+    themes = [_decoder.decode(p) for p in feed["branding_theme"].values() if p]
+    assert [(t.name, t.sort_order) for t in themes if isinstance(t, entities.BrandingTheme)] == [
+        ("Standard", 0)
+    ]  # every organisation's default
+    assert run["fetched"] == 1000 + 200 + len(org.tax_rates) + len(org.accounts) + len(themes)
+    assert run["created"] == (
+        len(customers) + len(products) + len(rates) + len(accounts) + len(themes) + 1  # + settings
+    )
 
 
 async def test_with_several_tenants_approved_the_admin_chooses_one(

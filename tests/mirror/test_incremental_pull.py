@@ -73,8 +73,10 @@ async def test_next_pull_publishes_exactly_the_four_xero_side_changes_with_minim
         "GET /api.xro/2.0/Contacts": 1,
         "GET /api.xro/2.0/Items": 1,
         "GET /api.xro/2.0/Accounts": 1,
+        "GET /api.xro/2.0/TrackingCategories": 1,  # full reads: no If-Modified-Since
+        "GET /api.xro/2.0/BrandingThemes": 1,
     }
-    assert run["xero_calls"] == 5
+    assert run["xero_calls"] == 7
 
 
 async def test_a_pull_with_nothing_changed_in_xero_publishes_nothing(

@@ -46,7 +46,7 @@ async def test_two_server_processes_never_pull_the_same_organisation_at_once(
         await second_db.close()
 
     assert sorted(run is None for run in runs) == [False, True]
-    assert sum(xero_sandbox.handle.state.calls.values()) == 5  # one pull's calls, not two
+    assert sum(xero_sandbox.handle.state.calls.values()) == 7  # one pull's calls, not two
 
 
 async def test_only_one_scheduler_of_a_deployment_starts_pulls(

@@ -70,7 +70,7 @@ async def test_a_few_503s_are_retried_within_the_same_pull(
     run = await sync_and_wait(admin_client)
 
     assert run["status"] == "succeeded", run["errors"]
-    assert run["xero_calls"] == 5 + 2
+    assert run["xero_calls"] == 7 + 2
 
 
 async def test_revoked_connection_shows_needs_reconnect_and_pauses_pulls(

@@ -63,7 +63,21 @@ def test_every_route_is_exercised_through_the_validator(
     account = xero.get("/Accounts").json()["Accounts"][0]
     xero.get(f"/Accounts/{account['AccountID']}")
     xero.get("/TaxRates/OUTPUT2")
-    for path in ("/Organisation", "/TaxRates", "/Contacts", "/Items", "/Invoices", "/Payments"):
+    category = sandbox.control().post(
+        f"/organisations/{xero_org.tenant_id}/tracking-categories", json={"Name": "Region", "Options": ["N"]}
+    )
+    xero.get(f"/TrackingCategories/{category.json()['TrackingCategoryID']}")
+    theme = xero.get("/BrandingThemes").json()["BrandingThemes"][0]
+    xero.get(f"/BrandingThemes/{theme['BrandingThemeID']}")
+    for path in (
+        "/Organisation",
+        "/TaxRates",
+        "/Contacts",
+        "/Items",
+        "/Invoices",
+        "/Payments",
+        "/TrackingCategories",
+    ):
         xero.get(path)
     xero.delete(f"/Items/{item['ItemID']}")
     http = sandbox.http(headers={"Authorization": f"Bearer {xero_tokens['access_token']}"})

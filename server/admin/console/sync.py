@@ -28,6 +28,8 @@ TYPE_LABELS = {
     "customers": "Customers",
     "products": "Products",
     "accounts": "Accounts",
+    "tracking_categories": "Tracking categories",
+    "branding_themes": "Branding themes",
     "invoices": "Invoices",
     # Forwarding runs name the entities they sent.
     "customer": "Customers",

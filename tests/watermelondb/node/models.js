@@ -27,6 +27,17 @@ class TaxRate extends Model {
 class Account extends Model {
   static table = 'accounts'
 }
+class TrackingCategory extends Model {
+  static table = 'tracking_categories'
+  static associations = { tracking_options: { type: 'has_many', foreignKey: 'tracking_category_id' } }
+}
+class TrackingOption extends Model {
+  static table = 'tracking_options'
+  static associations = { tracking_categories: { type: 'belongs_to', key: 'tracking_category_id' } }
+}
+class BrandingTheme extends Model {
+  static table = 'branding_themes'
+}
 class Product extends Model {
   static table = 'products'
 }
@@ -55,6 +66,9 @@ module.exports = [
   OrganisationSettings,
   TaxRate,
   Account,
+  TrackingCategory,
+  TrackingOption,
+  BrandingTheme,
   Product,
   Customer,
   Invoice,

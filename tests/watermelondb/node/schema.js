@@ -13,7 +13,7 @@ const syncColumns = [
 ]
 
 module.exports = appSchema({
-  version: 1,
+  version: 2, // 2: tracking categories and options, branding themes; lines' tracking, invoices' theme
   tables: [
     tableSchema({
       name: 'organisation_settings',
@@ -54,6 +54,31 @@ module.exports = appSchema({
         { name: 'status', type: 'string' },
         { name: 'tax_type', type: 'string', isOptional: true },
         { name: 'enable_payments', type: 'boolean' },
+      ],
+    }),
+    tableSchema({
+      name: 'tracking_categories',
+      columns: [
+        { name: 'xero_id', type: 'string', isOptional: true },
+        { name: 'name', type: 'string' },
+        { name: 'status', type: 'string' },
+      ],
+    }),
+    tableSchema({
+      name: 'tracking_options',
+      columns: [
+        { name: 'xero_id', type: 'string', isOptional: true },
+        { name: 'tracking_category_id', type: 'string', isIndexed: true },
+        { name: 'name', type: 'string' },
+        { name: 'status', type: 'string' },
+      ],
+    }),
+    tableSchema({
+      name: 'branding_themes',
+      columns: [
+        { name: 'xero_id', type: 'string', isOptional: true },
+        { name: 'name', type: 'string' },
+        { name: 'sort_order', type: 'number' },
       ],
     }),
     tableSchema({
@@ -109,6 +134,7 @@ module.exports = appSchema({
         { name: 'amount_paid', type: 'string' },
         { name: 'amount_due', type: 'string' },
         { name: 'status', type: 'string' },
+        { name: 'branding_theme_id', type: 'string', isOptional: true },
         ...syncColumns,
       ],
     }),
@@ -126,6 +152,8 @@ module.exports = appSchema({
         { name: 'tax_type', type: 'string', isOptional: true },
         { name: 'line_amount', type: 'string' },
         { name: 'tax_amount', type: 'string' },
+        { name: 'tracking_option_1_id', type: 'string', isOptional: true },
+        { name: 'tracking_option_2_id', type: 'string', isOptional: true },
       ],
     }),
     tableSchema({
