@@ -27,7 +27,7 @@ from server.admin.api.forwarding import ForwardingController
 from server.admin.api.session import SessionController
 from server.admin.api.sync import SyncController
 from server.admin.api.xero import XeroAdminController, XeroCallbackController
-from server.admin.console import console_routes, csrf_middleware, template_config
+from server.admin.console import app_exception_handlers, console_routes, csrf_middleware, template_config
 from server.admin.console.connection import browser_callback
 from server.core.crypto import SecretBox, SecretKeyError
 from server.core.pull import PullService
@@ -39,7 +39,6 @@ from server.forwarding.forwarder import Forwarder, ForwardingPolicy
 from server.forwarding.outbox_admin import OutboxAdmin
 from server.forwarding.settings import ForwardingSettingsService
 from server.forwarding.worker import ForwardingWorkers
-from server.http.errors import EXCEPTION_HANDLERS
 from server.http.health import HealthController
 from server.http.input_guard import guard_request
 from server.http.openapi import complete as complete_openapi
@@ -201,7 +200,7 @@ def create_app(settings: Settings) -> Litestar:
         state=services.state(),
         on_startup=[start],
         on_shutdown=[stop],
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers=app_exception_handlers(),
         before_request=guard_request,
         template_config=template_config(),
         middleware=[csrf_middleware(settings, secrets)],
