@@ -22,7 +22,17 @@ from server.core.fate import Fate, Held, InXero
 from server.core.push import Staging
 from server.core.rejections import Rejected
 from server.db.sync_models import Upload
-from server.kinds.base import Job, Operation, Plan, PlanContext, Send, Unit, WatermelonPush, XeroReads
+from server.kinds.base import (
+    Job,
+    Operation,
+    Plan,
+    PlanContext,
+    Send,
+    Unit,
+    WatermelonPush,
+    XeroReads,
+    kept_by_setting,
+)
 from server.kinds.rows import Unusable, convert, decimal_text, optional, same, sync_columns, text
 from server.xero import wire
 from sync_protocol.entities import Entity, Product
@@ -66,7 +76,7 @@ ITEM_UPDATE = Operation(
     # with Xero's message (``server/forwarding/refused.py`` reads back contacts and invoices only).
 )
 
-NOT_SENT = "kept on the server: this organisation does not send product edits to Xero"
+NOT_SENT = kept_by_setting("product edits")
 
 
 class ProductKind:
