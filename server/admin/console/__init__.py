@@ -23,6 +23,7 @@ from server.admin.console.connection import ConnectionController
 from server.admin.console.csrf import AdminCsrfMiddleware, csrf_config
 from server.admin.console.devices import DevicesController
 from server.admin.console.errors import EXCEPTION_HANDLERS, app_exception_handlers, home
+from server.admin.console.rendering import ago
 from server.admin.console.settings_page import SettingsController, setting_label
 from server.admin.console.sign_in import SignInController
 from server.admin.console.sync import SyncController, kind_label, label, what
@@ -38,7 +39,9 @@ __all__ = ["app_exception_handlers", "console_routes", "csrf_middleware", "templ
 
 
 def _template_helpers(engine: JinjaTemplateEngine) -> None:
-    engine.engine.globals.update(what=what, kind_label=kind_label, label=label, setting_label=setting_label)
+    engine.engine.globals.update(
+        what=what, kind_label=kind_label, label=label, setting_label=setting_label, ago=ago
+    )
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:

@@ -66,6 +66,7 @@ class SyncLogController(Controller):
             "sync_log.html",
             title="Sync log",
             active="sync_log",
+            wide=True,  # ten columns: the page takes the screen's width, and the table scrolls inside
             runs=runs,
             page_number=page_number,
             pages=max(1, math.ceil(total / PAGE_SIZE)),
