@@ -8,13 +8,13 @@ import uuid
 from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 
-import swagger_ui_bundle
 import uvicorn
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
+from openapi_ui_bundles import swagger_ui
 
 from mobile_api.changes import ChangesController
 from mobile_api.compression import COMPRESSED_BY_HANDLER
@@ -27,7 +27,7 @@ from server.admin.api.forwarding import ForwardingController
 from server.admin.api.session import SessionController
 from server.admin.api.sync import SyncController
 from server.admin.api.xero import XeroAdminController, XeroCallbackController
-from server.admin.console import console_routes, csrf_middleware, template_config
+from server.admin.console import app_exception_handlers, console_routes, csrf_middleware, template_config
 from server.admin.console.connection import browser_callback
 from server.core.crypto import SecretBox, SecretKeyError
 from server.core.pull import PullService
@@ -39,7 +39,6 @@ from server.forwarding.forwarder import Forwarder, ForwardingPolicy
 from server.forwarding.outbox_admin import OutboxAdmin
 from server.forwarding.settings import ForwardingSettingsService
 from server.forwarding.worker import ForwardingWorkers
-from server.http.errors import EXCEPTION_HANDLERS
 from server.http.health import HealthController
 from server.http.input_guard import guard_request
 from server.http.openapi import complete as complete_openapi
@@ -82,7 +81,8 @@ def secret_box_for(settings: Settings) -> SecretBox:
 
 
 def openapi_config() -> OpenAPIConfig:
-    # The UI's assets come from the swagger-ui-bundle package and are served here: no CDN.
+    # Swagger UI 5 (4.x cannot read the OpenAPI 3.1 Litestar emits) from the openapi-ui-bundles
+    # package, served here: no CDN, so /schema works offline.
     return OpenAPIConfig(
         title="ledgersync",
         version=_version(),
@@ -94,7 +94,7 @@ def openapi_config() -> OpenAPIConfig:
                 js_url=f"{SCHEMA_ASSETS}/swagger-ui-bundle.js",
                 css_url=f"{SCHEMA_ASSETS}/swagger-ui.css",
                 standalone_preset_js_url=f"{SCHEMA_ASSETS}/swagger-ui-standalone-preset.js",
-                favicon="<link rel='icon' href='data:,'>",
+                favicon=f"<link rel='icon' type='image/png' href='{SCHEMA_ASSETS}/favicon-32x32.png'>",
             )
         ],
     )
@@ -193,14 +193,14 @@ def create_app(settings: Settings) -> Litestar:
             *console_routes(),
             create_static_files_router(
                 path=SCHEMA_ASSETS,
-                directories=[swagger_ui_bundle.swagger_ui_path],
+                directories=[swagger_ui.static_path],
                 include_in_schema=False,
             ),
         ],
         state=services.state(),
         on_startup=[start],
         on_shutdown=[stop],
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers=app_exception_handlers(),
         before_request=guard_request,
         template_config=template_config(),
         middleware=[csrf_middleware(settings, secrets)],

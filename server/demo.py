@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import socket
+import sys
 from pathlib import Path
 
 from server.app import serve
 from server.core.crypto import load_or_create_dev_key
 from server.core.errors import Conflict
 from server.db.database import Database
-from server.http.serving import ServerThread
+from server.http.serving import ServerStartError, ServerThread
 from server.services.admins import AdminService
 from server.settings import Settings
 from xero_sandbox import RegisteredClient, SandboxConfig, create_sandbox_app
@@ -68,7 +71,55 @@ def demo_key_path(database_url: str) -> Path:
     return folder / "demo-secret.key"
 
 
+# What the demo exits with when it cannot start (nothing printed but the reason): a usage problem.
+CANNOT_START = 2
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on now, or None when it can (port 0: any free port)."""
+    if port == 0:
+        return None
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As uvicorn binds: a port left in TIME_WAIT by a demo just stopped is free to use.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return "is already in use (a demo still running? another program?)"
+            if exc.errno == errno.EACCES:
+                return "needs privileges this user lacks"
+            return f"cannot be used: {exc.strerror or exc}"
+    return None
+
+
+def ports_problem(host: str, port: int, sandbox_port: int) -> str | None:
+    """What to tell a newcomer when the demo's ports cannot both be had, before anything starts."""
+    if port and port == sandbox_port:
+        return (
+            f"ledgersync and the Xero sandbox cannot share port {port}: choose another with "
+            f"--sandbox-port (e.g. ./dev demo --sandbox-port {port + 700})."
+        )
+    for what, number, option, other in (
+        ("ledgersync", port, "--port", port + 1),
+        ("the Xero sandbox", sandbox_port, "--sandbox-port", sandbox_port + 1),
+    ):
+        problem = port_problem(host if what == "ledgersync" else "127.0.0.1", number)
+        if problem:
+            return (
+                f"The demo cannot start: port {number}, for {what}, {problem}.\n"
+                f"Stop whatever uses it (`ss -ltnp 'sport = :{number}'` shows which program), or choose "
+                f"another port: ./dev demo {option} {other}"
+            )
+    return None
+
+
 def run_demo(settings: Settings, host: str, port: int, sandbox_port: int = 0) -> int:
+    # Both ports first: a taken one is said plainly, before any banner, rather than as a traceback.
+    problem = ports_problem(host, port, sandbox_port)
+    if problem:
+        print(problem, file=sys.stderr)
+        return CANNOT_START
     if settings.database_url == Settings().database_url:
         settings = settings.replace(database_url=DEMO_DATABASE)
     settings = settings.replace(host=host, port=port)
@@ -77,7 +128,11 @@ def run_demo(settings: Settings, host: str, port: int, sandbox_port: int = 0) ->
         settings = settings.replace(secret_key=load_or_create_dev_key(demo_key_path(settings.database_url)))
     redirect_url = settings.xero_redirect_url or f"{settings.base_url}/admin/xero/callback"
     asyncio.run(_prepare(settings))
-    sandbox = start_sandbox(redirect_url, sandbox_port)
+    try:
+        sandbox = start_sandbox(redirect_url, sandbox_port)
+    except ServerStartError:  # taken between the check and now
+        print(ports_problem(host, 0, sandbox_port) or "The Xero sandbox did not start.", file=sys.stderr)
+        return CANNOT_START
     settings = settings.replace(
         xero_login_url=sandbox.base_url,
         xero_identity_url=sandbox.base_url,

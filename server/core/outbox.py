@@ -243,11 +243,14 @@ def waiting_message(dependencies: Sequence[Upload]) -> str:
     return ("waiting for " + " and ".join(named) + " to reach Xero")[:4000]
 
 
+BLOCKED_PREFIX = "not sent: "
+
+
 def blocked_message(failed: Upload) -> str:
     """Why an upload cannot go: an upload it needs failed, and the record it needs is not in Xero."""
     cause = failed.last_error or "Xero refused it"
     return (
-        f"not sent: {describe(failed)} did not reach Xero ({cause}); this goes once a corrected "
+        f"{BLOCKED_PREFIX}{describe(failed)} did not reach Xero ({cause}); this goes once a corrected "
         f"{failed.entity} is uploaded or an admin retries upload {failed.id}"
     )[:4000]
 

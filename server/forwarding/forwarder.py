@@ -52,6 +52,7 @@ from server.db.database import Database
 from server.db.forwarding_models import ForwardingSettings
 from server.db.types import utcnow
 from server.forwarding import reconcile, refused
+from server.forwarding.voices import Voice, voice_of_forwarding_error
 from server.kinds import KINDS
 from server.kinds.base import Job, NotYet, Operation, PlanContext, Prepare, Send, XeroIds
 from server.xero import wire
@@ -529,6 +530,7 @@ class _Run:
                         "data_type": item.entity,
                         "code": str(fate.problem.code),
                         "message": fate.problem.message,
+                        "voice": Voice.NOTE,  # in Xero, but not as the phone had it
                         "xero_messages": [],
                         "record": item.record_id,
                         "upload_id": item.upload_id,
@@ -547,11 +549,14 @@ class _Run:
                 report.failed += 1
             else:
                 report.retrying += 1
+            voice = voice_of_forwarding_error(fate.message, retrying=isinstance(fate, Retrying))
             report.errors.append(
                 {
                     "data_type": item.entity,
                     "message": fate.message,
-                    "xero_messages": [fate.message],
+                    # Who said it (server/forwarding/voices.py): Xero's words only when they are.
+                    "voice": voice,
+                    "xero_messages": [fate.message] if voice is Voice.XERO else [],
                     "record": item.record_id,
                     "upload_id": item.upload_id,
                     "mutation_id": getattr(item.mutation, "mutation_id", ""),

@@ -266,6 +266,18 @@ class WatermelonPush(Protocol):
         ...
 
 
+# Why an upload is held when a setting keeps it on the server. The console tells these apart from
+# Xero's refusals and ledgersync's own problems by this wording (server/forwarding/voices.py).
+KEPT_BY_SETTING = "kept on the server: this organisation does not send "
+
+
+def kept_by_setting(what: str) -> str:
+    return f"{KEPT_BY_SETTING}{what} to Xero"
+
+
+# ledgersync's own reason a change cannot go: the record it changes is gone from Xero.
+NO_LONGER_IN_XERO = "is no longer in Xero"
+
 NEVER_SENT = "not sent to Xero: the invoice was voided on the phone before it reached Xero"
 
 

@@ -20,6 +20,7 @@ from server.core.push import Staging
 from server.core.rejections import Rejected
 from server.db.sync_models import Upload
 from server.kinds.base import (
+    NO_LONGER_IN_XERO,
     Job,
     Operation,
     Plan,
@@ -29,6 +30,7 @@ from server.kinds.base import (
     Unit,
     WatermelonPush,
     XeroReads,
+    kept_by_setting,
 )
 from server.kinds.rows import ADDRESS, Unusable, convert, same, sync_columns, text
 from server.xero import wire
@@ -57,7 +59,7 @@ async def _merged(jobs: list[Job], xero: XeroReads) -> tuple[list[Job], list[Set
         mutation = job.item.mutation
         contact = current.get(str(job.element["ContactID"]).lower())
         if contact is None or not isinstance(mutation, UpsertCustomer):
-            settled.append((job.item, Failed("the customer is no longer in Xero", "customer.id"), None))
+            settled.append((job.item, Failed(f"the customer {NO_LONGER_IN_XERO}", "customer.id"), None))
             continue
         mapped = mapping.customer_of(contact, job.item.record_id)
         if not mapped.live:
@@ -189,7 +191,7 @@ class CustomerKind:
         customer = context.records.get(Customer, mutation.customer.id)
         xero_id = customer.xero_id if customer else None
         if xero_id and not context.settings.update_customers:
-            return Held("kept on the server: this organisation does not send customer edits to Xero")
+            return Held(kept_by_setting("customer edits"))
         operation = CONTACT_UPDATE if xero_id else CONTACT_CREATE
         return Send(operation, contact_element(mutation.customer, xero_id))
 

@@ -467,14 +467,18 @@ class InvoiceContext:
     due_date: date | None = None  # when the draft has none: from payment terms (server.core.invoices)
 
 
+# ledgersync's own reason an invoice cannot go (the console labels it so: server/forwarding/voices.py).
+NO_REVENUE_ACCOUNT = (
+    "this line has no account and the organisation has no revenue account for invoice lines: an admin "
+    "must choose one, then retry"
+)
+
+
 class MissingAccount(Exception):
     """A line has no account of its own, its product has none, and no revenue account is set."""
 
     def __init__(self, line: int) -> None:
-        super().__init__(
-            "this line has no account and the organisation has no revenue account for invoice "
-            "lines: an admin must choose one, then retry"
-        )
+        super().__init__(NO_REVENUE_ACCOUNT)
         self.line = line
 
 

@@ -18,6 +18,7 @@ from server.core.push import Staging
 from server.core.rejections import Rejected
 from server.db.sync_models import Upload
 from server.kinds.base import (
+    NO_LONGER_IN_XERO,
     UNIT_DP_4,
     Job,
     Operation,
@@ -45,7 +46,7 @@ async def _read_status(jobs: list[Job], xero: XeroReads) -> tuple[list[Job], lis
     for job in jobs:
         invoice = current.get(job.target.lower())
         if invoice is None:
-            settled.append((job.item, Failed("the invoice is no longer in Xero", "invoice_id"), None))
+            settled.append((job.item, Failed(f"the invoice {NO_LONGER_IN_XERO}", "invoice_id"), None))
         elif invoice.status in ("VOIDED", "DELETED"):
             settled.append((job.item, invoice_fate(invoice), INVOICE_VOID))
         else:

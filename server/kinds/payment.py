@@ -30,6 +30,7 @@ from server.kinds.base import (
     WatermelonPush,
     XeroReads,
     cancelled_by_void,
+    kept_by_setting,
 )
 from server.kinds.rows import Unusable, convert, optional, same, sync_columns, text
 from server.xero import wire
@@ -54,6 +55,9 @@ async def _found_again(jobs: list[Job], since: datetime, xero: XeroReads) -> lis
         if job.item.upload_id in payments
     ]
 
+
+# ledgersync's own reason a payment cannot go (the console labels it so: server/forwarding/voices.py).
+NO_BANK_ACCOUNT = "no bank account: an admin must choose the bank account for payments"
 
 PAYMENT_CREATE = Operation(
     "payment_create",
@@ -140,16 +144,13 @@ class PaymentKind:
             return cancelled
         settings = context.settings
         if not settings.forward_payments:
-            return Held("kept on the server: this organisation does not send payments to Xero")
+            return Held(kept_by_setting("payments"))
         invoice = context.records.get(Invoice, draft.invoice_id)
         if invoice is None or not invoice.xero_id:
             return NotYet("the invoice is not in Xero yet")
         account = draft.account_code or settings.bank_account_code
         if account is None:
-            return Failed(
-                "no bank account: an admin must choose the bank account for payments",
-                "payment.account_code",
-            )
+            return Failed(NO_BANK_ACCOUNT, "payment.account_code")
         return Send(PAYMENT_CREATE, payment_element(draft, invoice.xero_id, account))
 
     def fate_of(self, element: Any) -> InXero:

@@ -32,6 +32,7 @@ from server.kinds.base import (
     Unit,
     WatermelonPush,
     XeroReads,
+    kept_by_setting,
 )
 from server.kinds.rows import Unusable, convert, decimal_text, optional, same, sync_columns, text
 from server.xero import wire
@@ -78,7 +79,7 @@ ITEM_UPDATE = Operation(
     # with Xero's message (``server/forwarding/refused.py`` reads back contacts and invoices only).
 )
 
-NOT_SENT = "kept on the server: this organisation does not send product edits to Xero"
+NOT_SENT = kept_by_setting("product edits")
 
 
 class ProductKind:

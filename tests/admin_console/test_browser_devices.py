@@ -1,5 +1,5 @@
 """In a real browser at phone width, by keyboard: pair a phone with a pairing code (text and QR code),
-see it sync, revoke it."""
+see it sync, revoke it after a confirmation."""
 
 from __future__ import annotations
 
@@ -62,7 +62,19 @@ async def test_admin_pairs_a_phone_sees_it_sync_and_revokes_it_at_phone_width_by
         await expect(row.locator("td[data-label='Last seen']")).not_to_have_text("never")
         await screenshot("devices")
 
-        await row.get_by_role("button", name="Revoke Sam Field's Sam's phone").focus()
+        # Revoking asks first (a page, no script needed): Cancel leaves the phone syncing.
+        revoke = row.get_by_role("link", name="Revoke Sam Field's Sam's phone")
+        await revoke.click()
+        await expect(page.get_by_role("heading", name="Revoke Sam Field's Sam's phone?")).to_be_visible()
+        await expect(page.get_by_role("main")).to_contain_text("cannot be undone")
+        await page.get_by_role("link", name="Cancel").click()
+        await expect(row).to_contain_text("✓ Active")
+        assert (await phone.get("/mobile/v1/changes")).status_code == 200
+
+        await revoke.focus()
+        await page.keyboard.press("Enter")
+        await screenshot("revoke-confirmation")
+        await page.get_by_role("button", name="Revoke this device").focus()
         await page.keyboard.press("Enter")
         await expect(page.get_by_role("status")).to_contain_text("The device is revoked")
         await expect(row).to_contain_text("✗ Revoked")

@@ -144,3 +144,55 @@ async def test_a_failed_upload_shows_xeros_message_and_is_retried_from_uploads(
     await screenshot("uploads-done")
     await page.goto(base + "/admin/uploads?state=failed")
     await expect(page.locator("li.upload")).to_have_count(0)
+
+
+async def test_upload_messages_say_who_said_them(
+    page: Page, screenshot: Screenshot, ledgersync: ServerThread, admin: AdminAccount, xero_org: Organisation
+) -> None:
+    """No revenue account chosen (ledgersync's problem), payments kept on the server (a setting) and
+    nothing Xero said: each upload's message is labelled by its source, once, with what to do."""
+    base = ledgersync.base_url
+    await sign_in(page, base, admin)
+    await connect_and_sync(page, base)
+    await page.goto(base + "/admin/settings")
+    await page.get_by_label("Bank account for payments").select_option(OTHER_BANK)
+    await page.get_by_label("Send payments to Xero").uncheck()
+    await page.get_by_role("button", name="Save settings").click()
+    await expect(page.get_by_role("status")).to_contain_text("Settings saved.")
+
+    await page.get_by_role("link", name="Devices").click()
+    await page.get_by_label("Staff member's name").fill("Sam Field")
+    await page.get_by_role("button", name="Make a pairing code").click()
+    phone = Phone(base)
+    try:
+        await phone.pair(await page.locator("#pairing-code").inner_text())
+        await phone.refresh()
+        customer = sorted(record_id for (_, record_id) in phone.store.records("customer"))[0]
+        phone.create_invoice(customer, [Line("1", "10.00", tax_type="OUTPUT2")])  # no account anywhere
+        paid = phone.create_invoice(customer, [Line("1", "12.00", tax_type="OUTPUT2", account_code=SALES)])
+        phone.create_payment(paid, "5.00")
+        assert {result.status for result in await phone.upload()} == {"applied"}
+    finally:
+        await phone.close()
+
+    await page.goto(base + "/admin/uploads?state=failed")
+    failed = page.locator("li.upload[data-state='failed']")
+    await reload_until(page, failed, 1)
+    await expect(failed.locator(".said")).to_have_count(1)
+    await expect(failed.locator(".said .voice")).to_have_text("ledgersync could not send:")
+    await expect(failed.locator(".said")).to_contain_text("no revenue account")
+    await expect(failed.locator(".hint")).to_have_text(
+        "What to do: Choose a revenue account for sales in Settings, then Retry."
+    )
+    await expect(failed.locator(".xero-message")).to_have_count(0)
+    await expect(failed).not_to_contain_text("Xero refused")
+    await screenshot("uploads-no-revenue-account")
+
+    await page.goto(base + "/admin/uploads?state=held")
+    held = page.locator("li.upload[data-state='held']")
+    await reload_until(page, held, 1)
+    await expect(held.locator(".said")).to_have_count(1)
+    await expect(held.locator(".said .voice")).to_have_text("Kept by your settings:")
+    await expect(held.locator(".said")).to_contain_text("does not send payments to Xero")
+    await expect(held.locator(".hint")).to_contain_text("turn that option on in Settings")
+    await screenshot("uploads-held")

@@ -3,8 +3,14 @@ service refuses, naming the field."""
 
 from __future__ import annotations
 
+import html
+import uuid
+
 import httpx
 
+from server.db.database import Database
+from server.services.devices import DeviceService
+from server.settings import Settings
 from tests.admin_console.conftest import Console
 from tests.fixtures.devices import PairDevice
 
@@ -50,3 +56,27 @@ async def test_settings_saved_from_the_form_are_what_the_api_reads(signed_in: Co
     assert saved["forward_payments"] is False  # an unticked box
     assert saved["sync_interval_minutes"] == 45
     assert saved["updated_by"] == "owner@example.com"
+
+
+async def test_a_revoke_without_the_confirmation_only_asks(signed_in: Console, settings: Settings) -> None:
+    """A post from a page that had the one-click button (no ``confirm``) goes to the confirmation page."""
+    database = Database(settings.database_url)
+    try:
+        session = await signed_in.http.get("/admin/api/session")
+        organisation = uuid.UUID(session.json()["organisation_id"])
+        devices = DeviceService(database)
+        code = await devices.issue_pairing_code(organisation, "Sam Field")
+        paired = await devices.pair(code.code, "Sam's phone")
+        answer = await signed_in.post(f"/admin/devices/{paired.principal.device_id}/revoke")
+        assert answer.status_code == 303
+        assert answer.headers["location"] == f"/admin/devices/{paired.principal.device_id}/revoke"
+        [listed] = await devices.list_devices(organisation)
+        assert listed.revoked_at is None
+        confirm = await signed_in.open(answer.headers["location"])
+        assert "Revoke Sam Field's Sam's phone?" in html.unescape(confirm.text)
+        done = await signed_in.post(f"/admin/devices/{paired.principal.device_id}/revoke", {"confirm": "yes"})
+        assert done.status_code == 303
+        [listed] = await devices.list_devices(organisation)
+        assert listed.revoked_at is not None
+    finally:
+        await database.close()

@@ -10,6 +10,7 @@ from server.db.database import Database
 from server.db.mirror_models import SyncRun
 from server.db.models import Organisation
 from server.db.types import utcnow
+from server.kinds.invoice import NO_REVENUE_ACCOUNT
 from server.services.error_hints import hint_for
 from tests.admin_console.conftest import Console
 
@@ -35,7 +36,8 @@ def test_each_common_xero_error_has_a_plain_hint_and_others_have_none() -> None:
 async def seed_run(database: Database, organisation_id: uuid.UUID, **fields: object) -> uuid.UUID:
     async with database.transaction() as session:
         run = SyncRun(
-            organisation_id=organisation_id, trigger="manual", types="customers", **{"errors": [], **fields}
+            organisation_id=organisation_id,
+            **{"trigger": "manual", "types": "customers", "errors": [], **fields},
         )
         session.add(run)
         await session.flush()
@@ -77,6 +79,47 @@ async def test_a_runs_page_lists_every_error_with_xero_message_and_hint(
     assert "is already assigned to another contact" in page.text
     assert page.text.count("What to do:") == 2  # the email and the duplicate name; the rare one has none
     assert (hint_for(EMAIL) or "") in html.unescape(page.text)
+
+
+async def test_a_forwarding_runs_page_says_who_said_each_message_once(
+    signed_in: Console, database: Database
+) -> None:
+    refused = "Account code '270' is not a valid code for this document."
+    run_id = await seed_run(
+        database,
+        await organisation_of(signed_in),
+        kind="forward",
+        types="invoice",
+        status="failed",
+        finished_at=utcnow(),
+        errors=[
+            # As forwarding runs logged them before errors carried a voice: the message twice over.
+            {"data_type": "invoice", "message": refused, "xero_messages": [refused], "record": "a"},
+            {
+                "data_type": "invoice",
+                "message": NO_REVENUE_ACCOUNT,
+                "xero_messages": [NO_REVENUE_ACCOUNT],
+                "record": "b",
+            },
+            {
+                "data_type": "payment",
+                "message": "Xero did not answer in time",
+                "voice": "ledgersync",
+                "xero_messages": [],
+                "retrying": True,
+                "record": "c",
+            },
+        ],
+    )
+    page = await signed_in.open(f"/admin/sync-log/{run_id}")
+    text = html.unescape(page.text)
+    assert text.count(refused) == 1
+    assert text.count(NO_REVENUE_ACCOUNT) == 1
+    assert text.count("Xero refused:") == 1
+    assert text.count("ledgersync could not send:") == 2
+    assert "Xero said" not in text
+    assert "Choose a revenue account for sales in Settings" in text
+    assert "ledgersync tries again by itself" in text
 
 
 async def test_the_log_lists_runs_newest_first_with_counts_and_status(

@@ -123,7 +123,9 @@ async def test_an_edit_on_its_way_when_xero_archives_the_customer_fails_and_phon
     contact = forwarding.xero_org.contacts[customer.xero_id.lower()]
     assert contact["ContactStatus"] == "ARCHIVED"
     assert "021 555 0199" not in str(contact["Phones"])  # the edit was not sent
-    [upload] = (await forwarding.admin.get("/admin/api/uploads", params={"state": "failed"})).json()["uploads"]
+    [upload] = (await forwarding.admin.get("/admin/api/uploads", params={"state": "failed"})).json()[
+        "uploads"
+    ]
     assert upload["record_id"] == customer.id
     assert "archived in Xero" in upload["last_error"]
     await phone.refresh()

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from litestar import Router
+from litestar import Router, get
 from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import CacheControlHeader
 from litestar.middleware import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import File
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from litestar.types import ControllerRouterHandler
@@ -20,7 +22,8 @@ from server.admin.console.conflicts import ConflictsPageController
 from server.admin.console.connection import ConnectionController
 from server.admin.console.csrf import AdminCsrfMiddleware, csrf_config
 from server.admin.console.devices import DevicesController
-from server.admin.console.errors import EXCEPTION_HANDLERS, home
+from server.admin.console.errors import EXCEPTION_HANDLERS, app_exception_handlers, home
+from server.admin.console.rendering import ago
 from server.admin.console.settings_page import SettingsController, setting_label
 from server.admin.console.sign_in import SignInController
 from server.admin.console.sync import SyncController, kind_label, label, what
@@ -32,11 +35,13 @@ from server.settings import Settings
 HERE = Path(__file__).parent
 STATIC_PATH = "/admin/static"
 
-__all__ = ["console_routes", "csrf_middleware", "template_config"]
+__all__ = ["app_exception_handlers", "console_routes", "csrf_middleware", "template_config"]
 
 
 def _template_helpers(engine: JinjaTemplateEngine) -> None:
-    engine.engine.globals.update(what=what, kind_label=kind_label, label=label, setting_label=setting_label)
+    engine.engine.globals.update(
+        what=what, kind_label=kind_label, label=label, setting_label=setting_label, ago=ago
+    )
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
@@ -48,6 +53,12 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
 def csrf_middleware(settings: Settings, secrets: SecretBox) -> DefineMiddleware:
     config: CSRFConfig = csrf_config(settings, secrets)
     return DefineMiddleware(AdminCsrfMiddleware, config=config)
+
+
+@get("/favicon.ico", include_in_schema=False, cache_control=CacheControlHeader(max_age=86400))
+async def favicon() -> File:
+    # Browsers ask every site for /favicon.ico; without it each page load logs a 404.
+    return File(HERE / "static" / "favicon.ico", media_type="image/x-icon", content_disposition_type="inline")
 
 
 def console_routes() -> list[ControllerRouterHandler]:
@@ -71,4 +82,4 @@ def console_routes() -> list[ControllerRouterHandler]:
     static = create_static_files_router(
         path=STATIC_PATH, directories=[HERE / "static"], include_in_schema=False
     )
-    return [pages, static]
+    return [pages, static, favicon]

@@ -1,4 +1,5 @@
-"""Devices: staff phones with last seen and last sync; pairing codes (text and QR code); revoking."""
+"""Devices: staff phones with last seen and last sync; pairing codes (text and QR code); revoking,
+after a confirmation page (no script needed)."""
 
 from __future__ import annotations
 
@@ -16,17 +17,24 @@ from litestar.params import Body, FromPath
 from markupsafe import Markup
 
 from server.admin.console.rendering import fragment, page, see_other, wants_fragment
-from server.core.errors import InvalidInput, LedgersyncError
+from server.core.errors import InvalidInput, LedgersyncError, NotFound
 from server.http.admin_auth import provide_admin, require_admin
 from server.http.services import services_of
 from server.services.admins import AdminPrincipal
 from server.services.devices import DeviceService, IssuedPairingCode
+from sync_protocol.errors import ErrorCode
 
 PATH = "/admin/devices"
 
 
 class PairingForm(msgspec.Struct):
     staff_name: str = ""
+
+
+class RevokeForm(msgspec.Struct):
+    # Set by the confirmation page's button: a post without it (an old page's one-click form) is
+    # sent to the confirmation page instead of revoking.
+    confirm: str = ""
 
 
 def pairing_link(base_url: str, code: str) -> str:
@@ -103,10 +111,33 @@ class DevicesController(Controller):
             return fragment("_pairing.html", status_code=status, **self._pairing(state, issued, problem))
         return await self._page(request, admin, state, issued, problem, status)
 
+    @get("/{device_id:uuid}/revoke")
+    async def confirm_revoke(
+        self,
+        request: Request[Any, Any, State],
+        admin: NamedDependency[AdminPrincipal],
+        state: State,
+        device_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        """Revoking cannot be undone (the phone must be paired again), so it is asked first."""
+        devices = await _devices(state).list_devices(admin.organisation_id)
+        device = next((d for d in devices if d.id == device_id), None)
+        if device is None:
+            raise NotFound("no such device in this organisation", code=ErrorCode.NOT_FOUND)
+        if device.revoked_at is not None:
+            return see_other(PATH, ("done", "That device is already revoked."))
+        return page(request, "revoke.html", title="Revoke a device", active="devices", device=device)
+
     @post("/{device_id:uuid}/revoke", status_code=303)
     async def revoke(
-        self, admin: NamedDependency[AdminPrincipal], state: State, device_id: FromPath[uuid.UUID]
+        self,
+        admin: NamedDependency[AdminPrincipal],
+        state: State,
+        device_id: FromPath[uuid.UUID],
+        data: Annotated[RevokeForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Response[Any]:
+        if data.confirm != "yes":
+            return see_other(f"{PATH}/{device_id}/revoke")
         try:
             await _devices(state).revoke(admin.organisation_id, device_id)
         except LedgersyncError as exc:

@@ -11,13 +11,13 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter
 
+from server.admin.console.messages import of_error
 from server.admin.console.rendering import page
 from server.admin.console.sync import label
 from server.http.admin_auth import provide_admin, require_admin
 from server.http.services import services_of
 from server.mirror.service import SyncService
 from server.services.admins import AdminPrincipal
-from server.services.error_hints import hint_for
 
 PAGE_SIZE = 25
 
@@ -26,16 +26,11 @@ def _sync(state: State) -> SyncService:
     return services_of(state).sync
 
 
-def explained(error: dict[str, Any]) -> dict[str, Any]:
-    """A run's error as the page shows it: Xero's messages, each with its hint when it is a common one."""
-    message = str(error.get("message", ""))
-    xero_messages = [str(m) for m in error.get("xero_messages") or []]
+def explained(error: dict[str, Any], run_kind: str) -> dict[str, Any]:
+    """A run's error as the page shows it: each message once, labelled by who said it, with its hint."""
     return {
         "data_type": label(str(error.get("data_type") or "")),
-        "message": message,
-        # Without Xero's own messages, the error's message may still be a common one.
-        "hint": None if xero_messages else hint_for(message),
-        "xero": [{"text": m, "hint": hint_for(m)} for m in xero_messages],
+        "said": of_error(error, run_kind),
         "record": error.get("record"),
         "record_url": record_url(error),
     }
@@ -71,6 +66,7 @@ class SyncLogController(Controller):
             "sync_log.html",
             title="Sync log",
             active="sync_log",
+            wide=True,  # ten columns: the page takes the screen's width, and the table scrolls inside
             runs=runs,
             page_number=page_number,
             pages=max(1, math.ceil(total / PAGE_SIZE)),
@@ -92,5 +88,5 @@ class SyncLogController(Controller):
             title="Sync run",
             active="sync_log",
             run=run,
-            errors=[explained(error) for error in run.errors],
+            errors=[explained(error, run.kind) for error in run.errors],
         )

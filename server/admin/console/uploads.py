@@ -1,5 +1,6 @@
-"""The Uploads page: the outbox, filterable by state; a failed upload shows Xero's message, a hint,
-and a Retry button (the same service as ``POST /admin/api/uploads/{id}/retry``)."""
+"""The Uploads page: the outbox, filterable by state; a failed upload shows who refused it (Xero, a
+setting, or ledgersync itself: ``messages.py``), a hint, and a Retry button (the same service as
+``POST /admin/api/uploads/{id}/retry``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, QueryParameter
 
+from server.admin.console.messages import of_upload_view
 from server.admin.console.rendering import page, see_other
 from server.core.errors import LedgersyncError
 from server.core.states import RETRYABLE_STATES, UploadState
@@ -20,7 +22,6 @@ from server.forwarding.outbox_admin import OutboxAdmin, StateFilter
 from server.http.admin_auth import provide_admin, require_admin
 from server.http.services import services_of
 from server.services.admins import AdminPrincipal
-from server.services.error_hints import hint_for
 
 PATH = "/admin/uploads"
 PAGE_SIZE = 50
@@ -75,7 +76,7 @@ def _context() -> dict[str, Any]:
         "state_labels": STATE_LABELS,
         "kind_labels": KIND_LABELS,
         "retryable": RETRYABLE,
-        "hint_for": hint_for,
+        "said_of": of_upload_view,
     }
 
 
