@@ -368,7 +368,10 @@ class WatermelonSync:
                     new = created or line["id"] in new_lines or line["id"] in restored_lines
                     (target.created if new else target.updated).append(line)
                 if after != 0:
-                    target.deleted.extend(i for i, position in known if position is None)
+                    # Lines the app deleted, and those past the invoice's end (an edit elsewhere, e.g.
+                    # a native phone's, shortened it).
+                    count = len(record.lines)
+                    target.deleted.extend(i for i, at in known if at is None or at >= count)
                     target.deleted.extend(shorter.get(entity_id, []))
         for (table, record_id), (note, _) in notes.items():
             columns = _rejection_columns(note, note.mutation_id)

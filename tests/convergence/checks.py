@@ -252,9 +252,13 @@ def concurrent_edits(world: World, final: Final) -> tuple[Problems, dict[tuple[s
         if customer is None:
             continue  # archived in Xero or never accepted: other checks judge that
         unseen = [e for e in edits if not any(e.n in other.seen for other in edits)]
-        # A three-way merge sees net changes: a side whose last edit put back the value another edit
+        # A three-way merge sees net changes: a side whose last edit put back the value another side
         # started from (Xero set a phone number, then cleared it again) changed nothing against it.
-        kept = [e for e in unseen if not any(o is not e and o.was == e.value for o in unseen)] or unseen
+        # A side "started from" the value before its own run of edits (a phone's Last10 then Last16
+        # is one change from '' when its merge comes).
+        kept = [
+            e for e in unseen if not any(o is not e and e.value in _starts(o, edits) for o in unseen)
+        ] or unseen
         values = {e.value for e in kept}
         final_value = str(customer.get(name) or "")
         who = ", ".join(f"#{e.n} {e.actor}@{e.step}={e.value!r}" for e in kept)
@@ -269,6 +273,20 @@ def concurrent_edits(world: World, final: Final) -> tuple[Problems, dict[tuple[s
         elif len(values) > 1:
             conflicts[(record_id, name)] = values
     return lost, conflicts
+
+
+def _starts(edit: Any, edits: list[Any]) -> set[str]:
+    """The values ``edit``'s side may have started from: its own ``was``, and that of each earlier edit
+    of the same actor it built on (its value was the next one's ``was``)."""
+    starts, current = {edit.was}, edit
+    while True:
+        earlier = [
+            e for e in edits if e.actor == current.actor and e.n in current.seen and e.value == current.was
+        ]
+        if not earlier:
+            return starts
+        current = max(earlier, key=lambda e: e.n)
+        starts.add(current.was)
 
 
 def check_no_edit_lost(world: World, final: Final) -> Problems:
@@ -288,8 +306,10 @@ def check_conflicts_recorded_and_shown(world: World, final: Final) -> Problems:
             f"no conflicts record exists (recorded_conflicts is not wired); concurrent edits: "
             f"{sorted((r, f, sorted(v)) for (r, f), v in conflicts.items())[:10]}"
         ]
+    customers = final.records("customer")
     return [
-        f"customer {r} {f}: concurrent values {sorted(v)}, no conflict recorded"
+        f"customer {r} {f}: concurrent values {sorted(v)}, no conflict recorded; it ends "
+        f"{str((customers.get(r) or {}).get(f) or '')!r}"
         for (r, f), v in conflicts.items()
         if (r, f) not in recorded
     ]

@@ -559,6 +559,49 @@ async def test_lines_a_native_edit_removed_are_deleted_on_watermelondb_apps(
     assert changes["invoice_lines"]["deleted"] == [f"{invoice_id}-l1"]
 
 
+async def test_an_apps_lines_a_native_edit_removed_are_deleted_on_watermelondb_apps(
+    mobile: httpx.AsyncClient,
+    client: httpx.AsyncClient,
+    pair_device: PairDevice,
+    server_db: Database,
+    acme_id: uuid.UUID,
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+    client.headers.update((await pair_device("WatermelonDB app")).headers)
+    invoice_id = new_id()
+    header, [line] = an_invoice(invoice_id, customer(1).id, total="229.78")
+    header.update(sub_total="199.80", total_tax="29.98")
+    second = {**line, "id": f"line{invoice_id[:8]}b", "position": 1}
+    first = await pull(client)
+    created = {
+        "invoices": {**empty(), "created": [header]},
+        "invoice_lines": {**empty(), "created": [line, second]},
+    }
+    assert (await push(client, first["timestamp"], created)).json()["rejections"] == []
+    after = await pull(client, first["timestamp"])
+
+    # A native phone takes the second line off the app's invoice.
+    body = {
+        "id": invoice_id,
+        "customer_id": customer(1).id,
+        "date": "2026-11-20",
+        "reference": "Job 7",
+        "lines": [washer_line()],
+        "sub_total": "99.90",
+        "total_tax": "14.99",
+        "total": "114.89",
+    }
+    response = await mobile.post(
+        "/mobile/v1/mutations",
+        json={"mutations": [{"op": "upsert_invoice", "mutation_id": new_id(), "invoice": body}]},
+    )
+    assert response.json()["results"][0]["status"] == "applied", response.text
+
+    changes = (await pull(client, after["timestamp"]))["changes"]
+    assert [r["id"] for r in changes["invoice_lines"]["updated"]] == [line["id"]]
+    assert changes["invoice_lines"]["deleted"] == [second["id"]]
+
+
 async def test_an_app_removing_a_line_of_an_invoice_made_elsewhere_removes_it_from_the_invoice(
     mobile: httpx.AsyncClient,
     client: httpx.AsyncClient,
