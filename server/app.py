@@ -44,10 +44,12 @@ from server.http.health import HealthController
 from server.http.input_guard import guard_request
 from server.http.openapi import complete as complete_openapi
 from server.http.services import Services
+from server.http.xero_webhooks import xero_webhooks
 from server.kinds import KINDS
 from server.logs import configure_logging
 from server.mirror.scheduler import MirrorScheduler
 from server.mirror.service import SyncService
+from server.mirror.webhooks import WebhookInbox, WebhookWorker
 from server.services.admins import AdminService
 from server.services.devices import DeviceService
 from server.services.rate_limit import RateLimiter
@@ -138,6 +140,7 @@ def create_app(settings: Settings) -> Litestar:
         purge_seconds=settings.tombstone_purge_seconds,
     )
     forwarding = forwarding_workers(settings, database, xero, holder)
+    webhook_worker = WebhookWorker(database, sync, coalesce_seconds=settings.webhook_coalesce_seconds)
     pushes = PushService(database, KINDS, on_accepted=forwarding.wake)
     services = Services(
         settings=settings,
@@ -162,14 +165,18 @@ def create_app(settings: Settings) -> Litestar:
         forwarding_settings=ForwardingSettingsService(database),
         outbox=OutboxAdmin(database),
         conflicts=ConflictsService(database, pushes),
+        webhooks=WebhookInbox(database, settings.xero_webhook_key, on_recorded=webhook_worker.wake),
+        webhook_worker=webhook_worker,
     )
 
     async def start() -> None:
         await database.migrate()
         scheduler.start()
         forwarding.start()
+        webhook_worker.start()
 
     async def stop() -> None:
+        await webhook_worker.stop()
         await forwarding.stop()
         await scheduler.stop()
         await sync.close()
@@ -190,6 +197,7 @@ def create_app(settings: Settings) -> Litestar:
             SyncController,
             ForwardingController,
             ConflictsController,
+            xero_webhooks,
             *console_routes(),
             create_static_files_router(
                 path=SCHEMA_ASSETS,

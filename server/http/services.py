@@ -28,6 +28,7 @@ from server.forwarding.settings import ForwardingSettingsService
 from server.forwarding.worker import ForwardingWorkers
 from server.mirror.scheduler import MirrorScheduler
 from server.mirror.service import SyncService
+from server.mirror.webhooks import WebhookInbox, WebhookWorker
 from server.services.admins import AdminService
 from server.services.devices import DeviceService
 from server.services.rate_limit import RateLimiter
@@ -65,6 +66,8 @@ class Services:
     forwarding_settings: ForwardingSettingsService
     outbox: OutboxAdmin
     conflicts: ConflictsService
+    webhooks: WebhookInbox
+    webhook_worker: WebhookWorker
 
     def state(self) -> State:
         """The app state that carries this container."""
