@@ -95,7 +95,9 @@ async def unprocessed_events(settings: Settings) -> int:
     try:
         async with database.sessions() as session:
             count = await session.scalar(
-                select(func.count()).select_from(XeroWebhookEvent).where(XeroWebhookEvent.processed_at.is_(None))
+                select(func.count())
+                .select_from(XeroWebhookEvent)
+                .where(XeroWebhookEvent.processed_at.is_(None))
             )
             return int(count or 0)
     finally:

@@ -46,9 +46,7 @@ async def connected(admin: httpx.AsyncClient) -> uuid.UUID:
     return await organisation_of(admin)
 
 
-async def test_intent_to_receive_passes(
-    live_sandbox: RunningSandbox, ledgersync: ServerThread
-) -> None:
+async def test_intent_to_receive_passes(live_sandbox: RunningSandbox, ledgersync: ServerThread) -> None:
     result = live_sandbox.control().post("/webhooks/intent-to-receive").json()
 
     assert result == {"invalid_signature_status": 401, "valid_signature_status": 200, "passed": True}
@@ -57,7 +55,10 @@ async def test_intent_to_receive_passes(
 
 
 async def test_a_bad_signature_is_refused_with_an_empty_body_and_changes_nothing(
-    live_sandbox: RunningSandbox, admin_client: httpx.AsyncClient, ledgersync: ServerThread, settings: Settings
+    live_sandbox: RunningSandbox,
+    admin_client: httpx.AsyncClient,
+    ledgersync: ServerThread,
+    settings: Settings,
 ) -> None:
     org = live_sandbox.organisation(contacts=3, items=1)
     organisation_id = await connected(admin_client)
@@ -109,7 +110,10 @@ async def test_a_contact_edited_in_xero_is_pulled_by_its_id_in_one_call(
 
 
 async def test_a_burst_of_500_events_makes_a_handful_of_pulls(
-    live_sandbox: RunningSandbox, admin_client: httpx.AsyncClient, ledgersync: ServerThread, settings: Settings
+    live_sandbox: RunningSandbox,
+    admin_client: httpx.AsyncClient,
+    ledgersync: ServerThread,
+    settings: Settings,
 ) -> None:
     org = live_sandbox.organisation(contacts=20, items=1)
     organisation_id = await connected(admin_client)
@@ -159,7 +163,9 @@ async def test_an_event_during_a_running_pull_is_not_lost(
         return any(run.status == "running" for run in await webhook_runs(settings, organisation_id))
 
     await eventually(running, what="the first webhook pull running")
-    control.post(f"/organisations/{org.tenant_id}/contacts/{second}", json={"EmailAddress": "two@example.com"})
+    control.post(
+        f"/organisations/{org.tenant_id}/contacts/{second}", json={"EmailAddress": "two@example.com"}
+    )
 
     async def both() -> bool:
         return (
@@ -174,7 +180,10 @@ async def test_an_event_during_a_running_pull_is_not_lost(
 
 
 async def test_a_retried_delivery_is_processed_once(
-    live_sandbox: RunningSandbox, admin_client: httpx.AsyncClient, ledgersync: ServerThread, settings: Settings
+    live_sandbox: RunningSandbox,
+    admin_client: httpx.AsyncClient,
+    ledgersync: ServerThread,
+    settings: Settings,
 ) -> None:
     org = live_sandbox.organisation(contacts=3, items=1)
     organisation_id = await connected(admin_client)
