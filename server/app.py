@@ -20,6 +20,7 @@ from mobile_api.changes import ChangesController
 from mobile_api.compression import COMPRESSED_BY_HANDLER
 from mobile_api.mutations import MutationsController
 from mobile_api.pairing import PairingController
+from mobile_api.pokes import PokesController
 from mobile_api.watermelon import WatermelonController
 from server.admin.api.conflicts import ConflictsController
 from server.admin.api.devices import DevicesController
@@ -30,6 +31,7 @@ from server.admin.api.xero import XeroAdminController, XeroCallbackController
 from server.admin.console import console_routes, csrf_middleware, template_config
 from server.admin.console.connection import browser_callback
 from server.core.crypto import SecretBox, SecretKeyError
+from server.core.pokes import FeedPokes
 from server.core.pull import PullService
 from server.core.push import PushService
 from server.core.uploads import UploadStatusService
@@ -140,6 +142,7 @@ def create_app(settings: Settings) -> Litestar:
         purge_seconds=settings.tombstone_purge_seconds,
     )
     forwarding = forwarding_workers(settings, database, xero, holder)
+    pokes = FeedPokes(database)  # before anything commits to the feed: it hears every commit
     webhook_worker = WebhookWorker(database, sync, coalesce_seconds=settings.webhook_coalesce_seconds)
     pushes = PushService(database, KINDS, on_accepted=forwarding.wake)
     services = Services(
@@ -167,10 +170,12 @@ def create_app(settings: Settings) -> Litestar:
         conflicts=ConflictsService(database, pushes),
         webhooks=WebhookInbox(database, settings.xero_webhook_key, on_recorded=webhook_worker.wake),
         webhook_worker=webhook_worker,
+        pokes=pokes,
     )
 
     async def start() -> None:
         await database.migrate()
+        pokes.start()
         scheduler.start()
         forwarding.start()
         webhook_worker.start()
@@ -181,6 +186,7 @@ def create_app(settings: Settings) -> Litestar:
         await scheduler.stop()
         await sync.close()
         await xero.close()
+        await pokes.close()
         await database.close()
 
     app = Litestar(
@@ -191,6 +197,7 @@ def create_app(settings: Settings) -> Litestar:
             PairingController,
             ChangesController,
             MutationsController,
+            PokesController,
             WatermelonController,
             XeroAdminController,
             XeroCallbackController,

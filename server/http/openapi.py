@@ -47,6 +47,8 @@ _UNGUARDED = frozenset({("post", "/admin/api/session"), ("post", "/mobile/v1/pai
 _RATE_LIMITED_ADMIN = frozenset({("post", "/admin/api/session")})
 # Answered with an empty body whatever the status, as their caller requires (Xero's webhooks).
 _EMPTY_ANSWERS = frozenset({("post", "/xero/webhooks")})
+# Answered 200 with a Server-Sent Events stream too (besides the JSON their handler declares).
+_EVENT_STREAMS = frozenset({("get", "/mobile/v1/pokes")})
 
 _LITESTAR_400 = "Bad request syntax or unsupported method"
 _DESCRIPTIONS: dict[str, str] = {
@@ -180,6 +182,18 @@ def complete(openapi: OpenAPI) -> OpenAPI:
             existing = responses.get(status)
             if isinstance(existing, OpenAPIResponse):
                 existing.content = None
+        ok = responses.get("200")
+        if (method, path) in _EVENT_STREAMS and isinstance(ok, OpenAPIResponse):
+            ok.content = {
+                **(ok.content or {}),
+                "text/event-stream": OpenAPIMediaType(
+                    schema=Schema(
+                        type=OpenAPIType.STRING,
+                        description='`event: poke`, `id: <version>`, `data: {"version": <version>}`, '
+                        "and `: heartbeat` comment lines",
+                    )
+                ),
+            }
         security = _security(path, method)
         if security is not None:
             operation.security = security

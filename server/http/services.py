@@ -18,6 +18,7 @@ from litestar.response import Redirect
 
 from server.core.crypto import SecretBox
 from server.core.errors import LedgersyncError
+from server.core.pokes import FeedPokes
 from server.core.pull import PullService
 from server.core.push import PushService
 from server.core.uploads import UploadStatusService
@@ -68,6 +69,7 @@ class Services:
     conflicts: ConflictsService
     webhooks: WebhookInbox
     webhook_worker: WebhookWorker
+    pokes: FeedPokes
 
     def state(self) -> State:
         """The app state that carries this container."""
