@@ -175,7 +175,7 @@ def create_app(settings: Settings) -> Litestar:
 
     async def start() -> None:
         await database.migrate()
-        pokes.start()
+        await pokes.start()
         scheduler.start()
         forwarding.start()
         webhook_worker.start()

@@ -46,10 +46,16 @@ class FeedPokes:
         self._listener: Listener | None = None
         database.on_feed_moved(self.moved)
 
-    def start(self) -> None:
+    async def start(self, connect_within: float = 5.0) -> None:
+        """On PostgreSQL, starts listening, and waits a little for it: a process that serves
+        streams before it listens would hear of other processes' moves only at heartbeats."""
         if self._db.dialect == "postgresql" and self._listener is None:
             self._listener = Listener(async_url(self._db.url), FEED_CHANNEL, self._heard)
             self._listener.start()
+            try:
+                await asyncio.wait_for(self._listener.connected.wait(), connect_within)
+            except TimeoutError:
+                log.warning("not listening for feed moves yet; retrying in the background")
 
     async def close(self) -> None:
         if self._listener is not None:

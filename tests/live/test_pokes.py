@@ -10,13 +10,15 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
+import pytest
 
+from server.app import create_app
 from server.http.serving import ServerThread
 from server.settings import Settings
 from tests.factories import documented_push
 from tests.fixtures.devices import PairDevice, PairedDevice
 from tests.fixtures.sandbox import RunningSandbox
-from tests.fixtures.xero_connect import connect, organisation_of, sync_and_wait
+from tests.fixtures.xero_connect import connect, free_port, organisation_of, sync_and_wait
 from tests.live.conftest import eventually, webhook_runs
 
 
@@ -226,3 +228,39 @@ async def test_an_uploads_fate_in_xero_pokes_the_phone(
             )
 
         await eventually(in_xero, seconds=20, what="the customer's fate (its Xero id) poked and pulled")
+
+
+async def test_with_two_server_processes_on_postgresql_a_change_through_one_pokes_phones_on_the_other(
+    admin_client: httpx.AsyncClient,
+    ledgersync: ServerThread,
+    settings: Settings,
+    pair_device: PairDevice,
+) -> None:
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("across processes is PostgreSQL's LISTEN/NOTIFY; SQLite serves one process")
+    phone = await pair_device()
+    # The other process: its own app, hub and listening connection on the same database. Its
+    # heartbeats are far apart, so only the notification can poke in time.
+    other_settings = settings.replace(port=free_port(), poke_heartbeat_seconds=60)
+    with ServerThread(create_app(other_settings), port=other_settings.port) as other:
+        async with poke_stream(other.base_url, phone) as stream:
+            cursor = (await stream.poke()).id
+            assert cursor is not None
+            customer = documented_push()[0]
+            customer = {
+                **customer,
+                "mutation_id": str(uuid.uuid4()),
+                "customer": {**customer["customer"], "id": str(uuid.uuid4())},
+            }
+            started = time.monotonic()
+            async with httpx.AsyncClient(
+                base_url=ledgersync.base_url, headers=phone.headers, timeout=30
+            ) as http:
+                pushed = await http.post("/mobile/v1/mutations", json={"mutations": [customer]})
+                assert pushed.status_code == 200, pushed.text
+
+            poked = await stream.poke(within=5)
+
+        assert poked.id is not None
+        assert poked.id > cursor
+        assert time.monotonic() - started < 3
