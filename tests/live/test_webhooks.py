@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 
 import httpx
 import msgspec
 from sqlalchemy import func, select
 
+from server.app import create_app
 from server.db.database import Database
 from server.db.mirror_models import SyncRun, XeroWebhookEvent
 from server.db.models import SyncRecord
 from server.http.serving import ServerThread
+from server.services.admins import AdminService
 from server.settings import Settings
 from tests.fixtures.sandbox import RunningSandbox
-from tests.fixtures.xero_connect import connect, organisation_of, sync_and_wait
-from tests.live.conftest import deliver, eventually, unprocessed_events, webhook_runs
+from tests.fixtures.servers import ADMIN
+from tests.fixtures.xero_connect import connect, fast, organisation_of, point_at, sync_and_wait
+from tests.live.conftest import WEBHOOK_KEY, deliver, eventually, unprocessed_events, webhook_runs
 from xero_sandbox.webhooks import event
 
 
@@ -200,3 +204,55 @@ async def test_a_retried_delivery_is_processed_once(
     await asyncio.sleep(1.0)
 
     assert len(await webhook_runs(settings, organisation_id)) == 1
+
+
+async def test_a_delivery_ledgersync_did_not_answer_is_retried_by_xero_and_processed_once(
+    make_sandbox: Callable[..., RunningSandbox], settings: Settings, port: int
+) -> None:
+    sandbox = make_sandbox(
+        auto_consent=True,
+        webhook_url=f"http://127.0.0.1:{port}/xero/webhooks",
+        webhook_key=WEBHOOK_KEY,
+        webhook_auto=True,
+        webhook_retry_seconds=(0.5, 1.0, 2.0, 4.0),
+    )
+    settings = point_at(settings, sandbox, port).replace(
+        xero_webhook_key=WEBHOOK_KEY, webhook_coalesce_seconds=0.2
+    )
+    org = sandbox.organisation(contacts=3, items=1)
+    database = Database(settings.database_url)
+    try:
+        await database.migrate()
+        await AdminService(database).create_admin(ADMIN.email, ADMIN.password, ADMIN.organisation)
+    finally:
+        await database.close()
+    with ServerThread(fast(create_app(settings)), port=port) as server:
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as admin:
+            session = await admin.post(
+                "/admin/api/session", json={"email": ADMIN.email, "password": ADMIN.password}
+            )
+            admin.headers["Authorization"] = f"Bearer {session.json()['token']}"
+            organisation_id = await connected(admin)
+    contact_id = next(iter(org.contacts)).lower()
+
+    # ledgersync is down: the delivery of this edit finds nobody, and Xero will try again.
+    sandbox.control().post(
+        f"/organisations/{org.tenant_id}/contacts/{contact_id}", json={"EmailAddress": "retried@example.com"}
+    )
+    with ServerThread(fast(create_app(settings)), port=port):
+
+        async def pulled() -> bool:
+            return await customer_email(settings, organisation_id, contact_id) == "retried@example.com"
+
+        await eventually(pulled, what="the retried delivery pulled")
+        await asyncio.sleep(1.5)  # no further attempt after the 200, no second pull
+        deliveries = sandbox.control().get("/webhooks/deliveries").json()
+
+    edits = [d for d in deliveries if d["body"]["events"]]
+    assert edits[0]["status"] is None
+    assert edits[0]["attempt"] == 1
+    assert edits[-1]["status"] == 200
+    assert [d["status"] for d in edits].count(200) == 1
+    assert {d["body"]["entropy"] for d in edits} == {edits[0]["body"]["entropy"]}  # the same body each time
+    (run,) = await webhook_runs(settings, organisation_id)
+    assert run.status == "succeeded"
