@@ -8,17 +8,22 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 
 import httpx
+import msgspec
 import pytest
 
+from reference_client.phone import Line
 from server.app import create_app
 from server.http.serving import ServerThread
 from server.settings import Settings
+from sync_protocol.entities import Invoice
 from tests.factories import documented_push
-from tests.fixtures.devices import PairDevice, PairedDevice
+from tests.fixtures.devices import NewPhone, PairDevice, PairedDevice
 from tests.fixtures.sandbox import RunningSandbox
 from tests.fixtures.xero_connect import connect, free_port, organisation_of, sync_and_wait
+from tests.forwarding.conftest import settle
 from tests.live.conftest import eventually, webhook_runs
 
 
@@ -264,3 +269,54 @@ async def test_with_two_server_processes_on_postgresql_a_change_through_one_poke
         assert poked.id is not None
         assert poked.id > cursor
         assert time.monotonic() - started < 3
+
+
+async def test_an_invoice_paid_and_another_voided_in_xero_reach_a_phone_holding_the_poke_stream(
+    live_sandbox: RunningSandbox,
+    admin_client: httpx.AsyncClient,
+    ledgersync: ServerThread,
+    settings: Settings,
+    new_phone: NewPhone,
+) -> None:
+    org = live_sandbox.organisation(contacts=3, items=1)
+    organisation_id = await connected(admin_client)
+    phone = await new_phone()
+    await phone.refresh()
+    [customer, *_] = sorted(record_id for (_, record_id) in phone.store.records("customer"))
+    paid_id, voided_id = (
+        phone.create_invoice(customer, [Line("1", amount, tax_type="OUTPUT2", account_code="200")])
+        for amount in ("100.00", "40.00")
+    )
+    await phone.upload()
+    await settle(admin_client)
+
+    def in_xero(record_id: str) -> str:
+        [invoice] = [
+            i for i in org.invoices.values() if str(i.get("Url", "")).endswith(f"/admin/invoices/{record_id}")
+        ]
+        return str(invoice["InvoiceID"])
+
+    await phone.refresh()
+    device = PairedDevice("", str(phone.token), organisation_id)
+
+    async def status_after_pokes(stream: PokeStream, invoice_id: str, status: str) -> float:
+        started = time.monotonic()
+        while True:
+            await stream.poke(within=5)
+            await phone.refresh()
+            record = msgspec.json.decode(phone.store.record("invoice", invoice_id) or b"", type=Invoice)
+            if record.status == status:
+                return time.monotonic() - started
+
+    async with poke_stream(ledgersync.base_url, device) as stream:
+        await stream.poke()  # the current version
+        live_sandbox.handle.user_record_payment(org.tenant_id, in_xero(paid_id), Decimal("115.00"))
+        paid_in = await asyncio.wait_for(status_after_pokes(stream, paid_id, "PAID"), 10)
+        live_sandbox.handle.user_void_invoice(org.tenant_id, in_xero(voided_id))
+        voided_in = await asyncio.wait_for(status_after_pokes(stream, voided_id, "VOIDED"), 10)
+
+    assert paid_in < 5
+    assert voided_in < 5
+    runs = [run for run in await webhook_runs(settings, organisation_id) if run.types == "invoices"]
+    assert runs
+    assert all(run.xero_calls == 1 for run in runs)  # one IDs read per coalesced batch
