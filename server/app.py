@@ -20,6 +20,7 @@ from mobile_api.changes import ChangesController
 from mobile_api.compression import COMPRESSED_BY_HANDLER
 from mobile_api.mutations import MutationsController
 from mobile_api.pairing import PairingController
+from mobile_api.pokes import PokesController
 from mobile_api.watermelon import WatermelonController
 from server.admin.api.conflicts import ConflictsController
 from server.admin.api.devices import DevicesController
@@ -30,6 +31,7 @@ from server.admin.api.xero import XeroAdminController, XeroCallbackController
 from server.admin.console import app_exception_handlers, console_routes, csrf_middleware, template_config
 from server.admin.console.connection import browser_callback
 from server.core.crypto import SecretBox, SecretKeyError
+from server.core.pokes import FeedPokes
 from server.core.pull import PullService
 from server.core.push import PushService
 from server.core.uploads import UploadStatusService
@@ -43,10 +45,12 @@ from server.http.health import HealthController
 from server.http.input_guard import guard_request
 from server.http.openapi import complete as complete_openapi
 from server.http.services import Services
+from server.http.xero_webhooks import xero_webhooks
 from server.kinds import KINDS
 from server.logs import configure_logging
 from server.mirror.scheduler import MirrorScheduler
 from server.mirror.service import SyncService
+from server.mirror.webhooks import WebhookInbox, WebhookWorker
 from server.services.admins import AdminService
 from server.services.devices import DeviceService
 from server.services.rate_limit import RateLimiter
@@ -138,6 +142,8 @@ def create_app(settings: Settings) -> Litestar:
         purge_seconds=settings.tombstone_purge_seconds,
     )
     forwarding = forwarding_workers(settings, database, xero, holder)
+    pokes = FeedPokes(database)  # before anything commits to the feed: it hears every commit
+    webhook_worker = WebhookWorker(database, sync, coalesce_seconds=settings.webhook_coalesce_seconds)
     pushes = PushService(database, KINDS, on_accepted=forwarding.wake)
     services = Services(
         settings=settings,
@@ -162,18 +168,25 @@ def create_app(settings: Settings) -> Litestar:
         forwarding_settings=ForwardingSettingsService(database),
         outbox=OutboxAdmin(database),
         conflicts=ConflictsService(database, pushes),
+        webhooks=WebhookInbox(database, settings.xero_webhook_key, on_recorded=webhook_worker.wake),
+        webhook_worker=webhook_worker,
+        pokes=pokes,
     )
 
     async def start() -> None:
         await database.migrate()
+        await pokes.start()
         scheduler.start()
         forwarding.start()
+        webhook_worker.start()
 
     async def stop() -> None:
+        await webhook_worker.stop()
         await forwarding.stop()
         await scheduler.stop()
         await sync.close()
         await xero.close()
+        await pokes.close()
         await database.close()
 
     app = Litestar(
@@ -184,12 +197,14 @@ def create_app(settings: Settings) -> Litestar:
             PairingController,
             ChangesController,
             MutationsController,
+            PokesController,
             WatermelonController,
             XeroAdminController,
             XeroCallbackController,
             SyncController,
             ForwardingController,
             ConflictsController,
+            xero_webhooks,
             *console_routes(),
             create_static_files_router(
                 path=SCHEMA_ASSETS,

@@ -137,6 +137,27 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     forward_poll_seconds: Annotated[
         float, _doc("How often an idle forwarding worker looks for due uploads."), msgspec.Meta(gt=0)
     ] = 2.0
+    xero_webhook_key: Annotated[
+        str,
+        _doc(
+            "The webhooks signing key Xero shows for the app (developer portal, Webhooks). Set, Xero's "
+            "deliveries to `<public_url>/xero/webhooks` are verified with it and start pulls of the records "
+            "they name; empty: the receiver refuses every delivery (401) and only scheduled pulls run."
+        ),
+    ] = ""
+    webhook_coalesce_seconds: Annotated[
+        float,
+        _doc(
+            "How long the webhook worker gathers events after the first of a burst before it pulls: "
+            "many events for one organisation in this window make one pull."
+        ),
+        msgspec.Meta(ge=0, le=60),
+    ] = 0.5
+    poke_heartbeat_seconds: Annotated[
+        float,
+        _doc("Seconds between heartbeats (comment lines) on an open poke stream, so proxies keep it open."),
+        msgspec.Meta(gt=0, le=300),
+    ] = 15.0
     max_request_body_bytes: Annotated[
         int, _doc("Largest request body accepted; larger bodies get 413."), msgspec.Meta(gt=0)
     ] = 8 * 1024 * 1024

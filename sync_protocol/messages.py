@@ -128,6 +128,17 @@ class PullResponse(msgspec.Struct, kw_only=True):
     has_more: bool
 
 
+# --- pokes ---------------------------------------------------------------------------------
+
+
+class PokeResponse(msgspec.Struct, kw_only=True):
+    """The long poll's answer (``GET /mobile/v1/pokes?wait=``): the feed's ``version`` now, and
+    whether it ``moved`` past the ``after`` sent. A poke carries no records: pull to get them."""
+
+    version: int
+    moved: bool
+
+
 # --- push ----------------------------------------------------------------------------------
 
 

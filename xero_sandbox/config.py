@@ -50,6 +50,8 @@ class SandboxConfig(msgspec.Struct, kw_only=True, frozen=True):
     webhook_key: str | None = None
     # Send webhook events automatically on every contact/invoice change.
     webhook_auto: bool = False
+    # Waits (real seconds) before each retry of a delivery that got no 200, as Xero retries with backoff.
+    webhook_retry_seconds: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0)
     state_file: str | None = None
     # Keep the Url (backlink) sent on invoices. False: drop it, as Xero has been reported to do, so
     # clients must find their invoices by other means.

@@ -395,6 +395,7 @@ def deliveries(request: Request[Any, Any, Any]) -> Response[bytes]:
                 "status": d.status,
                 "signatureValid": d.signature_valid,
                 "error": d.error,
+                "attempt": d.attempt,
                 "body": d.body,
             }
             for d in _sandbox(request).webhooks.deliveries

@@ -38,7 +38,9 @@ class Sandbox:
         self.limiter = RateLimiter(config.limits, self.clock)
         self.idempotency = IdempotencyStore(self.clock, config.idempotency_window_seconds)
         self.faults = Faults()
-        self.webhooks = WebhookSender(url=config.webhook_url, key=config.webhook_key)
+        self.webhooks = WebhookSender(
+            url=config.webhook_url, key=config.webhook_key, retry_seconds=config.webhook_retry_seconds
+        )
         self._pending_events: list[dict[str, Any]] = []
         self._background: set[asyncio.Task[Any]] = set()
 
@@ -321,6 +323,11 @@ class Sandbox:
         if not events:
             return None
         delivery = await self.webhooks.send(events, self.now())
+        if delivery.status != 200 and self.webhooks.retry_seconds:
+            # Xero tries again when it got no 200; the answer here is the first attempt's.
+            task = asyncio.get_running_loop().create_task(self.webhooks.redeliver(delivery, self.now))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         return {"status": delivery.status, "events": len(events), "error": delivery.error}
 
     # --- reset and persistence -----------------------------------------------------------------------

@@ -3,14 +3,19 @@
 Xero signs the raw body: ``x-xero-signature = base64(HMAC-SHA256(webhook key, body))``. Its
 intent-to-receive check sends an event-less payload once with a wrong signature (the receiver must answer
 401) and once correctly signed (must answer 200); the subscription is only enabled if both are right.
+
+A delivery that gets no 200 (an error status, a refused or timed-out connection) is sent again, the
+same body, after each of ``retry_seconds`` in turn (a growing backoff), until one gets its 200.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -45,6 +50,7 @@ class Delivery:
     signature_valid: bool
     status: int | None
     error: str | None = None
+    attempt: int = 1  # 2, 3, ...: a retry of the same body
 
 
 @dataclass
@@ -53,6 +59,7 @@ class WebhookSender:
     key: str | None
     sequence: int = 0
     deliveries: list[Delivery] = field(default_factory=list)
+    retry_seconds: tuple[float, ...] = ()
 
     @property
     def configured(self) -> bool:
@@ -68,7 +75,9 @@ class WebhookSender:
             "entropy": secrets.token_urlsafe(15)[:20].upper(),
         }
 
-    async def post(self, body: dict[str, Any], at: datetime, valid_signature: bool = True) -> Delivery:
+    async def post(
+        self, body: dict[str, Any], at: datetime, valid_signature: bool = True, attempt: int = 1
+    ) -> Delivery:
         if not self.url or not self.key:
             raise ValueError("no webhook url/key configured")
         raw = encode_json(body)
@@ -78,17 +87,36 @@ class WebhookSender:
             async with httpx.AsyncClient(timeout=10.0) as client:
                 response = await client.post(self.url, content=raw, headers=headers)
             delivery = Delivery(
-                at=at, body=body, signature_valid=valid_signature, status=response.status_code
+                at=at,
+                body=body,
+                signature_valid=valid_signature,
+                status=response.status_code,
+                attempt=attempt,
             )
         except httpx.HTTPError as exc:
             delivery = Delivery(
-                at=at, body=body, signature_valid=valid_signature, status=None, error=str(exc)
+                at=at,
+                body=body,
+                signature_valid=valid_signature,
+                status=None,
+                error=str(exc) or type(exc).__name__,
+                attempt=attempt,
             )
         self.deliveries.append(delivery)
         return delivery
 
     async def send(self, events: list[dict[str, Any]], at: datetime) -> Delivery:
         return await self.post(self.payload(events), at)
+
+    async def redeliver(self, first: Delivery, now: Callable[[], datetime]) -> Delivery:
+        """Sends ``first``'s body again with backoff until it gets a 200 (or the retries run out)."""
+        delivery = first
+        for attempt, delay in enumerate(self.retry_seconds, start=2):
+            if delivery.status == 200:
+                break
+            await asyncio.sleep(delay)
+            delivery = await self.post(first.body, now(), attempt=attempt)
+        return delivery
 
     async def intent_to_receive(self, at: datetime) -> dict[str, Any]:
         bad = await self.post(self.payload([]), at, valid_signature=False)

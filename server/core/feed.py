@@ -41,9 +41,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from server.core.current import current_records
 from server.core.errors import ResyncRequired as ResyncRequired  # raised by ``read``
 from server.db.chunks import chunks
+from server.db.database import feed_moved
 from server.db.models import SyncCounter, SyncRecord, SyncRecordEarlier
 from server.db.types import utcnow
 from server.db.upserts import insert
+
+# PostgreSQL's LISTEN/NOTIFY channel of feed moves: payload "<organisation id>:<version>".
+FEED_CHANNEL = "ledgersync_feed"
 
 # The records phones edit: what they were before an edit is kept (``SyncRecordEarlier``).
 _KEEPS_EARLIER = frozenset({"customer", "invoice"})
@@ -193,7 +197,19 @@ async def publish(session: AsyncSession, organisation_id: uuid.UUID, changes: It
         (change.entity, change.entity_id, first + offset, change.payload)
         for offset, change in enumerate(fresh)
     )
+    await _announce(session, organisation_id, last)
     return len(fresh)
+
+
+async def _announce(session: AsyncSession, organisation_id: uuid.UUID, version: int) -> None:
+    """Tells phones' poke streams (``server.core.pokes``) that the feed moved, once this commits.
+
+    This process's streams hear it from the after-commit hook; on PostgreSQL every process's
+    streams do from a NOTIFY sent in this transaction, which PostgreSQL delivers on commit only.
+    """
+    feed_moved(session, organisation_id, version)
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_notify(FEED_CHANNEL, f"{organisation_id}:{version}")))
 
 
 def _edited(before: bytes, after: bytes | None) -> bool:
@@ -445,3 +461,4 @@ async def invalidate_cursors(session: AsyncSession, organisation_id: uuid.UUID) 
     await session.execute(
         update(SyncCounter).where(SyncCounter.organisation_id == organisation_id).values(horizon=latest)
     )
+    await _announce(session, organisation_id, latest)  # phones learn to resync at once

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     ForeignKey,
     Index,
     Integer,
@@ -168,3 +169,38 @@ class SyncRun(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # While running: the owner renews this with its lease; a running run past it lost its owner.
     expires_at: Mapped[datetime | None]
+
+
+class XeroWebhookEvent(Base):
+    """One event of a Xero webhook delivery, kept until the webhook worker has pulled what it names.
+
+    Recorded by the receiver in the request (nothing else happens there: Xero wants an answer within
+    5 s); ``processed_at`` is set once a pull of the tenant's organisations started after it. Xero
+    retries a delivery it got no 200 for, with the same events: the unique key makes the retry a
+    no-op, so a delivery is processed once. Keyed by tenant, not organisation: one tenant may feed
+    several organisations, resolved when the events are pulled.
+    """
+
+    __tablename__ = "xero_webhook_events"
+    __table_args__ = (
+        UniqueConstraint(
+            "tenant_id",
+            "category",
+            "resource_id",
+            "event_type",
+            "event_date",
+            name="uq_xero_webhook_events_event",
+        ),
+        Index("ix_xero_webhook_events_processed_at_tenant_id", "processed_at", "tenant_id"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(16))  # CONTACT | INVOICE (others are ignored)
+    resource_id: Mapped[str] = mapped_column(String(64))
+    event_type: Mapped[str] = mapped_column(String(16))  # CREATE | UPDATE
+    event_date: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]

@@ -27,6 +27,7 @@ from litestar.openapi.spec import (
     Operation,
     Parameter,
     Reference,
+    RequestBody,
     Schema,
     SecurityRequirement,
     SecurityScheme,
@@ -44,6 +45,10 @@ _ENVELOPE = Reference(ref="#/components/schemas/ErrorEnvelope")
 _UNSAFE = frozenset({"post", "put", "patch", "delete"})
 _UNGUARDED = frozenset({("post", "/admin/api/session"), ("post", "/mobile/v1/pair")})
 _RATE_LIMITED_ADMIN = frozenset({("post", "/admin/api/session")})
+# Answered with an empty body whatever the status, as their caller requires (Xero's webhooks).
+_EMPTY_ANSWERS = frozenset({("post", "/xero/webhooks")})
+# Answered 200 with a Server-Sent Events stream too (besides the JSON their handler declares).
+_EVENT_STREAMS = frozenset({("get", "/mobile/v1/pokes")})
 
 _LITESTAR_400 = "Bad request syntax or unsupported method"
 _DESCRIPTIONS: dict[str, str] = {
@@ -105,6 +110,28 @@ def _security(path: str, method: str) -> list[SecurityRequirement] | None:
     return None
 
 
+def _empty_answers(operation: Operation) -> None:
+    """A webhook: a JSON delivery in, nothing but a status out."""
+    for response in (operation.responses or {}).values():
+        if isinstance(response, OpenAPIResponse):
+            response.content = None
+    operation.request_body = RequestBody(
+        required=True,
+        description="A Xero webhook delivery: `events`, `firstEventSequence`, `lastEventSequence`.",
+        content={"application/json": OpenAPIMediaType(schema=Schema(type=OpenAPIType.OBJECT))},
+    )
+    operation.parameters = [
+        *(operation.parameters or []),
+        Parameter(
+            name="x-xero-signature",
+            param_in="header",
+            required=False,
+            description="base64 HMAC-SHA256 of the raw body with the Xero app's webhook key.",
+            schema=Schema(type=OpenAPIType.STRING),
+        ),
+    ]
+
+
 def _protocol_header() -> Parameter:
     versions = [str(v) for v in range(MIN_PROTOCOL_VERSION, MAX_PROTOCOL_VERSION + 1)]
     return Parameter(
@@ -142,6 +169,9 @@ def complete(openapi: OpenAPI) -> OpenAPI:
     for path, method, operation in _operations(openapi):
         responses = operation.responses if operation.responses is not None else {}
         operation.responses = responses
+        if (method, path) in _EMPTY_ANSWERS:
+            _empty_answers(operation)
+            continue
         for status in _statuses(path, method, operation) | {s for s in responses if s.startswith("4")}:
             existing = responses.get(status)
             description = _DESCRIPTIONS.get(status, "Error")
@@ -152,6 +182,18 @@ def complete(openapi: OpenAPI) -> OpenAPI:
             existing = responses.get(status)
             if isinstance(existing, OpenAPIResponse):
                 existing.content = None
+        ok = responses.get("200")
+        if (method, path) in _EVENT_STREAMS and isinstance(ok, OpenAPIResponse):
+            ok.content = {
+                **(ok.content or {}),
+                "text/event-stream": OpenAPIMediaType(
+                    schema=Schema(
+                        type=OpenAPIType.STRING,
+                        description='`event: poke`, `id: <version>`, `data: {"version": <version>}`, '
+                        "and `: heartbeat` comment lines",
+                    )
+                ),
+            }
         security = _security(path, method)
         if security is not None:
             operation.security = security

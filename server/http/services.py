@@ -18,6 +18,7 @@ from litestar.response import Redirect
 
 from server.core.crypto import SecretBox
 from server.core.errors import LedgersyncError
+from server.core.pokes import FeedPokes
 from server.core.pull import PullService
 from server.core.push import PushService
 from server.core.uploads import UploadStatusService
@@ -28,6 +29,7 @@ from server.forwarding.settings import ForwardingSettingsService
 from server.forwarding.worker import ForwardingWorkers
 from server.mirror.scheduler import MirrorScheduler
 from server.mirror.service import SyncService
+from server.mirror.webhooks import WebhookInbox, WebhookWorker
 from server.services.admins import AdminService
 from server.services.devices import DeviceService
 from server.services.rate_limit import RateLimiter
@@ -65,6 +67,9 @@ class Services:
     forwarding_settings: ForwardingSettingsService
     outbox: OutboxAdmin
     conflicts: ConflictsService
+    webhooks: WebhookInbox
+    webhook_worker: WebhookWorker
+    pokes: FeedPokes
 
     def state(self) -> State:
         """The app state that carries this container."""

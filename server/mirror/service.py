@@ -23,7 +23,7 @@ from server.core.errors import Conflict, InvalidInput
 from server.core.sync_log import SyncLog
 from server.db.database import Database
 from server.mirror.leases import Leases, pull_lease
-from server.mirror.pull import MirrorPuller, PullError
+from server.mirror.pull import MirrorPuller, PullError, Targets
 from server.xero.client import XeroClient
 from server.xero.errors import NeedsReconnect, ValidationError, XeroError
 from server.xero_link.access import XeroAccess
@@ -42,6 +42,7 @@ class StartedRun:
     types: list[DataType]
     trigger: Trigger
     client: XeroClient
+    targets: Targets | None = None  # a webhook's pull: only the records it named
 
 
 class SyncService:
@@ -56,7 +57,11 @@ class SyncService:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def start(
-        self, organisation_id: uuid.UUID, types: list[DataType], trigger: Trigger
+        self,
+        organisation_id: uuid.UUID,
+        types: list[DataType],
+        trigger: Trigger,
+        targets: Targets | None = None,
     ) -> StartedRun | None:
         """Take the pull lease and open a run; None when another pull of this organisation runs."""
         client = await self._access.client_for(organisation_id)  # NeedsReconnect: paused
@@ -68,7 +73,7 @@ class SyncService:
         except BaseException:
             await self.leases.release(pull_lease(organisation_id))
             raise
-        return StartedRun(run_id, organisation_id, types, trigger, client)
+        return StartedRun(run_id, organisation_id, types, trigger, client, targets)
 
     async def execute(self, run: StartedRun) -> None:
         lease = pull_lease(run.organisation_id)
@@ -79,7 +84,12 @@ class SyncService:
 
         # Manual syncs read items in full: the only way to see deletions, and no dearer in calls.
         puller = MirrorPuller(
-            self._db, run.organisation_id, run.client, keep_alive, full=run.trigger == "manual"
+            self._db,
+            run.organisation_id,
+            run.client,
+            keep_alive,
+            full=run.trigger == "manual",
+            targets=run.targets,
         )
         try:
             for data_type in run.types:
@@ -102,11 +112,17 @@ class SyncService:
             await self.leases.release(lease)
 
     async def run(
-        self, organisation_id: uuid.UUID, types: list[DataType] | None = None, trigger: Trigger = "schedule"
+        self,
+        organisation_id: uuid.UUID,
+        types: list[DataType] | None = None,
+        trigger: Trigger = "schedule",
+        targets: Targets | None = None,
     ) -> uuid.UUID | None:
         """Pull now and wait for it; None when another pull held the lease or Xero needs a reconnect."""
         try:
-            started = await self.start(organisation_id, types or list(data_types.DATA_TYPES), trigger)
+            started = await self.start(
+                organisation_id, types or list(data_types.DATA_TYPES), trigger, targets
+            )
         except NeedsReconnect:
             return None
         if started is None:
