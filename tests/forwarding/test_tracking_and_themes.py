@@ -12,6 +12,7 @@ from reference_client.phone import Line
 from sync_protocol.entities import BrandingTheme, Invoice, TrackingCategory, TrackingOption
 from tests.fixtures.xero_connect import sync_and_wait
 from tests.forwarding.conftest import SALES, Forwarding, settle
+from tests.forwarding.test_products import create_product, items_with_code, phone_product
 from tests.forwarding.test_upload_status import upload_status
 
 
@@ -208,3 +209,44 @@ async def test_an_option_archived_in_xero_after_acceptance_fails_with_xeros_mess
         "The tracking option 'South' of tracking category 'Region' is archived and cannot be used."
     )
     assert forwarding.xero_invoices_for(invoice_id) == []
+
+
+async def test_one_offline_push_of_a_new_product_and_a_tracked_themed_invoice_using_it_lands_once_each(
+    forwarding: Forwarding, phone: Phone
+) -> None:
+    region = add_category(forwarding, "Region", ["North", "South"])
+    theme = add_theme(forwarding, "Field jobs")
+    await mirrored(forwarding, phone)
+    # Offline: a part made up on site, sold on the job's invoice in the same push.
+    product = create_product(phone, "PART-77", unit_price="18.5000")
+    line = Line(
+        "3",
+        "18.5000",
+        "Brass elbow",
+        product_id=product,
+        tax_type="OUTPUT2",
+        account_code=SALES,
+        tracking=(option_id(phone, "North"),),
+    )
+    invoice_id = phone.create_invoice(
+        customer_of(phone), [line], branding_theme_id=theme_id(phone, "Field jobs")
+    )
+
+    results = await phone.upload()
+    assert [r.status for r in results] == ["applied", "applied"], results
+    await settle(forwarding.admin)
+
+    [item] = items_with_code(forwarding, "PART-77")
+    [xero] = forwarding.xero_invoices_for(invoice_id)
+    assert xero["BrandingThemeID"] == theme["BrandingThemeID"]
+    [xero_line] = xero["LineItems"]
+    assert xero_line["ItemCode"] == "PART-77"
+    [tracking] = xero_line["Tracking"]
+    assert (tracking["Name"], tracking["Option"]) == ("Region", "North")
+    assert tracking["TrackingCategoryID"] == region["TrackingCategoryID"]
+
+    await phone.refresh()
+    assert phone_product(phone, product).xero_id == item["ItemID"]
+    invoice = msgspec.json.decode(phone.store.record("invoice", invoice_id) or b"", type=Invoice)
+    assert invoice.invoice_number == xero["InvoiceNumber"]
+    assert invoice.invoice_number
