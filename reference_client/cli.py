@@ -5,6 +5,7 @@
     python -m reference_client upload --example                             # a customer, invoice, payment
     python -m reference_client upload mutations.json                        # {"mutations": [...]}
     python -m reference_client status --wait 60                             # each upload's fate
+    python -m reference_client watch                                        # refresh on every poke
 
 The phone's SQLite file (``--db``, default ``$LEDGERSYNC_PHONE_DB`` or ``ledgersync-phone.sqlite``)
 keeps the server URL, the device token, the cursor, the pulled records and the outbox, so each
@@ -73,6 +74,12 @@ def _parser() -> argparse.ArgumentParser:
         "--wait", type=float, metavar="SECONDS", help="until no upload is still on its way (at most SECONDS)"
     )
     status.add_argument("--json", action="store_true", help="one JSON object per line")
+    watch = commands.add_parser(
+        "watch", help="hold the server's poke stream and refresh each time the feed moves (Ctrl-C stops)"
+    )
+    watch.add_argument(
+        "--refreshes", type=int, metavar="N", help="stop after N refreshes the server's pokes caused"
+    )
     return parser
 
 
@@ -222,6 +229,27 @@ async def _status(store: LocalStore, wait: float | None, as_json: bool) -> int:
     return 1 if any(s["state"] in ("failed", "rejected") for s in statuses) else 0
 
 
+async def _watch(store: LocalStore, refreshes: int | None) -> int:
+    """Refresh now, then on every poke past the phone's cursor; print what each refresh brought."""
+    async with _phone(store) as phone:
+        report = await phone.refresh()
+        print(f"watching; cursor {store.cursor} ({report.changes} changes pulled first)", flush=True)
+        done = 0
+        async for version in phone.pokes():
+            if version <= store.cursor:
+                continue
+            report = await phone.refresh()
+            stamp = dt.datetime.now().strftime("%H:%M:%S")
+            print(
+                f"{stamp} poked at version {version}: pulled {report.changes} changes; cursor {store.cursor}"
+            )
+            sys.stdout.flush()
+            done += 1
+            if refreshes is not None and done >= refreshes:
+                break
+    return 0
+
+
 async def _run(args: argparse.Namespace) -> int:
     store = LocalStore(args.db)
     try:
@@ -233,6 +261,8 @@ async def _run(args: argparse.Namespace) -> int:
             return await _upload(store, args.file, args.example)
         elif args.command == "status":
             return await _status(store, args.wait, args.json)
+        elif args.command == "watch":
+            return await _watch(store, args.refreshes)
         return 0
     finally:
         store.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 from types import TracebackType
@@ -12,6 +13,7 @@ from typing import Any
 
 import httpx
 import msgspec
+from httpx_sse import aconnect_sse
 
 from reference_client.store import LocalStore
 from sync_protocol.drafts import customer_base, customer_draft, invoice_draft
@@ -120,6 +122,40 @@ class Phone:
         response = await self._http.get(f"/mobile/v1/uploads/{mutation_id}", headers=self._auth())
         response.raise_for_status()
         return msgspec.json.decode(response.content, type=UploadStatus)
+
+    # --- Pokes ----------------------------------------------------------------------------
+
+    async def pokes(self, silence: float = 35.0) -> AsyncIterator[int]:
+        """The feed versions the server pokes (``GET /mobile/v1/pokes``, Server-Sent Events), for ever.
+
+        A dropped stream, or one silent for ``silence`` seconds (heartbeats come every 15 s), is opened
+        again with ``Last-Event-ID``, so a move while it was down is poked at once. An HTTP error (a
+        revoked token) ends it.
+        """
+        last_id = ""
+        delay = 0.5
+        while True:
+            headers = {**self._auth(), "Accept": "text/event-stream"}
+            if last_id:
+                headers["Last-Event-ID"] = last_id
+            try:
+                async with aconnect_sse(
+                    self._http,
+                    "GET",
+                    "/mobile/v1/pokes",
+                    headers=headers,
+                    timeout=httpx.Timeout(30, read=silence),
+                ) as source:
+                    source.response.raise_for_status()
+                    delay = 0.5
+                    async for event in source.aiter_sse():
+                        if event.event == "poke" and event.data:
+                            last_id = event.id or last_id
+                            yield int(msgspec.json.decode(event.data)["version"])
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
 
     # --- Refresh from Cloud ---------------------------------------------------------------
 

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import httpx
 
+from tests.fixtures.xero_connect import sync_and_wait
 from tests.forwarding.conftest import Forwarding
+from tests.forwarding.test_edit_merges import xero_user_edits
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -119,3 +121,41 @@ async def test_the_reference_client_says_how_to_pair_before_it_is_paired(tmp_pat
 
     assert code == 2
     assert "not paired: run `pair URL CODE` first" in err
+
+
+async def test_watch_refreshes_when_a_change_made_in_xero_pokes_the_phone(
+    forwarding: Forwarding, tmp_path: Path
+) -> None:
+    db = tmp_path / "phone.sqlite"
+    code, _, err = await phone_command(
+        db, "pair", str(forwarding.admin.base_url), await pairing_code(forwarding.admin)
+    )
+    assert code == 0, err
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    watcher = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "reference_client", "--db", str(db), "watch", "--refreshes", "1"),
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert watcher.stdout is not None
+        first = await asyncio.wait_for(watcher.stdout.readline(), timeout=60)
+        assert first.startswith(b"watching; cursor "), first
+
+        # An office user renames a customer in Xero; the next pull brings it, and the phone is poked.
+        contact_id = next(iter(forwarding.xero_org.contacts))
+        xero_user_edits(forwarding, contact_id, Name="Renamed While Watching Ltd")
+        run = await sync_and_wait(forwarding.admin, ["customers"])
+        assert run["status"] == "succeeded", run["errors"]
+
+        out, err_bytes = await asyncio.wait_for(watcher.communicate(), timeout=30)
+    finally:
+        if watcher.returncode is None:
+            watcher.kill()
+            await watcher.wait()
+    assert watcher.returncode == 0, err_bytes.decode()
+    assert "poked at version" in out.decode()
+    assert "pulled 1 changes" in out.decode()
