@@ -28,7 +28,7 @@ from typing import Any
 
 from server.core import data_types, mirror_store, outbox
 from server.core.data_types import DataType
-from server.core.facts import apply_invoice_facts
+from server.core.facts import ONLINE_STATUSES, apply_invoice_facts
 from server.core.mirror_store import Mapped
 from server.core.records import default_forwarding, lock_organisation, with_forwarding
 from server.db.database import Database
@@ -38,6 +38,7 @@ from server.db.types import utcnow
 from server.xero import wire
 from server.xero.client import PAGE_SIZE, XeroClient
 from server.xero_link import mapping
+from server.xero_link.online import publish_online_invoices
 from sync_protocol.entities import OrganisationSettings
 
 OVERLAP = timedelta(minutes=5)
@@ -275,6 +276,10 @@ class MirrorPuller:
             self.result.counts.fetched += len(answer.invoices)
             facts = {invoice.invoice_id: mapping.invoice_facts_of(invoice) for invoice in answer.invoices}
             self.result.counts.updated += await apply_invoice_facts(self._db, self._org, facts)
+            approved = [i.invoice_id for i in answer.invoices if i.status in ONLINE_STATUSES]
+            self.result.counts.updated += await publish_online_invoices(
+                self._db, self._org, self._client, approved
+            )
             for invoice in answer.invoices:
                 newest = _later(newest, mapping.utc(invoice.updated_date_utc))
             if answer.pagination is None or page >= answer.pagination.page_count:
