@@ -22,6 +22,7 @@ from sync_protocol.messages import (
     AnyMutation,
     CreatePayment,
     CustomerDraft,
+    EmailInvoice,
     InvoiceDraft,
     InvoiceLineDraft,
     MutationResult,
@@ -358,3 +359,10 @@ class Phone:
 
     def void_invoice(self, invoice_id: str) -> None:
         self.queue(VoidInvoice(mutation_id=_new_id(), invoice_id=invoice_id))
+
+    def email_invoice(self, invoice_id: str) -> str:
+        """Ask that Xero email the invoice to its customer; returns the mutation id (its fate is the
+        invoice's ``sync`` under this id)."""
+        mutation_id = _new_id()
+        self.queue(EmailInvoice(mutation_id=mutation_id, invoice_id=invoice_id))
+        return mutation_id

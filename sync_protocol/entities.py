@@ -160,6 +160,9 @@ class OrganisationSettings(Entity, tag="organisation"):
     forward_invoice_edits: bool = True
     update_customers: bool = True
     update_products: bool = True
+    # The app may ask Xero to email an invoice to its customer (``email_invoice``); else refused
+    # at upload with ``invoice_emails_not_allowed``.
+    email_invoices: bool = False
     bank_account_code: str | None = None
     revenue_account_code: str | None = None
     # The organisation's sales payment terms in Xero: the due date of an invoice whose customer has none.
@@ -201,6 +204,11 @@ class Invoice(Entity, kw_only=True, tag="invoice"):
     sync: RecordSync | None = None
     # The branding theme the phone chose (``BrandingTheme.id``); None: Xero's default theme.
     branding_theme_id: str | None = None
+    # Xero's online invoice (``GET /Invoices/{id}/OnlineInvoice``) once the invoice is approved in
+    # Xero: where the customer views and pays it (show it as a QR code, share it). "": none yet.
+    online_invoice_url: str = ""
+    # Xero emailed the invoice to the customer at a phone's request (``email_invoice``).
+    emailed: bool = False
 
 
 class Payment(Entity, kw_only=True, tag="payment"):

@@ -45,6 +45,7 @@ class ErrorCode(StrEnum):
     MUTATION_ID_REUSED = "mutation_id_reused"
     INVALID_VALUE = "invalid_value"
     INVOICE_EDITS_NOT_FORWARDED = "invoice_edits_not_forwarded"
+    INVOICE_EMAILS_NOT_ALLOWED = "invoice_emails_not_allowed"
     NO_BANK_ACCOUNT = "no_bank_account"
     # Said of an upload Xero took (``in_xero``), not a rejection (docs/forwarding.md).
     XERO_TOTALS_DIFFER = "xero_totals_differ"
@@ -131,6 +132,9 @@ ERROR_DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.INVALID_VALUE: "A value is well-typed but not acceptable (e.g. a negative quantity).",
     ErrorCode.INVOICE_EDITS_NOT_FORWARDED: (
         "The invoice is in Xero already and this organisation does not forward invoice edits."
+    ),
+    ErrorCode.INVOICE_EMAILS_NOT_ALLOWED: (
+        "This organisation does not let phones have Xero email invoices (`email_invoices` is off)."
     ),
     ErrorCode.NO_BANK_ACCOUNT: (
         "The payment names no bank account and the organisation has not chosen one for payments."

@@ -332,7 +332,26 @@ class DeletePayment(Mutation, tag="delete_payment"):
     payment_id: RecordId
 
 
-AnyMutation = UpsertCustomer | UpsertProduct | UpsertInvoice | CreatePayment | VoidInvoice | DeletePayment
+class EmailInvoice(Mutation, tag="email_invoice"):
+    """Asks that Xero email the invoice to its customer (the contact's email address in Xero), once.
+
+    Sent after the invoice is in Xero and approved; its fate is the invoice's ``sync`` under this
+    mutation id (``in_xero``: sent, and the invoice's ``emailed`` is true; ``failed``: Xero's reason,
+    e.g. the customer has no email address). Refused with ``invoice_emails_not_allowed`` when the
+    organisation's ``email_invoices`` is off."""
+
+    invoice_id: RecordId
+
+
+AnyMutation = (
+    UpsertCustomer
+    | UpsertProduct
+    | UpsertInvoice
+    | CreatePayment
+    | VoidInvoice
+    | DeletePayment
+    | EmailInvoice
+)
 
 
 class PushRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -500,6 +500,32 @@ def post_invoice(sandbox: Sandbox, call: Call) -> Outcome:
     return _invoices_write(sandbox, call, True, elements)
 
 
+def get_online_invoice(sandbox: Sandbox, call: Call) -> Outcome:
+    invoice = _invoice_in_path(call)
+    try:
+        url = invoices.online_invoice_url(invoice)
+    except ElementInvalid as error:
+        raise ValidationFailed([_echo(call, {"InvoiceID": invoice["InvoiceID"]}, error)]) from error
+    return Outcome(body=envelope(sandbox, call.now, OnlineInvoices=[{"OnlineInvoiceUrl": url}]))
+
+
+def email_invoice(sandbox: Sandbox, call: Call) -> Outcome:
+    """204 with no body once sent; a refusal is a 400 validation exception naming the reason."""
+    invoice = _invoice_in_path(call)
+    call.json()  # the spec's RequestEmpty: a JSON object must be sent
+    try:
+        sent = invoices.email(call.org, invoice, call.now)
+    except ElementInvalid as error:
+        raise ValidationFailed([_echo(call, {"InvoiceID": invoice["InvoiceID"]}, error)]) from error
+    outcome = Outcome(status=204)
+    # The ledger shows what would have been sent, and to whom.
+    outcome.changes.append(
+        {"entity": "InvoiceEmail", "id": invoice["InvoiceID"], "action": "send", "to": sent["To"]}
+    )
+    outcome.events.append(("INVOICE", invoice["InvoiceID"], "UPDATE"))
+    return outcome
+
+
 # --- Payments ----------------------------------------------------------------------------------------
 def get_payments(sandbox: Sandbox, call: Call) -> Outcome:
     found = select(
@@ -614,6 +640,8 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/Invoices", post_invoices, "updateOrCreateInvoices"),
     Route("GET", "/Invoices/{invoice_id:str}", get_invoice, "getInvoice"),
     Route("POST", "/Invoices/{invoice_id:str}", post_invoice, "updateInvoice"),
+    Route("GET", "/Invoices/{invoice_id:str}/OnlineInvoice", get_online_invoice, "getOnlineInvoice"),
+    Route("POST", "/Invoices/{invoice_id:str}/Email", email_invoice, "emailInvoice"),
     Route("GET", "/Payments", get_payments, "getPayments"),
     Route("PUT", "/Payments", put_payments, "createPayments"),
     Route("POST", "/Payments", post_payments, "createPayment"),

@@ -283,6 +283,30 @@ def void_invoice(
     return _json(invoices.wire(sandbox.organisation(tenant_id), invoice, 2))
 
 
+class EmailLimit(msgspec.Struct, kw_only=True):
+    per_day: int
+
+
+@post("/organisations/{tenant_id:str}/email-limit")
+async def set_email_limit(request: Request[Any, Any, Any], tenant_id: FromPath[str]) -> Response[bytes]:
+    """How many invoice emails the organisation's API clients may send in a (sandbox) day."""
+    spec: EmailLimit = await _body(request, EmailLimit)
+    sandbox = _sandbox(request)
+    with sandbox.locked():
+        org = sandbox.organisation(tenant_id)
+        org.emails_per_day = spec.per_day
+    return _json({"per_day": org.emails_per_day})
+
+
+@get("/organisations/{tenant_id:str}/emails", sync_to_thread=False)
+def sent_emails(request: Request[Any, Any, Any], tenant_id: FromPath[str]) -> Response[bytes]:
+    """The invoice emails Xero would have sent: invoice, number, address, when."""
+    sandbox = _sandbox(request)
+    with sandbox.locked():
+        sent = [{**email, "At": email["At"].isoformat()} for email in sandbox.organisation(tenant_id).emails]
+    return _json(sent)
+
+
 @post("/organisations/{tenant_id:str}/revoke")
 async def revoke(request: Request[Any, Any, Any], tenant_id: FromPath[str]) -> Response[bytes]:
     spec: Revoke = await _body(request, Revoke)
@@ -428,6 +452,8 @@ HANDLERS = [
     record_payment,
     edit_invoice,
     void_invoice,
+    set_email_limit,
+    sent_emails,
     revoke,
     register_client,
     tokens,

@@ -491,3 +491,46 @@ def reverse_payment(invoice: Record, amount: Decimal, now: datetime) -> None:
         invoice["Status"] = "AUTHORISED"
         invoice.pop("FullyPaidOnDate", None)
     touch(invoice, now)
+
+
+# --- online invoices and emails ---------------------------------------------------------------------
+# Xero's words. An online invoice and an email exist only for an approved sales invoice.
+NOT_ONLINE = "Online invoices are only available for approved sales invoices."
+NOT_EMAILABLE = "Invoice not of valid status for sending by email"
+NO_EMAIL_ADDRESS = "The contact does not have a valid email address."
+EMAIL_LIMIT = "The daily limit of invoice emails for this organisation has been reached."
+_EMAILABLE = ("SUBMITTED", "AUTHORISED", "PAID")
+
+
+def online_invoice_url(invoice: Record) -> str:
+    """The customer's link to the invoice (Xero's in.xero.com), stable for the invoice."""
+    if invoice["Type"] != "ACCREC" or invoice["Status"] not in ("AUTHORISED", "PAID"):
+        raise ElementInvalid([NOT_ONLINE])
+    return f"https://in.xero.com/{invoice['InvoiceID'].replace('-', '')}"
+
+
+def email(org: Organisation, invoice: Record, now: datetime) -> Record:
+    """Send the invoice to its contact's address, as Xero does, or refuse as Xero does.
+
+    What would have been sent is kept in ``org.emails`` (and the ledger entry of the call names it);
+    the invoice is marked ``SentToContact``, as Xero marks an invoice it emailed.
+    """
+    if invoice["Type"] != "ACCREC" or invoice["Status"] not in _EMAILABLE:
+        raise ElementInvalid([NOT_EMAILABLE])
+    contact = org.contacts.get(invoice["Contact"]["ContactID"])
+    address = (contact or {}).get("EmailAddress") or ""
+    if not address:
+        raise ElementInvalid([NO_EMAIL_ADDRESS])
+    day_ago = now.timestamp() - 86400
+    if sum(1 for sent in org.emails if sent["At"].timestamp() > day_ago) >= org.emails_per_day:
+        raise ElementInvalid([EMAIL_LIMIT])
+    sent: Record = {
+        "InvoiceID": invoice["InvoiceID"],
+        "InvoiceNumber": invoice["InvoiceNumber"],
+        "To": address,
+        "At": now,
+    }
+    org.emails.append(sent)
+    invoice["SentToContact"] = True
+    touch(invoice, now)
+    return sent

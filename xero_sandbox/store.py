@@ -46,6 +46,10 @@ class Organisation:
     tax_rounding: str = ""
     # Whether a line's given TaxAmount is kept (Xero's way); False: computed as if it were not given.
     keep_given_tax: bool = True
+    # Invoices emailed through the API (``POST /Invoices/{id}/Email``): what Xero would have sent.
+    emails: list[Record] = field(default_factory=list)
+    # Xero caps the invoice emails an organisation's API clients send in a day (sandbox time).
+    emails_per_day: int = 1000
 
     def account_by_code(self, code: str) -> Record | None:
         for account in self.accounts.values():

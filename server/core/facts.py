@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from server.core import outbox
+import msgspec
+
+from server.core import feed, outbox
 from server.core.fate import InvoiceFacts, record_invoices_facts
+from server.core.feed import Change
 from server.db.database import Database
+from sync_protocol.entities import Invoice, encode_entity
 
 
 async def apply_invoice_facts(
@@ -32,3 +36,53 @@ async def apply_invoice_facts(
         return await record_invoices_facts(
             session, organisation_id, [(record_id, facts_by_xero_id[x]) for x, record_id in settled.items()]
         )
+
+
+# An online invoice exists once Xero has approved the invoice (and stays when it is paid).
+ONLINE_STATUSES = ("AUTHORISED", "PAID")
+
+
+async def invoices_without_link(
+    database: Database, organisation_id: uuid.UUID, xero_ids: Sequence[str]
+) -> dict[str, str]:
+    """Of ``xero_ids``, the forwarded invoices phones hold as approved but without their online
+    invoice URL: record id by Xero id (lower case). Each is fetched once, then kept."""
+    if not xero_ids:
+        return {}
+    async with database.sessions() as session:
+        by_xero_id = await outbox.forwarded_invoices(session, organisation_id)
+        wanted = {x.lower(): r for x in xero_ids if (r := by_xero_id.get(x.lower())) is not None}
+        payloads = await feed.current_payloads(
+            session, organisation_id, [("invoice", r) for r in wanted.values()]
+        )
+    missing: dict[str, str] = {}
+    for xero_id, record_id in wanted.items():
+        payload = payloads.get(("invoice", record_id))
+        if payload is None:
+            continue
+        invoice = msgspec.json.decode(payload, type=Invoice)
+        if invoice.status in ONLINE_STATUSES and not invoice.online_invoice_url:
+            missing[xero_id] = record_id
+    return missing
+
+
+async def apply_online_invoice_urls(
+    database: Database, organisation_id: uuid.UUID, urls: Mapping[str, str]
+) -> int:
+    """Publish each invoice (by record id) with its online invoice URL; returns how many changed."""
+    if not urls:
+        return 0
+    async with database.transaction() as session:
+        await feed.lock_organisation(session, organisation_id)
+        payloads = await feed.current_payloads(session, organisation_id, [("invoice", r) for r in urls])
+        changes = []
+        for record_id, url in urls.items():
+            payload = payloads.get(("invoice", record_id))
+            if payload is None:
+                continue
+            invoice = msgspec.json.decode(payload, type=Invoice)
+            if invoice.online_invoice_url != url:
+                updated = msgspec.structs.replace(invoice, online_invoice_url=url)
+                changes.append(Change("invoice", record_id, encode_entity(updated)))
+        await feed.publish(session, organisation_id, changes)
+    return len(changes)

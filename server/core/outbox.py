@@ -263,6 +263,7 @@ _REFERENCE_FIELDS = {
     ("create_payment", "invoice"): "payment.invoice_id",
     ("void_invoice", "invoice"): "invoice_id",
     ("delete_payment", "payment"): "payment_id",
+    ("email_invoice", "invoice"): "invoice_id",
 }
 
 

@@ -198,6 +198,7 @@ def default_forwarding(organisation_id: uuid.UUID) -> ForwardingSettings:
         forward_payments=True,
         update_customers=True,
         update_products=True,
+        email_invoices=False,
         forward_invoice_edits=True,
         invoice_status="AUTHORISED",
         sync_interval_minutes=None,
@@ -216,6 +217,7 @@ def with_forwarding(organisation: OrganisationSettings, settings: ForwardingSett
         forward_invoice_edits=settings.forward_invoice_edits,
         update_customers=settings.update_customers,
         update_products=settings.update_products,
+        email_invoices=settings.email_invoices,
         bank_account_code=settings.bank_account_code,
         revenue_account_code=settings.revenue_account_code,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, Uuid, true
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, Uuid, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.models import Base
@@ -26,6 +26,9 @@ class ForwardingSettings(Base):
     forward_payments: Mapped[bool] = mapped_column(default=True)
     update_customers: Mapped[bool] = mapped_column(default=True)
     update_products: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Phones may ask Xero to email an invoice to its customer (``email_invoice``). Off by default:
+    # an email reaches someone outside the business, so an admin turns it on.
+    email_invoices: Mapped[bool] = mapped_column(default=False, server_default=false())
     forward_invoice_edits: Mapped[bool] = mapped_column(default=True)
     invoice_status: Mapped[str] = mapped_column(String(16), default="AUTHORISED")  # DRAFT | AUTHORISED
     # Minutes between scheduled mirror pulls of this organisation; None: the server's setting.

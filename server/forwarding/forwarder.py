@@ -20,6 +20,7 @@ a repeat inside Xero's window is answered from Xero's memory. Each run is one en
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import uuid
@@ -31,7 +32,7 @@ from typing import Any
 
 from server.core import merge, outbox
 from server.core.current import CurrentRecords, current_records
-from server.core.facts import apply_invoice_facts
+from server.core.facts import ONLINE_STATUSES, apply_invoice_facts
 from server.core.fate import (
     Delayed,
     Failed,
@@ -60,6 +61,7 @@ from server.xero.client import XeroClient, element_errors
 from server.xero.errors import NeedsReconnect, RateLimited, ValidationError, XeroError
 from server.xero_link import mapping
 from server.xero_link.access import XeroAccess
+from server.xero_link.online import online_invoice_url
 from sync_protocol.entities import (
     OrganisationSettings,
     encode_entity,
@@ -327,7 +329,7 @@ class _Run:
 
     async def _send(self, operation: Operation, jobs: list[Job]) -> None:
         jobs = await self._still_ours(jobs)
-        if not jobs:
+        if not jobs or operation.answer is None:  # a write without an answer goes one by one
             return
         body = wire.encode({operation.envelope: [job.element for job in jobs]})  # once: key and request
         key = idempotency_key(self._client.tenant_id, operation, [job.item for job in jobs], body)
@@ -351,9 +353,34 @@ class _Run:
             return
         elements: list[Any] = getattr(answer, operation.envelope.lower())
         results = self._results(operation, jobs, elements)
+        if operation.online_invoice:
+            results = await self._with_online_invoices(results)
         await self._settle(results, await self._xero_versions(operation, jobs, results))
         if operation.changes_invoice is not None:
             await self._refresh_invoices([operation.changes_invoice(job.element) for job in jobs])
+
+    async def _with_online_invoices(
+        self, results: list[tuple[Claimed, Fate, Operation | None]]
+    ) -> list[tuple[Claimed, Fate, Operation | None]]:
+        """Invoices Xero approved carry their online invoice URL in their fate, so phones get it
+        with the invoice's first state in Xero (one call each; none for a DRAFT). An edit's fate
+        carries it too: a record a Xero user approved since gets it with the edit."""
+        out: list[tuple[Claimed, Fate, Operation | None]] = []
+        limited = False
+        for item, fate, operation in results:
+            if isinstance(fate, InXero) and fate.facts is not None and not limited:
+                url = ""
+                if fate.facts.status in ONLINE_STATUSES:
+                    try:
+                        url = await online_invoice_url(self._client, fate.xero_id)
+                    except RateLimited:
+                        limited = True  # the mirror's next invoices pull fetches the rest
+                if url:
+                    fate = dataclasses.replace(
+                        fate, fields={**(fate.fields or {}), "online_invoice_url": url}
+                    )
+            out.append((item, fate, operation))
+        return out
 
     def _results(
         self, operation: Operation, jobs: list[Job], elements: list[Any]
@@ -409,24 +436,23 @@ class _Run:
         try:
             done = operation.already_done
             if job.item.ambiguous and done is not None and await done(job, self):
-                await self._settle([(job.item, InXero(job.target), operation)])
+                await self._settle([(job.item, self._merge_fate(job, None, InXero(job.target)), operation)])
                 return
-            body = wire.encode({operation.envelope: [job.element]})  # once: key and request
+            # Once, for both key and request. No envelope: the element is the body (an email's ``{}``).
+            body = wire.encode({operation.envelope: [job.element]} if operation.envelope else job.element)
             key = idempotency_key(self._client.tenant_id, operation, [job.item], body)
-            await self._client.write(
-                operation.method,
-                f"{operation.path}/{job.target}",
-                body,
-                operation.answer,
-                idempotency_key=key,
-            )
+            path = f"{operation.path}/{job.target}{operation.suffix}"
+            if operation.answer is None:  # Xero answers 204, no body
+                await self._client.act(operation.method, path, body, idempotency_key=key)
+            else:
+                await self._client.write(operation.method, path, body, operation.answer, idempotency_key=key)
         except ValidationError as exc:
             await self._settle(self._refused([job], exc))
             return
         except XeroError as exc:
             await self._settle([(job.item, self._failure(job.item, exc, sent=True), None)])
             return
-        await self._settle([(job.item, InXero(job.target), operation)])
+        await self._settle([(job.item, self._merge_fate(job, None, InXero(job.target)), operation)])
 
     # --- outcomes ---------------------------------------------------------------------------------
     def _failure(self, item: Claimed, exc: XeroError, sent: bool) -> Fate:

@@ -38,6 +38,7 @@ class SettingsView(msgspec.Struct, kw_only=True):
     forward_payments: bool
     update_customers: bool
     update_products: bool
+    email_invoices: bool
     forward_invoice_edits: bool
     invoice_status: InvoiceStatus
     sync_interval_minutes: int | None
@@ -53,6 +54,7 @@ class SettingsView(msgspec.Struct, kw_only=True):
             forward_payments=row.forward_payments,
             update_customers=row.update_customers,
             update_products=row.update_products,
+            email_invoices=row.email_invoices,
             forward_invoice_edits=row.forward_invoice_edits,
             invoice_status="DRAFT" if row.invoice_status == "DRAFT" else "AUTHORISED",
             sync_interval_minutes=row.sync_interval_minutes,
@@ -71,6 +73,7 @@ class SettingsChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     forward_payments: bool | msgspec.UnsetType = msgspec.UNSET
     update_customers: bool | msgspec.UnsetType = msgspec.UNSET
     update_products: bool | msgspec.UnsetType = msgspec.UNSET
+    email_invoices: bool | msgspec.UnsetType = msgspec.UNSET
     forward_invoice_edits: bool | msgspec.UnsetType = msgspec.UNSET
     invoice_status: InvoiceStatus | msgspec.UnsetType = msgspec.UNSET
     sync_interval_minutes: int | msgspec.UnsetType | None = msgspec.UNSET

@@ -14,7 +14,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from server.kinds import customer, invoice, invoice_void, payment, payment_deletion, product
+from server.kinds import (
+    customer,
+    invoice,
+    invoice_email,
+    invoice_void,
+    payment,
+    payment_deletion,
+    product,
+)
 from server.kinds.base import Kind, Operation
 from sync_protocol.messages import AnyMutation
 
@@ -42,7 +50,14 @@ class Registry:
         return tuple(operation for kind in self._kinds for operation in kind.operations)
 
 
-# Dependency order: contacts, items, invoices, voids, payments, payment deletions.
+# Dependency order: contacts, items, invoices, voids, payments, payment deletions, then emails (an
+# invoice goes to the customer once its own changes and payments are in Xero).
 KINDS = Registry(
-    customer.KIND, product.KIND, invoice.KIND, invoice_void.KIND, payment.KIND, payment_deletion.KIND
+    customer.KIND,
+    product.KIND,
+    invoice.KIND,
+    invoice_void.KIND,
+    payment.KIND,
+    payment_deletion.KIND,
+    invoice_email.KIND,
 )

@@ -51,7 +51,7 @@ class Operation:
     path: str
     envelope: str
     creates: bool
-    answer: type[Any]  # the wire envelope Xero answers with
+    answer: type[Any] | None  # the wire envelope Xero answers with (None: no body, 204)
     removes: bool = False  # takes a record out of Xero (a void, a payment deletion)
     # Query parameters of every call: ``unitdp=4`` where prices may have four decimals (Xero's default
     # rounds unit prices to two).
@@ -66,6 +66,10 @@ class Operation:
     already_done: Callable[[Job, XeroReads], Awaitable[bool]] | None = field(default=None, compare=False)
     prepare: Prepare | None = field(default=None, compare=False)
     answered: Callable[[Job, Any, InXero], InXero] | None = field(default=None, compare=False)
+    # An invoice write: once Xero has it approved, its online invoice URL is fetched for phones.
+    online_invoice: bool = False
+    # A one-by-one write goes to ``path/target`` + ``suffix`` (e.g. ``/Invoices/{id}/Email``).
+    suffix: str = ""
 
 
 UNIT_DP_4 = (("unitdp", "4"),)  # an Operation's ``params``: prices to four decimals

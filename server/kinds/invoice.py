@@ -151,6 +151,7 @@ INVOICE_CREATE = Operation(
     id_key="InvoiceID",
     found_again=_found_again,
     answered=_checked,
+    online_invoice=True,
 )
 INVOICE_UPDATE = Operation(
     "invoice_update",
@@ -164,6 +165,7 @@ INVOICE_UPDATE = Operation(
     refused_record="invoice",
     prepare=_merged,
     answered=_answered,
+    online_invoice=True,
 )
 
 _QUOTED = re.compile(r"'([^']*)'")
@@ -568,6 +570,8 @@ def row(record: Invoice) -> RawRecord:
         "amount_due": str(record.amount_due),
         "status": record.status,
         "branding_theme_id": record.branding_theme_id,
+        "online_invoice_url": record.online_invoice_url,
+        "emailed": record.emailed,
         **sync_columns(record.sync),
     }
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from server.core import data_types, mirror_store, outbox
 from server.core.data_types import DataType
-from server.core.facts import apply_invoice_facts
+from server.core.facts import ONLINE_STATUSES, apply_invoice_facts
 from server.core.mirror_store import Mapped
 from server.core.records import default_forwarding, lock_organisation, with_forwarding
 from server.db.database import Database
@@ -41,6 +41,7 @@ from server.db.types import utcnow
 from server.xero import wire
 from server.xero.client import PAGE_SIZE, XeroClient
 from server.xero_link import mapping
+from server.xero_link.online import publish_online_invoices
 from sync_protocol.entities import OrganisationSettings
 
 OVERLAP = timedelta(minutes=5)
@@ -313,6 +314,10 @@ class MirrorPuller:
         self.result.counts.fetched += len(invoices)
         facts = {invoice.invoice_id: mapping.invoice_facts_of(invoice) for invoice in invoices}
         self.result.counts.updated += await apply_invoice_facts(self._db, self._org, facts)
+        approved = [i.invoice_id for i in invoices if i.status in ONLINE_STATUSES]
+        self.result.counts.updated += await publish_online_invoices(
+            self._db, self._org, self._client, approved
+        )
 
     async def _products(self) -> None:
         since, last_full = await self._cursor(data_types.PRODUCT)

@@ -89,6 +89,7 @@ def record_row(record: Entity) -> RawRecord:
             "forward_invoice_edits": record.forward_invoice_edits,
             "update_customers": record.update_customers,
             "update_products": record.update_products,
+            "email_invoices": record.email_invoices,
             "bank_account_code": record.bank_account_code,
             "revenue_account_code": record.revenue_account_code,
         }

@@ -141,6 +141,12 @@ class XeroClient:
         response = await self._send(method, path, query, headers, content, retry=retry_unanswered)
         return wire.decode(response.content, kind)
 
+    async def act(self, method: str, path: str, body: bytes, *, idempotency_key: str) -> None:
+        """A write Xero answers with 204 and no body (``POST /Invoices/{id}/Email``). A transport
+        failure or 5xx is raised at once, never retried here: the caller looks in Xero first."""
+        headers = {"Idempotency-Key": idempotency_key, "Content-Type": "application/json"}
+        await self._send(method, path, {}, headers, body, retry=False)
+
     async def _send(
         self,
         method: str,

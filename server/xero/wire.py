@@ -267,9 +267,19 @@ class Invoice(Wire):
     total: Decimal = Decimal(0)
     amount_due: Decimal = Decimal(0)
     amount_paid: Decimal = Decimal(0)
+    # Xero marks an invoice it emailed (or a user marked) as sent: how a lost Email answer is judged.
+    sent_to_contact: bool = False
     updated_date_utc: XeroDateTime | None = msgspec.field(default=None, name="UpdatedDateUTC")
     status_attribute_string: str | None = None
     validation_errors: list[ValidationMessage] = msgspec.field(default_factory=list)
+
+
+class OnlineInvoice(Wire):
+    online_invoice_url: str = ""
+
+
+class OnlineInvoices(Wire):
+    online_invoices: list[OnlineInvoice] = msgspec.field(default_factory=list)
 
 
 class InvoiceRef(Wire):

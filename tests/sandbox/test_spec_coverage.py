@@ -51,6 +51,8 @@ def test_every_route_is_exercised_through_the_validator(
     send(xero, "POST", "/Invoices", {"Invoices": [{"InvoiceID": invoice["InvoiceID"], "Reference": "r"}]})
     xero.post(f"/Invoices/{invoice['InvoiceID']}", json={"Reference": "s"})
     xero.get(f"/Invoices/{invoice['InvoiceID']}")
+    xero.get(f"/Invoices/{invoice['InvoiceID']}/OnlineInvoice")
+    xero.post(f"/Invoices/{invoice['InvoiceID']}/Email", json={})
     payment_body = {
         "Invoice": {"InvoiceID": invoice["InvoiceID"]},
         "Account": {"Code": "090"},

@@ -28,6 +28,7 @@ SETTING_LABELS = {
     "forward_payments": "Send payments to Xero",
     "update_customers": "Send customer edits to Xero",
     "update_products": "Send product edits to Xero",
+    "email_invoices": "Phones may have Xero email invoices to customers",
     "forward_invoice_edits": "Send edits of invoices already in Xero",
     "invoice_status": "Status of new invoices in Xero",
     "sync_interval_minutes": "Minutes between syncs",
@@ -47,6 +48,7 @@ class SettingsForm(msgspec.Struct):
     forward_payments: str = ""
     update_customers: str = ""
     update_products: str = ""
+    email_invoices: str = ""
     forward_invoice_edits: str = ""
     invoice_status: str = "AUTHORISED"
     sync_interval_minutes: str = ""
@@ -64,6 +66,7 @@ class SettingsForm(msgspec.Struct):
             forward_payments=bool(self.forward_payments),
             update_customers=bool(self.update_customers),
             update_products=bool(self.update_products),
+            email_invoices=bool(self.email_invoices),
             forward_invoice_edits=bool(self.forward_invoice_edits),
             invoice_status="DRAFT" if self.invoice_status == "DRAFT" else "AUTHORISED",
             sync_interval_minutes=int(interval) if interval else None,
@@ -77,6 +80,7 @@ def _values(view: SettingsView) -> dict[str, Any]:
         "forward_payments": view.forward_payments,
         "update_customers": view.update_customers,
         "update_products": view.update_products,
+        "email_invoices": view.email_invoices,
         "forward_invoice_edits": view.forward_invoice_edits,
         "invoice_status": view.invoice_status,
         "sync_interval_minutes": ""
@@ -92,6 +96,7 @@ def _posted(form: SettingsForm) -> dict[str, Any]:
         "forward_payments": bool(form.forward_payments),
         "update_customers": bool(form.update_customers),
         "update_products": bool(form.update_products),
+        "email_invoices": bool(form.email_invoices),
         "forward_invoice_edits": bool(form.forward_invoice_edits),
         "invoice_status": form.invoice_status,
         "sync_interval_minutes": form.sync_interval_minutes,

@@ -13,7 +13,8 @@ const syncColumns = [
 ]
 
 module.exports = appSchema({
-  version: 2, // 2: tracking categories and options, branding themes; lines' tracking, invoices' theme
+  version: 3, // 3: invoices' online invoice URL and emailed, the organisation's email_invoices
+  // 2: tracking categories and options, branding themes; lines' tracking, invoices' theme
   tables: [
     tableSchema({
       name: 'organisation_settings',
@@ -28,6 +29,7 @@ module.exports = appSchema({
         { name: 'forward_invoice_edits', type: 'boolean' },
         { name: 'update_customers', type: 'boolean' },
         { name: 'update_products', type: 'boolean' },
+        { name: 'email_invoices', type: 'boolean' },
         { name: 'bank_account_code', type: 'string', isOptional: true },
         { name: 'revenue_account_code', type: 'string', isOptional: true },
       ],
@@ -135,6 +137,8 @@ module.exports = appSchema({
         { name: 'amount_due', type: 'string' },
         { name: 'status', type: 'string' },
         { name: 'branding_theme_id', type: 'string', isOptional: true },
+        { name: 'online_invoice_url', type: 'string' },
+        { name: 'emailed', type: 'boolean' },
         ...syncColumns,
       ],
     }),
