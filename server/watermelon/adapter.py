@@ -351,7 +351,9 @@ class WatermelonSync:
                 if after != 0:
                     changes[table].deleted.append(entity_id)
                     if entity == "invoice":
-                        changes["invoice_lines"].deleted.extend(_line_ids(record, known))
+                        # Its lines, and those an edit elsewhere took off it since the app's last pull.
+                        gone = [*_line_ids(record, known), *shorter.get(entity_id, [])]
+                        changes["invoice_lines"].deleted.extend(dict.fromkeys(gone))
                 continue
             created = (
                 (table, entity_id) in restore

@@ -559,6 +559,44 @@ async def test_lines_a_native_edit_removed_are_deleted_on_watermelondb_apps(
     assert changes["invoice_lines"]["deleted"] == [f"{invoice_id}-l1"]
 
 
+async def test_an_invoice_shortened_then_voided_elsewhere_is_deleted_on_apps_with_every_line_they_had(
+    mobile: httpx.AsyncClient,
+    client: httpx.AsyncClient,
+    pair_device: PairDevice,
+    server_db: Database,
+    acme_id: uuid.UUID,
+) -> None:
+    await publish_entities(server_db, acme_id, standard_mirror())
+    client.headers.update((await pair_device("WatermelonDB app")).headers)
+    invoice_id = new_id()
+    line = washer_line()
+    invoice = {"id": invoice_id, "customer_id": customer(1).id, "date": "2026-11-20", "lines": [line, line]}
+
+    async def native(mutation: dict[str, Any]) -> None:
+        response = await mobile.post(
+            "/mobile/v1/mutations", json={"mutations": [{"mutation_id": new_id(), **mutation}]}
+        )
+        assert response.json()["results"][0]["status"] == "applied", response.text
+
+    await native(
+        {
+            "op": "upsert_invoice",
+            "invoice": {**invoice, "sub_total": "199.80", "total_tax": "29.98", "total": "229.78"},
+        }
+    )
+    first = await pull(client)
+    assert len(first["changes"]["invoice_lines"]["created"]) == 2
+
+    # Between two of the app's syncs a native phone takes a line off, then voids the invoice.
+    shorter = {**invoice, "lines": [line], "sub_total": "99.90", "total_tax": "14.99", "total": "114.89"}
+    await native({"op": "upsert_invoice", "invoice": shorter})
+    await native({"op": "void_invoice", "invoice_id": invoice_id})
+
+    changes = (await pull(client, first["timestamp"]))["changes"]
+    assert changes["invoices"]["deleted"] == [invoice_id]
+    assert sorted(changes["invoice_lines"]["deleted"]) == [f"{invoice_id}-l0", f"{invoice_id}-l1"]
+
+
 async def test_an_apps_lines_a_native_edit_removed_are_deleted_on_watermelondb_apps(
     mobile: httpx.AsyncClient,
     client: httpx.AsyncClient,
