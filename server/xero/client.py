@@ -41,6 +41,8 @@ from server.xero.errors import (
 from server.xero.rate_limit import TenantLimiter
 
 T = TypeVar("T")
+_EXPIRED_REFRESHES = 3  # fresh tokens tried while Xero answers TokenExpired
+
 log = logging.getLogger("ledgersync.xero")
 
 PAGE_SIZE = 1000
@@ -160,7 +162,7 @@ class XeroClient:
         failures = 0
         limited = 0
         token = await self._tokens.current()
-        refreshed = False
+        refreshes = 0
         while True:
             request_headers = {
                 **headers,
@@ -186,12 +188,18 @@ class XeroClient:
             status = response.status_code
             if status < 300:
                 return response
-            if status == 401 and not refreshed:
-                refreshed = True
+            detail = _problem_detail(response) if status in (401, 403) else ""
+            # A fresh token once; again while Xero says the token expired: one refreshed a moment ago
+            # can still expire in flight (a loaded machine, the sandbox's fast clock). The grant is
+            # fine then, so that alone never marks the connection lost.
+            expired = status == 401 and "TokenExpired" in detail
+            if status == 401 and (refreshes == 0 or (expired and refreshes < _EXPIRED_REFRESHES)):
+                refreshes += 1
                 token = await self._tokens.refreshed(token)
                 continue
+            if expired:
+                raise AuthError(f"Xero kept refusing fresh tokens as expired: {detail}", status=status)
             if status in (401, 403):
-                detail = _problem_detail(response)
                 if status == 401 or "AuthenticationUnsuccessful" in detail:
                     await self._tokens.lost(f"Xero answered {status}: {detail}")
                     raise NeedsReconnect(f"Xero refused this connection: {detail}", status=status)

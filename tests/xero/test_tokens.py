@@ -10,6 +10,7 @@ from server.core.crypto import SecretBox
 from server.db.database import Database
 from server.settings import Settings
 from server.xero import wire
+from server.xero.errors import AuthError, NeedsReconnect
 from server.xero.rate_limit import LimitPolicy
 from server.xero_link.access import XeroAccess
 from server.xero_link.tokens import CONNECTED
@@ -130,3 +131,38 @@ async def test_time_scaled_tokens_are_refreshed_ahead_of_expiry_without_a_401(
 
     assert access.tokens.refreshes >= 1
     assert client.calls == gets  # a 401 would have cost a second request (refresh, then again)
+
+
+async def test_tokens_that_expire_in_flight_are_refreshed_and_never_mark_the_connection_lost(
+    make_sandbox,
+    database: Database,
+    settings: Settings,  # type: ignore[no-untyped-def]
+) -> None:
+    # Tokens dead on arrival: every call is answered TokenExpired however fresh the token. The grant
+    # is fine, so the connection stays connected (a reconnect would not help); the call fails as an
+    # auth error the caller retries later.
+    sandbox: RunningSandbox = make_sandbox(access_token_seconds=0)
+    org = sandbox.organisation(contacts=1, items=1)
+    sandbox.handle.register_client("ledgersync-mirror", "ledgersync-mirror-secret", ("http://x/cb",))
+    config = point_at(settings, sandbox, 1)
+    access = XeroAccess(
+        config, database, SecretBox.from_text(config.secret_key), limits=UNLIMITED, retry=FAST_RETRY
+    )
+    organisation_id = await make_organisation(database)
+    tokens = sandbox.handle.identity.token_response(
+        sandbox.handle.grant_tokens("ledgersync-mirror", [org.tenant_id])
+    )
+    await bind_connection(access, database, organisation_id, org.tenant_id, tokens)
+    try:
+        client = await access.client_for(organisation_id)
+        with pytest.raises(AuthError) as refused:
+            await client.get("/Organisation", wire.Organisations)
+        info = await access.tokens.info(organisation_id)
+    finally:
+        await access.close()
+
+    assert not isinstance(refused.value, NeedsReconnect)
+    assert "TokenExpired" in refused.value.message
+    assert access.tokens.refreshes >= 3  # a fresh token each time Xero said the last one expired
+    assert info is not None
+    assert info.status == CONNECTED
