@@ -89,6 +89,11 @@ class OutboxAdmin:
                 select(Upload).where(*scope).order_by(Upload.id.desc()).limit(limit).offset(offset)
             )
             views = [UploadView.of(row) for row in rows]
+        return views, int(total or 0), await self.counts(organisation_id)
+
+    async def counts(self, organisation_id: uuid.UUID) -> dict[str, int]:
+        """How many uploads there are in each of the admin's filters."""
+        async with self._db.sessions() as session:
             counts = await session.execute(
                 select(Upload.state, func.count())
                 .where(Upload.organisation_id == organisation_id)
@@ -99,7 +104,7 @@ class OutboxAdmin:
                 for name, states in _FILTERS.items():
                     if row_state in states:
                         by_state[name] += count
-        return views, int(total or 0), by_state
+        return by_state
 
     async def get(self, organisation_id: uuid.UUID, upload_id: int) -> UploadView:
         async with self._db.sessions() as session:

@@ -39,6 +39,7 @@ async def test_admin_connects_xero_syncs_now_and_reads_the_log(
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     await screenshot("sign-in")
     await sign_in(page, base, admin)
+    await page.get_by_role("link", name="Connection", exact=True).click()
     await expect(page.get_by_role("heading", name="Xero connection")).to_be_visible()
     await expect(page.get_by_role("main")).to_contain_text("not connected")
     await screenshot("connection-not-connected")
