@@ -12,6 +12,7 @@ import pytest
 from playwright.async_api import Page, expect
 from sqlalchemy import update
 
+from reference_client import Phone
 from server.db.database import Database
 from server.db.mirror_models import XeroConnection
 from server.http.serving import ServerThread
@@ -90,3 +91,49 @@ async def test_every_page_shows_the_reconnect_banner_while_xero_needs_it(
     await expect(page.locator("#connection-status")).to_have_text("✓ Connected")
     await page.goto(base + "/admin/uploads")
     await expect(page.locator("#reconnect-banner")).to_have_count(0)
+
+
+async def test_the_set_up_checklist_stays_until_every_step_is_done(
+    page: Page, screenshot: Screenshot, ledgersync: ServerThread, admin: AdminAccount, xero_org: Organisation
+) -> None:
+    base = ledgersync.base_url
+    await sign_in(page, base, admin)
+    await expect(page.locator("#setup")).to_have_count(0)  # nothing to set up before connecting
+    await connect_and_sync(page, base)
+    await page.goto(base + "/admin")
+    steps = page.locator("#setup li")
+    await expect(steps).to_have_count(4)
+    await expect(page.locator("#setup li[data-done='no']")).to_have_count(4)
+    await expect(page.locator("#setup-heading")).to_have_text("Set up (0 of 4 done)")
+    await screenshot("home-setup")
+
+    await page.locator("#setup").get_by_role("link", name="Choose the bank account for payments").click()
+    bank = page.get_by_label("Bank account for payments")
+    await expect(bank).to_have_accessible_description(re.compile("Payments taken on phones"))
+    await expect(page.get_by_label("Send payments to Xero")).to_have_accessible_description(
+        re.compile("payments stay on the server")
+    )
+    await bank.select_option("091")
+    await page.get_by_role("button", name="Save settings").click()
+    await expect(page.get_by_role("status")).to_contain_text("Settings saved.")
+    await page.goto(base + "/admin")
+    await expect(page.locator("#setup li[data-done='yes']")).to_have_count(2)  # bank, options reviewed
+    await page.goto(base + "/admin/settings")
+    await page.get_by_label("Revenue account for sales").select_option("200")
+    await page.get_by_role("button", name="Save settings").click()
+    await page.goto(base + "/admin")
+    await expect(page.locator("#setup-heading")).to_have_text("Set up (3 of 4 done)")
+
+    await page.locator("#setup").get_by_role("link", name="Pair a first phone").click()
+    await page.get_by_label("Staff member's name").fill("Sam Field")
+    await page.get_by_role("button", name="Make a pairing code").click()
+    phone = Phone(base)
+    try:
+        await phone.pair(await page.locator("#pairing-code").inner_text())
+        await phone.refresh()
+    finally:
+        await phone.close()
+    await page.goto(base + "/admin")
+    await expect(page.locator("#setup")).to_have_count(0)
+    await expect(page.locator(".phones")).to_contain_text("Sam Field")
+    await expect(page.locator(".phones")).to_contain_text("just now")
