@@ -20,6 +20,7 @@ from server.http.serving import ServerThread
 from sync_protocol.messages import InvoiceDraft, InvoiceLineDraft, UpsertInvoice
 from tests.admin_console.browser import connect_and_sync, reload_until, sign_in
 from tests.fixtures.browser import Screenshot
+from tests.fixtures.sandbox import RunningSandbox
 from tests.fixtures.servers import AdminAccount
 from xero_sandbox.store import Organisation
 
@@ -136,3 +137,59 @@ async def test_uploads_in_business_terms_with_reasons_search_and_retry_all(
     await reload_until(page, page.locator("li.upload[data-state='in_xero']"), 4)
     await page.goto(base + "/admin/uploads?state=held")
     await expect(page.locator("li.upload")).to_have_count(0)
+
+
+async def test_xeros_backlink_opens_the_invoice_page(
+    page: Page,
+    screenshot: Screenshot,
+    ledgersync: ServerThread,
+    admin: AdminAccount,
+    sandbox: RunningSandbox,
+    xero_org: Organisation,
+) -> None:
+    base = ledgersync.base_url
+    await sign_in(page, base, admin)
+    await connect_and_sync(page, base)
+    await page.goto(base + "/admin/settings")
+    await page.get_by_label("Bank account for payments").select_option(OTHER_BANK)
+    await page.get_by_label("Revenue account for sales").select_option(SALES)
+    await page.get_by_role("button", name="Save settings").click()
+    await page.goto(base + "/admin/devices")
+    await page.get_by_label("Staff member's name").fill("Sam Field")
+    await page.get_by_role("button", name="Make a pairing code").click()
+    phone = Phone(base)
+    try:
+        await phone.pair(await page.locator("#pairing-code").inner_text())
+        await phone.refresh()
+        customer_id = phone.create_customer("Harbour Cafe")
+        phone.create_invoice(
+            customer_id,
+            [Line("2", "60.00", description="Call-out", tax_type="OUTPUT2"), Line("1", "15.50", tax_type="NONE")],
+        )
+        assert {r.status for r in await phone.upload()} == {"applied"}
+    finally:
+        await phone.close()
+    await page.goto(base + "/admin/uploads?state=done")
+    await reload_until(page, page.locator("li.upload[data-state='in_xero']", has_text="Invoice"), 1)
+
+    # The invoice as Xero holds it carries the backlink; a Xero user clicking it lands here.
+    with sandbox.handle.locked():
+        [url] = [i["Url"] for i in xero_org.invoices.values() if i.get("Url")]
+    assert url.startswith(base + "/admin/invoices/")
+    await page.goto(url)
+    await expect(page.get_by_role("heading", name=re.compile(r"^Invoice INV-\d+$"))).to_be_visible()
+    await expect(page.locator("#invoice-customer")).to_have_text("Harbour Cafe")
+    lines = page.locator("table.lines tbody tr")
+    await expect(lines).to_have_count(2)
+    await expect(lines.first).to_contain_text("Call-out")
+    await expect(lines.first).to_contain_text("120.00")
+    await expect(page.locator("#invoice-tax")).to_have_text("18.00")
+    await expect(page.locator("#invoice-total")).to_have_text("NZD 153.50")
+    await expect(page.locator("#invoice-xero-status")).to_contain_text("Approved, awaiting payment")
+    link = page.get_by_role("link", name=re.compile("^Open in Xero"))
+    assert (await link.get_attribute("href") or "").startswith(
+        "https://go.xero.com/AccountsReceivable/View.aspx?InvoiceID="
+    )
+    await screenshot("invoice-page")
+    await page.get_by_role("link", name=re.compile(r"^Invoice upload \d+")).click()
+    await expect(page.get_by_role("heading", name=re.compile(r"^Invoice upload \d+$"))).to_be_visible()

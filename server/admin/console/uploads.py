@@ -23,6 +23,7 @@ from server.forwarding.upload_facts import facts_of
 from server.http.admin_auth import provide_admin, require_admin
 from server.http.services import services_of
 from server.services.admins import AdminPrincipal
+from server.services.invoice_page import invoice_page
 
 PATH = "/admin/uploads"
 PAGE_SIZE = 50
@@ -88,8 +89,19 @@ def _safe_back(target: str) -> str:
     return target if target.startswith(PATH) and not target.startswith("//") else PATH
 
 
+XERO_STATUS_LABELS = {
+    "DRAFT": "Draft",
+    "SUBMITTED": "Awaiting approval",
+    "AUTHORISED": "Approved, awaiting payment",
+    "PAID": "✓ Paid",
+    "VOIDED": "Voided",
+    "DELETED": "Deleted",
+}
+
+
 def _context() -> dict[str, Any]:
     return {
+        "xero_status_labels": XERO_STATUS_LABELS,
         "state_labels": STATE_LABELS,
         "kind_labels": KIND_LABELS,
         "retryable": RETRYABLE,
@@ -242,16 +254,28 @@ class UploadsController(Controller):
 
 
 class BacklinksController(Controller):
-    """Where Xero's ``Url`` of a forwarded invoice leads: the invoice's latest upload."""
+    """The invoice page: where Xero's ``Url`` of an invoice ledgersync created leads."""
 
     path = "/admin/invoices"
     include_in_schema = False
     guards = [require_admin]
     dependencies = {"admin": Provide(provide_admin)}
 
-    @get("/{record_id:str}", status_code=303)
+    @get("/{record_id:str}")
     async def invoice(
-        self, admin: NamedDependency[AdminPrincipal], state: State, record_id: FromPath[str]
+        self,
+        request: Request[Any, Any, State],
+        admin: NamedDependency[AdminPrincipal],
+        state: State,
+        record_id: FromPath[str],
     ) -> Response[Any]:
-        view = await _outbox(state).latest_for_record(admin.organisation_id, record_id)
-        return see_other(f"{PATH}/{view.id}")
+        shown = await invoice_page(services_of(state).database, admin.organisation_id, record_id)
+        number = shown.invoice.invoice_number
+        return page(
+            request,
+            "invoice.html",
+            title=f"Invoice {number}" if number else "Invoice",
+            active="uploads",
+            shown=shown,
+            **_context(),
+        )
