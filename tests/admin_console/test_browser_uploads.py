@@ -164,7 +164,10 @@ async def test_xeros_backlink_opens_the_invoice_page(
         customer_id = phone.create_customer("Harbour Cafe")
         phone.create_invoice(
             customer_id,
-            [Line("2", "60.00", description="Call-out", tax_type="OUTPUT2"), Line("1", "15.50", tax_type="NONE")],
+            [
+                Line("2", "60.00", description="Call-out", tax_type="OUTPUT2"),
+                Line("1", "15.50", tax_type="NONE"),
+            ],
         )
         assert {r.status for r in await phone.upload()} == {"applied"}
     finally:
