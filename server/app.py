@@ -138,6 +138,12 @@ def create_app(settings: Settings) -> Litestar:
         purge_seconds=settings.tombstone_purge_seconds,
     )
     forwarding = forwarding_workers(settings, database, xero, holder)
+
+    async def pull_at_once(organisation_id: uuid.UUID, event: str) -> None:
+        # Connected, reconnected or switched: pull now ("connected" -> trigger "connect").
+        trigger = {"connected": "connect", "reconnected": "reconnect", "switched": "switch"}.get(event, event)
+        await sync.pull_soon(organisation_id, trigger)
+
     pushes = PushService(database, KINDS, on_accepted=forwarding.wake)
     services = Services(
         settings=settings,
@@ -154,7 +160,9 @@ def create_app(settings: Settings) -> Litestar:
         watermelon=WatermelonSync(database, pushes),
         upload_statuses=UploadStatusService(database),
         xero=xero,
-        xero_connect=XeroConnectService(settings, database, secrets, xero),
+        xero_connect=XeroConnectService(
+            settings, database, secrets, xero, on_connected=pull_at_once if settings.pull_on_connect else None
+        ),
         xero_browser_landing=browser_callback,
         sync=sync,
         scheduler=scheduler,

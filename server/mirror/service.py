@@ -34,7 +34,7 @@ from sync_protocol.errors import ErrorCode
 log = logging.getLogger("ledgersync.mirror")
 
 LEASE_TTL = timedelta(minutes=5)
-Trigger = str  # schedule | manual | webhook
+Trigger = str  # schedule | manual | webhook | connect | reconnect | switch
 
 
 @dataclass(frozen=True)
@@ -137,6 +137,21 @@ class SyncService:
             raise Conflict(exc.message, code=ErrorCode.XERO_NEEDS_RECONNECT) from exc
         if started is None:
             raise Conflict("a sync of this organisation is running already", code=ErrorCode.SYNC_IN_PROGRESS)
+        task = asyncio.get_running_loop().create_task(self.execute(started))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return started.run_id
+
+    async def pull_soon(self, organisation_id: uuid.UUID, trigger: Trigger) -> uuid.UUID | None:
+        """Start a pull of everything in the background (after connecting, reconnecting or switching
+        tenants: phones should not wait for the scheduler's next tick). None when it cannot start
+        now (another pull runs; the connection needs a reconnect): the scheduler's next tick pulls."""
+        try:
+            started = await self.start(organisation_id, list(data_types.DATA_TYPES), trigger)
+        except NeedsReconnect:
+            return None
+        if started is None:
+            return None
         task = asyncio.get_running_loop().create_task(self.execute(started))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

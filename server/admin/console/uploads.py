@@ -212,7 +212,6 @@ class UploadsController(Controller):
         workers.wake()
         return see_other(back, ("done", f"Upload {upload_id} is on its way to Xero again."))
 
-
     @get("/retry-all")
     async def confirm_retry_all(
         self,
