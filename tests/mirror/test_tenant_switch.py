@@ -67,9 +67,7 @@ async def test_a_switch_resyncs_phones_and_leaves_the_old_organisations_uploads_
         await choose(admin_client, second.tenant_id)
 
         # The phone's cursor is from before the switch: never a feed of tombstones, a resync.
-        answer = await phone._http.get(
-            "/mobile/v1/changes", params={"cursor": cursor}, headers=phone._auth()
-        )
+        answer = await phone._http.get("/mobile/v1/changes", params={"cursor": cursor}, headers=phone._auth())
         assert answer.status_code == 409, answer.text
         assert answer.json()["error"]["code"] == "resync_required"
         await sync_and_wait(admin_client)
