@@ -12,6 +12,7 @@ import httpx
 from reference_client import Phone
 from reference_client.phone import Line
 from server.http.serving import ServerThread
+from tests.fixtures.devices import PROTOCOL
 from tests.fixtures.sandbox import RunningSandbox
 from tests.fixtures.xero_connect import connect, sync_and_wait
 
@@ -67,7 +68,12 @@ async def test_a_switch_resyncs_phones_and_leaves_the_old_organisations_uploads_
         await choose(admin_client, second.tenant_id)
 
         # The phone's cursor is from before the switch: never a feed of tombstones, a resync.
-        answer = await phone._http.get("/mobile/v1/changes", params={"cursor": cursor}, headers=phone._auth())
+        async with httpx.AsyncClient(base_url=ledgersync.base_url) as http:
+            answer = await http.get(
+                "/mobile/v1/changes",
+                params={"cursor": cursor},
+                headers={**PROTOCOL, "Authorization": f"Bearer {phone.token}"},
+            )
         assert answer.status_code == 409, answer.text
         assert answer.json()["error"]["code"] == "resync_required"
         await sync_and_wait(admin_client)
