@@ -144,6 +144,12 @@ def create_app(settings: Settings) -> Litestar:
     forwarding = forwarding_workers(settings, database, xero, holder)
     pokes = FeedPokes(database)  # before anything commits to the feed: it hears every commit
     webhook_worker = WebhookWorker(database, sync, coalesce_seconds=settings.webhook_coalesce_seconds)
+
+    async def pull_at_once(organisation_id: uuid.UUID, event: str) -> None:
+        # Connected, reconnected or switched: pull now ("connected" -> trigger "connect").
+        trigger = {"connected": "connect", "reconnected": "reconnect", "switched": "switch"}.get(event, event)
+        await sync.pull_soon(organisation_id, trigger)
+
     pushes = PushService(database, KINDS, on_accepted=forwarding.wake)
     services = Services(
         settings=settings,
@@ -160,7 +166,9 @@ def create_app(settings: Settings) -> Litestar:
         watermelon=WatermelonSync(database, pushes),
         upload_statuses=UploadStatusService(database),
         xero=xero,
-        xero_connect=XeroConnectService(settings, database, secrets, xero),
+        xero_connect=XeroConnectService(
+            settings, database, secrets, xero, on_connected=pull_at_once if settings.pull_on_connect else None
+        ),
         xero_browser_landing=browser_callback,
         sync=sync,
         scheduler=scheduler,

@@ -152,10 +152,11 @@ ledgersync demo
   database      {settings.database_url}
   Xero sandbox  {sandbox.base_url}   (client {DEMO_CLIENT_ID}; control API {sandbox.base_url}/_sandbox)
 
-In the console: Connection → Connect to Xero (allow on the sandbox's page), Settings, Sync, Devices.
+In the console: Home → Connect to Xero (allow on the sandbox's page; a first sync starts), the set-up
+checklist (Settings, Devices), Uploads.
 Or by the admin API (POST {base}/admin/api/session for a token, then `Authorization: Bearer …`):
-  1. GET  {base}/admin/api/xero/connect      opens the sandbox's consent page; allow, and Xero is connected
-  2. POST {base}/admin/api/sync              Sync now; GET {base}/admin/api/sync-runs shows the run
+  1. GET  {base}/admin/api/xero/connect      the consent page; allow: Xero connects, a first pull starts
+  2. GET  {base}/admin/api/sync-runs         the sync log (POST {base}/admin/api/sync: Sync now)
   3. POST {base}/admin/api/devices/pairing-codes {{"staff_name": "Sam"}}, then a phone pairs with
      POST {base}/mobile/v1/pair and pulls GET {base}/mobile/v1/changes   (docs/protocol.md)
 Press Ctrl-C to stop.

@@ -79,6 +79,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
         ),
         msgspec.Meta(ge=0),
     ] = 15
+    pull_on_connect: Annotated[
+        bool,
+        _doc(
+            "Pull everything from Xero as soon as an organisation connects, reconnects or switches "
+            "Xero organisation, instead of at the scheduler's next tick. `false`: wait for the tick."
+        ),
+    ] = True
     sync_lease_seconds: Annotated[
         float,
         _doc(

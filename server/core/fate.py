@@ -608,3 +608,33 @@ async def xero_id_of(
     """The Xero id of a record (mirror or uploaded-and-forwarded), for references the forwarder sends."""
     record = await current_records(session, organisation_id).entity(entity, record_id)
     return record.xero_id if record else None
+
+
+# Uploads a tenant switch leaves behind: not in Xero yet, and not claimed by a worker right now (a send
+# on the wire finishes to the old organisation, as it started).
+_STRANDED = (
+    UploadState.WAITING,
+    UploadState.ACCEPTED,
+    UploadState.RETRYING,
+    UploadState.FAILED,
+    UploadState.HELD,
+)
+
+
+async def strand_uploads(session: AsyncSession, organisation_id: uuid.UUID, old: str, new: str) -> int:
+    """The organisation switched Xero tenants: what phones made for ``old`` and is not there yet fails,
+    saying so, instead of going to ``new`` (its customers, invoices and payments refer to records of
+    the old organisation). Phones see each record failed; an admin may still Retry one on purpose."""
+    ids = list(
+        await session.scalars(
+            select(Upload.id)
+            .where(Upload.organisation_id == organisation_id, Upload.state.in_(_STRANDED))
+            .order_by(Upload.id)
+        )
+    )
+    message = (
+        f"made for the Xero organisation {old}; not sent to {new}, which ledgersync now syncs with "
+        "(Retry sends it there)"
+    )
+    await record_fates(session, organisation_id, [(upload_id, Failed(message)) for upload_id in ids])
+    return len(ids)

@@ -283,6 +283,16 @@ async def counter(session: AsyncSession, organisation_id: uuid.UUID) -> tuple[in
     return (row.version, row.horizon) if row else (0, 0)
 
 
+async def reset_horizon(session: AsyncSession, organisation_id: uuid.UUID) -> None:
+    """A mirror reset (another Xero tenant): no cursor handed out before now is served incrementally;
+    phones holding one get ``resync_required`` and take a snapshot (docs/protocol.md)."""
+    await session.execute(
+        update(SyncCounter)
+        .where(SyncCounter.organisation_id == organisation_id)
+        .values(horizon=SyncCounter.version)
+    )
+
+
 def servable(after: int, latest: int, horizon: int) -> bool:
     """Whether a pull after ``after`` can be served incrementally (0, a snapshot, always can)."""
     return after == 0 or horizon <= after <= latest

@@ -1,7 +1,10 @@
-"""The sync log: every mirror pull, forwarding run and settings change, newest first.
+"""The sync log: every mirror pull, forwarding run, settings change and event, newest first.
 
 Pulls and forwarding runs have a trigger, data types, times, counts, Xero calls and errors;
-settings changes have the admin who made them (``actor``) and what changed (``details``).
+settings changes have the admin who made them (``actor``) and what changed (``details``). Events
+(kind ``event``) are the other things that change what syncs: Xero connected, disconnected, switched
+to another organisation, needing a reconnect; a phone paired or revoked. ``types`` names the event
+(``EVENTS``) and ``details["summary"]`` says it in words.
 
 A run is open until its owner closes it; while open, the owner keeps pushing ``expires_at`` ahead
 (a pull with its lease, a forwarding run while it works). A process that dies (``kill -9``, a
@@ -67,6 +70,45 @@ class RunView:
             run.actor,
             dict(run.details or {}),
         )
+
+
+# The events of the log (``kind="event"``), by the name stored in ``types``.
+EVENTS = {
+    "connected": "Xero connected",
+    "reconnected": "Xero reconnected",
+    "switched": "Xero organisation switched",
+    "disconnected": "Xero disconnected",
+    "needs_reconnect": "Xero needs reconnecting",
+    "device_paired": "Phone paired",
+    "device_revoked": "Phone revoked",
+}
+
+
+def event_entry(
+    organisation_id: uuid.UUID,
+    event: str,
+    summary: str,
+    *,
+    actor: str = "",
+    trigger: str = "admin",
+    details: dict[str, Any] | None = None,
+) -> SyncRun:
+    """A log row for ``event`` to add in the transaction that makes it happen (so no event is
+    logged that did not happen, and none is lost that did)."""
+    assert event in EVENTS, event
+    now = utcnow()
+    return SyncRun(
+        organisation_id=organisation_id,
+        kind="event",
+        trigger=trigger,
+        types=event,
+        status="succeeded",
+        started_at=now,
+        finished_at=now,
+        actor=actor,
+        details={"summary": summary, **(details or {})},
+        errors=[],
+    )
 
 
 RUNNING = "running"

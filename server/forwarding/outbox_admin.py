@@ -19,6 +19,7 @@ from server.db.sync_models import Upload
 from server.db.types import utcnow
 from sync_protocol.entities import RecordSync, encode_entity
 from sync_protocol.errors import ErrorCode
+from sync_protocol.messages import MutationResult
 
 # What the admin's filter names, in the outbox's states.
 StateFilter = Literal["failed", "waiting", "due", "in_flight", "retrying", "done", "held", "rejected"]
@@ -51,8 +52,19 @@ class UploadView(msgspec.Struct, kw_only=True):
     created_at: datetime
     updated_at: datetime
 
+    # A rejection's code (``sync_protocol.errors.ErrorCode``); empty for every other state.
+    error_code: str = ""
+
     @classmethod
     def of(cls, row: Upload) -> UploadView:
+        last_error, error_field, error_code = row.last_error, row.error_field, ""
+        if row.state == UploadState.REJECTED:
+            # A rejection at the door is answered to the phone (the stored result) and has no forwarding
+            # error of its own: its reason is the answer's code and message.
+            answer = msgspec.json.decode(row.result, type=MutationResult)
+            error_code = answer.code or ""
+            last_error = last_error or answer.message or error_code
+            error_field = error_field or answer.field or ""
         return cls(
             id=row.id,
             mutation_id=row.mutation_id,
@@ -62,8 +74,9 @@ class UploadView(msgspec.Struct, kw_only=True):
             state=row.state,
             attempts=row.attempts,
             next_attempt_at=row.next_attempt_at,
-            last_error=row.last_error,
-            error_field=row.error_field,
+            last_error=last_error,
+            error_field=error_field,
+            error_code=error_code,
             xero_id=row.xero_id,
             xero_number=row.xero_number,
             device_id=str(row.device_id) if row.device_id else None,
@@ -89,6 +102,11 @@ class OutboxAdmin:
                 select(Upload).where(*scope).order_by(Upload.id.desc()).limit(limit).offset(offset)
             )
             views = [UploadView.of(row) for row in rows]
+        return views, int(total or 0), await self.counts(organisation_id)
+
+    async def counts(self, organisation_id: uuid.UUID) -> dict[str, int]:
+        """How many uploads there are in each of the admin's filters."""
+        async with self._db.sessions() as session:
             counts = await session.execute(
                 select(Upload.state, func.count())
                 .where(Upload.organisation_id == organisation_id)
@@ -99,7 +117,7 @@ class OutboxAdmin:
                 for name, states in _FILTERS.items():
                     if row_state in states:
                         by_state[name] += count
-        return views, int(total or 0), by_state
+        return by_state
 
     async def get(self, organisation_id: uuid.UUID, upload_id: int) -> UploadView:
         async with self._db.sessions() as session:
@@ -159,3 +177,28 @@ class OutboxAdmin:
                     session, organisation_id, [feed.Change(row.entity, row.record_id, encode_entity(stamped))]
                 )
             return UploadView.of(row)
+
+    async def retryable_ids(self, organisation_id: uuid.UUID, state: StateFilter | None) -> list[int]:
+        """The uploads *Retry all* would send again: the retryable ones within the admin's filter."""
+        states = [s for s in (_FILTERS[state] if state else RETRYABLE_STATES) if s in RETRYABLE_STATES]
+        if not states:
+            return []
+        async with self._db.sessions() as session:
+            rows = await session.scalars(
+                select(Upload.id)
+                .where(Upload.organisation_id == organisation_id, Upload.state.in_(states))
+                .order_by(Upload.id)
+            )
+            return list(rows)
+
+    async def retry_all(self, organisation_id: uuid.UUID, state: StateFilter | None) -> int:
+        """Retry every retryable upload in the filter, oldest first (so what others wait on goes first);
+        one moved on meanwhile (sent, or retried by someone else) is skipped. How many were retried."""
+        retried = 0
+        for upload_id in await self.retryable_ids(organisation_id, state):
+            try:
+                await self.retry(organisation_id, upload_id)
+            except (Conflict, NotFound):
+                continue
+            retried += 1
+        return retried

@@ -11,6 +11,7 @@ is lost - the next pull after reconnecting resumes from the stored high-water ma
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import uuid
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Any
 from server.core import data_types
 from server.core.data_types import DataType
 from server.core.errors import Conflict, InvalidInput
+from server.core.mirror_store import Counts
 from server.core.sync_log import SyncLog
 from server.db.database import Database
 from server.mirror.leases import Leases, pull_lease
@@ -32,7 +34,7 @@ from sync_protocol.errors import ErrorCode
 log = logging.getLogger("ledgersync.mirror")
 
 LEASE_TTL = timedelta(minutes=5)
-Trigger = str  # schedule | manual | webhook
+Trigger = str  # schedule | manual | webhook | connect | reconnect | switch
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,11 @@ class SyncService:
             full=run.trigger == "manual",
             targets=run.targets,
         )
+        # What each data type brought, for the sync log and the home page ("12 customers, 3 new").
+        by_type: dict[str, dict[str, int]] = {}
         try:
             for data_type in run.types:
+                before = dataclasses.replace(puller.result.counts)
                 try:
                     await puller.pull(data_type)
                 except NeedsReconnect as exc:
@@ -105,10 +110,14 @@ class SyncService:
                 except Exception as exc:  # a bug must not leave the run open and the lease held
                     log.exception("mirror pull failed", extra={"organisation_id": str(run.organisation_id)})
                     puller.result.errors.append(PullError(data_type, f"internal error: {type(exc).__name__}"))
+                finally:
+                    by_type[data_type] = _difference(puller.result.counts, before)
         finally:
             result = puller.result
             errors = [error.wire() for error in result.errors]
-            await self.log.close(run.run_id, result.counts, run.client.calls, errors, details=None)
+            await self.log.close(
+                run.run_id, result.counts, run.client.calls, errors, details={"by_type": by_type}
+            )
             await self.leases.release(lease)
 
     async def run(
@@ -149,7 +158,31 @@ class SyncService:
         task.add_done_callback(self._tasks.discard)
         return started.run_id
 
+    async def pull_soon(self, organisation_id: uuid.UUID, trigger: Trigger) -> uuid.UUID | None:
+        """Start a pull of everything in the background (after connecting, reconnecting or switching
+        tenants: phones should not wait for the scheduler's next tick). None when it cannot start
+        now (another pull runs; the connection needs a reconnect): the scheduler's next tick pulls."""
+        try:
+            started = await self.start(organisation_id, list(data_types.DATA_TYPES), trigger)
+        except NeedsReconnect:
+            return None
+        if started is None:
+            return None
+        task = asyncio.get_running_loop().create_task(self.execute(started))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return started.run_id
+
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _difference(after: Counts, before: Counts) -> dict[str, int]:
+    return {
+        "fetched": after.fetched - before.fetched,
+        "created": after.created - before.created,
+        "updated": after.updated - before.updated,
+        "deleted": after.deleted - before.deleted,
+    }

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 
 from server.core.errors import InvalidInput, NotFound, Unauthenticated
 from server.core.principals import DevicePrincipal
+from server.core.sync_log import event_entry
 from server.core.tokens import new_token, token_hash
 from server.db.database import Database
 from server.db.point_reads import PointQuery, utc_timestamp
@@ -122,6 +123,16 @@ class DeviceService:
             )
             session.add(device)
             await session.flush()
+            phone = f" ({device_name})" if device_name else ""
+            session.add(
+                event_entry(
+                    claimed.organisation_id,
+                    "device_paired",
+                    f"{claimed.staff_name}'s phone{phone} was paired.",
+                    trigger="phone",
+                    details={"device_id": str(device.id)},
+                )
+            )
             return PairedDevice(token, DevicePrincipal(device.id, device.organisation_id, device.staff_name))
 
     async def resolve(self, token: str) -> DevicePrincipal:
@@ -177,7 +188,7 @@ class DeviceService:
                 for d in devices
             ]
 
-    async def revoke(self, organisation_id: uuid.UUID, device_id: uuid.UUID) -> None:
+    async def revoke(self, organisation_id: uuid.UUID, device_id: uuid.UUID, actor: str = "") -> None:
         async with self._db.transaction() as session:
             device = await session.scalar(
                 select(Device).where(Device.id == device_id, Device.organisation_id == organisation_id)
@@ -186,3 +197,13 @@ class DeviceService:
                 raise NotFound("no such device in this organisation", code=ErrorCode.NOT_FOUND)
             if device.revoked_at is None:
                 device.revoked_at = utcnow()
+                phone = f" ({device.device_name})" if device.device_name else ""
+                session.add(
+                    event_entry(
+                        organisation_id,
+                        "device_revoked",
+                        f"{device.staff_name}'s phone{phone} was revoked: it can no longer sync.",
+                        actor=actor,
+                        details={"device_id": str(device.id)},
+                    )
+                )

@@ -20,15 +20,19 @@ import contextlib
 import logging
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import msgspec
 from sqlalchemy import delete, or_, select
 
+from server.core import feed
 from server.core.crypto import SecretBox
 from server.core.errors import InvalidInput, NotFound, Unavailable
+from server.core.fate import strand_uploads
 from server.core.mirror_store import forget_mirror
+from server.core.sync_log import event_entry
 from server.db.database import Database
 from server.db.mirror_models import MirrorRecord, XeroConnection, XeroOAuthState
 from server.db.types import utcnow
@@ -42,6 +46,7 @@ from sync_protocol.errors import ErrorCode
 log = logging.getLogger("ledgersync.xero.connect")
 
 STATE_LIFETIME = timedelta(minutes=15)
+OnConnected = Callable[[uuid.UUID, str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -60,8 +65,16 @@ class CallbackOutcome:
 
 class XeroConnectService:
     def __init__(
-        self, settings: Settings, database: Database, secrets_box: SecretBox, access: XeroAccess
+        self,
+        settings: Settings,
+        database: Database,
+        secrets_box: SecretBox,
+        access: XeroAccess,
+        on_connected: OnConnected | None = None,
     ) -> None:
+        # Called after a connect, reconnect or switch commits (with the event's name): the app
+        # starts a pull of the tenant there, so phones need not wait for the scheduler's next tick.
+        self._on_connected = on_connected
         self._settings = settings
         self._db = database
         self._box = secrets_box
@@ -190,16 +203,33 @@ class XeroConnectService:
         self, organisation_id: uuid.UUID, connection: wire.Connection, tokens: wire.TokenResponse
     ) -> Tenant:
         """Connect the organisation to the chosen tenant. Nothing at Xero changes: the tenants this
-        consent approved but the admin did not choose may be another organisation's."""
+        consent approved but the admin did not choose may be another organisation's.
+
+        Another tenant than the one mirrored (or connected) before is a switch: the old mirror is
+        forgotten, phones' cursors from before get ``resync_required`` (the feed's horizon rises to
+        the latest version), and uploads not yet in the old organisation fail saying so instead of
+        going to the new one. A pull of the new tenant starts at once (``on_connected``).
+        """
         tenant_id = connection.tenant_id.lower()
+        name = connection.tenant_name or ""
         async with self._db.transaction() as session:
+            before = await session.scalar(
+                select(XeroConnection).where(XeroConnection.organisation_id == organisation_id)
+            )
+            previous = (before.tenant_id, before.tenant_name) if before is not None else None
             stale = await session.scalar(
-                select(MirrorRecord.id)
+                select(MirrorRecord.tenant_id)
                 .where(MirrorRecord.organisation_id == organisation_id, MirrorRecord.tenant_id != tenant_id)
                 .limit(1)
             )
-            if stale is not None:
+            switched = stale is not None or (previous is not None and previous[0] != tenant_id)
+            if switched:
+                old_name = previous[1] if previous is not None and previous[0] != tenant_id else ""
                 await forget_mirror(session, organisation_id)
+                await strand_uploads(
+                    session, organisation_id, old_name or "the previous Xero organisation", name
+                )
+                await feed.reset_horizon(session, organisation_id)
             row = await session.scalar(
                 select(XeroConnection)
                 .where(XeroConnection.organisation_id == organisation_id)
@@ -209,7 +239,7 @@ class XeroConnectService:
                 row = XeroConnection(id=uuid.uuid4(), organisation_id=organisation_id, token_version=0)
                 session.add(row)
             row.tenant_id = tenant_id
-            row.tenant_name = connection.tenant_name or ""
+            row.tenant_name = name
             row.xero_connection_id = connection.id.lower()
             row.status, row.status_reason = CONNECTED, ""
             row.token_version = (row.token_version or 0) + 1
@@ -218,9 +248,19 @@ class XeroConnectService:
                 self._access.tokens.store(row, tokens)
             except NeedsReconnect as exc:
                 raise InvalidInput(exc.message, code=ErrorCode.XERO_NO_OFFLINE_ACCESS) from exc
-        return Tenant(tenant_id, connection.tenant_name or "")
+            event = "switched" if switched else ("reconnected" if previous is not None else "connected")
+            summary = {
+                "connected": f"Connected to the Xero organisation {name}.",
+                "reconnected": f"Reconnected to the Xero organisation {name}.",
+                "switched": f"Switched to the Xero organisation {name}: phones download everything again; "
+                "uploads not yet in the previous organisation were not sent to this one.",
+            }[event]
+            session.add(event_entry(organisation_id, event, summary, details={"tenant_id": tenant_id}))
+        if self._on_connected is not None:
+            await self._on_connected(organisation_id, event)
+        return Tenant(tenant_id, name)
 
-    async def disconnect(self, organisation_id: uuid.UUID) -> None:
+    async def disconnect(self, organisation_id: uuid.UUID, actor: str = "") -> None:
         """Forget the tokens here; at Xero, remove what only this organisation uses.
 
         The connection (one per Xero user and tenant) is deleted unless another organisation uses
@@ -257,6 +297,7 @@ class XeroConnectService:
                 for o in others
             )
             refresh_token = tokens.decrypt(row.id, row.refresh_token)
+            tenant_name = row.tenant_name
         # A grant Xero no longer knows is as revoked as it gets; revoking may have removed the
         # connection already.
         if not shares_user:
@@ -268,6 +309,14 @@ class XeroConnectService:
         async with self._db.transaction() as session:
             await session.execute(
                 delete(XeroConnection).where(XeroConnection.organisation_id == organisation_id)
+            )
+            session.add(
+                event_entry(
+                    organisation_id,
+                    "disconnected",
+                    f"Disconnected from the Xero organisation {tenant_name}; phones keep their data.",
+                    actor=actor,
+                )
             )
 
     async def info(self, organisation_id: uuid.UUID) -> ConnectionInfo | None:

@@ -26,8 +26,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from server.core.crypto import SecretBox
+from server.core.sync_log import event_entry
 from server.db.database import Database
-from server.db.mirror_models import XeroConnection
+from server.db.mirror_models import SyncRun, XeroConnection
 from server.db.types import utcnow
 from server.xero import oauth, wire
 from server.xero.client import AccessToken
@@ -142,6 +143,7 @@ class TokenStore:
                 except NeedsReconnect as exc:
                     row.status, row.status_reason = NEEDS_RECONNECT, exc.message
                     row.updated_at = utcnow()
+                    session.add(_needs_reconnect_entry(organisation_id, exc.message))
                     lost = exc
                 else:
                     self.store(row, tokens)
@@ -167,11 +169,28 @@ class TokenStore:
 
     async def mark_lost(self, organisation_id: uuid.UUID, reason: str) -> None:
         async with self._db.transaction() as session:
+            was = await session.scalar(
+                select(XeroConnection.status)
+                .where(XeroConnection.organisation_id == organisation_id)
+                .with_for_update()
+            )
             await session.execute(
                 update(XeroConnection)
                 .where(XeroConnection.organisation_id == organisation_id)
                 .values(status=NEEDS_RECONNECT, status_reason=reason[:500], updated_at=utcnow())
             )
+            # Logged once, when the connection is lost; not again for every call that finds it so.
+            if was == CONNECTED:
+                session.add(_needs_reconnect_entry(organisation_id, reason))
+
+
+def _needs_reconnect_entry(organisation_id: uuid.UUID, reason: str) -> SyncRun:
+    return event_entry(
+        organisation_id,
+        "needs_reconnect",
+        f"Xero needs reconnecting ({reason[:300]}); syncing is paused until then.",
+        trigger="xero",
+    )
 
 
 class OrganisationTokens:

@@ -25,6 +25,8 @@ async def connect_and_sync(page: Page, base_url: str) -> None:
     await page.get_by_role("button", name="Connect to Xero").click()
     await page.get_by_role("button", name="Allow access").click()
     await expect(page.locator("#connection-status")).to_have_text("✓ Connected")
+    # Connecting starts a pull; Sync now would be refused while it runs.
+    await reload_until_text(page, page.locator("#last-sync"), re.compile(r"\d{2} \w{3} \d{4}"))
     await page.goto(base_url + "/admin/sync")
     await page.get_by_role("button", name="Sync everything now").click()
     run = page.locator("#sync-status [data-run-status]")
@@ -36,5 +38,14 @@ async def reload_until(page: Page, locator: Locator, count: int, within: float =
     deadline = asyncio.get_running_loop().time() + within
     while await locator.count() != count:
         assert asyncio.get_running_loop().time() < deadline, f"{locator} never matched {count} times"
+        await asyncio.sleep(0.2)
+        await page.reload()
+
+
+async def reload_until_text(page: Page, locator: Locator, text: re.Pattern[str], within: float = 30) -> None:
+    """Reload until ``locator``'s text matches ``text`` (a page that does not update by itself)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not text.search(await locator.inner_text()):
+        assert asyncio.get_running_loop().time() < deadline, f"{locator} never matched {text.pattern}"
         await asyncio.sleep(0.2)
         await page.reload()

@@ -23,8 +23,9 @@ CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
 @pytest.fixture
 def settings(settings: Settings, sandbox: RunningSandbox) -> Settings:
     # Forwarding polls and retries fast: tests wait for uploads to reach Xero.
+    # And a pull as soon as Xero is connected, as in production.
     return point_at(settings, sandbox, free_port()).replace(
-        forward_poll_seconds=0.05, forward_retry_seconds=0.2
+        forward_poll_seconds=0.05, forward_retry_seconds=0.2, pull_on_connect=True
     )
 
 

@@ -76,6 +76,7 @@ async def test_every_console_page_fits_a_phone_screen(
     await connect_and_sync(page, base)
     await page.set_viewport_size(PHONE)
     for path in (
+        "/admin",
         "/admin/connection",
         "/admin/sync",
         "/admin/sync-log",

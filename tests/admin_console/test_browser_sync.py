@@ -16,7 +16,7 @@ from sqlalchemy import update
 from server.db.database import Database
 from server.db.mirror_models import XeroConnection
 from server.http.serving import ServerThread
-from tests.admin_console.browser import sign_in
+from tests.admin_console.browser import reload_until_text, sign_in
 from tests.fixtures.browser import Screenshot
 from tests.fixtures.sandbox import RunningSandbox
 from tests.fixtures.servers import AdminAccount
@@ -39,6 +39,7 @@ async def test_admin_connects_xero_syncs_now_and_reads_the_log(
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     await screenshot("sign-in")
     await sign_in(page, base, admin)
+    await page.get_by_role("link", name="Connection", exact=True).click()
     await expect(page.get_by_role("heading", name="Xero connection")).to_be_visible()
     await expect(page.get_by_role("main")).to_contain_text("not connected")
     await screenshot("connection-not-connected")
@@ -52,8 +53,10 @@ async def test_admin_connects_xero_syncs_now_and_reads_the_log(
     await expect(page.get_by_role("status")).to_contain_text(
         f"Connected to the Xero organisation {xero_org.name}"
     )
+    await expect(page.get_by_role("status")).to_contain_text("A sync from Xero has started")
     await expect(page.locator("#connection-status")).to_have_text("✓ Connected")
-    await expect(page.locator("#last-sync")).to_have_text("none yet")
+    # Connecting pulls at once: phones need not wait for the scheduler.
+    await reload_until_text(page, page.locator("#last-sync"), re.compile(r"\d{2} \w{3} \d{4}"))
     await screenshot("connection-connected")
 
     # Sync now: the run's progress and result appear in place, the page is never reloaded.
@@ -79,11 +82,16 @@ async def test_admin_connects_xero_syncs_now_and_reads_the_log(
 
     await page.get_by_role("link", name="Sync log", exact=True).click()
     rows = page.locator("table.runs tbody tr")
-    await expect(rows).to_have_count(2)
+    await expect(rows).to_have_count(4)
     await expect(rows.nth(0)).to_contain_text("✗ Failed")
     await expect(rows.nth(0)).to_contain_text("Tax rates")
     await expect(rows.nth(1)).to_contain_text("✓ Succeeded")
     await expect(rows.nth(1)).to_contain_text("everything")
+    await expect(rows.nth(1)).to_contain_text("manual")
+    await expect(rows.nth(2)).to_contain_text("everything")
+    await expect(rows.nth(2)).to_contain_text("connect")
+    await expect(rows.nth(3)).to_contain_text("Xero connected")
+    await expect(rows.nth(3)).to_contain_text(f"Connected to the Xero organisation {xero_org.name}.")
     await screenshot("sync-log")
 
     await rows.nth(0).get_by_role("link").click()

@@ -24,7 +24,7 @@ async def test_signing_in_opens_the_console_with_an_http_only_session_cookie(
 ) -> None:
     response = await console.sign_in(admin.email, admin.password)
     assert response.status_code == 303
-    assert response.headers["location"] == "/admin/connection"
+    assert response.headers["location"] == "/admin"
     cookie = response.headers["set-cookie"].lower()
     assert "ledgersync_session=" in cookie
     assert "httponly" in cookie
@@ -48,7 +48,7 @@ async def test_sign_in_returns_to_the_page_asked_for_but_never_off_site(
     elsewhere = await console.post(
         "/admin/sign-in", {"email": admin.email, "password": admin.password, "next": "//evil.example/admin/"}
     )
-    assert elsewhere.headers["location"] == "/admin/connection"
+    assert elsewhere.headers["location"] == "/admin"
 
 
 async def test_signing_out_ends_the_session(console: Console, admin: AdminAccount) -> None:

@@ -105,7 +105,7 @@ async def test_a_pull_whose_server_was_killed_is_closed_as_interrupted_and_sync_
         again = await admin_client.post("/admin/api/sync", json={"types": ["customers"]})
         assert again.status_code == 202, again.text
         finished = await wait_for_run(admin_client, again.json()["run_id"])
-        listed = (await admin_client.get("/admin/api/sync-runs")).json()
+        listed = (await admin_client.get("/admin/api/sync-runs", params={"kind": "pull"})).json()
     finally:
         if other.poll() is None:
             other.kill()

@@ -84,5 +84,5 @@ class DevicesController(Controller):
         self, device_id: FromPath[uuid.UUID], admin: NamedDependency[AdminPrincipal], state: State
     ) -> Response[None]:
         devices = services_of(state).devices
-        await devices.revoke(admin.organisation_id, device_id)
+        await devices.revoke(admin.organisation_id, device_id, actor=admin.email)
         return Response(None, status_code=204)

@@ -75,7 +75,7 @@ class SyncController(Controller):
         state: State,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
         offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
-        kind: Annotated[Literal["pull", "forward", "settings"] | None, QueryParameter()] = None,
+        kind: Annotated[Literal["pull", "forward", "settings", "event"] | None, QueryParameter()] = None,
     ) -> RunsPage:
         runs, total = await _sync(state).log.page(admin.organisation_id, limit, offset, kind)
         return RunsPage(runs, total, limit, offset)

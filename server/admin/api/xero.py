@@ -103,7 +103,7 @@ class XeroAdminController(Controller):
         responses={404: error_response("Xero is not connected")},
     )
     async def disconnect(self, admin: NamedDependency[AdminPrincipal], state: State) -> Response[None]:
-        await _service(state).disconnect(admin.organisation_id)
+        await _service(state).disconnect(admin.organisation_id, actor=admin.email)
         return Response(None, status_code=204)
 
 

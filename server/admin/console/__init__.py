@@ -22,7 +22,8 @@ from server.admin.console.conflicts import ConflictsPageController
 from server.admin.console.connection import ConnectionController
 from server.admin.console.csrf import AdminCsrfMiddleware, csrf_config
 from server.admin.console.devices import DevicesController
-from server.admin.console.errors import EXCEPTION_HANDLERS, app_exception_handlers, home
+from server.admin.console.errors import EXCEPTION_HANDLERS, app_exception_handlers
+from server.admin.console.home import home, load_connection
 from server.admin.console.rendering import ago
 from server.admin.console.settings_page import SettingsController, setting_label
 from server.admin.console.sign_in import SignInController
@@ -77,6 +78,7 @@ def console_routes() -> list[ControllerRouterHandler]:
             DevicesController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=load_connection,
         include_in_schema=False,
     )
     static = create_static_files_router(

@@ -63,6 +63,26 @@ class ConnectionController(Controller):
             return see_other(PATH, ("problem", exc.message))
         return Redirect(url, status_code=303)
 
+    @get("/switch")
+    async def confirm_switch(
+        self, request: Request[Any, Any, State], admin: NamedDependency[AdminPrincipal], state: State
+    ) -> Response[Any]:
+        """What choosing again in Xero means, before the browser goes there (a switch cannot be undone
+        by switching back: the old organisation's uploads stay failed, phones download again)."""
+        info = await _service(state).info(admin.organisation_id)
+        if info is None:
+            return see_other(PATH)
+        counts = await services_of(state).outbox.counts(admin.organisation_id)
+        unsent = sum(counts.get(name, 0) for name in ("waiting", "due", "retrying", "failed", "held"))
+        return page(
+            request,
+            "switch.html",
+            title="Reconnect or switch the Xero organisation",
+            active="connection",
+            info=info,
+            unsent=unsent,
+        )
+
     @get("/disconnect")
     async def confirm_disconnect(
         self, request: Request[Any, Any, State], admin: NamedDependency[AdminPrincipal], state: State
@@ -75,7 +95,7 @@ class ConnectionController(Controller):
     @post("/disconnect", status_code=303)
     async def disconnect(self, admin: NamedDependency[AdminPrincipal], state: State) -> Redirect:
         try:
-            await _service(state).disconnect(admin.organisation_id)
+            await _service(state).disconnect(admin.organisation_id, actor=admin.email)
         except LedgersyncError as exc:
             return see_other(PATH, ("problem", exc.message))
         return see_other(PATH, ("done", "Xero is disconnected. Phones keep their data."))
@@ -100,6 +120,7 @@ class ConnectionController(Controller):
             active="connection",
             tenants=tenants,
             flow=flow,
+            current=await _service(state).info(admin.organisation_id),
         )
 
     @post("/tenant", status_code=303)
@@ -113,7 +134,7 @@ class ConnectionController(Controller):
             tenant = await _service(state).choose_tenant(admin.organisation_id, data.state, data.tenant_id)
         except LedgersyncError as exc:
             return see_other(PATH, ("problem", exc.message))
-        return see_other(PATH, ("done", f"Connected to the Xero organisation {tenant.name}."))
+        return see_other(PATH, ("done", connected_message(tenant.name)))
 
 
 def browser_callback(outcome: CallbackOutcome | LedgersyncError) -> Redirect:
@@ -123,4 +144,8 @@ def browser_callback(outcome: CallbackOutcome | LedgersyncError) -> Redirect:
     if outcome.status == "choose_tenant" and outcome.state:
         return see_other(f"{PATH}/tenant?state={outcome.state}")
     name = outcome.tenant.name if outcome.tenant else "Xero"
-    return see_other(PATH, ("done", f"Connected to the Xero organisation {name}."))
+    return see_other(PATH, ("done", connected_message(name)))
+
+
+def connected_message(name: str) -> str:
+    return f"Connected to the Xero organisation {name}. A sync from Xero has started."

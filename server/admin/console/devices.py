@@ -139,7 +139,7 @@ class DevicesController(Controller):
         if data.confirm != "yes":
             return see_other(f"{PATH}/{device_id}/revoke")
         try:
-            await _devices(state).revoke(admin.organisation_id, device_id)
+            await _devices(state).revoke(admin.organisation_id, device_id, actor=admin.email)
         except LedgersyncError as exc:
             return see_other(PATH, ("problem", exc.message))
         return see_other(PATH, ("done", "The device is revoked; it can no longer sync."))

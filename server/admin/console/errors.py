@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from litestar import Request, Response, get
+from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 from litestar.types import ExceptionHandlersMap
@@ -20,15 +20,9 @@ from litestar.types import ExceptionHandlersMap
 from server.admin.console.rendering import wants_fragment
 from server.core.errors import LedgersyncError, Unauthenticated
 from server.http import errors as http_errors
-from server.http.admin_auth import require_admin
 from server.http.errors import status_of
 
 SIGN_IN = "/admin/sign-in"
-
-
-@get("/admin", include_in_schema=False, status_code=303, guards=[require_admin])
-async def home() -> Redirect:
-    return Redirect("/admin/connection", status_code=303)
 
 
 def _sign_in_first(request: Request[Any, Any, Any]) -> Response[Any]:

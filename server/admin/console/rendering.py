@@ -23,6 +23,7 @@ class NavItem:
 
 
 NAV = (
+    NavItem("home", "Home", "/admin"),
     NavItem("connection", "Connection", "/admin/connection"),
     NavItem("settings", "Settings", "/admin/settings"),
     NavItem("sync", "Sync", "/admin/sync"),
@@ -50,9 +51,19 @@ def page(
     """A full page in the layout; shows (and clears) a pending flash message."""
     flash = read_flash(request)
     admin = getattr(request.state, "admin", None)
+    # Set before every signed-in page (home.load_connection): the reconnect banner's source.
+    connection = getattr(request.state, "connection", None)
     return Template(
         template_name=template,
-        context={"title": title, "active": active, "nav": NAV, "admin": admin, "flash": flash, **context},
+        context={
+            "title": title,
+            "active": active,
+            "nav": NAV,
+            "admin": admin,
+            "flash": flash,
+            "connection": connection,
+            **context,
+        },
         status_code=status_code,
         headers=headers,
         cookies=[cleared_flash()] if flash else [],

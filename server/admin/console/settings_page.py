@@ -33,6 +33,16 @@ SETTING_LABELS = {
     "invoice_status": "Status of new invoices in Xero",
     "sync_interval_minutes": "Minutes between syncs",
 }
+# One line under each option: what it changes, in the office's words.
+SETTING_HELP = {
+    "bank_account_code": "Payments taken on phones are recorded in Xero as paid into this account.",
+    "revenue_account_code": "Invoice lines with no account of their own (or of their product) go here.",
+    "forward_payments": "Off: payments stay on the server (held) until you turn this on and Retry all.",
+    "update_customers": "Off: new customers still go to Xero, but edits of existing ones stay here.",
+    "update_products": "Off: product edits made on phones stay here; Xero keeps its own.",
+    "forward_invoice_edits": "Off: an invoice already in Xero is not changed by later edits on a phone.",
+    "invoice_status": "Draft invoices wait in Xero for someone to approve them; Approved ones are final.",
+}
 INVOICE_STATUSES = (("AUTHORISED", "Approved (AUTHORISED)"), ("DRAFT", "Draft (DRAFT)"))
 
 
@@ -135,6 +145,7 @@ class SettingsController(Controller):
             revenues=await mirrored_accounts(services_of(state).database, admin.organisation_id, "REVENUE"),
             statuses=INVOICE_STATUSES,
             labels=SETTING_LABELS,
+            help=SETTING_HELP,
             default_interval=services_of(state).settings.sync_interval_minutes,
             status_code=status_code,
         )

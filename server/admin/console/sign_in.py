@@ -17,7 +17,7 @@ from server.core.errors import RateLimited, Unauthenticated
 from server.http.admin_auth import cleared_session_cookie, client_address, session_cookie, session_token_of
 from server.http.services import services_of
 
-HOME = "/admin/connection"
+HOME = "/admin"
 
 
 class SignInForm(msgspec.Struct):

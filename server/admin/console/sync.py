@@ -15,7 +15,7 @@ from litestar.params import Body, FromPath, FromQuery
 from server.admin.console.rendering import fragment, page, see_other, wants_fragment
 from server.core.data_types import DATA_TYPES
 from server.core.errors import LedgersyncError
-from server.core.sync_log import RunView
+from server.core.sync_log import EVENTS, RunView
 from server.http.admin_auth import provide_admin, require_admin
 from server.http.services import services_of
 from server.mirror.service import SyncService
@@ -39,7 +39,7 @@ TYPE_LABELS = {
 }
 
 
-KIND_LABELS = {"pull": "From Xero", "forward": "To Xero", "settings": "Settings change"}
+KIND_LABELS = {"pull": "From Xero", "forward": "To Xero", "settings": "Settings change", "event": "Event"}
 
 
 def label(name: str) -> str:
@@ -50,12 +50,16 @@ def what(run: RunView) -> str:
     """What a run of the log concerned, in words."""
     if run.kind == "settings":
         return "Settings"
+    if run.kind == "event":
+        return str(run.details.get("summary") or EVENTS.get(run.types[0] if run.types else "", "Event"))
     if run.kind == "pull" and set(run.types) == set(DATA_TYPES):
         return "everything"
     return ", ".join(label(name) for name in run.types)
 
 
 def kind_label(run: RunView) -> str:
+    if run.kind == "event" and run.types:
+        return EVENTS.get(run.types[0], "Event")
     return KIND_LABELS.get(run.kind, run.kind)
 
 
