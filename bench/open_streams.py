@@ -6,10 +6,12 @@ reaches them all.
 The server is ``python -m server run`` on a working copy of the dataset (its devices' tokens); the
 streams are held by ``bench.stream_holder`` (a process of its own, bare connections). For each count:
 the holder opens them all (each gets its first poke, the current version) and the server's RSS
-is read (memory per stream: its growth over the streams opened); they idle for ``--hold`` seconds
-(heartbeats every ``--heartbeat`` s, each re-checking the device) while the server's CPU is read;
+is read (memory per stream: its growth over its RSS before any stream, over the streams open); they
+idle for ``--hold`` seconds (heartbeats every ``--heartbeat`` s, each re-checking the device) while
+the server's CPU is read;
 then one device pushes an invoice, and each stream's poke of the new version is timed from just
-before the push was sent (fan-out: p50, p95 and the last). Streams the server ended or refused are
+before the push was sent (fan-out: p50, p95 and the last; the push's own time is shown beside it,
+and the hub waits 0.1 s after a commit so a burst makes one poke). Streams the server ended or refused are
 counted.
 """
 
@@ -58,7 +60,13 @@ async def _push_one(base_url: str, token: str, config: dict[str, Any], n: int) -
 
 
 def streams_run(
-    server: ServerProcess, dataset: Dataset, streams: int, hold: float, config: dict[str, Any], n: int
+    server: ServerProcess,
+    dataset: Dataset,
+    streams: int,
+    hold: float,
+    config: dict[str, Any],
+    n: int,
+    idle_rss: int,
 ) -> dict[str, Any]:
     work = DATA_DIR / "work"
     work.mkdir(parents=True, exist_ok=True)
@@ -104,7 +112,10 @@ def streams_run(
         "open_seconds": open_seconds,
         "rss_before": before.rss_bytes,
         "rss_open": opened.rss_bytes,
-        "bytes_per_stream": (opened.rss_bytes - before.rss_bytes) / max(1, result["opened"]),
+        # Over the server's RSS before any stream: memory freed by an earlier count's streams stays
+        # with the process (the allocator keeps it), so growth over the last count would undercount.
+        "idle_rss": idle_rss,
+        "bytes_per_stream": (opened.rss_bytes - idle_rss) / max(1, result["opened"]),
         "idle_cpu_share": (idle.cpu_seconds - opened.cpu_seconds) / hold,
         "heartbeats": result["heartbeats"],
         "push_seconds": pushed_at - sent_at,
@@ -143,9 +154,10 @@ def main(argv: list[str] | None = None) -> int:
         ServerProcess(url, poke_heartbeat_seconds=str(args.heartbeat)) as server,
     ):
         n = 0
+        idle_rss = server.stat().rss_bytes
         for streams in args.streams:
             for _ in range(args.runs):
-                results.append(streams_run(server, dataset, streams, args.hold, config, n))
+                results.append(streams_run(server, dataset, streams, args.hold, config, n, idle_rss))
                 n += 1
     rows = [
         [
@@ -157,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['rss_open'] / 2**20:.0f}",
             f"{100 * r['idle_cpu_share']:.1f}%",
             r["poked"],
+            f"{1000 * r['push_seconds']:.0f}",
             f"{1000 * r['fan_out_p50']:.0f}",
             f"{1000 * r['fan_out_p95']:.0f}",
             f"{1000 * r['fan_out_max']:.0f}",
@@ -175,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             "RSS MiB",
             "idle CPU",
             "poked",
+            "push ms",
             "fan-out p50 ms",
             "p95 ms",
             "all ms",
