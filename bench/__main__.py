@@ -14,6 +14,8 @@ SCENARIOS = {
     "upload": "bench.upload",
     "forwarding": "bench.forwarding",
     "convergence": "bench.convergence",
+    "freshness": "bench.freshness",
+    "open-streams": "bench.open_streams",
 }
 
 

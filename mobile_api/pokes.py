@@ -3,13 +3,17 @@
 The stream (``Accept: text/event-stream``, no ``wait``) sends ``event: poke`` with ``id:`` and
 ``data: {"version": V}`` whenever the feed moves, and a comment line as a heartbeat every
 ``poke_heartbeat_seconds``; reconnecting with ``Last-Event-ID`` pokes at once if the feed moved
-meanwhile. The long poll (``?wait=25&after=V``) answers a ``PokeResponse`` as soon as the feed is
-past ``after``, or when ``wait`` seconds have passed. Either way the phone then pulls as usual. The
-hub behind both is ``server.core.pokes``.
+meanwhile. The token is checked when the stream opens and the device again at each heartbeat (and
+before a poke when the last check is a heartbeat interval old, for a stream poked too often to have
+heartbeats): a device revoked while it holds the stream is sent ``event: revoked`` and the stream
+ends, at most one heartbeat interval after the revocation. The long poll (``?wait=25&after=V``)
+answers a ``PokeResponse`` as soon as the feed is past ``after``, or when ``wait`` seconds have
+passed. Either way the phone then pulls as usual. The hub behind both is ``server.core.pokes``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -25,6 +29,7 @@ from mobile_api.auth import provide_device, require_device, require_protocol
 from mobile_api.compression import COMPRESSED_BY_HANDLER
 from server.core.principals import DevicePrincipal
 from server.http.services import services_of
+from sync_protocol.errors import ErrorCode
 from sync_protocol.messages import PokeResponse
 
 MAX_VERSION = 2**53
@@ -35,6 +40,10 @@ RETRY_MS = 2000  # how soon an EventSource reconnects after a drop
 
 def poke_event(version: int) -> bytes:
     return b'event: poke\nid: %d\ndata: {"version":%d}\n\n' % (version, version)
+
+
+# The stream's last event for a device revoked while it held it; reconnecting is refused with this code.
+REVOKED_EVENT = b'event: revoked\ndata: {"code":"%s"}\n\n' % ErrorCode.DEVICE_REVOKED.value.encode()
 
 
 def _last_event_id(value: str | None) -> int | None:
@@ -54,7 +63,9 @@ class PokesController(Controller):
         description=(
             "Without `wait`: a Server-Sent Events stream. Each time this device's organisation's feed "
             'moves it sends `event: poke`, `id: <version>`, `data: {"version": <version>}`; a comment '
-            "line (`: heartbeat`) every 15 s keeps proxies from closing it. The first event is the "
+            "line (`: heartbeat`) every 15 s keeps proxies from closing it. A device revoked while it "
+            'holds the stream gets `event: revoked`, `data: {"code":"device_revoked"}` at the next '
+            "heartbeat and the stream ends. The first event is the "
             "current version, unless `Last-Event-ID` names it already: reconnect with the last id "
             "received and a move made while away is poked at once. With `wait` (seconds): a long "
             "poll answering `{version, moved}` as soon as the version is past `after` (at once "
@@ -113,10 +124,20 @@ class PokesController(Controller):
             return Response(answer, media_type=MediaType.JSON)
         heartbeat = services.settings.poke_heartbeat_seconds
         watching = pokes.watch(organisation_id, _last_event_id(last_event_id), heartbeat)
+        devices = services.devices
+        loop = asyncio.get_running_loop()
 
         async def events() -> AsyncIterator[bytes]:
             yield b"retry: %d\n\n" % RETRY_MS
+            checked = loop.time()
             async for version in watching:
+                # Heartbeats check the device; pokes only when a heartbeat interval passed without one,
+                # so a fan-out to many streams costs no reads and a busy stream is still checked.
+                if version is None or loop.time() - checked >= heartbeat:
+                    if not await devices.still_paired(device.device_id):
+                        yield REVOKED_EVENT
+                        return
+                    checked = loop.time()
                 yield b": heartbeat\n\n" if version is None else poke_event(version)
 
         return Stream(

@@ -131,7 +131,7 @@ class Phone:
 
         A dropped stream, or one silent for ``silence`` seconds (heartbeats come every 15 s), is opened
         again with ``Last-Event-ID``, so a move while it was down is poked at once. An HTTP error (a
-        revoked token) ends it.
+        revoked token: also what follows the stream's ``revoked`` event) ends it.
         """
         last_id = ""
         delay = 0.5
@@ -150,6 +150,8 @@ class Phone:
                     source.response.raise_for_status()
                     delay = 0.5
                     async for event in source.aiter_sse():
+                        if event.event == "revoked":
+                            break  # reconnecting is refused with 401 device_revoked, which ends this
                         if event.event == "poke" and event.data:
                             last_id = event.id or last_id
                             yield int(msgspec.json.decode(event.data)["version"])

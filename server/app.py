@@ -48,6 +48,7 @@ from server.http.services import Services
 from server.http.xero_webhooks import xero_webhooks
 from server.kinds import KINDS
 from server.logs import configure_logging
+from server.mirror.budget import Policy
 from server.mirror.scheduler import MirrorScheduler
 from server.mirror.service import SyncService
 from server.mirror.webhooks import WebhookInbox, WebhookWorker
@@ -140,6 +141,12 @@ def create_app(settings: Settings) -> Litestar:
         timedelta(minutes=settings.sync_interval_minutes),
         retention=timedelta(days=settings.tombstone_retention_days),
         purge_seconds=settings.tombstone_purge_seconds,
+        policy=Policy(
+            interval=timedelta(minutes=settings.sync_interval_minutes),
+            webhooks=bool(settings.xero_webhook_key),
+            reserve=settings.xero_daily_reserve,
+            floor=timedelta(minutes=settings.sync_interval_floor_minutes),
+        ),
     )
     forwarding = forwarding_workers(settings, database, xero, holder)
     pokes = FeedPokes(database)  # before anything commits to the feed: it hears every commit

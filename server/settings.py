@@ -75,7 +75,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
         int,
         _doc(
             "Minutes between scheduled mirror pulls of each connected organisation "
-            "(tax rates, customers, products, accounts). 0 turns scheduled pulls off."
+            "(tax rates, customers, products, accounts) when Xero's webhooks are configured (the safety "
+            "net for deliveries Xero did not make; without webhooks the interval is sized to Xero's daily "
+            "budget, see `sync_interval_floor_minutes`). An organisation's own interval (its Settings) "
+            "wins. 0 turns scheduled pulls off."
         ),
         msgspec.Meta(ge=0),
     ] = 15
@@ -86,6 +89,15 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
             "Xero organisation, instead of at the scheduler's next tick. `false`: wait for the tick."
         ),
     ] = True
+    sync_interval_floor_minutes: Annotated[
+        int,
+        _doc(
+            "Without Xero webhooks (no `xero_webhook_key`), each organisation is pulled as often as Xero's "
+            "daily budget allows (5,000 calls, less `xero_daily_reserve`, over what a pull costs), but "
+            "never more often than every this many minutes. With webhooks, `sync_interval_minutes` applies."
+        ),
+        msgspec.Meta(ge=1, le=1440),
+    ] = 2
     sync_lease_seconds: Annotated[
         float,
         _doc(

@@ -52,6 +52,11 @@ class SandboxConfig(msgspec.Struct, kw_only=True, frozen=True):
     webhook_auto: bool = False
     # Waits (real seconds) before each retry of a delivery that got no 200, as Xero retries with backoff.
     webhook_retry_seconds: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0)
+    # With webhook_auto, events are gathered this long (real seconds) after the first one and sent as one
+    # delivery, as Xero batches the events of a moment into one payload.
+    webhook_batch_seconds: float = 0.2
+    # Events per delivery at most; the rest go in the next one.
+    webhook_batch_max_events: int = 100
     state_file: str | None = None
     # Keep the Url (backlink) sent on invoices. False: drop it, as Xero has been reported to do, so
     # clients must find their invoices by other means.

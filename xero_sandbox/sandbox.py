@@ -26,7 +26,7 @@ from .oauth import Identity, TokenPair
 from .records import touch
 from .scopes import DEFAULT_SCOPE
 from .store import Organisation, Record, State
-from .webhooks import WebhookSender, event
+from .webhooks import Delivery, WebhookSender, event
 
 
 class Sandbox:
@@ -42,6 +42,7 @@ class Sandbox:
             url=config.webhook_url, key=config.webhook_key, retry_seconds=config.webhook_retry_seconds
         )
         self._pending_events: list[dict[str, Any]] = []
+        self._batch_open = False  # a flush is scheduled; later events join its delivery
         self._background: set[asyncio.Task[Any]] = set()
 
     # --- time ------------------------------------------------------------------------------------
@@ -310,25 +311,47 @@ class Sandbox:
             self._flush_soon()
 
     def _flush_soon(self) -> None:
+        if self._batch_open:
+            return  # the scheduled flush takes this event too
         try:
-            loop = asyncio.get_running_loop()
+            asyncio.get_running_loop()
         except RuntimeError:
             return  # not on the server loop (direct Python use): events wait for flush_webhooks()
-        task = loop.create_task(self.flush_webhooks())
+        self._batch_open = True
+        self._spawn(self._flush_after_window())
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    async def _flush_after_window(self) -> None:
+        try:
+            await asyncio.sleep(self.config.webhook_batch_seconds)
+        finally:
+            self._batch_open = False
+        await self.flush_webhooks()
+
     async def flush_webhooks(self) -> dict[str, Any] | None:
+        """Sends what is queued, in deliveries of at most ``webhook_batch_max_events``; reports the first."""
         events, self._pending_events = self._pending_events, []
         if not events:
             return None
-        delivery = await self.webhooks.send(events, self.now())
-        if delivery.status != 200 and self.webhooks.retry_seconds:
-            # Xero tries again when it got no 200; the answer here is the first attempt's.
-            task = asyncio.get_running_loop().create_task(self.webhooks.redeliver(delivery, self.now))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
-        return {"status": delivery.status, "events": len(events), "error": delivery.error}
+        size = max(1, self.config.webhook_batch_max_events)
+        first: Delivery | None = None
+        for start in range(0, len(events), size):
+            delivery = await self.webhooks.send(events[start : start + size], self.now())
+            first = first or delivery
+            if delivery.status != 200 and self.webhooks.retry_seconds:
+                # Xero tries again when it got no 200; the answer here is the first attempt's.
+                self._spawn(self.webhooks.redeliver(delivery, self.now))
+        assert first is not None
+        return {
+            "status": first.status,
+            "events": len(events),
+            "deliveries": -(-len(events) // size),
+            "error": first.error,
+        }
 
     # --- reset and persistence -----------------------------------------------------------------------
     def reset(self) -> None:

@@ -4,8 +4,14 @@ Xero signs the raw body: ``x-xero-signature = base64(HMAC-SHA256(webhook key, bo
 intent-to-receive check sends an event-less payload once with a wrong signature (the receiver must answer
 401) and once correctly signed (must answer 200); the subscription is only enabled if both are right.
 
-A delivery that gets no 200 (an error status, a refused or timed-out connection) is sent again, the
-same body, after each of ``retry_seconds`` in turn (a growing backoff), until one gets its 200.
+Deliveries are batched as Xero's are: several events in one payload, numbered by the subscription's
+event sequence (``firstEventSequence``..``lastEventSequence``, contiguous from one delivery to the next),
+with a random ``entropy``. The intent-to-receive payloads carry no events and sequence 0, exactly as
+Xero's documentation shows them ("Configuring your server").
+
+A delivery that gets no 200 within Xero's 5 s (an error status, a refused or timed-out connection, a slow
+answer) is sent again, the same body, after each of ``retry_seconds`` in turn (a growing backoff, as
+Xero retries "with decreasing frequency"), until one gets its 200.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +32,9 @@ import httpx
 from .wire import encode_json
 
 CATEGORY_PATHS = {"CONTACT": "Contacts", "INVOICE": "Invoices"}
+# Xero expects the receiver's 200 within 5 seconds; a later answer counts as none.
+ANSWER_WITHIN_SECONDS = 5.0
+_ENTROPY_LETTERS = string.ascii_uppercase
 
 
 def sign(key: str, body: bytes) -> str:
@@ -66,13 +76,18 @@ class WebhookSender:
         return bool(self.url and self.key)
 
     def payload(self, events: list[dict[str, Any]]) -> dict[str, Any]:
-        first = self.sequence + 1
-        self.sequence += max(1, len(events))
+        """One delivery's body; numbers ``events`` on from the last delivery (no events: sequence 0)."""
+        if events:
+            first = self.sequence + 1
+            self.sequence += len(events)
+            last = self.sequence
+        else:
+            first = last = 0
         return {
             "events": events,
             "firstEventSequence": first,
-            "lastEventSequence": self.sequence,
-            "entropy": secrets.token_urlsafe(15)[:20].upper(),
+            "lastEventSequence": last,
+            "entropy": "".join(secrets.choice(_ENTROPY_LETTERS) for _ in range(20)),
         }
 
     async def post(
@@ -84,7 +99,7 @@ class WebhookSender:
         key = self.key if valid_signature else secrets.token_urlsafe(24)
         headers = {"Content-Type": "application/json", "x-xero-signature": sign(key, raw)}
         try:
-            async with httpx.AsyncClient(timeout=10.0) as client:
+            async with httpx.AsyncClient(timeout=ANSWER_WITHIN_SECONDS) as client:
                 response = await client.post(self.url, content=raw, headers=headers)
             delivery = Delivery(
                 at=at,

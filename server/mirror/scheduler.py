@@ -2,9 +2,10 @@
 
 Every process runs the same light ``tick`` job; a tick first takes the ``scheduler`` lease, so only
 one process (the elected one, until it stops renewing) starts pulls. What is due is derived from the
-database - connected organisations whose last run started more than their interval ago (the
-organisation's own, set in Settings, else the server-wide one) - so a restart loses no schedule and
-needs no job store. Each pull still takes its organisation's lease.
+database - connected organisations whose last run started more than their interval ago - so a restart
+loses no schedule and needs no job store. Each pull still takes its organisation's lease. The interval
+is ``server.mirror.budget``'s choice: the organisation's own (set in Settings), else with webhooks the
+server-wide one, else the most often Xero's daily budget allows.
 
 The same scheduler purges tombstones older than the retention period (``tombstone_retention_days``)
 every ``tombstone_purge_seconds``, raising each organisation's horizon (``feed.purge_tombstones``).
@@ -27,6 +28,7 @@ from server.db.database import Database
 from server.db.forwarding_models import ForwardingSettings
 from server.db.mirror_models import XeroConnection
 from server.db.types import utcnow
+from server.mirror.budget import Policy, Schedule, Usage, usage_of
 from server.mirror.leases import SCHEDULER_LEASE
 from server.mirror.service import SyncService
 from server.xero_link.tokens import CONNECTED
@@ -43,11 +45,14 @@ class MirrorScheduler:
         tick_seconds: float = 30.0,
         retention: timedelta = timedelta(0),
         purge_seconds: float = 3600.0,
+        policy: Policy | None = None,
     ) -> None:
-        """``retention``: how long tombstones are kept (0: forever, no purge job)."""
+        """``retention``: how long tombstones are kept (0: forever, no purge job). ``policy``: how each
+        organisation's interval is chosen (None: ``interval`` for all but those with their own)."""
         self._db = database
         self._sync = sync
         self.interval = interval
+        self.policy = policy or Policy.fixed(interval)
         self.tick_seconds = tick_seconds
         self.retention = retention
         self.purge_seconds = purge_seconds
@@ -109,16 +114,12 @@ class MirrorScheduler:
         # The lease outlives a few ticks so a slow tick does not hand leadership around.
         if not await self._sync.leases.take(SCHEDULER_LEASE, timedelta(seconds=self.tick_seconds * 3)):
             return []
-        async with self._db.reads() as session:
-            rows = await session.execute(
-                select(XeroConnection.organisation_id, ForwardingSettings.sync_interval_minutes)
-                .outerjoin(
-                    ForwardingSettings, ForwardingSettings.organisation_id == XeroConnection.organisation_id
-                )
-                .where(XeroConnection.status == CONNECTED)
-            )
-            # An admin's own interval (Settings) wins over the server-wide one.
-            interval = {org: timedelta(minutes=own) if own else self.interval for org, own in rows}
+        schedules = await self.schedules()
+        interval = {
+            org: timedelta(minutes=s.interval_minutes)
+            for org, s in schedules.items()
+            if s.interval_minutes is not None
+        }
         last = await self._sync.log.last_started(list(interval))
         now = utcnow()
         due = [org for org in interval if org not in last or now - last[org] >= interval[org]]
@@ -127,6 +128,22 @@ class MirrorScheduler:
             self._running.add(task)
             task.add_done_callback(self._running.discard)
         return due
+
+    async def schedules(self, organisation_id: uuid.UUID | None = None) -> dict[uuid.UUID, Schedule]:
+        """The schedule of each connected organisation (or of one), as the next tick would use it."""
+        query = (
+            select(XeroConnection.organisation_id, ForwardingSettings.sync_interval_minutes)
+            .outerjoin(
+                ForwardingSettings, ForwardingSettings.organisation_id == XeroConnection.organisation_id
+            )
+            .where(XeroConnection.status == CONNECTED)
+        )
+        if organisation_id is not None:
+            query = query.where(XeroConnection.organisation_id == organisation_id)
+        async with self._db.reads() as session:
+            own = {org: minutes for org, minutes in await session.execute(query)}
+        usage = await usage_of(self._db, list(own), utcnow()) if self.policy.budget_aware else {}
+        return {org: self.policy.choose(minutes, usage.get(org, Usage())) for org, minutes in own.items()}
 
     async def _pull(self, organisation_id: uuid.UUID) -> None:
         try:
@@ -142,3 +159,8 @@ class MirrorScheduler:
             task.cancel()
         await asyncio.gather(*self._running, return_exceptions=True)
         await self._sync.leases.release(SCHEDULER_LEASE)
+
+
+async def schedule_of(scheduler: MirrorScheduler, organisation_id: uuid.UUID) -> Schedule | None:
+    """One organisation's schedule (None: not connected to Xero)."""
+    return (await scheduler.schedules(organisation_id)).get(organisation_id)

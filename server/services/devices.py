@@ -66,6 +66,8 @@ _DEVICE_BY_TOKEN = PointQuery(
     " FROM devices WHERE token_hash = ?"
 )
 
+_STILL_PAIRED = PointQuery("SELECT revoked_at IS NULL FROM devices WHERE id = ?")
+
 
 def _uuid(value: uuid.UUID | str) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
@@ -156,6 +158,12 @@ class DeviceService:
                     update(Device).where(Device.id == principal.device_id).values(last_seen_at=now)
                 )
         return principal
+
+    async def still_paired(self, device_id: uuid.UUID) -> bool:
+        """False once the device is revoked (or gone): long-lived streams ask this as they go, since
+        their token was checked only when they connected. One indexed point read."""
+        row = await self._db.point.row(_STILL_PAIRED, device_id)
+        return row is not None and bool(row[0])
 
     async def synced(self, device: DevicePrincipal) -> None:
         """The device pulled or pushed: its last sync (and last seen) is now, to the minute.

@@ -114,3 +114,41 @@ def test_forwarding_puts_every_queued_invoice_in_xero_in_batches(bench_dir: Path
     assert run["counts"]["done"] == 60
     assert run["calls_by_route"] == {"PUT /api.xro/2.0/Invoices": 2}  # 50 a call
     assert run["rejected_by_limits"] == 0
+
+
+def test_freshness_brings_each_change_made_in_xero_to_the_phone_holding_the_poke_stream(
+    bench_dir: Path,
+) -> None:
+    results = run_bench(bench_dir, "freshness", "--changes", "3", "--gap", "0.5")
+    [run] = results["runs"]
+    assert run["received"] == 3
+    assert run["missing"] == []
+    assert {kind: figures["n"] for kind, figures in run["by_kind"].items()} == {
+        "contact edited": 1,
+        "invoice paid": 1,
+        "invoice voided": 1,
+    }
+    assert run["phone"]["error"] is None
+    assert run["webhook_pulls"] >= 1
+    assert run["webhook_xero_calls"] == run["webhook_pulls"]  # one IDs read per coalesced batch
+    assert run["p95"] >= run["p50"] > 0
+
+
+def test_open_streams_are_all_held_and_all_poked(bench_dir: Path) -> None:
+    results = run_bench(
+        bench_dir,
+        "open-streams",
+        "--customers",
+        CUSTOMERS,
+        "--streams",
+        "20",
+        "--hold",
+        "1.5",
+        "--heartbeat",
+        "1",
+    )
+    [row] = results["results"]
+    assert row["opened"] == row["poked"] == 20
+    assert row["failed"] == row["ended_by_server"] == 0
+    assert row["heartbeats"] >= 20  # each stream heard at least one while idle
+    assert row["fan_out_max"] >= row["fan_out_p50"] > 0

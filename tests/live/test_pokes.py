@@ -29,7 +29,7 @@ from tests.live.conftest import eventually, webhook_runs
 
 @dataclass
 class Event:
-    kind: str  # "poke" or "heartbeat"
+    kind: str  # "poke", "heartbeat" or "revoked"
     id: int | None = None
     data: str = ""
 
@@ -50,7 +50,8 @@ class PokeStream:
         async for line in self._lines:
             if line == "":
                 if "event" in fields:
-                    return Event(fields["event"], int(fields["id"]), fields.get("data", ""))
+                    event_id = int(fields["id"]) if "id" in fields else None
+                    return Event(fields["event"], event_id, fields.get("data", ""))
                 if comment:
                     return Event("heartbeat")
                 fields, comment = {}, False  # a retry: block
@@ -64,10 +65,14 @@ class PokeStream:
 
     async def poke(self, within: float = 10.0) -> Event:
         """The next poke, skipping heartbeats."""
+        return await self.poke_or((), within)
+
+    async def poke_or(self, kinds: tuple[str, ...], within: float = 10.0) -> Event:
+        """The next event of one of ``kinds`` (a poke if none), skipping heartbeats (and pokes if kinds)."""
         deadline = time.monotonic() + within
         while True:
             event = await self.next(max(0.01, deadline - time.monotonic()))
-            if event.kind == "poke":
+            if event.kind in (kinds or ("poke",)):
                 return event
 
 
@@ -320,3 +325,99 @@ async def test_an_invoice_paid_and_another_voided_in_xero_reach_a_phone_holding_
     runs = [run for run in await webhook_runs(settings, organisation_id) if run.types == "invoices"]
     assert runs
     assert all(run.xero_calls == 1 for run in runs)  # one IDs read per coalesced batch
+
+
+async def test_a_device_revoked_while_holding_the_stream_is_told_so_and_the_stream_ends(
+    live_sandbox: RunningSandbox,
+    admin_client: httpx.AsyncClient,
+    ledgersync: ServerThread,
+    settings: Settings,
+    pair_device: PairDevice,
+) -> None:
+    live_sandbox.organisation(contacts=2, items=1)
+    await connected(admin_client)
+    phone, other = await pair_device(), await pair_device()
+    async with (
+        poke_stream(ledgersync.base_url, phone) as stream,
+        poke_stream(ledgersync.base_url, other) as kept,
+    ):
+        await stream.poke()
+        await kept.poke()
+        assert (await stream.next(within=5)).kind == "heartbeat"
+        revoked = await admin_client.post(f"/admin/api/devices/{phone.device_id}/revoke")
+        assert revoked.status_code in (200, 204), revoked.text
+        started = time.monotonic()
+        last = await stream.poke_or(kinds=("revoked",), within=5)
+        took = time.monotonic() - started
+        assert last == Event("revoked", None, '{"code":"device_revoked"}')
+        with pytest.raises(EOFError):
+            await stream.next(within=5)
+        assert (await kept.next(within=5)).kind == "heartbeat"  # the other device's stream stays open
+    assert took <= settings.poke_heartbeat_seconds + 1.0  # at the next heartbeat
+
+    async with httpx.AsyncClient(base_url=ledgersync.base_url, timeout=10) as http:
+        again = await http.get("/mobile/v1/pokes", headers={**phone.headers, "Accept": "text/event-stream"})
+    assert again.status_code == 401
+    assert again.json()["error"]["code"] == "device_revoked"
+
+
+async def test_a_revoked_device_busy_with_pokes_is_still_checked_each_heartbeat_interval(
+    live_sandbox: RunningSandbox,
+    admin_client: httpx.AsyncClient,
+    ledgersync: ServerThread,
+    pair_device: PairDevice,
+) -> None:
+    """A feed moving faster than the heartbeat never lets a heartbeat through; pokes check instead."""
+    live_sandbox.organisation(contacts=2, items=1)
+    await connected(admin_client)
+    phone = await pair_device()
+    pusher = await pair_device()
+
+    async def keep_moving() -> None:
+        # Pushes by another device keep the feed moving every 0.2 s (heartbeat: 0.5 s).
+        async with httpx.AsyncClient(
+            base_url=ledgersync.base_url, headers=pusher.headers, timeout=30
+        ) as http:
+            while True:
+                customer = documented_push()[0]
+                customer = {
+                    **customer,
+                    "mutation_id": str(uuid.uuid4()),
+                    "customer": {**customer["customer"], "id": str(uuid.uuid4())},
+                }
+                await http.post("/mobile/v1/mutations", json={"mutations": [customer]})
+                await asyncio.sleep(0.2)
+
+    async with poke_stream(ledgersync.base_url, phone) as stream:
+        await stream.poke()
+        moving = asyncio.create_task(keep_moving())
+        try:
+            await stream.poke()
+            await stream.poke()  # the pokes are flowing
+            assert (await admin_client.post(f"/admin/api/devices/{phone.device_id}/revoke")).is_success
+            last = await stream.poke_or(kinds=("revoked",), within=5)
+        finally:
+            moving.cancel()
+    assert last.kind == "revoked"
+
+
+async def test_the_reference_phones_watch_ends_when_its_device_is_revoked(
+    live_sandbox: RunningSandbox,
+    admin_client: httpx.AsyncClient,
+    ledgersync: ServerThread,
+    new_phone: NewPhone,
+) -> None:
+    live_sandbox.organisation(contacts=2, items=1)
+    await connected(admin_client)
+    phone = await new_phone(staff_name="Revoked Watcher")
+    pokes = phone.pokes()
+    await asyncio.wait_for(anext(pokes), 10)  # the current version: the stream is open
+    [device] = [
+        d
+        for d in (await admin_client.get("/admin/api/devices")).json()
+        if d["staff_name"] == "Revoked Watcher"
+    ]
+    assert (await admin_client.post(f"/admin/api/devices/{device['id']}/revoke")).is_success
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        await asyncio.wait_for(anext(pokes), 10)
+    assert refused.value.response.status_code == 401

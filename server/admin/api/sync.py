@@ -12,13 +12,17 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from server.core.accounts import mirrored_accounts
+from server.core.errors import NotFound
 from server.core.sync_log import RunView
 from server.http.admin_auth import provide_admin, require_admin
 from server.http.errors import error_response
 from server.http.input_guard import MAX_OFFSET
 from server.http.services import services_of
+from server.mirror.budget import Schedule
+from server.mirror.scheduler import schedule_of
 from server.mirror.service import SyncService
 from server.services.admins import AdminPrincipal
+from sync_protocol.errors import ErrorCode
 
 
 class SyncRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -67,6 +71,23 @@ class SyncController(Controller):
     ) -> Response[SyncStarted]:
         run_id = await _sync(state).sync_now(admin.organisation_id, data.types if data else None)
         return Response(SyncStarted(str(run_id)), status_code=202)
+
+    @get(
+        "/sync/schedule",
+        summary="How often Xero is pulled for this organisation, and how fresh that keeps the mirror",
+        description=(
+            "`mode`: `admin` (the organisation's own `sync_interval_minutes`), `webhooks` (Xero's "
+            "webhooks bring changes within seconds; the scheduled pull is the safety net), `budget` (no "
+            "webhooks: as often as Xero's 5,000 calls a day allow, less the forwarding reserve, over a "
+            "scheduled pull's mean cost), `fixed` or `off`. `freshness` says it in words."
+        ),
+        responses={404: error_response("The organisation is not connected to Xero")},
+    )
+    async def schedule(self, admin: NamedDependency[AdminPrincipal], state: State) -> Schedule:
+        schedule = await schedule_of(services_of(state).scheduler, admin.organisation_id)
+        if schedule is None:
+            raise NotFound("connect Xero first: there is no schedule yet", code=ErrorCode.NOT_FOUND)
+        return schedule
 
     @get("/sync-runs", summary="The sync log, newest first: pulls, forwarding runs, settings changes")
     async def runs(

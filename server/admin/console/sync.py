@@ -18,6 +18,7 @@ from server.core.errors import LedgersyncError
 from server.core.sync_log import EVENTS, RunView
 from server.http.admin_auth import provide_admin, require_admin
 from server.http.services import services_of
+from server.mirror.scheduler import schedule_of
 from server.mirror.service import SyncService
 from server.services.admins import AdminPrincipal
 from server.services.sync_overview import latest_run
@@ -104,6 +105,7 @@ class SyncController(Controller):
             title="Sync",
             active="sync",
             types=[(name, label(name)) for name in DATA_TYPES],
+            schedule=await schedule_of(services_of(state).scheduler, admin.organisation_id),
             **status_context(shown),
         )
 
