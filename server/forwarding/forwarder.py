@@ -61,7 +61,7 @@ from server.xero.client import XeroClient, element_errors
 from server.xero.errors import NeedsReconnect, RateLimited, ValidationError, XeroError
 from server.xero_link import mapping
 from server.xero_link.access import XeroAccess
-from server.xero_link.online import online_invoice_url
+from server.xero_link.online import ONLINE_INLINE, online_invoice_url
 from sync_protocol.entities import (
     OrganisationSettings,
     encode_entity,
@@ -367,14 +367,19 @@ class _Run:
         carries it too: a record a Xero user approved since gets it with the edit."""
         out: list[tuple[Claimed, Fate, Operation | None]] = []
         limited = False
+        calls = 0
         for item, fate, operation in results:
-            if isinstance(fate, InXero) and fate.facts is not None and not limited:
+            # Xero has one call per invoice for this: a few go inline, so a phone's invoice has its
+            # link at once; a big batch would spend the minute's calls its own forwarding needs, and
+            # the mirror's next invoices pull fetches the rest.
+            if isinstance(fate, InXero) and fate.facts is not None and not limited and calls < ONLINE_INLINE:
                 url = ""
                 if fate.facts.status in ONLINE_STATUSES:
+                    calls += 1
                     try:
                         url = await online_invoice_url(self._client, fate.xero_id)
                     except RateLimited:
-                        limited = True  # the mirror's next invoices pull fetches the rest
+                        limited = True
                 if url:
                     fate = dataclasses.replace(
                         fate, fields={**(fate.fields or {}), "online_invoice_url": url}

@@ -20,16 +20,20 @@ from server.xero.errors import RateLimited, XeroError
 
 log = logging.getLogger(__name__)
 
+ONLINE_INLINE = 5  # links the forwarder asks for right after one write; the mirror asks for the rest
+ONLINE_PER_PULL = 25  # links one mirror pull asks for: the rest wait for the next pulls
+
 
 async def publish_online_invoices(
     database: Database, organisation_id: uuid.UUID, client: XeroClient, xero_ids: Sequence[str]
 ) -> int:
     """Fetch and publish the online invoice URL of each approved forwarded invoice among ``xero_ids``
-    that has none yet; returns how many records phones see change. A failed call leaves that
-    invoice for the next pull; being rate limited stops asking (the rest wait for the next pull)."""
+    that has none yet (at most ``ONLINE_PER_PULL``, one call each: pulls must not spend the day's
+    calls on links); returns how many records phones see change. A failed call leaves that invoice
+    for the next pull; being rate limited stops asking (the rest wait for the next pull)."""
     missing = await invoices_without_link(database, organisation_id, xero_ids)
     urls: dict[str, str] = {}
-    for xero_id, record_id in sorted(missing.items()):
+    for xero_id, record_id in sorted(missing.items())[:ONLINE_PER_PULL]:
         try:
             url = await online_invoice_url(client, xero_id)
         except RateLimited:
