@@ -64,7 +64,7 @@ async def test_customer_invoice_and_payment_reach_xero_in_order_with_the_right_a
     assert paid.xero_id == payment["PaymentID"]
 
 
-async def test_the_url_on_an_invoice_in_xero_leads_to_its_upload_in_ledgersync(
+async def test_the_url_on_an_invoice_in_xero_opens_its_page_in_ledgersync_with_its_upload(
     forwarding: Forwarding, phone: Phone
 ) -> None:
     [customer, *_] = sorted(record_id for (_, record_id) in phone.store.records("customer"))
@@ -72,12 +72,14 @@ async def test_the_url_on_an_invoice_in_xero_leads_to_its_upload_in_ledgersync(
     await phone.upload()
     await settle(forwarding.admin)
     url = forwarding.xero_invoice_for(invoice_id)["Url"]
+    [upload] = (await forwarding.admin.get("/admin/api/uploads", params={"state": "done"})).json()["uploads"]
 
     page = await forwarding.admin.get(url, follow_redirects=True)
 
     assert page.status_code == 200
-    assert invoice_id in page.text
-    assert forwarding.xero_invoice_for(invoice_id)["InvoiceNumber"] in page.text
+    assert f"Invoice {forwarding.xero_invoice_for(invoice_id)['InvoiceNumber']}" in page.text
+    assert "11.50" in page.text  # its total, 10.00 and 15% GST
+    assert f'href="/admin/uploads/{upload["id"]}"' in page.text
 
 
 async def test_an_invoice_edited_before_it_reached_xero_is_created_once_then_updated(

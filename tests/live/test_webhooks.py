@@ -239,6 +239,13 @@ async def test_a_delivery_ledgersync_did_not_answer_is_retried_by_xero_and_proce
     sandbox.control().post(
         f"/organisations/{org.tenant_id}/contacts/{contact_id}", json={"EmailAddress": "retried@example.com"}
     )
+
+    async def first_attempt_unanswered() -> bool:
+        deliveries = sandbox.control().get("/webhooks/deliveries").json()
+        return any(d["body"]["events"] and d["status"] is None for d in deliveries)
+
+    # Only once Xero's first attempt found nobody does ledgersync come up (the sandbox batches for a moment).
+    await eventually(first_attempt_unanswered, what="the first delivery attempted")
     with ServerThread(fast(create_app(settings)), port=port):
 
         async def pulled() -> bool:
