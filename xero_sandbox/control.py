@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import msgspec
 from litestar import Request, Response, Router, delete, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 
 from . import contacts, invoices, items, payments, tracking
 from .faults import FaultSpec
@@ -276,11 +276,25 @@ async def edit_invoice(
 
 @post("/organisations/{tenant_id:str}/invoices/{invoice_id:str}/void", sync_to_thread=False)
 def void_invoice(
-    request: Request[Any, Any, Any], tenant_id: FromPath[str], invoice_id: FromPath[str]
+    request: Request[Any, Any, Any],
+    tenant_id: FromPath[str],
+    invoice_id: FromPath[str],
+    remove_payments: FromQuery[bool] = False,
 ) -> Response[bytes]:
+    """``?remove_payments=true``: its payments are removed first (Xero voids no invoice with payments)."""
     sandbox = _sandbox(request)
-    invoice = sandbox.user_void_invoice(tenant_id, invoice_id)
+    invoice = sandbox.user_void_invoice(tenant_id, invoice_id, remove_payments)
     return _json(invoices.wire(sandbox.organisation(tenant_id), invoice, 2))
+
+
+@post("/organisations/{tenant_id:str}/payments/{payment_id:str}/delete", sync_to_thread=False)
+def delete_payment(
+    request: Request[Any, Any, Any], tenant_id: FromPath[str], payment_id: FromPath[str]
+) -> Response[bytes]:
+    """A Xero user removes a payment: Xero keeps it as ``DELETED`` (``GET /Payments`` lists it)."""
+    sandbox = _sandbox(request)
+    payment = sandbox.user_delete_payment(tenant_id, payment_id)
+    return _json(payments.wire(sandbox.organisation(tenant_id), payment))
 
 
 class EmailLimit(msgspec.Struct, kw_only=True):
@@ -450,6 +464,7 @@ HANDLERS = [
     add_branding_theme,
     delete_branding_theme,
     record_payment,
+    delete_payment,
     edit_invoice,
     void_invoice,
     set_email_limit,

@@ -248,10 +248,26 @@ class Sandbox:
             self.notify(org.tenant_id, "INVOICE", invoice["InvoiceID"], "UPDATE")
             return result
 
-    def user_void_invoice(self, tenant_id: str, invoice_id: str) -> Record:
+    def user_delete_payment(self, tenant_id: str, payment_id: str) -> Record:
+        """A Xero user removes a payment (Xero keeps it, ``DELETED``): the invoice is owed again."""
+        with self.locked():
+            org = self.organisation(tenant_id)
+            payment = payments.get(org, payment_id)
+            self._apply(lambda: payments.delete(org, payment, {"Status": "DELETED"}, self.now()))
+            self.notify(org.tenant_id, "INVOICE", payment["Invoice"]["InvoiceID"], "UPDATE")
+            return payment
+
+    def user_void_invoice(self, tenant_id: str, invoice_id: str, remove_payments: bool = False) -> Record:
+        """``remove_payments``: the invoice's payments are removed first (``DELETED``), as Xero's user
+        does to void a paid invoice (Xero refuses to void one with payments applied)."""
         with self.locked():
             org = self.organisation(tenant_id)
             invoice = invoices.get(org, invoice_id)
+            if remove_payments:
+                for payment_id in invoice["_payments"]:
+                    payment = org.payments[payment_id]
+                    if payment["Status"] != "DELETED":
+                        payments.delete(org, payment, {"Status": "DELETED"}, self.now())
             result = self._apply(
                 lambda: invoices.commit_update(
                     org, invoices.prepare_update(org, invoice, {"Status": "VOIDED"}, 2), self.now()

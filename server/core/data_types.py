@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-# ``invoices``: only those ledgersync forwarded (their status and amounts as Xero has them now).
+# ``invoices``: only those ledgersync forwarded (their status and amounts as Xero has them now);
+# ``payments``: the payments on those invoices (after them: a pull's invoice amounts are then settled
+# from the payment records phones hold, ``server.core.facts.settle_paid_amounts``).
 DataType = Literal[
-    "tax_rates", "customers", "products", "accounts", "tracking_categories", "branding_themes", "invoices"
+    "tax_rates",
+    "customers",
+    "products",
+    "accounts",
+    "tracking_categories",
+    "branding_themes",
+    "invoices",
+    "payments",
 ]
 DATA_TYPES: tuple[DataType, ...] = get_args(DataType)
 
@@ -20,6 +29,7 @@ TRACKING_OPTION = "tracking_option"  # rides with tracking categories
 BRANDING_THEME = "branding_theme"
 ORGANISATION = "organisation"
 INVOICE = "invoice"
+PAYMENT = "payment"
 
 
 def parse_types(names: list[str] | None) -> list[DataType]:

@@ -20,14 +20,14 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core import feed, merge
-from server.core.states import OPEN_STATES
+from server.core.states import OPEN_STATES, PENDING_STATES
 from server.db.chunks import chunks
 from server.db.mirror_models import MirrorCursor, MirrorRecord
 from server.db.models import SyncRecord
 from server.db.sync_models import Upload
 from server.db.types import utcnow
 from sync_protocol import entities
-from sync_protocol.entities import Customer, Product, encode_entity
+from sync_protocol.entities import Customer, Payment, Product, encode_entity
 from sync_protocol.messages import UpsertCustomer
 
 _NAMESPACE = uuid.UUID("6f1f3c2e-6a55-4c53-9d0e-8a0d5c3b1e21")
@@ -161,16 +161,23 @@ async def forget_mirror(session: AsyncSession, organisation_id: uuid.UUID) -> No
     await session.execute(delete(MirrorCursor).where(MirrorCursor.organisation_id == organisation_id))
 
 
-# Upload states in which the phone's version of a record is newer than Xero's.
+# Upload states in which the phone's version of a record is newer than Xero's. A payment's only while
+# its upload is on its way: once Xero refused a phone's deletion of it, Xero's payment is the truth.
 _LOCAL_WINS = OPEN_STATES
+_PAYMENT_LOCAL_WINS = PENDING_STATES
 # Records phones create and edit that the mirror also pulls: their upload's state stays on them.
-_PHONE_MADE: dict[str, type[Customer] | type[Product]] = {"customer": Customer, "product": Product}
+_PHONE_MADE: dict[str, type[Customer] | type[Product] | type[Payment]] = {
+    "customer": Customer,
+    "product": Product,
+    "payment": Payment,
+}
+PhoneMade = Customer | Product | Payment
 
 
 async def _phone_versions(
     session: AsyncSession, organisation_id: uuid.UUID, kind: str, ids: Sequence[str]
-) -> dict[str, Customer | Product]:
-    """Customers (or products) among ``ids`` a phone uploaded, as phones have them now.
+) -> dict[str, PhoneMade]:
+    """Customers (or products, payments) among ``ids`` a phone uploaded, as phones have them now.
 
     Driven by the ids: each one is a primary-key probe of the feed and a probe of
     ``ix_uploads_organisation_id_entity_record_id``. On PostgreSQL the ids come as one array
@@ -182,7 +189,7 @@ async def _phone_versions(
         return {}
     entity_type = _PHONE_MADE[kind]
     postgres = session.get_bind().dialect.name == "postgresql"
-    found: dict[str, Customer | Product] = {}
+    found: dict[str, PhoneMade] = {}
     for chunk in chunks(ids):
         uploaded = exists().where(
             Upload.organisation_id == organisation_id,
@@ -211,7 +218,7 @@ async def _phone_versions(
 
 def _with_phone_state(
     mapped: Mapped,
-    local: Customer | Product,
+    local: PhoneMade,
     pending: Sequence[UpsertCustomer] = (),
     policy: merge.Policy = "xero",
 ) -> tuple[bool, bytes | None]:
@@ -222,8 +229,14 @@ def _with_phone_state(
         edit is lost while the other is in flight. A pending upload without a base (a create not yet
         in Xero, or one stored before edits carried their base) holds Xero's version back. Once it
         is settled, Xero's version goes out with the upload's ``sync`` state kept. A product's pending
-    upload (no merge: it replaces the whole item) holds Xero's version back.
+    upload (no merge: it replaces the whole item) holds Xero's version back. A payment's too (a
+    deletion on its way); a settled one goes out as Xero has it (amount, status) with its ``sync``.
     """
+    if isinstance(local, Payment):
+        if local.sync is not None and local.sync.state in _PAYMENT_LOCAL_WINS:
+            return True, None
+        assert isinstance(mapped.entity, Payment)
+        return False, encode_entity(msgspec.structs.replace(mapped.entity, sync=local.sync))
     if local.sync is not None and local.sync.state in _LOCAL_WINS:
         if not pending or not mapped.live:
             return True, None

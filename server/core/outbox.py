@@ -566,6 +566,24 @@ async def forwarded_invoices(session: AsyncSession, organisation_id: uuid.UUID) 
     return {xero_id.lower(): record_id for xero_id, record_id in rows if xero_id}
 
 
+async def forwarded_payments(
+    session: AsyncSession, organisation_id: uuid.UUID, xero_ids: Iterable[str]
+) -> dict[str, str]:
+    """Of ``xero_ids``, the payments phones made that are in Xero: record id by Xero id (lower case)."""
+    wanted = {xero_id.lower() for xero_id in xero_ids}
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(Upload.xero_id, Upload.record_id).where(
+            Upload.organisation_id == organisation_id,
+            Upload.entity == "payment",
+            Upload.kind == "create_payment",
+            Upload.xero_id.is_not(None),
+        )
+    )
+    return {x.lower(): record_id for x, record_id in rows if x and x.lower() in wanted}
+
+
 async def first_forwarded_invoice_at(session: AsyncSession, organisation_id: uuid.UUID) -> datetime | None:
     """When the oldest invoice upload now in Xero was made (None: no invoice was forwarded)."""
     found: datetime | None = await session.scalar(

@@ -67,6 +67,7 @@ PAYMENT_CREATE = Operation(
     True,
     wire.Payments,
     id_key="PaymentID",
+    links_mirror=True,  # the mirror's payments pull updates the phone's payment instead of adding a copy
     found_again=_found_again,
     changes_invoice=_paid_invoice,  # Xero's own status and amounts of the invoice it paid
 )

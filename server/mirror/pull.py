@@ -15,6 +15,15 @@
 - Tracking categories (with their options) and branding themes: Xero offers neither
   If-Modified-Since nor paging, and they are a handful of rows: a full read each pull, one call
   each (``includeArchived=true``, so archiving is seen). Options become records of their own.
+- Invoices (only those phones made): If-Modified-Since from their high-water mark (the first
+  forwarded invoice's upload at first), paged; no call while phones made none.
+- Payments (only those on the invoices phones made): ``GET /Payments`` with If-Modified-Since,
+  paged ``pageSize=1000``, ``PaymentType=="ACCRECPAYMENT"``; no call while phones made no invoice.
+  Xero keeps a deleted payment (``DELETED``, its UpdatedDateUTC moved), so deletions, and the
+  payments removed before a void, are seen like any change. A payment a phone made is stored under
+  the phone's record (its upload has the PaymentID), never as a second one; each page's invoices
+  then get their amounts from the payment records (``facts.settle_paid_amounts``), in the same
+  transaction.
 - Targeted (a webhook named the records): customers and invoices by Xero's ``IDs`` filter, at most
   ``MAX_IDS`` a call. Such a read sees only the records named, so it never moves the high-water
   mark: the next incremental pull still starts from where the last one ended.
@@ -29,9 +38,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from server.core import data_types, mirror_store, outbox
+from server.core import data_types, feed, mirror_store, outbox
 from server.core.data_types import DataType
-from server.core.facts import ONLINE_STATUSES, apply_invoice_facts
+from server.core.facts import ONLINE_STATUSES, apply_invoice_facts, settle_paid_amounts
 from server.core.mirror_store import Mapped
 from server.core.records import default_forwarding, lock_organisation, with_forwarding
 from server.db.database import Database
@@ -111,6 +120,8 @@ class MirrorPuller:
             await self._products()
         elif data_type == "invoices":
             await self._invoices()
+        elif data_type == "payments":
+            await self._payments()
         elif data_type == "tracking_categories":
             await self._tracking_categories()
         elif data_type == "branding_themes":
@@ -318,6 +329,75 @@ class MirrorPuller:
         self.result.counts.updated += await publish_online_invoices(
             self._db, self._org, self._client, approved
         )
+
+    async def _payments(self) -> None:
+        """Xero's payments on the invoices phones made: recorded, deleted or reversed in Xero."""
+        first = await _forwarded_since(self._db, self._org)
+        if first is None:
+            return  # no phone invoice in Xero: no payment of ours to see, no call
+        since, _ = await self._cursor(data_types.PAYMENT)
+        modified_since = (since or first) - OVERLAP
+        newest: datetime | None = None
+        page = 1
+        while True:
+            await self._keep_alive()
+            answer = await self._client.get(
+                "/Payments",
+                wire.Payments,
+                params={
+                    "where": 'PaymentType=="ACCRECPAYMENT"',
+                    "page": str(page),
+                    "pageSize": str(PAGE_SIZE),
+                },
+                modified_since=modified_since,
+            )
+            await self._store_payments(answer.payments)
+            for payment in answer.payments:
+                newest = _later(newest, mapping.utc(payment.updated_date_utc))
+            last = (
+                page >= answer.pagination.page_count
+                if answer.pagination is not None
+                else len(answer.payments) < PAGE_SIZE
+            )
+            if last:
+                break
+            page += 1
+        await self._save_cursor(data_types.PAYMENT, newest, None)
+
+    async def _store_payments(self, payments: list[wire.Payment]) -> None:
+        kind = data_types.PAYMENT
+        async with self._db.transaction() as session:
+            await lock_organisation(session, self._org)
+            invoices = await outbox.forwarded_invoices(session, self._org)
+            ours = [p for p in payments if p.invoice is not None and p.invoice.invoice_id.lower() in invoices]
+            if not ours:
+                return
+            ids = [p.payment_id.lower() for p in ours]
+            existing = await mirror_store.existing_rows(session, self._org, kind, ids)
+            phones = await outbox.forwarded_payments(session, self._org, ids)
+            retired: list[feed.Change] = []
+            for xero_id, record_id in phones.items():
+                row = existing.get(xero_id)
+                if row is not None and str(row.id) != record_id:
+                    # Pulled before the forwarder had recorded the phone's PaymentID: that copy goes.
+                    retired.append(feed.Change(kind, str(row.id), None))
+                    await session.delete(row)
+                    del existing[xero_id]
+            await session.flush()
+            await feed.publish(session, self._org, retired)
+            records = []
+            for payment in ours:
+                assert payment.invoice is not None
+                xero_id = payment.payment_id.lower()
+                entity_id = phones.get(xero_id) or self._id(kind, xero_id, existing)
+                records.append(
+                    mapping.payment_of(payment, entity_id, invoices[payment.invoice.invoice_id.lower()])
+                )
+            self.result.counts.add(
+                await mirror_store.apply(session, self._org, self._client.tenant_id, kind, records, existing)
+            )
+            touched = {invoices[p.invoice.invoice_id.lower()] for p in ours if p.invoice is not None}
+            self.result.counts.updated += await settle_paid_amounts(session, self._org, touched)
 
     async def _products(self) -> None:
         since, last_full = await self._cursor(data_types.PRODUCT)

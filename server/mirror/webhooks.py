@@ -9,7 +9,8 @@ does. A retried delivery repeats its events, which the table's unique key drops.
 Pulling (``WebhookWorker``). Woken by the inbox (and every ``poll_seconds`` for events another
 process recorded), it waits ``coalesce`` seconds so a burst gathers, then takes every unprocessed
 event: tenant → the organisations connected to it, category → data type (CONTACT → customers,
-INVOICE → invoices). One pull per organisation reads the named records with Xero's ``IDs`` filter
+INVOICE → invoices, and payments, read incrementally: a payment made or removed in Xero is an
+invoice event). One pull per organisation reads the named records with Xero's ``IDs`` filter
 (``server.mirror.pull.MAX_IDS`` a call), or incrementally (If-Modified-Since) when a burst named
 more than ``TARGETED_AT_MOST``; it runs through ``SyncService`` like every pull - the organisation's
 lease, the tenant's rate limiter, the sync log (trigger ``webhook``). The events it took are marked
@@ -247,6 +248,10 @@ class WebhookWorker:
     async def _pull(self, organisation_id: uuid.UUID, batch: _Batch) -> uuid.UUID | bool:
         """The run id; True: nothing to pull (paused); False: another pull holds the lease."""
         types = [data_type for data_type in CATEGORY_TYPES.values() if data_type in batch.ids]
+        if "invoices" in types:
+            # Xero has no payment webhook: a payment made or deleted is an INVOICE event. Its payment
+            # records come with the invoice (an incremental read, no call without phone invoices).
+            types.append("payments")
         targets = {
             data_type: sorted(ids) for data_type, ids in batch.ids.items() if len(ids) <= TARGETED_AT_MOST
         }

@@ -286,9 +286,16 @@ class InvoiceRef(Wire):
     invoice_id: str = msgspec.field(default="", name="InvoiceID")
 
 
+class PaymentAccount(Wire):
+    account_id: str = msgspec.field(default="", name="AccountID")
+    code: str = ""
+
+
 class Payment(Wire):
     payment_id: str = msgspec.field(default="", name="PaymentID")
     invoice: InvoiceRef | None = None
+    account: PaymentAccount | None = None
+    payment_type: str = ""
     amount: Decimal = Decimal(0)
     date: XeroDateTime | None = None
     reference: str = ""

@@ -198,3 +198,23 @@ def invoice_facts_of(invoice: wire.Invoice) -> InvoiceFacts:
         total=invoice.total,
         invoice_number=invoice.invoice_number,
     )
+
+
+def payment_of(payment: wire.Payment, entity_id: str, invoice_id: str) -> Mapped:
+    """A Xero payment on a forwarded invoice (``invoice_id``: the phone's invoice record). A payment
+    deleted in Xero (or reversed before its invoice was voided) stays a record, ``DELETED``: phones
+    keep its history, and a WatermelonDB app gets it as a deleted row."""
+    updated = utc(payment.updated_date_utc)
+    paid_on = utc(payment.date)
+    entity = entities.Payment(
+        id=entity_id,
+        xero_id=payment.payment_id,
+        updated_at=updated,
+        invoice_id=invoice_id,
+        account_code=payment.account.code if payment.account else "",
+        date=paid_on.date() if paid_on else (updated or datetime.now(UTC)).date(),
+        amount=payment.amount,
+        reference=payment.reference,
+        status="DELETED" if payment.status == "DELETED" else "AUTHORISED",
+    )
+    return Mapped(payment.payment_id.lower(), entity, True, updated)

@@ -6,7 +6,9 @@ from decimal import Decimal
 
 import httpx
 
+from tests.fixtures.sandbox import RunningSandbox
 from tests.sandbox.support import create_invoice, decimal_json, first_contact_id, send, validation_messages
+from xero_sandbox.store import Organisation
 
 
 def _pay(xero: httpx.Client, invoice_id: str, amount: str, account: str = "090") -> httpx.Response:
@@ -117,3 +119,63 @@ def test_paid_invoice_cannot_be_modified(xero: httpx.Client) -> None:
     _pay(xero, invoice["InvoiceID"], "115.00")
     response = xero.post(f"/Invoices/{invoice['InvoiceID']}", json={"Reference": "late"})
     assert validation_messages(response) == ["Invoice not of valid status for modification"]
+
+
+def test_payments_page_and_if_modified_since_see_deletions(
+    sandbox: RunningSandbox, xero: httpx.Client
+) -> None:
+    """As Xero: ``page``/``pageSize``, If-Modified-Since, ``where`` on PaymentType; a deleted payment is
+    still listed (``DELETED``, its UpdatedDateUTC moved), so an incremental reader sees the deletion."""
+    invoice = create_invoice(xero, first_contact_id(xero))
+    first, second, third = (
+        _pay(xero, invoice["InvoiceID"], amount).json()["Payments"][0] for amount in ("1.00", "2.00", "3.00")
+    )
+    paged = xero.get("/Payments", params={"page": "2", "pageSize": "2"}).json()
+    assert paged["pagination"] == {"page": 2, "pageSize": 2, "pageCount": 2, "itemCount": 3}
+    assert [p["PaymentID"] for p in paged["Payments"]] == [third["PaymentID"]]
+    sandbox.handle.advance(10)
+    moment = sandbox.handle.now().isoformat()
+    sandbox.handle.advance(10)
+    xero.post(f"/Payments/{first['PaymentID']}", json={"Status": "DELETED"})
+
+    recent = xero.get(
+        "/Payments", params={"where": 'PaymentType=="ACCRECPAYMENT"'}, headers={"If-Modified-Since": moment}
+    ).json()["Payments"]
+
+    assert [(p["PaymentID"], p["Status"]) for p in recent] == [(first["PaymentID"], "DELETED")]
+    assert xero.get("/Payments", params={"where": 'PaymentType=="ACCPAYPAYMENT"'}).json()["Payments"] == []
+    assert second["Status"] == "AUTHORISED"
+
+
+def test_a_user_voiding_a_paid_invoice_removes_its_payments_first(
+    sandbox: RunningSandbox, xero: httpx.Client, xero_org: Organisation
+) -> None:
+    invoice = create_invoice(xero, first_contact_id(xero))
+    payment = _pay(xero, invoice["InvoiceID"], "115.00").json()["Payments"][0]
+    control = sandbox.control()
+    refused = control.post(f"/organisations/{xero_org.tenant_id}/invoices/{invoice['InvoiceID']}/void")
+    assert refused.status_code == 400  # Xero voids no invoice with payments applied
+
+    voided = control.post(
+        f"/organisations/{xero_org.tenant_id}/invoices/{invoice['InvoiceID']}/void",
+        params={"remove_payments": "true"},
+    )
+
+    assert voided.status_code == 200, voided.text
+    assert voided.json()["Status"] == "VOIDED"
+    assert xero.get(f"/Payments/{payment['PaymentID']}").json()["Payments"][0]["Status"] == "DELETED"
+
+
+def test_a_user_removes_a_payment(
+    sandbox: RunningSandbox, xero: httpx.Client, xero_org: Organisation
+) -> None:
+    invoice = create_invoice(xero, first_contact_id(xero))
+    payment = _pay(xero, invoice["InvoiceID"], "15.00").json()["Payments"][0]
+
+    removed = sandbox.control().post(
+        f"/organisations/{xero_org.tenant_id}/payments/{payment['PaymentID']}/delete"
+    )
+
+    assert removed.status_code == 200, removed.text
+    assert removed.json()["Status"] == "DELETED"
+    assert _invoice(xero, invoice["InvoiceID"])["AmountDue"] == Decimal("115.00")

@@ -32,6 +32,7 @@ TYPE_LABELS = {
     "tracking_categories": "Tracking categories",
     "branding_themes": "Branding themes",
     "invoices": "Invoices",
+    "payments": "Payments",
     # Forwarding runs name the entities they sent.
     "customer": "Customers",
     "invoice": "Invoices",
