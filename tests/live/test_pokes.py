@@ -322,9 +322,10 @@ async def test_an_invoice_paid_and_another_voided_in_xero_reach_a_phone_holding_
 
     assert paid_in < 5
     assert voided_in < 5
-    runs = [run for run in await webhook_runs(settings, organisation_id) if run.types == "invoices"]
+    runs = [run for run in await webhook_runs(settings, organisation_id) if "invoices" in run.types]
     assert runs
-    assert all(run.xero_calls == 1 for run in runs)  # one IDs read per coalesced batch
+    # One IDs read per coalesced batch, and one read of the payments (Xero sends no payment events).
+    assert all(run.xero_calls <= 2 for run in runs), [(run.types, run.xero_calls) for run in runs]
 
 
 async def test_a_device_revoked_while_holding_the_stream_is_told_so_and_the_stream_ends(
