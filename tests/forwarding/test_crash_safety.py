@@ -113,3 +113,46 @@ async def test_two_hundred_uploads_reach_xero_exactly_once_through_kills_and_dro
     urls = Counter(str(i.get("Url", "")).rsplit("/", 1)[-1] for i in forwarding.xero_org.invoices.values())
     assert all(urls[invoice] == 1 for invoice in invoices)
     assert len(forwarding.xero_org.invoices) == 160
+
+
+async def test_invoices_pushed_with_send_to_customer_are_emailed_once_each_through_kills_and_drops(
+    forwarding: Forwarding, new_phone: NewPhone, settings: Settings
+) -> None:
+    await forwarding.set(email_invoices=True)
+    phone = await new_phone(batch_size=100)
+    await phone.refresh()
+    customers = [phone.create_customer(f"Email Customer {n}", email=f"c{n}@crash.example") for n in range(4)]
+    invoices = [
+        phone.create_invoice(
+            customers[n % 4], [Line("1", f"{30 + n}.00", tax_type="OUTPUT2", account_code=SALES)]
+        )
+        for n in range(12)
+    ]
+    for invoice in invoices:
+        phone.email_invoice(invoice)
+    handle = forwarding.sandbox.handle
+    # Xero sends the email and the answer is lost, or the worker dies while Xero is sending it.
+    drop = handle.add_fault(FaultSpec(kind="drop", route="POST /api.xro/2.0/Invoices/*/Email", count=3))
+    handle.add_fault(FaultSpec(kind="latency", route="POST /api.xro/2.0/Invoices/*/Email", seconds=0.4))
+    assert {r.status for r in await phone.upload()} == {"applied"}
+
+    environment = worker_environment(settings)
+    rng = random.Random(20261203)
+    for _ in range(5):
+        worker = start_worker(environment)
+        await asyncio.sleep(rng.uniform(1.0, 2.5))
+        worker.kill()
+        worker.wait()
+    survivor = start_worker(environment)
+    try:
+        counts = await settle(forwarding.admin, within=180)
+    finally:
+        survivor.terminate()
+        survivor.wait()
+
+    assert counts["done"] == 4 + 12 + 12, counts
+    assert drop.exhausted
+    xero_ids = {str(i["InvoiceID"]) for i in forwarding.xero_org.invoices.values()}
+    emailed = Counter(str(e["InvoiceID"]) for e in forwarding.xero_org.emails)
+    assert len(xero_ids) == 12
+    assert {xero_id: emailed[xero_id] for xero_id in xero_ids} == dict.fromkeys(xero_ids, 1)
