@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -257,28 +257,14 @@ class MirrorPuller:
         since, _ = await self._cursor(data_types.CUSTOMER)
         modified_since = since - OVERLAP if since is not None else None
         newest: datetime | None = None
-        page = 1
-        while True:
-            await self._keep_alive()
-            answer = await self._client.get(
-                "/Contacts",
-                wire.Contacts,
-                params={"includeArchived": "true", "page": str(page), "pageSize": str(PAGE_SIZE)},
-                modified_since=modified_since,
-            )
+        async for answer in self._pages(
+            "/Contacts", wire.Contacts, {"includeArchived": "true"}, modified_since, "contacts"
+        ):
             if answer.contacts:
                 page_newest = await self._store_page(
                     data_types.CUSTOMER, answer.contacts, mapping.customer_of
                 )
                 newest = _later(newest, page_newest)
-            last = (
-                page >= answer.pagination.page_count
-                if answer.pagination is not None
-                else len(answer.contacts) < PAGE_SIZE
-            )
-            if last:
-                break
-            page += 1
         await self._save_cursor(data_types.CUSTOMER, newest, None)
 
     async def _invoices(self) -> None:
@@ -299,27 +285,35 @@ class MirrorPuller:
         since, _ = await self._cursor(data_types.INVOICE)
         modified_since = (since or first) - OVERLAP
         newest: datetime | None = None
+        params = {"where": 'Type=="ACCREC"', "unitdp": "4"}
+        async for answer in self._pages("/Invoices", wire.Invoices, params, modified_since, "invoices"):
+            await self._apply_invoices(answer.invoices)
+            for invoice in answer.invoices:
+                newest = _later(newest, mapping.utc(invoice.updated_date_utc))
+        await self._save_cursor(data_types.INVOICE, newest, None)
+
+    async def _pages(
+        self, path: str, kind: type[Any], params: dict[str, str], modified_since: datetime | None, rows: str
+    ) -> AsyncIterator[Any]:
+        """Every page of a paged If-Modified-Since read. The last is the one Xero's pagination names
+        or, where an answer has none, a short page (``rows``: the envelope's list)."""
         page = 1
         while True:
             await self._keep_alive()
             answer = await self._client.get(
-                "/Invoices",
-                wire.Invoices,
-                params={
-                    "where": 'Type=="ACCREC"',
-                    "page": str(page),
-                    "pageSize": str(PAGE_SIZE),
-                    "unitdp": "4",
-                },
+                path,
+                kind,
+                params={**params, "page": str(page), "pageSize": str(PAGE_SIZE)},
                 modified_since=modified_since,
             )
-            await self._apply_invoices(answer.invoices)
-            for invoice in answer.invoices:
-                newest = _later(newest, mapping.utc(invoice.updated_date_utc))
-            if answer.pagination is None or page >= answer.pagination.page_count:
-                break
+            yield answer
+            if answer.pagination is not None:
+                last = page >= answer.pagination.page_count
+            else:
+                last = len(getattr(answer, rows)) < PAGE_SIZE
+            if last:
+                return
             page += 1
-        await self._save_cursor(data_types.INVOICE, newest, None)
 
     async def _apply_invoices(self, invoices: list[wire.Invoice]) -> None:
         self.result.counts.fetched += len(invoices)
@@ -338,30 +332,11 @@ class MirrorPuller:
         since, _ = await self._cursor(data_types.PAYMENT)
         modified_since = (since or first) - OVERLAP
         newest: datetime | None = None
-        page = 1
-        while True:
-            await self._keep_alive()
-            answer = await self._client.get(
-                "/Payments",
-                wire.Payments,
-                params={
-                    "where": 'PaymentType=="ACCRECPAYMENT"',
-                    "page": str(page),
-                    "pageSize": str(PAGE_SIZE),
-                },
-                modified_since=modified_since,
-            )
+        params = {"where": 'PaymentType=="ACCRECPAYMENT"'}
+        async for answer in self._pages("/Payments", wire.Payments, params, modified_since, "payments"):
             await self._store_payments(answer.payments)
             for payment in answer.payments:
                 newest = _later(newest, mapping.utc(payment.updated_date_utc))
-            last = (
-                page >= answer.pagination.page_count
-                if answer.pagination is not None
-                else len(answer.payments) < PAGE_SIZE
-            )
-            if last:
-                break
-            page += 1
         await self._save_cursor(data_types.PAYMENT, newest, None)
 
     async def _store_payments(self, payments: list[wire.Payment]) -> None:
