@@ -28,8 +28,11 @@ async def connect_and_sync(page: Page, base_url: str) -> None:
     # Connecting starts a pull; Sync now would be refused while it runs.
     await reload_until_text(page, page.locator("#last-sync"), re.compile(r"\d{2} \w{3} \d{4}"))
     await page.goto(base_url + "/admin/sync")
-    await page.get_by_role("button", name="Sync everything now").click()
     run = page.locator("#sync-status [data-run-status]")
+    # The page opens on the connect pull's result: wait for the new run, not that one.
+    connect_run = await run.get_attribute("data-run-id")
+    await page.get_by_role("button", name="Sync everything now").click()
+    await expect(run).not_to_have_attribute("data-run-id", connect_run or "")
     await expect(run).to_have_attribute("data-run-status", "succeeded", timeout=30_000)
 
 

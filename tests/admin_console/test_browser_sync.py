@@ -63,8 +63,11 @@ async def test_admin_connects_xero_syncs_now_and_reads_the_log(
     await page.get_by_role("link", name="Sync", exact=True).click()
     await expect(page.get_by_role("heading", name="Sync", exact=True)).to_be_visible()
     await page.evaluate("window.notReloaded = true")
-    await page.get_by_role("button", name="Sync everything now").click()
     run = page.locator("#sync-status [data-run-status]")
+    # The page opens on the latest run (the connect pull, already succeeded): wait for the new one.
+    connect_run = await run.get_attribute("data-run-id")
+    await page.get_by_role("button", name="Sync everything now").click()
+    await expect(run).not_to_have_attribute("data-run-id", connect_run or "")
     await expect(run).to_have_attribute("data-run-status", "succeeded", timeout=30_000)
     await expect(run).to_contain_text("✓ Succeeded")
     await expect(run).to_contain_text("0 errors")
