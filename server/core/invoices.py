@@ -70,6 +70,11 @@ async def _line(
     )
 
 
+# Xero refuses a line without a description unless it names an item: the forwarder sends this
+# (or the product's name) for a line the phone left without one.
+FALLBACK_DESCRIPTION = "Item"
+
+
 def default_due_date(
     invoice_date: date, customer: Customer | None, organisation: OrganisationSettings | None
 ) -> date | None:

@@ -22,7 +22,7 @@ import msgspec
 
 from server.core import merge
 from server.core.fate import Failed, Fate, InXero, Problem
-from server.core.invoices import build_invoice, default_due_date
+from server.core.invoices import FALLBACK_DESCRIPTION, build_invoice, default_due_date
 from server.core.push import Staging
 from server.core.rejections import Rejected
 from server.db.sync_models import Upload
@@ -169,8 +169,6 @@ INVOICE_UPDATE = Operation(
 )
 
 _QUOTED = re.compile(r"'([^']*)'")
-# Xero refuses a line without a description unless it names an item.
-_FALLBACK_DESCRIPTION = "Item"
 
 
 class InvoiceKind:
@@ -513,7 +511,7 @@ def _line(draft: InvoiceDraft, index: int, context: InvoiceContext) -> dict[str,
     if account is None:
         raise MissingAccount(index)
     element: dict[str, Any] = {
-        "Description": line.description or (product.name if product else "") or _FALLBACK_DESCRIPTION,
+        "Description": line.description or (product.name if product else "") or FALLBACK_DESCRIPTION,
         "Quantity": to_decimal(line.quantity),
         "UnitAmount": to_decimal(line.unit_amount),
         "AccountCode": account,

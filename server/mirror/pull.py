@@ -15,7 +15,7 @@
 - Tracking categories (with their options) and branding themes: Xero offers neither
   If-Modified-Since nor paging, and they are a handful of rows: a full read each pull, one call
   each (``includeArchived=true``, so archiving is seen). Options become records of their own.
-- Invoices (only those phones made): If-Modified-Since from their high-water mark (the first
+- Invoices (only those phones made), with their lines: If-Modified-Since from their high-water mark (the first
   forwarded invoice's upload at first), paged; no call while phones made none.
 - Payments (only those on the invoices phones made): ``GET /Payments`` with If-Modified-Since,
   paged ``pageSize=1000``, ``PaymentType=="ACCRECPAYMENT"``; no call while phones made no invoice.
@@ -40,7 +40,7 @@ from typing import Any
 
 from server.core import data_types, feed, mirror_store, outbox
 from server.core.data_types import DataType
-from server.core.facts import ONLINE_STATUSES, apply_invoice_facts, settle_paid_amounts
+from server.core.facts import ONLINE_STATUSES, settle_paid_amounts
 from server.core.mirror_store import Mapped
 from server.core.records import default_forwarding, lock_organisation, with_forwarding
 from server.db.database import Database
@@ -50,6 +50,7 @@ from server.db.types import utcnow
 from server.xero import wire
 from server.xero.client import PAGE_SIZE, XeroClient
 from server.xero_link import mapping
+from server.xero_link.invoice_versions import apply_invoice_versions
 from server.xero_link.online import publish_online_invoices
 from sync_protocol.entities import OrganisationSettings
 
@@ -268,7 +269,7 @@ class MirrorPuller:
         await self._save_cursor(data_types.CUSTOMER, newest, None)
 
     async def _invoices(self) -> None:
-        """Xero's status and amounts of the invoices phones uploaded: paid or voided in Xero."""
+        """The invoices phones uploaded, as Xero has them now: paid, voided or edited in Xero."""
         first = await _forwarded_since(self._db, self._org)
         if first is None:
             return  # nothing forwarded: no call
@@ -278,7 +279,8 @@ class MirrorPuller:
                 answer = await self._client.get(
                     "/Invoices",
                     wire.Invoices,
-                    params={"IDs": ",".join(ids), "where": 'Type=="ACCREC"', "unitdp": "4"},
+                    # Paged, as Xero sends line items only in paged (and single) reads.
+                    params={"IDs": ",".join(ids), "where": 'Type=="ACCREC"', "unitdp": "4", "page": "1"},
                 )
                 await self._apply_invoices(answer.invoices)
             return
@@ -317,8 +319,7 @@ class MirrorPuller:
 
     async def _apply_invoices(self, invoices: list[wire.Invoice]) -> None:
         self.result.counts.fetched += len(invoices)
-        facts = {invoice.invoice_id: mapping.invoice_facts_of(invoice) for invoice in invoices}
-        self.result.counts.updated += await apply_invoice_facts(self._db, self._org, facts)
+        self.result.counts.updated += await apply_invoice_versions(self._db, self._org, invoices)
         approved = [i.invoice_id for i in invoices if i.status in ONLINE_STATUSES]
         self.result.counts.updated += await publish_online_invoices(
             self._db, self._org, self._client, approved

@@ -224,34 +224,48 @@ async def _lines_beyond(
     invoices: dict[str, Invoice],
     known: dict[str, list[tuple[str, int | None]]],
 ) -> dict[str, list[str]]:
-    """Ids an app may hold for lines an invoice no longer has: positions past its last line.
+    """Ids an app may hold for lines an invoice no longer has under those ids.
 
     Lines no app pushed are named by position (``line_id``); when an edit (from a native phone)
-    shortens the invoice, the ids of the positions it lost are deleted. How many lines the invoice
-    ever had is read from its native uploads (WatermelonDB pushes, ``wm-…``, name their lines).
+    shortens the invoice, the ids of the positions it lost are deleted. So is a position's id once
+    an app put a line of its own there, if the invoice had that position before any app pushed it
+    (the app deleted the line and added another). How many lines the invoice had, and when, is read
+    from its uploads: native ones name no lines, WatermelonDB pushes (``wm-…``) do.
     """
     rows = await _in_chunks(
         list(invoices),
-        lambda chunk: select(Upload.record_id, Upload.request).where(
+        lambda chunk: select(Upload.id, Upload.record_id, Upload.mutation_id, Upload.request).where(
             Upload.organisation_id == organisation_id,
             Upload.kind == "upsert_invoice",
             Upload.record_id.in_(chunk),
-            Upload.mutation_id.not_like("wm-%"),
         ),
         session,
     )
-    most: dict[str, int] = {}
-    for record_id, request in rows:
+    first_push = {
+        record_id: upload_id
+        for upload_id, record_id, mutation_id, _ in sorted(rows, reverse=True)
+        if mutation_id.startswith("wm-")
+    }
+    most: dict[str, int] = {}  # lines any native upload had
+    before_apps: dict[str, int] = {}  # lines native uploads had before the first app push
+    for upload_id, record_id, mutation_id, request in rows:
+        if mutation_id.startswith("wm-"):
+            continue
         mutation = _mutation_decoder.decode(request)
         if isinstance(mutation, UpsertInvoice):
-            most[record_id] = max(most.get(record_id, 0), len(mutation.invoice.lines))
+            count = len(mutation.invoice.lines)
+            most[record_id] = max(most.get(record_id, 0), count)
+            if upload_id < first_push.get(record_id, upload_id + 1):
+                before_apps[record_id] = max(before_apps.get(record_id, 0), count)
     gone: dict[str, list[str]] = {}
     for invoice_id, invoice in invoices.items():
         pushed = _ids_by_position(known.get(invoice_id, []))
+        positional = [(p, watermelon_rows.line_id(invoice_id, p)) for p in range(most.get(invoice_id, 0))]
         ids = [
-            watermelon_rows.line_id(invoice_id, p)
-            for p in range(len(invoice.lines), most.get(invoice_id, 0))
-            if p not in pushed
+            line_id
+            for p, line_id in positional
+            if (p >= len(invoice.lines) and p not in pushed)
+            or (p < before_apps.get(invoice_id, 0) and pushed.get(p, line_id) != line_id)
         ]
         if ids:
             gone[invoice_id] = ids

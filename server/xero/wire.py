@@ -252,6 +252,24 @@ class ContactRef(Wire):
     contact_id: str = msgspec.field(default="", name="ContactID")
 
 
+class LineTracking(Wire):
+    tracking_category_id: str = msgspec.field(default="", name="TrackingCategoryID")
+    tracking_option_id: str = msgspec.field(default="", name="TrackingOptionID")
+
+
+class LineItem(Wire):
+    description: str = ""
+    quantity: Decimal = Decimal(0)
+    unit_amount: Decimal = Decimal(0)
+    item_code: str | None = None
+    account_code: str | None = None
+    tax_type: str | None = None
+    tax_amount: Decimal = Decimal(0)
+    line_amount: Decimal = Decimal(0)
+    discount_rate: Decimal | None = None
+    tracking: list[LineTracking] = msgspec.field(default_factory=list)
+
+
 class Invoice(Wire):
     invoice_id: str = msgspec.field(default="", name="InvoiceID")
     invoice_number: str = ""
@@ -267,6 +285,11 @@ class Invoice(Wire):
     total: Decimal = Decimal(0)
     amount_due: Decimal = Decimal(0)
     amount_paid: Decimal = Decimal(0)
+    line_amount_types: str = ""
+    currency_code: str = ""
+    branding_theme_id: str = msgspec.field(default="", name="BrandingThemeID")
+    # None where Xero leaves the lines out (unpaged lists); paged and single reads carry them.
+    line_items: list[LineItem] | None = None
     # Xero marks an invoice it emailed (or a user marked) as sent: how a lost Email answer is judged.
     sent_to_contact: bool = False
     updated_date_utc: XeroDateTime | None = msgspec.field(default=None, name="UpdatedDateUTC")

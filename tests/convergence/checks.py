@@ -244,7 +244,7 @@ def concurrent_edits(world: World, final: Final) -> tuple[Problems, dict[tuple[s
     conflicts: dict[tuple[str, str], set[str]] = {}
     by_field: dict[tuple[str, str], list[Any]] = {}
     for edit in world.edits:
-        if (edit.actor, edit.record_id) in refused:
+        if (edit.actor, edit.record_id) in refused or _deleted_after(world, edit):
             continue
         by_field.setdefault((edit.record_id, edit.field), []).append(edit)
     for (record_id, name), edits in sorted(by_field.items()):
@@ -273,6 +273,16 @@ def concurrent_edits(world: World, final: Final) -> tuple[Problems, dict[tuple[s
         elif len(values) > 1:
             conflicts[(record_id, name)] = values
     return lost, conflicts
+
+
+def _deleted_after(world: World, edit: Any) -> bool:
+    """The edit's app deleted the customer later: WatermelonDB pushes a record updated and then
+    deleted as deleted only, so an edit not synced before it was never sent (the server refuses the
+    deletion and the app gets the server's record back)."""
+    return any(
+        (actor, record_id) == (edit.actor, edit.record_id) and step > edit.step
+        for actor, record_id, step in world.customer_deletions
+    )
 
 
 def _starts(edit: Any, edits: list[Any]) -> set[str]:

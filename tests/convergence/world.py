@@ -174,6 +174,8 @@ class World:
     edits: list[Edit] = field(default_factory=list)
     creates: list[Create] = field(default_factory=list)
     removed_by: dict[str, str] = field(default_factory=dict)  # record id -> device that voided/deleted it
+    # (device, customer id, step) of each customer deletion an app pushed (the server refuses them).
+    customer_deletions: list[tuple[str, str, int]] = field(default_factory=list)
     user_payments: set[str] = field(default_factory=set)  # Xero PaymentIDs a Xero user made
     archived: set[str] = field(default_factory=set)  # Xero ContactIDs a Xero user archived
     action_errors: list[str] = field(default_factory=list)
@@ -521,6 +523,7 @@ class World:
         customer_id = self.rng.choice(customers)
         await device.delete_customer(customer_id)
         self.removed_by[customer_id] = device.name
+        self.customer_deletions.append((device.name, customer_id, self.step_no))
         self.say(f"{device.name} deletes customer {customer_id}")
 
     def _active_contacts(self) -> dict[str, dict[str, Any]]:

@@ -73,6 +73,50 @@ async def test_a_void_in_xero_reaches_the_phone(forwarding: Forwarding, phone: P
     assert invoice_on(phone, invoice_id).status == "VOIDED"
 
 
+async def test_a_xero_user_s_edit_of_an_invoice_s_reference_and_lines_reaches_the_phone_whole(
+    forwarding: Forwarding, phone: Phone
+) -> None:
+    invoice_id, xero_id = await forwarded_invoice(forwarding, phone, "40.00")
+    await phone.refresh()
+    mine = invoice_on(phone, invoice_id)
+    line = {
+        "Description": "Parts",
+        "Quantity": 2,
+        "UnitAmount": 30,
+        "AccountCode": SALES,
+        "TaxType": "OUTPUT2",
+    }
+    forwarding.sandbox.handle.user_edit_invoice(
+        forwarding.xero_org.tenant_id, xero_id, {"Reference": "Job 77", "LineItems": [line]}
+    )
+
+    await sync_and_wait(forwarding.admin)
+    await phone.refresh()
+
+    edited = invoice_on(phone, invoice_id)
+    xero = forwarding.xero_org.invoices[xero_id.lower()]
+    assert edited.reference == "Job 77"
+    assert [(line.description, line.quantity, line.unit_amount) for line in edited.lines] == [
+        ("Parts", Decimal(2), Decimal(30))
+    ]
+    assert (edited.total, edited.amount_due) == (xero["Total"], xero["AmountDue"]) == (Decimal("69.00"),) * 2
+    assert (edited.id, edited.customer_id, edited.sync) == (mine.id, mine.customer_id, mine.sync)
+
+
+async def test_a_pull_that_finds_an_invoice_as_the_phone_has_it_changes_nothing_for_phones(
+    forwarding: Forwarding, phone: Phone
+) -> None:
+    invoice_id, _ = await forwarded_invoice(forwarding, phone, "40.00")
+    await phone.refresh()
+    before = phone.store.record("invoice", invoice_id)
+
+    run = await sync_and_wait(forwarding.admin, ["invoices"])
+
+    assert run["updated"] == 0, run
+    await phone.refresh()
+    assert phone.store.record("invoice", invoice_id) == before
+
+
 async def test_a_phone_void_of_a_forwarded_invoice_voids_it_in_xero(
     forwarding: Forwarding, phone: Phone
 ) -> None:

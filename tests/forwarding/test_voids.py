@@ -7,12 +7,14 @@ from decimal import Decimal
 
 import httpx
 import msgspec
+import pytest
 
 from reference_client import Phone
 from reference_client.phone import Line
 from sync_protocol.entities import Invoice, Payment
 from sync_protocol.messages import DeletePayment
 from tests.fixtures.devices import PairDevice
+from tests.fixtures.xero_connect import sync_and_wait
 from tests.forwarding.conftest import SALES, Forwarding, settle
 
 WATERMELON_PULL = "/mobile/v1/watermelon/pull"
@@ -91,3 +93,73 @@ async def test_a_void_xero_refuses_brings_the_invoice_back_to_watermelondb_apps_
     assert invoice["sync_state"] == "failed"
     assert "payments" in invoice["sync_message"]
     assert after["changes"]["invoices"]["deleted"] == []
+
+
+async def app_deletes(
+    client: httpx.AsyncClient, app: dict[str, str], last_pulled_at: int, invoice_id: str
+) -> None:
+    """An app's ``synchronize()`` deleting an invoice: pull, push; a push conflict pulls again."""
+    for _ in range(5):
+        pulled = (
+            await client.get(WATERMELON_PULL, params={"last_pulled_at": last_pulled_at}, headers=app)
+        ).json()
+        last_pulled_at = pulled["timestamp"]
+        pushed = await client.post(
+            WATERMELON_PUSH,
+            params={"last_pulled_at": last_pulled_at},
+            json={"invoices": {"created": [], "updated": [], "deleted": [invoice_id]}},
+            headers=app,
+        )
+        if pushed.status_code != 409:
+            assert pushed.json()["experimentalRejectedIds"] == {}, pushed.text
+            return
+    raise AssertionError(f"the app's push kept conflicting: {pushed.text}")
+
+
+@pytest.mark.parametrize("in_xero_meanwhile", ["nothing", "voided", "reference_edited", "customer_archived"])
+async def test_an_edit_on_its_way_then_voided_by_an_app_ends_as_xero_has_it_everywhere(
+    forwarding: Forwarding,
+    phone: Phone,
+    pair_device: PairDevice,
+    client: httpx.AsyncClient,
+    in_xero_meanwhile: str,
+) -> None:
+    # Found by the convergence test (seed 9): an invoice edited on a phone (new reference, a line
+    # more) and voided by an app before the edit went ended VOIDED in Xero with the old reference
+    # and totals, while the server kept the edit's.
+    [customer, *_] = sorted(record_id for (_, record_id) in phone.store.records("customer"))
+    lines = [Line("1", "100.00", tax_type="OUTPUT2", account_code=SALES)]
+    invoice_id = phone.create_invoice(customer, lines, reference="Ref 10")
+    await phone.upload()
+    await settle(forwarding.admin)
+    xero_id = forwarding.xero_invoice_for(invoice_id)["InvoiceID"]
+    app = (await pair_device("WatermelonDB app")).headers
+    first = (await client.get(WATERMELON_PULL, params={"last_pulled_at": 0}, headers=app)).json()
+
+    edited = [*lines, Line("2", "15.00", "Call-out", tax_type="OUTPUT2", account_code=SALES)]
+    phone.create_invoice(customer, edited, invoice_id=invoice_id, reference="Ref 26")
+    [edit] = await phone.upload()
+    assert edit.status == "applied", edit
+    tenant, handle = forwarding.xero_org.tenant_id, forwarding.sandbox.handle
+    if in_xero_meanwhile == "voided":
+        handle.user_void_invoice(tenant, xero_id)
+    elif in_xero_meanwhile == "reference_edited":
+        handle.user_edit_invoice(tenant, xero_id, {"Reference": "Ref 11"})
+    elif in_xero_meanwhile == "customer_archived":
+        contact = forwarding.xero_invoice_for(invoice_id)["Contact"]["ContactID"]
+        handle.user_archive_contact(tenant, contact)
+    # The app syncs (pull, then push) while the edit is still on its way to Xero.
+    await app_deletes(client, app, first["timestamp"], invoice_id)
+    await settle(forwarding.admin)
+    run = await sync_and_wait(forwarding.admin)
+    assert run["status"] == "succeeded", run["errors"]
+    await phone.refresh()
+
+    xero = forwarding.xero_invoice_for(invoice_id)
+    assert xero["Status"] == "VOIDED"
+    server = msgspec.json.decode(phone.store.record("invoice", invoice_id) or b"", type=Invoice)
+    assert (server.status, server.reference, server.total) == (
+        xero["Status"],
+        xero["Reference"],
+        Decimal(str(xero["Total"])),
+    )

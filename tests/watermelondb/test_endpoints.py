@@ -703,3 +703,65 @@ async def test_an_app_removing_a_line_of_an_invoice_made_elsewhere_removes_it_fr
     fresh = (await pair_device("Fresh app")).headers
     lines = (await client.get(PULL, params={"last_pulled_at": 0}, headers=fresh)).json()["changes"]
     assert [r["id"] for r in lines["invoice_lines"]["created"]] == [f"{invoice_id}-l0"]
+
+
+async def test_a_line_an_app_replaced_with_its_own_is_deleted_on_the_other_apps_that_held_it(
+    mobile: httpx.AsyncClient,
+    client: httpx.AsyncClient,
+    pair_device: PairDevice,
+    server_db: Database,
+    acme_id: uuid.UUID,
+) -> None:
+    # Found by the convergence test (seed 17): an app deleted "<invoice>-l1" of a natively made
+    # invoice and added a line of its own in its place; another app kept "<invoice>-l1" for good.
+    await publish_entities(server_db, acme_id, standard_mirror())
+    editor = (await pair_device("WatermelonDB app")).headers
+    other = (await pair_device("Another app")).headers
+    invoice_id = new_id()
+    line = washer_line()
+    totals = {"sub_total": "199.80", "total_tax": "29.98", "total": "229.78"}
+    native = await mobile.post(
+        "/mobile/v1/mutations",
+        json={
+            "mutations": [
+                {
+                    "op": "upsert_invoice",
+                    "mutation_id": new_id(),
+                    "invoice": {
+                        "id": invoice_id,
+                        "customer_id": customer(1).id,
+                        "date": "2026-11-20",
+                        "lines": [line, line],
+                        **totals,
+                    },
+                }
+            ]
+        },
+    )
+    assert native.json()["results"][0]["status"] == "applied", native.text
+    held = (await client.get(PULL, params={"last_pulled_at": 0}, headers=other)).json()
+    first = (await client.get(PULL, params={"last_pulled_at": 0}, headers=editor)).json()
+    [header] = first["changes"]["invoices"]["created"]
+    [_, second] = first["changes"]["invoice_lines"]["created"]
+    replacement = {**second, "id": new_id(), "position": 1, "description": "Brass washer"}
+
+    response = await client.post(
+        PUSH,
+        params={"last_pulled_at": first["timestamp"]},
+        json={
+            "invoices": {**empty(), "updated": [{**header, "_status": "updated", "_changed": "reference"}]},
+            "invoice_lines": {
+                **empty(),
+                "created": [{**replacement, "_status": "created", "_changed": ""}],
+                "deleted": [f"{invoice_id}-l1"],
+            },
+        },
+        headers=editor,
+    )
+    assert response.json()["experimentalRejectedIds"] == {}, response.text
+
+    changes = (await client.get(PULL, params={"last_pulled_at": held["timestamp"]}, headers=other)).json()[
+        "changes"
+    ]
+    assert f"{invoice_id}-l1" in changes["invoice_lines"]["deleted"]
+    assert replacement["id"] in [r["id"] for r in changes["invoice_lines"]["created"]]
