@@ -316,7 +316,11 @@ class WatermelonSync:
                 key for key, (note, version) in notes.items() if note.deleted_lines and version > cursor
             }
             seen = {(TABLE_OF_ENTITY.get(r[0]), r[1]) for r in rows}
-            missing = [(TABLE_BY_NAME[t].entity, i) for t, i in restore | carrying if (t, i) not in seen]
+            # A rejection note's record too: the app gets it whole, or deleted if the server voided it.
+            noted = {key for key in notes if key[0] in TABLE_BY_NAME}
+            missing = [
+                (TABLE_BY_NAME[t].entity, i) for t, i in restore | carrying | noted if (t, i) not in seen
+            ]
             if missing:
                 found = await feed.current_payloads(session, org, missing)
                 rows += [(e, i, 0, 0, found[(e, i)]) for e, i in missing if found.get((e, i)) is not None]
@@ -393,7 +397,7 @@ class WatermelonSync:
             columns = _rejection_columns(note, note.mutation_id)
             if (table, record_id) in placed:
                 placed[(table, record_id)].update(columns)
-            elif cursor != 0 and not note.deleted:
+            elif cursor != 0 and not note.deleted and record_id not in changes[table].deleted:
                 # Only the rejection changed: the app's own unsynced row takes these columns.
                 changes[table].updated.append({"id": record_id, **columns})
         pulled_to = page.cursor

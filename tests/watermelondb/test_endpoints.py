@@ -765,3 +765,38 @@ async def test_a_line_an_app_replaced_with_its_own_is_deleted_on_the_other_apps_
     ]
     assert f"{invoice_id}-l1" in changes["invoice_lines"]["deleted"]
     assert replacement["id"] in [r["id"] for r in changes["invoice_lines"]["created"]]
+
+
+async def test_a_refused_edit_of_an_invoice_voided_elsewhere_reaches_the_app_as_a_deletion_only(
+    mobile: httpx.AsyncClient,
+    client: httpx.AsyncClient,
+    pair_device: PairDevice,
+    server_db: Database,
+    acme_id: uuid.UUID,
+) -> None:
+    # Found by the convergence test (seed 12): the rejection note of an app's edit went out as a
+    # partial "updated" row for an invoice the server had voided; WatermelonDB creates a record
+    # from an update it does not hold, so the app kept an invoice no other device has.
+    await publish_entities(server_db, acme_id, standard_mirror())
+    client.headers.update((await pair_device("WatermelonDB app")).headers)
+    invoice_id = new_id()
+    header, lines = an_invoice(invoice_id, customer(1).id)
+    first = await pull(client)
+    created = {"invoices": {**empty(), "created": [header]}, "invoice_lines": {**empty(), "created": lines}}
+    assert (await push(client, first["timestamp"], created)).json()["rejections"] == []
+    synced = await pull(client, first["timestamp"])
+    wrong = {**header, "total": "1.00", "_status": "updated", "_changed": "total"}
+    refused = await push(client, synced["timestamp"], {"invoices": {**empty(), "updated": [wrong]}})
+    assert list(refused.json()["experimentalRejectedIds"]) == ["invoices"], refused.text
+    voided = await mobile.post(
+        "/mobile/v1/mutations",
+        json={"mutations": [{"op": "void_invoice", "mutation_id": new_id(), "invoice_id": invoice_id}]},
+    )
+    assert voided.json()["results"][0]["status"] == "applied", voided.text
+
+    changes = (await pull(client, synced["timestamp"]))["changes"]
+
+    assert changes["invoices"]["deleted"] == [invoice_id]
+    assert invoice_id not in [
+        r["id"] for r in changes["invoices"]["updated"] + changes["invoices"]["created"]
+    ]
