@@ -26,9 +26,8 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from decimal import Decimal
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from server.core import merge, outbox
 from server.core.current import CurrentRecords, current_records
@@ -68,6 +67,7 @@ from sync_protocol.entities import (
 )
 
 log = logging.getLogger("ledgersync.forwarding")
+W = TypeVar("W", bound=wire.Wire)
 
 RECONNECT_PAUSE = timedelta(minutes=5)
 
@@ -264,28 +264,14 @@ class _Run:
         async with self._db.sessions() as session:
             return await merge.policy_of(session, self._org)
 
-    async def contacts_made(self, record_ids: Sequence[str], since: datetime) -> dict[str, wire.Contact]:
-        return await reconcile.contacts_made(self._client, record_ids, since)
+    async def changed_since(
+        self, path: str, answer: type[W], since: datetime, params: Mapping[str, str] | None = None
+    ) -> list[W]:
+        return await reconcile.changed_since(self._client, path, answer, since, params)
 
-    async def items_made(self, codes: Sequence[str], since: datetime) -> dict[str, wire.Item]:
-        return await reconcile.items_made(self._client, codes, since)
-
-    async def invoices_made(
-        self, creates: Mapping[str, tuple[dict[str, Any], Decimal]], since: datetime
-    ) -> dict[str, wire.Invoice]:
-        keys = {
-            record_id: reconcile.invoice_key(element, total)
-            for record_id, (element, total) in creates.items()
-        }
+    async def linked_xero_ids(self, entity: str) -> set[str]:
         async with self._db.sessions() as session:
-            known = await outbox.xero_ids_of(session, self._org, "invoice")
-        return await reconcile.invoices_made(self._client, keys, since, known)
-
-    async def payments_made(
-        self, elements: Mapping[int, dict[str, Any]], since: datetime
-    ) -> dict[int, wire.Payment]:
-        keys = {upload_id: _payment_key(element) for upload_id, element in elements.items()}
-        return await reconcile.payments_made(self._client, keys, since, await self._known_payment_ids())
+            return await outbox.xero_ids_of(session, self._org, entity)
 
     async def payment_status(self, xero_id: str) -> str:
         return await reconcile.payment_status(self._client, xero_id)
@@ -596,10 +582,6 @@ class _Run:
                 }
             )
 
-    async def _known_payment_ids(self) -> set[str]:
-        async with self._db.sessions() as session:
-            return await outbox.xero_ids_of(session, self._org, "payment")
-
     async def _refresh_invoices(self, xero_ids: list[str]) -> None:
         """After payments, Xero's own status and amounts of the invoices they paid."""
         try:
@@ -608,16 +590,6 @@ class _Run:
             return  # the mirror's next pull of invoices brings them
         facts = {xero_id: mapping.invoice_facts_of(invoice) for xero_id, invoice in current.items()}
         await apply_invoice_facts(self._db, self._org, facts)
-
-
-def _payment_key(element: dict[str, Any]) -> reconcile.PaymentKey:
-    """The key of a payment element (``payment.payment_element``): its invoice, amount, day and reference."""
-    return reconcile.PaymentKey(
-        element["Invoice"]["InvoiceID"],
-        element["Amount"],
-        date.fromisoformat(element["Date"]),
-        element.get("Reference", ""),
-    )
 
 
 def _field_of(item: Claimed, message: str) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 from server.core import merge
@@ -29,6 +28,7 @@ from sync_protocol.watermelon import Rejection, TableChanges
 
 E = TypeVar("E", bound=Entity)
 M = TypeVar("M")
+W = TypeVar("W", bound=wire.Wire)
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,10 @@ class Operation:
     """One kind of Xero write: where it goes and how the answer lists its elements.
 
     ``found_again``: for a create that may have reached Xero already (its answer was lost), the
-    records Xero has that it made (``server/forwarding/reconcile.py``); those are done, the rest
-    are sent again. ``one_by_one``: Xero takes the write one record at a time, at ``path/target``
-    (``already_done`` says whether Xero has it so already, for one that may have been sent).
+    records Xero has that it made, found by the kind among what changed in Xero since it was sent
+    (``XeroReads.changed_since``); those are done, the rest are sent again. ``one_by_one``: Xero
+    takes the write one record at a time, at ``path/target`` (``already_done`` says whether Xero
+    has it so already, for one that may have been sent).
     ``prepare``: what happens between planning and sending, with Xero's current records at hand
     (an edit merged with Xero's record, a void that reads the invoice's status first); it may
     settle some jobs without sending. ``answered``: the fate of a job that ``prepare`` merged,
@@ -103,24 +104,17 @@ class XeroReads(Protocol):
 
     async def merge_policy(self) -> merge.Policy: ...
 
-    async def contacts_made(self, record_ids: Sequence[str], since: datetime) -> dict[str, wire.Contact]:
-        """Contacts carrying one of ``record_ids`` as ContactNumber, changed since ``since``."""
+    async def changed_since(
+        self, path: str, answer: type[W], since: datetime, params: Mapping[str, str] | None = None
+    ) -> list[W]:
+        """Every page of Xero's ``path`` changed since ``since`` (If-Modified-Since, a few minutes
+        early: Xero stamps a write a little before ledgersync notes it sent), as ``answer`` envelopes.
+        A lost create's ``found_again`` looks for its records among them."""
         ...
 
-    async def items_made(self, codes: Sequence[str], since: datetime) -> dict[str, wire.Item]:
-        """Items with one of ``codes`` (compared ignoring case), changed since ``since``, by code."""
-        ...
-
-    async def invoices_made(
-        self, creates: Mapping[str, tuple[dict[str, Any], Decimal]], since: datetime
-    ) -> dict[str, wire.Invoice]:
-        """Invoices made by the creates of (element, draft total) by record id, none ours already."""
-        ...
-
-    async def payments_made(
-        self, elements: Mapping[int, dict[str, Any]], since: datetime
-    ) -> dict[int, wire.Payment]:
-        """Payments matching each upload's element (by upload id), none matched twice nor ours already."""
+    async def linked_xero_ids(self, entity: str) -> set[str]:
+        """The lower-cased Xero ids ledgersync's records of ``entity`` already hold: a record found
+        again is none of these."""
         ...
 
     async def payment_status(self, xero_id: str) -> str: ...

@@ -85,8 +85,10 @@ async def _merged(jobs: list[Job], xero: XeroReads) -> tuple[list[Job], list[Set
 
 
 async def _found_again(jobs: list[Job], since: datetime, xero: XeroReads) -> list[tuple[Job, Fate]]:
-    """Creates found in Xero by the ContactNumber that holds our id."""
-    contacts = await xero.contacts_made([job.item.record_id for job in jobs], since)
+    """Creates found in Xero by the ContactNumber that holds our id (archived ones too)."""
+    wanted = {job.item.record_id for job in jobs}
+    pages = await xero.changed_since("/Contacts", wire.Contacts, since, {"includeArchived": "true"})
+    contacts = {c.contact_number: c for page in pages for c in page.contacts if c.contact_number in wanted}
     return [
         (job, InXero(contacts[job.item.record_id].contact_id))
         for job in jobs

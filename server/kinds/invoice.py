@@ -86,13 +86,77 @@ async def _merged(jobs: list[Job], xero: XeroReads) -> tuple[list[Job], list[Set
 
 async def _found_again(jobs: list[Job], since: datetime, xero: XeroReads) -> list[tuple[Job, Fate]]:
     """Creates found in Xero by their backlink, or by contact, date, reference and total."""
-    creates = {job.item.record_id: (job.element, _total(job)) for job in jobs}
-    invoices = await xero.invoices_made(creates, since)
+    keys = {job.item.record_id: _invoice_key(job.element, _total(job)) for job in jobs}
+    pages = await xero.changed_since(
+        "/Invoices", wire.Invoices, since, {"where": 'Type=="ACCREC"', "unitdp": "4"}
+    )
+    invoices = _made_by(
+        keys, [i for page in pages for i in page.invoices], await xero.linked_xero_ids("invoice")
+    )
     return [
         (job, _checked(job, invoices[job.item.record_id], invoice_fate(invoices[job.item.record_id])))
         for job in jobs
         if job.item.record_id in invoices
     ]
+
+
+@dataclass(frozen=True)
+class _InvoiceKey:
+    """What identifies an invoice ledgersync created, without its ``Url`` (which Xero may drop)."""
+
+    contact_xero_id: str
+    day: date | None
+    reference: str
+    total: Decimal
+
+
+def _invoice_key(element: dict[str, Any], total: Decimal) -> _InvoiceKey:
+    """The key of a create element (``invoice_element``) whose draft totals ``total``."""
+    contact = element.get("Contact") or {}
+    raw_day = element.get("Date")
+    return _InvoiceKey(
+        contact_xero_id=str(contact.get("ContactID") or "").lower(),
+        day=date.fromisoformat(raw_day) if isinstance(raw_day, str) else None,
+        reference=str(element.get("Reference") or ""),
+        total=total,
+    )
+
+
+def _made_by(
+    keys: dict[str, _InvoiceKey], changed: list[wire.Invoice], linked: set[str]
+) -> dict[str, wire.Invoice]:
+    """The invoices of ``changed`` made by the creates of ``keys`` (by record id): by ``Url``
+    backlink first, then by key among invoices carrying no backlink, not DELETED, and not linked to
+    a record already (``linked``: lower-case Xero ids). None is matched twice."""
+    found: dict[str, wire.Invoice] = {}
+    candidates: list[wire.Invoice] = []
+    for invoice in changed:
+        record_id = record_id_of_backlink(invoice.url)
+        if record_id is not None and record_id in keys:
+            found[record_id] = invoice
+        elif record_id is None and invoice.status != "DELETED":
+            candidates.append(invoice)
+    taken = {invoice.invoice_id.lower() for invoice in found.values()} | linked
+    for record_id, key in keys.items():
+        if record_id in found:
+            continue
+        for invoice in candidates:
+            if invoice.invoice_id.lower() not in taken and _same_invoice(invoice, key):
+                found[record_id] = invoice
+                taken.add(invoice.invoice_id.lower())
+                break
+    return found
+
+
+def _same_invoice(invoice: wire.Invoice, key: _InvoiceKey) -> bool:
+    contact = invoice.contact.contact_id.lower() if invoice.contact else ""
+    day = invoice.date.date() if invoice.date else None
+    return (
+        contact == key.contact_xero_id
+        and day == key.day
+        and invoice.reference == key.reference
+        and invoice.total == key.total
+    )
 
 
 def _total(job: Job) -> Decimal:

@@ -9,7 +9,8 @@ WatermelonDB: one ``payments`` row.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -47,13 +48,55 @@ def _paid_invoice(element: dict[str, Any]) -> str:
 
 
 async def _found_again(jobs: list[Job], since: datetime, xero: XeroReads) -> list[tuple[Job, Fate]]:
-    """Creates found in Xero by invoice, amount, date and reference (no field can hold our id)."""
-    payments = await xero.payments_made({job.item.upload_id: job.element for job in jobs}, since)
-    return [
-        (job, InXero(payments[job.item.upload_id].payment_id))
-        for job in jobs
-        if job.item.upload_id in payments
+    """Creates found in Xero by invoice, amount, date and reference (no field can hold our id),
+    among payments not DELETED and not linked to a record already; none is matched twice."""
+    linked = await xero.linked_xero_ids("payment")
+    candidates = [
+        p
+        for page in await xero.changed_since("/Payments", wire.Payments, since)
+        for p in page.payments
+        if p.status != "DELETED" and p.payment_id.lower() not in linked
     ]
+    found: list[tuple[Job, Fate]] = []
+    taken: set[str] = set()
+    for job in jobs:
+        key = _PaymentKey.of(job.element)
+        for candidate in candidates:
+            if candidate.payment_id not in taken and key.matches(candidate):
+                found.append((job, InXero(candidate.payment_id)))
+                taken.add(candidate.payment_id)
+                break
+    return found
+
+
+@dataclass(frozen=True)
+class _PaymentKey:
+    """What identifies a payment ledgersync made: its invoice, amount, day and reference."""
+
+    invoice_xero_id: str
+    amount: Decimal
+    day: date
+    reference: str
+
+    @classmethod
+    def of(cls, element: dict[str, Any]) -> _PaymentKey:
+        """The key of a payment element (``payment_element``)."""
+        return cls(
+            str(element["Invoice"]["InvoiceID"]).lower(),
+            element["Amount"],
+            date.fromisoformat(element["Date"]),
+            element.get("Reference", ""),
+        )
+
+    def matches(self, payment: wire.Payment) -> bool:
+        invoice = payment.invoice.invoice_id.lower() if payment.invoice else ""
+        day = payment.date.date() if payment.date else None
+        return (
+            invoice == self.invoice_xero_id
+            and payment.amount == self.amount
+            and day == self.day
+            and payment.reference == self.reference
+        )
 
 
 # ledgersync's own reason a payment cannot go (the console labels it so: server/forwarding/voices.py).

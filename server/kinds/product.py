@@ -44,11 +44,13 @@ from sync_protocol.watermelon import RawRecord, Rejection
 
 
 async def _found_again(jobs: list[Job], since: datetime, xero: XeroReads) -> list[tuple[Job, Fate]]:
-    """Creates found in Xero by their code (unique among an organisation's items)."""
-    items = await xero.items_made([str(job.element["Code"]) for job in jobs], since)
+    """Creates found in Xero by their code: Xero's item codes are unique (ignoring case) among an
+    organisation's items, so the item with a create's code is the one it made."""
+    pages = await xero.changed_since("/Items", wire.Items, since)
+    items = {item.code.lower(): item for page in pages for item in page.items}
     found: list[tuple[Job, Fate]] = []
     for job in jobs:
-        item = items.get(str(job.element["Code"]))
+        item = items.get(str(job.element["Code"]).lower())
         if item is not None:
             found.append((job, InXero(item.item_id)))
     return found
