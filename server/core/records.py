@@ -31,7 +31,6 @@ from sync_protocol.entities import (
     BrandingTheme,
     Entity,
     OrganisationSettings,
-    Product,
     TaxRate,
     TrackingCategory,
     TrackingOption,
@@ -151,20 +150,17 @@ class RecordView:
         themes = {t.id: t.xero_id for t in self._by_code["branding_theme"].values() if t.xero_id}
         return tracking, themes
 
-    async def product_with_code(self, code: str, other_than: str) -> Product | None:
-        """A product other than ``other_than`` with ``code`` (ignoring case, as Xero's item codes
-        are unique), in the feed or this batch."""
-        wanted = code.lower()
-        found = {p.id: p for p in await self._all_of(Product) if isinstance(p, Product)}
+    async def every(self, cls: type[E]) -> list[E]:
+        """Every record of ``cls`` as this batch sees it: the feed's, with the batch's own changes
+        over them (a kind's uniqueness check, e.g. a product's code, reads this)."""
+        found = {r.id: r for r in await self._all_of(cls) if isinstance(r, cls)}
+        name = ENTITY_NAME[cls]
         found.update(
             (record.id, record)
             for (entity, _), record in self._changed.items()
-            if entity == ENTITY_NAME[Product] and isinstance(record, Product)
+            if entity == name and isinstance(record, cls)
         )
-        for product in found.values():
-            if product.id != other_than and product.code.lower() == wanted:
-                return product
-        return None
+        return list(found.values())
 
     async def organisation(self) -> OrganisationSettings | None:
         if not self._organisation:

@@ -11,7 +11,7 @@ mutation's type. A new kind is one module implementing ``base.Kind`` plus its li
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from server.kinds import (
@@ -24,7 +24,9 @@ from server.kinds import (
     product,
 )
 from server.kinds.base import Kind, Operation
+from sync_protocol.entities import Customer, Entity, Invoice, Payment, Product
 from sync_protocol.messages import AnyMutation
+from sync_protocol.watermelon import RawRecord
 
 
 class Registry:
@@ -61,3 +63,12 @@ KINDS = Registry(
     payment_deletion.KIND,
     invoice_email.KIND,
 )
+
+# The WatermelonDB row of each record a kind's mutations make (``server/watermelon/rows.py`` shows the
+# tables apps only read itself). A kind whose records apps hold adds its row here.
+ROWS: Mapping[type[Entity], Callable[[Any], RawRecord]] = {
+    Customer: customer.row,
+    Product: product.row,
+    Invoice: invoice.row,
+    Payment: payment.row,
+}

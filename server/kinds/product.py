@@ -84,6 +84,12 @@ ITEM_UPDATE = Operation(
 NOT_SENT = kept_by_setting("product edits")
 
 
+def _with_code(products: list[Product], code: str, other_than: str) -> Product | None:
+    """A product other than ``other_than`` with ``code``, ignoring case as Xero's item codes do."""
+    wanted = code.lower()
+    return next((p for p in products if p.id != other_than and p.code.lower() == wanted), None)
+
+
 class ProductKind:
     tag = "upsert_product"
     mutation_type = UpsertProduct
@@ -110,7 +116,7 @@ class ProductKind:
                     "product.id",
                 )
             await staging.new_id(Product, draft.id, "product.id")
-        other = await staging.view.product_with_code(draft.code, draft.id)
+        other = _with_code(await staging.view.every(Product), draft.code, draft.id)
         if other is not None:
             raise Rejected(
                 ErrorCode.CODE_TAKEN,

@@ -7,24 +7,20 @@ Down: a feed record becomes one raw row of its table (an invoice also its ``invo
 ignored on input; ``_changed`` says which fields of an edited customer the app changed.
 
 The rows of the kinds phones push (customers, products, invoices and their lines, payments) are
-their kinds' (``server/kinds/``); the tables phones only read (tax rates, accounts, tracking
+their kinds' (``server/kinds/``, by ``ROWS``); the tables phones only read (tax rates, accounts, tracking
 categories and options, branding themes, the organisation) are here.
 """
 
 from __future__ import annotations
 
-from server.kinds import customer, invoice, payment, product
+from server.kinds import ROWS
 from server.kinds.invoice import line_id, line_rows
 from server.kinds.rows import Unusable
 from sync_protocol.entities import (
     Account,
     BrandingTheme,
-    Customer,
     Entity,
-    Invoice,
     OrganisationSettings,
-    Payment,
-    Product,
     TaxRate,
     TrackingCategory,
     TrackingOption,
@@ -37,6 +33,9 @@ __all__ = ["Unusable", "line_id", "line_rows", "record_row"]
 
 def record_row(record: Entity) -> RawRecord:
     """The raw row of a feed record (an invoice without its lines: see ``line_rows``)."""
+    of_kind = ROWS.get(type(record))
+    if of_kind is not None:
+        return of_kind(record)
     if isinstance(record, TaxRate):
         return {
             "id": record.id,
@@ -93,12 +92,4 @@ def record_row(record: Entity) -> RawRecord:
             "bank_account_code": record.bank_account_code,
             "revenue_account_code": record.revenue_account_code,
         }
-    if isinstance(record, Product):
-        return product.row(record)
-    if isinstance(record, Customer):
-        return customer.row(record)
-    if isinstance(record, Invoice):
-        return invoice.row(record)
-    if isinstance(record, Payment):
-        return payment.row(record)
     raise TypeError(f"no WatermelonDB table for {type(record).__name__}")
