@@ -156,7 +156,10 @@ ERROR_DESCRIPTIONS: dict[ErrorCode, str] = {
     ),
     ErrorCode.METHOD_NOT_ALLOWED: "The path does not take this HTTP method.",
     ErrorCode.CONFLICT: "The request clashes with the current state.",
-    ErrorCode.UNAVAILABLE: "A dependency (the database, Xero) cannot serve now.",
+    ErrorCode.UNAVAILABLE: (
+        "A dependency (the database, Xero) cannot serve now, e.g. the database is out of connections "
+        "or restarting; retry after `Retry-After` seconds."
+    ),
     ErrorCode.INTERNAL_ERROR: "An unexpected error; it has been logged, its details are never sent.",
     ErrorCode.SESSION_REQUIRED: "The admin API needs a session: sign in first (or it has expired).",
     ErrorCode.BAD_CREDENTIALS: "The email or password is wrong.",

@@ -90,7 +90,7 @@ class PointReader:
         connection = await self._pg_take()
         try:
             record = await connection.fetchrow(sql, *params)
-        except (asyncpg.PostgresConnectionError, OSError):
+        except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
             self._pg_open -= 1
             connection.terminate()
             raise
@@ -101,8 +101,11 @@ class PointReader:
         return tuple(record) if record is not None else None
 
     async def _pg_take(self) -> asyncpg.Connection:
-        if not self._pg_idle.empty():
-            return self._pg_idle.get_nowait()
+        while not self._pg_idle.empty():
+            idle = self._pg_idle.get_nowait()
+            if not idle.is_closed():
+                return idle
+            self._pg_open -= 1  # lost while idle (PostgreSQL restarted, the network cut it): a new one
         if self._pg_open < _PG_CONNECTIONS:
             self._pg_open += 1
             try:

@@ -2,8 +2,9 @@
 
 Every error response has the envelope ``{"error": {"code", "message", "details"}}``. Errors of
 the service family (``server.core.errors``) keep their code; the framework's own (unknown route,
-malformed JSON, body too large, failed validation) get codes of their own; anything else is a
-500 ``internal_error`` whose details are logged, never sent.
+malformed JSON, body too large, failed validation) get codes of their own; a database that cannot
+take the request now (out of connections, unreachable) is a 503 ``unavailable`` with ``Retry-After``;
+anything else is a 500 ``internal_error`` whose details are logged, never sent.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import logging
 import math
 from typing import Any
 
+import asyncpg
 import msgspec
+import sqlalchemy.exc
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
@@ -132,7 +135,37 @@ def _is_json_decode_error(exc: BaseException) -> bool:
     return False
 
 
+# A database that cannot take the request now (PostgreSQL out of connections or restarting, the
+# pool's wait over, the server unreachable): the client should come back, not see a 500.
+_DATABASE_BUSY: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.PostgresConnectionError,  # the connection broke under the query
+    sqlalchemy.exc.TimeoutError,  # no pooled connection came free in time
+    ConnectionError,  # refused, reset
+)
+
+
+def _database_busy(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(10):  # the driver's error wrapped by SQLAlchemy's, or raised while connecting
+        if seen is None:
+            return False
+        if isinstance(seen, _DATABASE_BUSY):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    if _database_busy(exc):
+        log.warning("database busy on %s %s: %r", request.method, request.url.path, exc)
+        return envelope(
+            503,
+            ErrorCode.UNAVAILABLE,
+            "the database cannot serve now; try again",
+            headers={"Retry-After": "1"},
+        )
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return envelope(
         HTTP_500_INTERNAL_SERVER_ERROR, ErrorCode.INTERNAL_ERROR, "internal server error; it has been logged"

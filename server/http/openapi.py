@@ -60,6 +60,8 @@ _DESCRIPTIONS: dict[str, str] = {
     "413": "The body is larger than the server accepts (`body_too_large`)",
     "415": "The body is not `application/json` (`unsupported_media_type`)",
     "429": "Too many requests (`rate_limited`); retry after `Retry-After` seconds",
+    "503": "The database cannot serve now, e.g. out of connections (`unavailable`); retry after "
+    "`Retry-After` seconds",
 }
 
 
@@ -85,7 +87,7 @@ def _statuses(path: str, method: str, operation: Operation) -> set[str]:
     mobile = path.startswith("/mobile/v1/")
     if not (admin or mobile or path.startswith("/admin/xero/")):
         return set()
-    statuses = {"400"}
+    statuses = {"400", "503"}
     guarded = (admin or mobile) and (method, path) not in _UNGUARDED
     if guarded:
         statuses.add("401")
@@ -172,7 +174,8 @@ def complete(openapi: OpenAPI) -> OpenAPI:
         if (method, path) in _EMPTY_ANSWERS:
             _empty_answers(operation)
             continue
-        for status in _statuses(path, method, operation) | {s for s in responses if s.startswith("4")}:
+        declared = {s for s in responses if s.startswith(("4", "5"))}
+        for status in _statuses(path, method, operation) | declared:
             existing = responses.get(status)
             description = _DESCRIPTIONS.get(status, "Error")
             if isinstance(existing, OpenAPIResponse) and existing.description not in ("", _LITESTAR_400):
