@@ -24,8 +24,7 @@ from playwright.async_api import Page, expect
 from reference_client import Phone
 from reference_client.phone import Line
 from server.http.serving import ServerThread
-from tests.admin_console.browser import connect_and_sync, reload_until, sign_in
-from tests.admin_console.test_browser_phone_width import assert_fits
+from tests.admin_console.browser import assert_fits, connect_and_sync, reload_until, sign_in
 from tests.fixtures.servers import AdminAccount
 from xero_sandbox.store import Organisation
 

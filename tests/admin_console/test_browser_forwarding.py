@@ -13,7 +13,7 @@ from playwright.async_api import Page, expect
 from reference_client import Phone
 from reference_client.phone import Line
 from server.http.serving import ServerThread
-from tests.admin_console.browser import connect_and_sync, reload_until, sign_in
+from tests.admin_console.browser import connect_and_sync, reload_until, set_account_status, sign_in
 from tests.fixtures.browser import Screenshot
 from tests.fixtures.sandbox import RunningSandbox
 from tests.fixtures.servers import AdminAccount
@@ -24,14 +24,6 @@ pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 # Accounts of the sandbox's seeded organisations (xero_sandbox/seed.py).
 OTHER_BANK, SALES, OTHER_REVENUE, INTEREST_INCOME = "091", "200", "260", "270"
 REFUSED = "Account code '270' is not a valid code for this document."
-
-
-def set_account_status(sandbox: RunningSandbox, org: Organisation, code: str, status: str) -> None:
-    """Someone archives (or restores) an account in Xero, after ledgersync mirrored it."""
-    with sandbox.handle.locked():
-        for account in org.accounts.values():
-            if account["Code"] == code:
-                account["Status"] = status
 
 
 async def test_admin_chooses_accounts_and_options_with_messages_next_to_bad_fields(
