@@ -164,3 +164,17 @@ async def reload_until_text(page: Page, locator: Locator, text: re.Pattern[str],
         assert asyncio.get_running_loop().time() < deadline, f"{locator} never matched {text.pattern}"
         await asyncio.sleep(0.2)
         await page.reload()
+
+
+async def schema_renders_operations(page: Page, base_url: str) -> None:
+    """``/schema`` shows the API reference with its operations, and one of them opens."""
+    await page.goto(base_url + "/schema")
+    await expect(page.locator(".swagger-ui .info .title")).to_contain_text("ledgersync")
+    # Operations render, each with its method and path: Swagger UI 4 stopped at "Unable to render".
+    pair = page.locator(".opblock", has_text="/mobile/v1/pair").first
+    await expect(pair.locator(".opblock-summary-method")).to_have_text("POST")
+    assert await page.locator(".opblock").count() > 10
+    await expect(page.get_by_text("Unable to render this definition")).to_have_count(0)
+    # An operation opens and shows its responses.
+    await pair.locator(".opblock-summary").click()
+    await expect(pair.locator(".responses-wrapper")).to_be_visible()
