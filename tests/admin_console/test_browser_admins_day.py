@@ -136,7 +136,11 @@ async def sees_the_phones_upload_by_customer_and_total(day: Day, phone: Phone) -
     phone.create_payment(invoice, "50.00")
     assert {r.status for r in await phone.upload()} == {"applied"}
     await page.get_by_role("link", name="Uploads", exact=True).click()
-    await page.get_by_role("navigation", name="Show uploads").get_by_role("link", name=re.compile("^Done")).click()
+    await (
+        page.get_by_role("navigation", name="Show uploads")
+        .get_by_role("link", name=re.compile("^Done"))
+        .click()
+    )
     done = page.locator("li.upload[data-state='in_xero']")
     await reload_until(page, done, 3)  # the customer, the invoice and its payment
     sent = done.filter(has=page.locator(".invoice-number"))

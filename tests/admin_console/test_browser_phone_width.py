@@ -27,6 +27,7 @@ from xero_sandbox.store import Organisation
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
+
 async def test_settings_fit_a_phone_screen(
     page: Page, screenshot: Screenshot, ledgersync: ServerThread, admin: AdminAccount, xero_org: Organisation
 ) -> None:
