@@ -200,6 +200,7 @@ async def test_every_console_page_passes_axe_and_fits_390_and_1280_px(
     forward = await href(runs.filter(has_text="To Xero").first.get_by_role("link"))
     await page.goto(base + "/admin/conflicts")
     await expect(page.locator("table.conflicts tbody tr")).to_have_count(1)
+    await expect(page.locator("table.conflicts td.record")).to_have_text(on_phone.name)  # not its id
 
     for name, path in {
         "home": "/admin",
