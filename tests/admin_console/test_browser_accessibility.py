@@ -81,6 +81,7 @@ CONSOLE_PAGES = {
     "devices-pairing-code": "/admin/devices",
     "revoke": "/admin/devices/{device_id:uuid}/revoke",
     "not-found": "(any address no route has)",
+    "form-expired": "(a form posted with an expired or foreign token)",
 }
 # GET routes of the console that are not pages: Xero's redirect back (answers with a redirect), the
 # Sync page's status fragment (polled into the Sync page), static files.
@@ -224,6 +225,15 @@ async def test_every_console_page_passes_axe_and_fits_390_and_1280_px(
         "not-found": "/admin/no-such-page",
     }.items():
         await check(name, path)
+
+    # A form whose token expired (or that another site made): the error page, nothing done.
+    await page.goto(base + "/admin/settings")
+    await page.locator("form.settings input[name='_csrf_token']").evaluate(
+        "field => { field.value = 'expired'; }"
+    )
+    await page.get_by_role("button", name="Save settings").click()
+    await expect(page.get_by_role("main")).to_contain_text("This form had expired")
+    await check("form-expired")
 
     # Xero drops the connection: every page carries the banner.
     sandbox.handle.revoke_connection(xero_org.tenant_id)
