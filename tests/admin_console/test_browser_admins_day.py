@@ -118,6 +118,7 @@ async def pairs_a_phone(day: Day) -> Phone:
     page = day.page
     await page.goto(day.base + "/admin")
     await page.locator("#setup").get_by_role("link", name="Pair a first phone").click()
+    await expect(page).to_have_url(day.base + "/admin/devices")
     phone = await pair_phone(page, day.base, "Sam Field")
     await day.look("devices-pairing-code")
     await page.goto(day.base + "/admin")
