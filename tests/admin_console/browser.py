@@ -18,12 +18,14 @@ from xero_sandbox.store import Organisation
 DATE = re.compile(r"\d{2} \w{3} \d{4}")
 WIDTHS = {"390": {"width": 390, "height": 844}, "1280": {"width": 1280, "height": 800}}
 
-# Content cut off or reaching past the page, outside any box that scrolls by itself (a table's
-# .table-wrap may scroll inside itself; the page may not):
+# Content cut off or out of sight sideways, at the width the page is shown at:
 # - "scroll": the page scrolls sideways;
 # - "wide": an element reaches past the viewport's right edge (1 px of rounding allowed);
 # - "cut": an element's content is wider than its box (text clipped by overflow: hidden, or spilling
-#   over its neighbours).
+#   over its neighbours);
+# - "scrolling": a box that scrolls by itself (a table's .table-wrap) has to, to show its content. At
+#   390 px tables are cards and at 1280 px they fit: a .table-wrap only scrolls at widths between.
+# Elements inside a box that scrolls count under "scrolling", not as wide or cut.
 # Visually hidden elements (a table's header at phone width, screen-reader text) are clipped to
 # nothing on purpose and do not count; nor do form controls, whose inner text the browser lays out.
 OVERFLOWING = """() => {
@@ -46,8 +48,11 @@ OVERFLOWING = """() => {
   });
   const cut = counted.filter((element) =>
     element.clientWidth > 0 && !scrolls(element) && element.scrollWidth > element.clientWidth + 1);
+  // Boxes that scroll sideways by themselves because their content is wider (a table at this width).
+  const scrolling = [...document.querySelectorAll("body *")].filter((element) =>
+    scrolls(element) && element.scrollWidth > element.clientWidth + 1);
   return {
-    scroll: document.documentElement.scrollWidth, width,
+    scroll: document.documentElement.scrollWidth, width, scrolling: scrolling.map(named),
     wide: wide.map(named).slice(0, 10),
     // Each cut box with what sticks out of it furthest, to say what to fix.
     cut: cut.slice(0, 10).map((element) => {
@@ -67,6 +72,7 @@ async def assert_fits(page: Page) -> None:
     assert found["scroll"] <= found["width"], (page.url, found)
     assert not found["wide"], (page.url, found)
     assert not found["cut"], (page.url, found)
+    assert not found["scrolling"], (page.url, found)
 
 
 async def at_both_widths(page: Page, screenshot: Screenshot, name: str) -> None:
