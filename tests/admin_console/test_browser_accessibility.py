@@ -198,7 +198,9 @@ async def test_every_console_page_passes_axe_and_fits_390_and_1280_px(
     await page.goto(base + "/admin/sync-log")
     runs = page.locator("table.runs tbody tr")
     pull = await href(runs.filter(has_text="manual").get_by_role("link"))
-    forward = await href(runs.filter(has_text="To Xero").first.get_by_role("link"))
+    forward = await href(runs.filter(has_text="To Xero").filter(has_text="✗ Failed").get_by_role("link"))
+    await page.goto(base + forward)
+    await expect(page.locator(".errors .customer")).to_have_text("Harbour Cafe")  # not a record id
     await page.goto(base + "/admin/conflicts")
     await expect(page.locator("table.conflicts tbody tr")).to_have_count(1)
     await expect(page.locator("table.conflicts td.record")).to_have_text(on_phone.name)  # not its id

@@ -177,6 +177,14 @@ async def sees_why_xero_refused_two_invoices(day: Day, phone: Phone, customer: s
     await failed.first.locator("h2 a").click()
     await expect(page.locator(".xero-message")).to_have_text(REFUSED)
     await day.look("upload-failed")
+    # The sync log's forwarding run says the same, naming the uploads by customer and total.
+    await page.get_by_role("link", name="Sync log", exact=True).click()
+    runs = page.locator("table.runs tbody tr", has_text="To Xero")
+    await runs.filter(has_text="✗ Failed").first.get_by_role("link").click()
+    error = page.locator(".errors > li").first  # one run or two, as the forwarder batched them
+    await expect(error.locator(".customer")).to_have_text("Harbour Cafe")
+    await expect(error.locator(".xero-message")).to_have_text(REFUSED)
+    await day.look("sync-run-forward-failed")
 
 
 async def fixes_the_setting_and_retries_all(day: Day, number: str) -> None:
