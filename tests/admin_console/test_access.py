@@ -15,6 +15,7 @@ from server.app import create_app
 from server.core.crypto import new_key_text
 from server.settings import Settings
 from tests.admin_console.conftest import Console
+from tests.admin_console.test_browser_accessibility import CONSOLE_PAGES, NOT_PAGES
 from tests.fixtures.servers import AdminAccount
 
 # Reachable without a session on purpose: signing in, Xero's redirect back (its state is the proof),
@@ -144,3 +145,22 @@ async def test_json_sign_in_takes_only_a_json_body(
     )
     assert response.status_code == 415
     assert "ledgersync_session" not in response.headers.get("set-cookie", "")
+
+
+def test_the_accessibility_check_opens_every_page_route_of_the_console() -> None:
+    """test_browser_accessibility.py checks every page of the console: a page added later is listed."""
+    app = create_app(Settings(secret_key=new_key_text(), database_url="sqlite:///:memory:"))
+    routes = {
+        route.path
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        and "GET" in route.methods
+        and (route.path == "/admin" or route.path.startswith("/admin/"))
+        and not route.path.startswith("/admin/api")
+    }
+    # "(…)" names a page no route serves: the error pages.
+    assert routes - NOT_PAGES == {route for route in CONSOLE_PAGES.values() if not route.startswith("(")}
+
+
+# What axe reports and the test fails on: the two worst of its four impacts.
+FAILING = ("serious", "critical")

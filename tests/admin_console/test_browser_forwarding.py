@@ -10,10 +10,16 @@ import re
 import pytest
 from playwright.async_api import Page, expect
 
-from reference_client import Phone
 from reference_client.phone import Line
 from server.http.serving import ServerThread
-from tests.admin_console.browser import connect_and_sync, reload_until, sign_in
+from tests.admin_console.browser import (
+    choose_accounts,
+    connect_and_sync,
+    pair_phone,
+    reload_until,
+    set_account_status,
+    sign_in,
+)
 from tests.fixtures.browser import Screenshot
 from tests.fixtures.sandbox import RunningSandbox
 from tests.fixtures.servers import AdminAccount
@@ -24,14 +30,6 @@ pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 # Accounts of the sandbox's seeded organisations (xero_sandbox/seed.py).
 OTHER_BANK, SALES, OTHER_REVENUE, INTEREST_INCOME = "091", "200", "260", "270"
 REFUSED = "Account code '270' is not a valid code for this document."
-
-
-def set_account_status(sandbox: RunningSandbox, org: Organisation, code: str, status: str) -> None:
-    """Someone archives (or restores) an account in Xero, after ledgersync mirrored it."""
-    with sandbox.handle.locked():
-        for account in org.accounts.values():
-            if account["Code"] == code:
-                account["Status"] = status
 
 
 async def test_admin_chooses_accounts_and_options_with_messages_next_to_bad_fields(
@@ -94,21 +92,11 @@ async def test_a_failed_upload_shows_xeros_message_and_is_retried_from_uploads(
     base = ledgersync.base_url
     await sign_in(page, base, admin)
     await connect_and_sync(page, base)
-    await page.goto(base + "/admin/settings")
-    await page.get_by_label("Bank account for payments").select_option(OTHER_BANK)
-    await page.get_by_label("Revenue account for sales").select_option(SALES)
-    await page.get_by_role("button", name="Save settings").click()
-    await expect(page.get_by_role("status")).to_contain_text("Settings saved.")
+    await choose_accounts(page, base, OTHER_BANK, SALES)
 
     # A phone, paired with a code from the Devices page, invoices against an account Xero then archives.
-    await page.get_by_role("link", name="Devices").click()
-    await page.get_by_label("Staff member's name").fill("Sam Field")
-    await page.get_by_role("button", name="Make a pairing code").click()
-    code = await page.locator("#pairing-code").inner_text()
-    phone = Phone(base)
+    phone = await pair_phone(page, base, "Sam Field")
     try:
-        await phone.pair(code)
-        await phone.refresh()
         customer = sorted(record_id for (_, record_id) in phone.store.records("customer"))[0]
         phone.create_invoice(customer, [Line("1", "12.00", tax_type="OUTPUT2", account_code=INTEREST_INCOME)])
         set_account_status(sandbox, xero_org, INTEREST_INCOME, "ARCHIVED")
@@ -160,13 +148,8 @@ async def test_upload_messages_say_who_said_them(
     await page.get_by_role("button", name="Save settings").click()
     await expect(page.get_by_role("status")).to_contain_text("Settings saved.")
 
-    await page.get_by_role("link", name="Devices").click()
-    await page.get_by_label("Staff member's name").fill("Sam Field")
-    await page.get_by_role("button", name="Make a pairing code").click()
-    phone = Phone(base)
+    phone = await pair_phone(page, base, "Sam Field")
     try:
-        await phone.pair(await page.locator("#pairing-code").inner_text())
-        await phone.refresh()
         customer = sorted(record_id for (_, record_id) in phone.store.records("customer"))[0]
         phone.create_invoice(customer, [Line("1", "10.00", tax_type="OUTPUT2")])  # no account anywhere
         paid = phone.create_invoice(customer, [Line("1", "12.00", tax_type="OUTPUT2", account_code=SALES)])

@@ -12,11 +12,10 @@ import pytest
 from playwright.async_api import Page, expect
 from sqlalchemy import update
 
-from reference_client import Phone
 from server.db.database import Database
 from server.db.mirror_models import XeroConnection
 from server.http.serving import ServerThread
-from tests.admin_console.browser import connect_and_sync, sign_in
+from tests.admin_console.browser import connect_and_sync, pair_phone, sign_in
 from tests.fixtures.browser import Screenshot
 from tests.fixtures.servers import AdminAccount
 from xero_sandbox.store import Organisation
@@ -125,14 +124,8 @@ async def test_the_set_up_checklist_stays_until_every_step_is_done(
     await expect(page.locator("#setup-heading")).to_have_text("Set up (3 of 4 done)")
 
     await page.locator("#setup").get_by_role("link", name="Pair a first phone").click()
-    await page.get_by_label("Staff member's name").fill("Sam Field")
-    await page.get_by_role("button", name="Make a pairing code").click()
-    phone = Phone(base)
-    try:
-        await phone.pair(await page.locator("#pairing-code").inner_text())
-        await phone.refresh()
-    finally:
-        await phone.close()
+    await expect(page).to_have_url(base + "/admin/devices")
+    await (await pair_phone(page, base, "Sam Field")).close()
     await page.goto(base + "/admin")
     await expect(page.locator("#setup")).to_have_count(0)
     await expect(page.locator(".phones")).to_contain_text("Sam Field")

@@ -20,33 +20,12 @@ from server.db.mirror_models import SyncRun
 from server.db.models import Organisation as OrganisationRow
 from server.db.types import utcnow
 from server.http.serving import ServerThread
-from tests.admin_console.browser import connect_and_sync, sign_in
+from tests.admin_console.browser import assert_fits, connect_and_sync, sign_in
 from tests.fixtures.browser import PHONE, Screenshot
 from tests.fixtures.servers import AdminAccount
 from xero_sandbox.store import Organisation
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-# Elements reaching past the viewport's right edge (1 px of rounding allowed); the visually hidden ones
-# (a table's header at phone width, screen-reader text) are clipped to nothing and do not count.
-OVERFLOWING = """() => {
-  const width = document.documentElement.clientWidth;
-  const wide = [...document.querySelectorAll("body *")].filter((element) => {
-    if (element.closest("thead, .visually-hidden")) return false;
-    const box = element.getBoundingClientRect();
-    return box.width > 0 && box.right > width + 1;
-  });
-  return {
-    scroll: document.documentElement.scrollWidth, width,
-    wide: wide.map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`).slice(0, 10),
-  };
-}"""
-
-
-async def assert_fits(page: Page) -> None:
-    found = await page.evaluate(OVERFLOWING)
-    assert found["scroll"] <= found["width"], found
-    assert not found["wide"], found
 
 
 async def test_settings_fit_a_phone_screen(

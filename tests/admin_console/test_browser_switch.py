@@ -14,10 +14,9 @@ import re
 import pytest
 from playwright.async_api import Page, expect
 
-from reference_client import Phone
 from reference_client.phone import Line
 from server.http.serving import ServerThread
-from tests.admin_console.browser import reload_until, reload_until_text, sign_in
+from tests.admin_console.browser import pair_phone, reload_until, reload_until_text, sign_in
 from tests.fixtures.browser import Screenshot
 from tests.fixtures.sandbox import RunningSandbox
 from tests.fixtures.servers import AdminAccount
@@ -53,13 +52,8 @@ async def test_switching_organisation_warns_pulls_the_new_one_resyncs_phones_and
     await page.get_by_label("Send payments to Xero").uncheck()
     await page.get_by_role("button", name="Save settings").click()
     await expect(page.get_by_role("status")).to_contain_text("Settings saved.")
-    await page.goto(base + "/admin/devices")
-    await page.get_by_label("Staff member's name").fill("Sam Field")
-    await page.get_by_role("button", name="Make a pairing code").click()
-    phone = Phone(base)
+    phone = await pair_phone(page, base, "Sam Field")
     try:
-        await phone.pair(await page.locator("#pairing-code").inner_text())
-        await phone.refresh()
         customer = sorted(record_id for (_, record_id) in phone.store.records("customer"))[0]
         invoice = phone.create_invoice(customer, [Line("1", "40.00", tax_type="NONE")])
         phone.create_payment(invoice, "40.00")

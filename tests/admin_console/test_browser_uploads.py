@@ -14,11 +14,10 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from reference_client import Phone
 from reference_client.phone import Line
 from server.http.serving import ServerThread
 from sync_protocol.messages import InvoiceDraft, InvoiceLineDraft, UpsertInvoice
-from tests.admin_console.browser import connect_and_sync, reload_until, sign_in
+from tests.admin_console.browser import choose_accounts, connect_and_sync, pair_phone, reload_until, sign_in
 from tests.fixtures.browser import Screenshot
 from tests.fixtures.sandbox import RunningSandbox
 from tests.fixtures.servers import AdminAccount
@@ -56,13 +55,8 @@ async def test_uploads_in_business_terms_with_reasons_search_and_retry_all(
     await page.get_by_role("button", name="Save settings").click()
     await expect(page.get_by_role("status")).to_contain_text("Settings saved.")
 
-    await page.goto(base + "/admin/devices")
-    await page.get_by_label("Staff member's name").fill("Sam Field")
-    await page.get_by_role("button", name="Make a pairing code").click()
-    phone = Phone(base)
+    phone = await pair_phone(page, base, "Sam Field")
     try:
-        await phone.pair(await page.locator("#pairing-code").inner_text())
-        await phone.refresh()
         customer_id = phone.create_customer("Harbour Cafe")
         invoice_id = phone.create_invoice(customer_id, [Line("2", "60.00", tax_type="NONE")])
         phone.create_payment(invoice_id, "50.00")
@@ -150,17 +144,9 @@ async def test_xeros_backlink_opens_the_invoice_page(
     base = ledgersync.base_url
     await sign_in(page, base, admin)
     await connect_and_sync(page, base)
-    await page.goto(base + "/admin/settings")
-    await page.get_by_label("Bank account for payments").select_option(OTHER_BANK)
-    await page.get_by_label("Revenue account for sales").select_option(SALES)
-    await page.get_by_role("button", name="Save settings").click()
-    await page.goto(base + "/admin/devices")
-    await page.get_by_label("Staff member's name").fill("Sam Field")
-    await page.get_by_role("button", name="Make a pairing code").click()
-    phone = Phone(base)
+    await choose_accounts(page, base, OTHER_BANK, SALES)
+    phone = await pair_phone(page, base, "Sam Field")
     try:
-        await phone.pair(await page.locator("#pairing-code").inner_text())
-        await phone.refresh()
         customer_id = phone.create_customer("Harbour Cafe")
         phone.create_invoice(
             customer_id,

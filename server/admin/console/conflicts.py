@@ -17,6 +17,7 @@ from server.forwarding.conflicts import ConflictsService
 from server.http.admin_auth import provide_admin, require_admin
 from server.http.services import services_of
 from server.services.admins import AdminPrincipal
+from server.services.conflict_names import conflict_names
 
 PATH = "/admin/conflicts"
 PAGE_SIZE = 50
@@ -65,6 +66,7 @@ class ConflictsPageController(Controller):
             title="Conflicts",
             active="conflicts",
             conflicts=found.conflicts,
+            names=await conflict_names(services_of(state).database, admin.organisation_id, found.conflicts),
             total=found.total,
             page_number=page_number,
             pages=max(1, math.ceil(found.total / PAGE_SIZE)),

@@ -14,6 +14,10 @@ from litestar.params import FromPath, QueryParameter
 from server.admin.console.messages import of_error
 from server.admin.console.rendering import page
 from server.admin.console.sync import label
+from server.admin.console.uploads import KIND_LABELS
+from server.core.errors import NotFound
+from server.forwarding.outbox_admin import UploadView
+from server.forwarding.upload_facts import facts_of
 from server.http.admin_auth import provide_admin, require_admin
 from server.http.services import services_of
 from server.mirror.service import SyncService
@@ -82,11 +86,31 @@ class SyncLogController(Controller):
         run_id: FromPath[uuid.UUID],
     ) -> Response[Any]:
         run = await _sync(state).log.get(admin.organisation_id, run_id)
+        # The uploads a forwarding run's errors concern, named in the office's words (customer, total).
+        uploads: dict[int, UploadView] = {}
+        for error in run.errors:
+            if error.get("upload_id") is not None:
+                try:
+                    upload = await services_of(state).outbox.get(
+                        admin.organisation_id, int(error["upload_id"])
+                    )
+                except NotFound:  # cleared since
+                    continue
+                uploads[upload.id] = upload
+        facts = await facts_of(services_of(state).database, admin.organisation_id, list(uploads.values()))
+        errors = []
+        for error in run.errors:
+            shown = explained(error, run.kind)
+            upload_id = error.get("upload_id")
+            shown["upload"] = uploads.get(int(upload_id)) if upload_id is not None else None
+            errors.append(shown)
         return page(
             request,
             "sync_run.html",
             title="Sync run",
             active="sync_log",
             run=run,
-            errors=[explained(error, run.kind) for error in run.errors],
+            errors=errors,
+            facts=facts,
+            kind_labels=KIND_LABELS,
         )
