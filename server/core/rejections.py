@@ -45,6 +45,9 @@ class RejectionNote(msgspec.Struct, kw_only=True):
     # Lines the app deleted as part of a refused invoice edit: it keeps them marked deleted (rejected
     # ids) until it gets them back, as ``created``, like a refused deletion of a whole record.
     deleted_lines: list[str] = []
+    # Lines the app created or changed in the refused invoice change: should the invoice reach the app
+    # as deleted (voided elsewhere), these go as deleted too, or the app keeps lines of no invoice.
+    lines: list[str] = []
 
 
 def note_key(device_id: uuid.UUID | str, record_id: str) -> str:

@@ -370,7 +370,12 @@ class WatermelonSync:
                     changes[table].deleted.append(entity_id)
                     if entity == "invoice":
                         # Its lines, and those an edit elsewhere took off it since the app's last pull.
-                        gone = [*_line_ids(record, known), *shorter.get(entity_id, [])]
+                        refused = notes.get((table, entity_id))
+                        gone = [
+                            *_line_ids(record, known),
+                            *shorter.get(entity_id, []),
+                            *(refused[0].lines if refused else []),
+                        ]
                         changes["invoice_lines"].deleted.extend(dict.fromkeys(gone))
                 continue
             created = (
@@ -658,6 +663,7 @@ class _PushPlan:
                     deleted=unit.deletion,
                     record_id=unit.record_id,
                     deleted_lines=unit.removed_lines,
+                    lines=[i for t, i in unit.rows if t == "invoice_lines" and i not in unit.removed_lines],
                 )
                 notes.append(Change(REJECTION, key, msgspec.json.encode(note)))
         await feed.publish(session, self._org, notes)

@@ -800,3 +800,39 @@ async def test_a_refused_edit_of_an_invoice_voided_elsewhere_reaches_the_app_as_
     assert invoice_id not in [
         r["id"] for r in changes["invoices"]["updated"] + changes["invoices"]["created"]
     ]
+
+
+async def test_a_line_an_app_added_to_an_invoice_voided_elsewhere_leaves_the_app_with_the_invoice(
+    mobile: httpx.AsyncClient,
+    client: httpx.AsyncClient,
+    pair_device: PairDevice,
+    server_db: Database,
+    acme_id: uuid.UUID,
+) -> None:
+    # Found by the convergence test (seed 6): the app's new line was refused with its invoice, which
+    # another device had voided; the invoice reached the app as a deletion, the line did not, so the
+    # app kept a line of no invoice, unsynced and with no reason.
+    await publish_entities(server_db, acme_id, standard_mirror())
+    client.headers.update((await pair_device("WatermelonDB app")).headers)
+    invoice_id = new_id()
+    header, lines = an_invoice(invoice_id, customer(1).id)
+    first = await pull(client)
+    created = {"invoices": {**empty(), "created": [header]}, "invoice_lines": {**empty(), "created": lines}}
+    assert (await push(client, first["timestamp"], created)).json()["rejections"] == []
+    synced = await pull(client, first["timestamp"])
+    voided = await mobile.post(
+        "/mobile/v1/mutations",
+        json={"mutations": [{"op": "void_invoice", "mutation_id": new_id(), "invoice_id": invoice_id}]},
+    )
+    assert voided.json()["results"][0]["status"] == "applied", voided.text
+    added = {**lines[0], "id": new_id(), "position": len(lines)}
+    new_line = {"invoice_lines": {**empty(), "created": [added]}}
+    assert (await push(client, synced["timestamp"], new_line)).status_code == 409
+    after_void = await pull(client, synced["timestamp"])
+    assert after_void["changes"]["invoices"]["deleted"] == [invoice_id]
+    refused = await push(client, after_void["timestamp"], new_line)
+    assert added["id"] in refused.json()["experimentalRejectedIds"]["invoice_lines"], refused.text
+
+    changes = (await pull(client, after_void["timestamp"]))["changes"]
+
+    assert added["id"] in changes["invoice_lines"]["deleted"]
