@@ -38,6 +38,9 @@ BENCH_DIR = Path(os.environ.get("LEDGERSYNC_BENCH_DIR") or ROOT / "bench")
 DATA_DIR = BENCH_DIR / "data"
 RESULTS_DIR = BENCH_DIR / "results"
 POSTGRES_ENV = "LEDGERSYNC_BENCH_POSTGRES_URL"
+# Names of the bench's PostgreSQL databases start with this (the smoke tests use one of their own,
+# so that they never drop a dataset another run on the same server is using).
+PG_PREFIX = os.environ.get("LEDGERSYNC_BENCH_PG_PREFIX") or "ls_bench"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 # The device rate limit would stop one simulated phone at 10 requests/s; the bench drives fewer
 # phones harder than real ones, so it lifts the limit (the limiter still runs on every request).

@@ -40,7 +40,16 @@ from sqlalchemy import func, select
 
 from bench import pusher
 from bench.dataset import CLIENT_ID, CLIENT_SECRET
-from bench.harness import ServerProcess, free_port, percentile, pg_create, pg_drop, print_table, write_results
+from bench.harness import (
+    PG_PREFIX,
+    ServerProcess,
+    free_port,
+    percentile,
+    pg_create,
+    pg_drop,
+    print_table,
+    write_results,
+)
 from server.core.crypto import SecretBox, new_key_text
 from server.db.database import Database
 from server.db.mirror_models import SyncRun, XeroConnection
@@ -268,7 +277,7 @@ def many_orgs_run(
     within: float,
     tag: str,
 ) -> dict[str, Any]:
-    name = f"ls_bench_many_orgs_{tag}"
+    name = f"{PG_PREFIX}_many_orgs_{tag}"
     url = pg_create(name)
     try:
         port = free_port()

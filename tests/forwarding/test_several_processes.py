@@ -98,17 +98,23 @@ async def test_three_processes_share_the_port_and_a_killed_one_loses_no_upload(
         await phone.refresh()
         customers = [phone.create_customer(f"Process Customer {n}") for n in range(5)]
         first = [
-            phone.create_invoice(customers[n % 5], [Line("1", f"{10 + n}.00", tax_type="OUTPUT2", account_code=SALES)])
+            phone.create_invoice(
+                customers[n % 5], [Line("1", f"{10 + n}.00", tax_type="OUTPUT2", account_code=SALES)]
+            )
             for n in range(20)
         ]
         # Slow writes, so the kill below lands while invoices are claimed by the processes.
-        forwarding.sandbox.handle.add_fault(FaultSpec(kind="latency", route="PUT /api.xro/2.0/*", seconds=0.3))
+        forwarding.sandbox.handle.add_fault(
+            FaultSpec(kind="latency", route="PUT /api.xro/2.0/*", seconds=0.3)
+        )
         assert {r.status for r in await phone.upload()} == {"applied"}
 
         victim = answered.most_common(1)[0][0]
         os.kill(victim, signal.SIGKILL)
         second = [
-            phone.create_invoice(customers[n % 5], [Line("2", f"{40 + n}.00", tax_type="OUTPUT2", account_code=SALES)])
+            phone.create_invoice(
+                customers[n % 5], [Line("2", f"{40 + n}.00", tax_type="OUTPUT2", account_code=SALES)]
+            )
             for n in range(20)
         ]
         # Pushed around the kill: a push on the dead process's connection is resent by the phone.

@@ -36,7 +36,9 @@ def test_several_processes_on_sqlite_are_refused_with_the_reason(tmp_path: Path)
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-async def test_a_process_never_holds_more_postgresql_connections_than_its_pool_size(database_url: str) -> None:
+async def test_a_process_never_holds_more_postgresql_connections_than_its_pool_size(
+    database_url: str,
+) -> None:
     database = Database(database_url, pool_size=2)
     try:
 
