@@ -66,12 +66,12 @@ def postgres_admin_url() -> str:
     return os.environ.get(POSTGRES_ENV) or os.environ.get("LEDGERSYNC_TEST_POSTGRES_URL") or DEFAULT_POSTGRES
 
 
-def _asyncpg_dsn(url: str) -> str:
+def asyncpg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 async def pg_execute(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(_asyncpg_dsn(url), timeout=10)
+    conn = await asyncpg.connect(asyncpg_dsn(url), timeout=10)
     try:
         await conn.execute(sql)
     finally:
@@ -84,7 +84,7 @@ def pg_url(name: str) -> str:
 
 def pg_database_exists(name: str) -> bool:
     async def check() -> bool:
-        conn = await asyncpg.connect(_asyncpg_dsn(postgres_admin_url()), timeout=10)
+        conn = await asyncpg.connect(asyncpg_dsn(postgres_admin_url()), timeout=10)
         try:
             return bool(await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
         finally:

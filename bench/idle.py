@@ -13,11 +13,34 @@ CPU use over the run is reported alongside, to show whether it was the server th
 from __future__ import annotations
 
 import argparse
+import asyncio
 from typing import Any
 
+import asyncpg
+
 from bench.dataset import Dataset, ensure
-from bench.harness import ServerProcess, Spread, percentile, print_table, write_results
+from bench.harness import ServerProcess, Spread, asyncpg_dsn, percentile, print_table, write_results
 from bench.worker import finish, spawn
+
+
+def database_statements(database_url: str) -> int:
+    """Transactions PostgreSQL has counted in this database so far (-1 on SQLite)."""
+    if not database_url.startswith("postgresql"):
+        return -1
+
+    async def read() -> int:
+        connection = await asyncpg.connect(asyncpg_dsn(database_url), timeout=10)
+        try:
+            # Statistics are flushed by each backend at most once a second; a snapshot of them now.
+            await connection.execute("SELECT pg_stat_clear_snapshot()")
+            value = await connection.fetchval(
+                "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+            )
+            return int(value)
+        finally:
+            await connection.close()
+
+    return asyncio.run(read())
 
 
 def load_run(
@@ -49,8 +72,12 @@ def load_run(
 
     time.sleep(warmup)
     before, before_each = server.stat(), server.stats()
+    statements_before = database_statements(dataset.database_url)
     result = finish(process)
     after, after_each = server.stat(), server.stats()
+    statements = (
+        database_statements(dataset.database_url) - statements_before if statements_before >= 0 else -1
+    )
     latencies = result.pop("latencies")
     # Each process's share of a core: how evenly the kernel spread the connections over them.
     shares = sorted(
@@ -65,6 +92,9 @@ def load_run(
             "p99": percentile(latencies, 99),
             "server_cpu_share": (after.cpu_seconds - before.cpu_seconds) / duration,
             "process_cpu_shares": shares,
+            # PostgreSQL's count of transactions in the database (each autocommit statement is one):
+            # round trips per poll, give or take the few the server makes on its own.
+            "statements_per_request": statements / max(1, len(latencies)) if statements >= 0 else None,
             "server_cpu_per_request": (after.cpu_seconds - before.cpu_seconds) / max(1, len(latencies)),
             "client_cpu_share": result["client_cpu"] / (duration + warmup),
             "server_rss": after.rss_bytes,
@@ -124,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                             "errors": sum(r["error_count"] for r in runs),
                             "server_cpu_share": [r["server_cpu_share"] for r in runs],
                             "process_cpu_shares": [r["process_cpu_shares"] for r in runs],
+                            "statements_per_request": [r["statements_per_request"] for r in runs],
                             "client_cpu_share": [r["client_cpu_share"] for r in runs],
                             "server_cpu_per_request": Spread.of(
                                 [r["server_cpu_per_request"] for r in runs]
@@ -143,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
                             f"{100 * sorted(r['client_cpu_share'] for r in runs)[len(runs) // 2]:.0f}%",
                             Spread.of([r["server_cpu_per_request"] for r in runs]).show(1e6),
                             "/".join(f"{100 * share:.0f}" for share in middle["process_cpu_shares"]),
+                            "-"
+                            if middle["statements_per_request"] is None
+                            else f"{middle['statements_per_request']:.2f}",
                         ]
                     )
     print_table(
@@ -160,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             "client CPU",
             "server CPU us/req",
             "% CPU by process",
+            "db xacts/req",
         ],
         rows,
     )
