@@ -16,6 +16,7 @@ SCENARIOS = {
     "convergence": "bench.convergence",
     "freshness": "bench.freshness",
     "open-streams": "bench.open_streams",
+    "many-orgs": "bench.many_orgs",
 }
 
 

@@ -34,10 +34,11 @@ def busy_run(
     batch: int,
     duration: float,
     warmup: float = 3.0,
+    processes: int = 1,
 ) -> dict[str, Any]:
     tail = 2 * interval + 1.0
     stop_file = Path(tempfile.mkdtemp(prefix="ls-busy-")) / "writer-done"
-    with ServerProcess(database_url) as server:
+    with ServerProcess(database_url, processes=processes) as server:
         load = worker.spawn(
             "bench.loadgen",
             {
@@ -81,6 +82,7 @@ def busy_run(
         missing += max(0, phones - len(got))
     latencies = polled["latencies"]
     return {
+        "processes": processes,
         "phones": phones,
         "interval": interval,
         "changes_written": written["changes"],
@@ -113,15 +115,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=10, help="changes per mirror transaction")
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--processes",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="server processes on the one port (run --processes N; PostgreSQL for more than 1)",
+    )
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
+    if args.db == "sqlite" and max(args.processes) > 1:
+        parser.error("--processes above 1 needs --db postgresql")
 
     dataset = ensure(args.db, args.customers)
     results, rows = [], []
-    for phones in args.phones:
+    for processes, phones in [(p, n) for p in args.processes for n in args.phones]:
         runs = []
         for n in range(args.runs):
-            with working_copy(dataset.database_url, args.db, f"busy{phones}_{n}") as url:
+            with working_copy(dataset.database_url, args.db, f"busy{processes}_{phones}_{n}") as url:
                 runs.append(
                     busy_run(
                         dataset,
@@ -132,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                         args.rate,
                         args.batch,
                         args.duration,
+                        processes=processes,
                     )
                 )
         summary = {
@@ -147,7 +159,15 @@ def main(argv: list[str] | None = None) -> int:
                 "write_p99",
             )
         }
-        results.append({"phones": phones, "interval": args.interval, "summary": summary, "runs": runs})
+        results.append(
+            {
+                "processes": processes,
+                "phones": phones,
+                "interval": args.interval,
+                "summary": summary,
+                "runs": runs,
+            }
+        )
 
         def show(key: str, scale: float = 1000.0, digits: int = 0, summary: dict[str, Any] = summary) -> str:
             s = summary[key]
@@ -155,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
 
         rows.append(
             [
+                processes,
                 phones,
                 f"{phones / args.interval:.0f}",
                 show("rps", 1),
@@ -173,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.rate:g} changes/s in batches of {args.batch}, {args.duration:g} s): "
         f"median (min-max) of {args.runs}",
         [
+            "procs",
             "phones",
             "offered req/s",
             "req/s",

@@ -10,8 +10,8 @@ device service (``DeviceService.issue_pairing_code`` + ``pair``: the same code t
 runs, without 2 x N HTTP round trips).
 
 A dataset is built once per engine and size and reused: SQLite as a template file under
-``bench/data/``, PostgreSQL as a template database ``ls_bench_c<N>``. Scenarios that write work on
-a copy. ``--rebuild`` builds it again.
+``bench/data/``, PostgreSQL as a template database ``ls_bench_c<N>`` (``LEDGERSYNC_BENCH_PG_PREFIX``
+replaces ``ls_bench``). Scenarios that write work on a copy. ``--rebuild`` builds it again.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from sqlalchemy import func, select
 
 from bench.harness import (
     DATA_DIR,
+    PG_PREFIX,
     ServerProcess,
     free_port,
     pg_create,
@@ -98,7 +99,7 @@ class Dataset:
         data = cls(**json.loads(path.read_text()))
         if engine == "sqlite" and not sqlite_path(data.database_url).exists():
             return None
-        if engine == "postgresql" and not pg_database_exists(f"ls_bench_c{customers}"):
+        if engine == "postgresql" and not pg_database_exists(f"{PG_PREFIX}_c{customers}"):
             return None
         return data
 
@@ -204,7 +205,7 @@ def build(engine: str, customers: int, products: int = PRODUCTS, devices: int = 
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         url = f"sqlite:///{path}"
     else:
-        url = pg_create(f"ls_bench_c{customers}")
+        url = pg_create(f"{PG_PREFIX}_c{customers}")
     organisation_id = asyncio.run(_prepare_database(url))
     port = free_port()
     redirect = f"http://127.0.0.1:{port}/admin/xero/callback"
@@ -254,7 +255,7 @@ def build(engine: str, customers: int, products: int = PRODUCTS, devices: int = 
         customers=customers,
         products=products,
         tax_rates=TAX_RATES,
-        database_url=url if engine == "sqlite" else pg_url(f"ls_bench_c{customers}"),
+        database_url=url if engine == "sqlite" else pg_url(f"{PG_PREFIX}_c{customers}"),
         organisation_id=organisation_id,
         tenant_id=tenant_id,
         tokens=tokens,

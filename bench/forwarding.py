@@ -41,6 +41,7 @@ from bench.dataset import (
 )
 from bench.harness import (
     DATA_DIR,
+    PG_PREFIX,
     ServerProcess,
     Spread,
     free_port,
@@ -129,7 +130,7 @@ def forwarding_run(engine: str, invoices: int, time_scale: float, workers: int, 
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         url = f"sqlite:///{path}"
     else:
-        url = pg_create(f"ls_bench_forwarding_{tag}")
+        url = pg_create(f"{PG_PREFIX}_forwarding_{tag}")
     try:
         organisation_id = asyncio.run(_prepare_database(url))
         port = free_port()
@@ -151,7 +152,7 @@ def forwarding_run(engine: str, invoices: int, time_scale: float, workers: int, 
                 "secret_key": new_key_text(),  # both processes must read the stored Xero tokens
             }
             with ServerProcess(
-                url, port=port, module="bench.forward_server", forwarding_workers="0", **xero
+                url, port=port, module="bench.forward_server", processes=1, forwarding_workers="0", **xero
             ) as s:
                 run = asyncio.run(_mirror(s.base_url))
                 assert run["status"] == "succeeded", run
@@ -165,6 +166,7 @@ def forwarding_run(engine: str, invoices: int, time_scale: float, workers: int, 
                 url,
                 port=port,
                 module="bench.forward_server",
+                processes=1,
                 forwarding_workers=str(workers),
                 forward_poll_seconds="0.05",
                 **xero,
@@ -199,7 +201,7 @@ def forwarding_run(engine: str, invoices: int, time_scale: float, workers: int, 
             }
     finally:
         if engine == "postgresql":
-            pg_drop(f"ls_bench_forwarding_{tag}")
+            pg_drop(f"{PG_PREFIX}_forwarding_{tag}")
 
 
 def main(argv: list[str] | None = None) -> int:

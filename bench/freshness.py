@@ -44,6 +44,7 @@ from bench.dataset import (
 from bench.forwarding import _settle
 from bench.harness import (
     DATA_DIR,
+    PG_PREFIX,
     ServerProcess,
     free_port,
     percentile,
@@ -154,7 +155,7 @@ def freshness_run(engine: str, changes: int, gap: float, tag: str) -> dict[str, 
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         url = f"sqlite:///{path}"
     else:
-        url = pg_create(f"ls_bench_freshness_{tag}")
+        url = pg_create(f"{PG_PREFIX}_freshness_{tag}")
     kinds = [KINDS[n % len(KINDS)] for n in range(changes)]
     paid = kinds.count("invoice paid")
     voided = kinds.count("invoice voided")
@@ -310,7 +311,7 @@ def freshness_run(engine: str, changes: int, gap: float, tag: str) -> dict[str, 
         }
     finally:
         if engine == "postgresql":
-            pg_drop(f"ls_bench_freshness_{tag}")
+            pg_drop(f"{PG_PREFIX}_freshness_{tag}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,6 +38,9 @@ BENCH_DIR = Path(os.environ.get("LEDGERSYNC_BENCH_DIR") or ROOT / "bench")
 DATA_DIR = BENCH_DIR / "data"
 RESULTS_DIR = BENCH_DIR / "results"
 POSTGRES_ENV = "LEDGERSYNC_BENCH_POSTGRES_URL"
+# Names of the bench's PostgreSQL databases start with this (the smoke tests use one of their own,
+# so that they never drop a dataset another run on the same server is using).
+PG_PREFIX = os.environ.get("LEDGERSYNC_BENCH_PG_PREFIX") or "ls_bench"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 # The device rate limit would stop one simulated phone at 10 requests/s; the bench drives fewer
 # phones harder than real ones, so it lifts the limit (the limiter still runs on every request).
@@ -63,12 +66,12 @@ def postgres_admin_url() -> str:
     return os.environ.get(POSTGRES_ENV) or os.environ.get("LEDGERSYNC_TEST_POSTGRES_URL") or DEFAULT_POSTGRES
 
 
-def _asyncpg_dsn(url: str) -> str:
+def asyncpg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 async def pg_execute(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(_asyncpg_dsn(url), timeout=10)
+    conn = await asyncpg.connect(asyncpg_dsn(url), timeout=10)
     try:
         await conn.execute(sql)
     finally:
@@ -81,7 +84,7 @@ def pg_url(name: str) -> str:
 
 def pg_database_exists(name: str) -> bool:
     async def check() -> bool:
-        conn = await asyncpg.connect(_asyncpg_dsn(postgres_admin_url()), timeout=10)
+        conn = await asyncpg.connect(asyncpg_dsn(postgres_admin_url()), timeout=10)
         try:
             return bool(await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
         finally:
@@ -162,6 +165,25 @@ def proc_stat(pid: int) -> ProcStat:
     return ProcStat(cpu, rss, peak)
 
 
+def children_of(pid: int) -> list[int]:
+    """Direct children of ``pid`` (Linux ``/proc/<pid>/task/*/children``)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _is_worker(pid: int) -> bool:
+    # uvicorn's workers are multiprocessing's spawned interpreters (not its resource tracker).
+    try:
+        return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def reset_peak_rss(pid: int) -> None:
     """Resets the kernel's high-water mark (VmHWM) to the current RSS (Linux ``clear_refs`` 5)."""
     with open(f"/proc/{pid}/clear_refs", "w") as f:
@@ -172,8 +194,14 @@ class ServerProcess:
     """``python -m server run`` on a free loopback port against ``database_url``."""
 
     def __init__(
-        self, database_url: str, port: int | None = None, module: str = "server", **settings: str
+        self,
+        database_url: str,
+        port: int | None = None,
+        module: str = "server",
+        processes: int = 1,
+        **settings: str,
     ) -> None:
+        self.processes = processes
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ)
@@ -203,7 +231,9 @@ class ServerProcess:
         command = [sys.executable, "-m", self._module]
         if self._module == "server":
             command += ["run", "--host", "127.0.0.1", "--port", str(self.port)]
+            command += ["--processes", str(self.processes)] if self.processes > 1 else []
         else:
+            assert self.processes == 1, "only python -m server runs several processes"
             self._env.update(LEDGERSYNC_HOST="127.0.0.1", LEDGERSYNC_PORT=str(self.port))
         self._process = subprocess.Popen(command, cwd=ROOT, env=self._env)
         deadline = time.monotonic() + timeout
@@ -219,11 +249,29 @@ class ServerProcess:
                 raise RuntimeError("server did not become ready")
             time.sleep(0.1)
 
+    def server_pids(self) -> list[int]:
+        """The processes that serve: this one, or with ``processes`` > 1 uvicorn's workers (its
+        children; the supervisor itself only watches them)."""
+        if self.processes <= 1:
+            return [self.pid]
+        return [pid for pid in children_of(self.pid) if _is_worker(pid)]
+
     def stat(self) -> ProcStat:
-        return proc_stat(self.pid)
+        """CPU time and memory of every serving process, summed."""
+        stats = [proc_stat(pid) for pid in self.server_pids()]
+        return ProcStat(
+            sum(s.cpu_seconds for s in stats),
+            sum(s.rss_bytes for s in stats),
+            sum(s.peak_rss_bytes for s in stats),
+        )
+
+    def stats(self) -> dict[int, ProcStat]:
+        """Each serving process's own figures (how evenly the kernel spread the connections)."""
+        return {pid: proc_stat(pid) for pid in self.server_pids()}
 
     def reset_peak(self) -> None:
-        reset_peak_rss(self.pid)
+        for pid in self.server_pids():
+            reset_peak_rss(pid)
 
     def stop(self) -> None:
         if self._process is None or self._process.poll() is not None:

@@ -32,7 +32,7 @@ import asyncpg
 import msgspec
 
 from bench.dataset import Dataset, ensure
-from bench.harness import ServerProcess, Spread, _asyncpg_dsn, print_table, sqlite_path, write_results
+from bench.harness import ServerProcess, Spread, asyncpg_dsn, print_table, sqlite_path, write_results
 from bench.http import Connection, request_bytes
 from server.core.pull import MAX_LIMIT, _row_bytes, _tail
 from sync_protocol.version import PROTOCOL_HEADER, PROTOCOL_VERSION
@@ -170,7 +170,7 @@ def floor_sqlite(dataset: Dataset, limit: int) -> tuple[float, list[bytes]]:
 
 
 async def floor_postgres(dataset: Dataset, limit: int) -> tuple[float, list[bytes]]:
-    conn = await asyncpg.connect(_asyncpg_dsn(dataset.database_url))
+    conn = await asyncpg.connect(asyncpg_dsn(dataset.database_url))
     try:
         started = time.perf_counter()
         bodies, after = [], 0

@@ -72,7 +72,7 @@ class ChangesController(Controller):
         # Before the pull: its snapshot holds a connection until the stream ends; recording the sync
         # after it would hold a second one per request and starve the pool under many phones.
         await services_of(state).devices.synced(device)
-        body = await pulls.pull(device.organisation_id, cursor, limit, if_none_match)
+        body = await pulls.pull(device.organisation_id, cursor, limit, if_none_match, device.feed_counter)
         headers = {"ETag": body.etag, "Cache-Control": "private, no-cache", "Vary": "Accept-Encoding"}
         if body.chunks is None:
             return Response(b"", status_code=304, headers=headers)

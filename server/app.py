@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import uuid
 from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 import uvicorn
 from litestar import Litestar
@@ -36,6 +38,7 @@ from server.core.pull import PullService
 from server.core.push import PushService
 from server.core.uploads import UploadStatusService
 from server.db.database import Database
+from server.db.engine import async_url
 from server.forwarding.conflicts import ConflictsService
 from server.forwarding.forwarder import Forwarder, ForwardingPolicy
 from server.forwarding.outbox_admin import OutboxAdmin
@@ -130,7 +133,7 @@ def forwarding_workers(
 
 def create_app(settings: Settings) -> Litestar:
     configure_logging(settings.log_level)
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, pool_size=settings.database_pool_size)
     secrets = secret_box_for(settings)
     xero = XeroAccess(settings, database, secrets)
     holder = process_name()
@@ -248,16 +251,51 @@ def create_app(settings: Settings) -> Litestar:
     return app
 
 
-def serve(settings: Settings) -> int:
-    """Runs the app under uvicorn in this process until it is stopped."""
-    app = create_app(settings)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-        timeout_keep_alive=settings.keep_alive_seconds,
-    )
+def serve(settings: Settings, processes: int = 1) -> int:
+    """Runs the app under uvicorn until it is stopped: in this process, or in ``processes`` worker
+    processes sharing one listening socket (uvicorn's supervisor, which replaces a worker that dies).
+
+    Several processes need PostgreSQL (``several_processes_refused``); migrations run here, once,
+    before any worker starts, so no two workers race to apply them."""
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": 10,
+        "timeout_keep_alive": settings.keep_alive_seconds,
+    }
+    if processes <= 1:
+        uvicorn.run(create_app(settings), **options)
+        return 0
+    configure_logging(settings.log_level)
+    asyncio.run(_migrate_once(settings))
+    # The workers import the app by name (spawned, not forked) and read these settings, CLI flags
+    # included, from the environment they inherit.
+    os.environ.update(settings.handed_down())
+    uvicorn.run("server.app:worker_app", factory=True, workers=processes, **options)
     return 0
+
+
+def several_processes_refused(settings: Settings, processes: int) -> str | None:
+    """Why ``processes`` server processes cannot share this database, or ``None`` when they can."""
+    if processes > 1 and async_url(settings.database_url).get_backend_name() == "sqlite":
+        return (
+            f"--processes {processes} needs PostgreSQL: SQLite serialises every writer in one file and "
+            "this server keeps per-process state SQLite cannot share (run one process, or set "
+            "LEDGERSYNC_DATABASE_URL=postgresql://...; see docs/deployment.md)"
+        )
+    return None
+
+
+def worker_app() -> Litestar:
+    """One worker process's app (``serve(settings, processes=N)``), from the settings handed down."""
+    return create_app(Settings.from_parent())
+
+
+async def _migrate_once(settings: Settings) -> None:
+    database = Database(settings.database_url, pool_size=1)
+    try:
+        await database.migrate()
+    finally:
+        await database.close()

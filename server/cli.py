@@ -8,12 +8,19 @@ import getpass
 import sys
 from collections.abc import Sequence
 
-from server.app import serve
+from server.app import serve, several_processes_refused
 from server.core.errors import LedgersyncError
 from server.db.database import Database
 from server.logs import configure_logging
 from server.services.admins import AdminService
 from server.settings import Settings, SettingsError
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,6 +30,13 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="serve the API (settings from LEDGERSYNC_* variables)")
     run.add_argument("--host", help="bind address (default: LEDGERSYNC_HOST)")
     run.add_argument("--port", type=int, help="port (default: LEDGERSYNC_PORT)")
+    run.add_argument(
+        "--processes",
+        type=positive,
+        default=1,
+        help="server processes sharing the port, each with its forwarding workers (PostgreSQL only; "
+        "see docs/deployment.md)",
+    )
 
     commands.add_parser("migrate", help="apply database migrations and exit")
 
@@ -72,7 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not settings.secret_key.strip():
             print(f"configuration error: {MISSING_KEY}", file=sys.stderr)
             return 2
-        return serve(settings)
+        if refused := several_processes_refused(settings, args.processes):
+            print(f"configuration error: {refused}", file=sys.stderr)
+            return 2
+        return serve(settings, processes=args.processes)
     if args.command == "migrate":
         configure_logging(settings.log_level)
         asyncio.run(_migrate(settings))
@@ -105,7 +122,7 @@ async def _forward(settings: Settings, once: bool) -> int:
     from server.app import forwarding_workers, process_name, secret_box_for
     from server.xero_link.access import XeroAccess
 
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, pool_size=settings.database_pool_size)
     xero = XeroAccess(settings, database, secret_box_for(settings))
     workers = forwarding_workers(
         settings.replace(forwarding_workers=max(1, settings.forwarding_workers)),

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 ENV_PREFIX = "LEDGERSYNC_"
+# Not a setting: the whole Settings of a parent process, as JSON, for its worker processes.
+HANDED_DOWN = "LEDGERSYNC__SETTINGS_OF_PARENT"
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
@@ -32,6 +34,16 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
             "`postgresql://…` URLs are served through asyncpg."
         ),
     ] = "sqlite:///var/ledgersync.sqlite3"
+    database_pool_size: Annotated[
+        int,
+        _doc(
+            "PostgreSQL connections each server process may hold open for its sessions, at most (a "
+            "request waits for one when all are busy). Each process also keeps 4 for point reads and 1 "
+            "listening: the deployment's budget is processes x (this + 5), see docs/deployment.md. "
+            "Ignored on SQLite."
+        ),
+        msgspec.Meta(ge=1, le=1000),
+    ] = 15
     host: Annotated[str, _doc("Address the HTTP server binds to.")] = "127.0.0.1"
     port: Annotated[int, _doc("Port the HTTP server binds to."), msgspec.Meta(ge=0, le=65535)] = 8000
     public_url: Annotated[
@@ -229,6 +241,19 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
 
     def replace(self, **changes: Any) -> Settings:
         return msgspec.structs.replace(self, **changes)
+
+    def handed_down(self) -> dict[str, str]:
+        """The environment that makes ``from_env()`` in a child process read these very settings
+        (worker processes of ``run --processes N`` import the app afresh)."""
+        return {HANDED_DOWN: msgspec.json.encode(self).decode()}
+
+    @classmethod
+    def from_parent(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings a parent process handed down (``handed_down``), else ``from_env()``."""
+        env = os.environ if environ is None else environ
+        if HANDED_DOWN in env:
+            return msgspec.json.decode(env[HANDED_DOWN], type=cls)
+        return cls.from_env(env)
 
 
 class SettingsError(ValueError):

@@ -14,3 +14,6 @@ class DevicePrincipal:
     staff_name: str
     # As read when the token was resolved: lets ``DeviceService.synced`` skip a write within SEEN_PRECISION.
     last_sync_at: datetime | None = field(default=None, compare=False)
+    # The organisation's feed (latest version, horizon) read in the same statement as the token: a
+    # caught-up poll answers from it with no second lookup (one database round trip, not two).
+    feed_counter: tuple[int, int] | None = field(default=None, compare=False)

@@ -68,14 +68,24 @@ class PullService:
         self._db = database
 
     async def pull(
-        self, organisation_id: uuid.UUID, cursor: int, limit: int, if_none_match: str | None = None
+        self,
+        organisation_id: uuid.UUID,
+        cursor: int,
+        limit: int,
+        if_none_match: str | None = None,
+        counter: tuple[int, int] | None = None,
     ) -> PullBody:
         """Opens a snapshot, checks the cursor, and returns the page as a stream of chunks.
 
-        Raises ``ResyncRequired`` before anything is streamed.
+        ``counter``: the feed's (latest, horizon) as the caller read it moments ago (with the device
+        token, ``DevicePrincipal.feed_counter``), else read here. Committed state either way; a
+        cursor behind it is checked again inside the snapshot. Raises ``ResyncRequired`` before
+        anything is streamed.
         """
-        counter = await self._db.point.row(_COUNTER, organisation_id)
-        latest, horizon = (int(counter[0]), int(counter[1])) if counter else (0, 0)
+        if counter is None:
+            row = await self._db.point.row(_COUNTER, organisation_id)
+            counter = (int(row[0]), int(row[1])) if row else (0, 0)
+        latest, horizon = counter
         if cursor == latest:  # caught up (a horizon is never above the latest version)
             return _caught_up(cursor, _etag(latest, horizon), if_none_match)
         stack = AsyncExitStack()

@@ -54,9 +54,9 @@ def _forget_feed_moved(session: Session) -> None:
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool_size: int | None = None) -> None:
         self.url = url
-        self.engine: AsyncEngine = create_engine(url)
+        self.engine: AsyncEngine = create_engine(url, pool_size=pool_size)
         self._feed_listeners: list[FeedMoved] = []
         # The list itself goes into every session's info (shallow-copied), so listeners added later count.
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(

@@ -34,11 +34,19 @@ def sync_url(database_url: str) -> URL:
     return make_url(database_url)
 
 
-def create_engine(database_url: str, **options: Any) -> AsyncEngine:
+# Connections a process's pool may hold on PostgreSQL when the caller does not say (Settings says 15).
+DEFAULT_POOL_SIZE = 15
+
+
+def create_engine(database_url: str, pool_size: int | None = None, **options: Any) -> AsyncEngine:
     url = async_url(database_url)
     if url.get_backend_name() == "sqlite":
         return _create_sqlite_engine(url, **options)
     options.setdefault("pool_pre_ping", True)
+    # A hard ceiling, no overflow: the deployment's connection budget is processes x pool size
+    # (docs/deployment.md); connections open on demand and stay open for the next checkout.
+    options.setdefault("pool_size", pool_size or DEFAULT_POOL_SIZE)
+    options.setdefault("max_overflow", 0)
     return create_async_engine(url, **options)
 
 

@@ -61,9 +61,12 @@ def _new_code() -> str:
     return f"{raw[:5]}-{raw[5:]}"
 
 
+# With the organisation's feed counter: a caught-up poll needs nothing else (PullService.pull).
 _DEVICE_BY_TOKEN = PointQuery(
-    "SELECT id, organisation_id, staff_name, revoked_at IS NOT NULL, last_seen_at, last_sync_at"
-    " FROM devices WHERE token_hash = ?"
+    "SELECT d.id, d.organisation_id, d.staff_name, d.revoked_at IS NOT NULL, d.last_seen_at,"
+    " d.last_sync_at, c.version, c.horizon"
+    " FROM devices d LEFT JOIN sync_counters c ON c.organisation_id = d.organisation_id"
+    " WHERE d.token_hash = ?"
 )
 
 _STILL_PAIRED = PointQuery("SELECT revoked_at IS NULL FROM devices WHERE id = ?")
@@ -144,11 +147,15 @@ class DeviceService:
             raise Unauthenticated(
                 "unknown device token; pair this device again", code=ErrorCode.UNAUTHENTICATED
             )
-        device_id, organisation_id, staff_name, revoked, seen, synced = device
+        device_id, organisation_id, staff_name, revoked, seen, synced, version, horizon = device
         if revoked:
             raise Unauthenticated("this device was revoked; pair it again", code=ErrorCode.DEVICE_REVOKED)
         principal = DevicePrincipal(
-            _uuid(device_id), _uuid(organisation_id), staff_name, last_sync_at=utc_timestamp(synced)
+            _uuid(device_id),
+            _uuid(organisation_id),
+            staff_name,
+            last_sync_at=utc_timestamp(synced),
+            feed_counter=(int(version or 0), int(horizon or 0)),
         )
         last_seen = utc_timestamp(seen)
         now = utcnow()

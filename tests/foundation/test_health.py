@@ -1,12 +1,14 @@
 """The probes operators and load balancers poll."""
 
+import os
+
 import httpx
 
 
 async def test_healthz_answers_ok_while_the_process_runs(client: httpx.AsyncClient) -> None:
     response = await client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "process": os.getpid()}  # served in this process
 
 
 async def test_readyz_reports_a_reachable_database_at_the_latest_migration(client: httpx.AsyncClient) -> None:
