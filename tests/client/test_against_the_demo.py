@@ -146,7 +146,9 @@ async def test_the_quickstarts_curl_commands_pair_pull_push_and_show_the_fate_in
         '  case "$FATE" in *\'"state":"in_xero"\'*) break;; esac\n  sleep 0.5\ndone\necho "$FATE"\n'
     )
 
-    out = await bash("".join(f"{block}echo '{marker}'\n" for block in (setup, pair, pull, push)) + polled_fate)
+    out = await bash(
+        "".join(f"{block}echo '{marker}'\n" for block in (setup, pair, pull, push)) + polled_fate
+    )
 
     _, paired, pulled, pushed, fated = [part.strip() for part in out.split(marker)]
     assert paired == ""  # the token went into $TOKEN
