@@ -67,7 +67,9 @@ def _details(org: Organisation, element: dict[str, Any], unitdp: int) -> tuple[d
         if code and org.account_by_code(code) is None:
             errors.append(f"Account code '{code}' is not a valid code for this document.")
         tax_type = details.get("TaxType")
-        if tax_type and tax_type not in org.tax_rates:
+        # As on invoice lines: a rate Xero has archived or deleted cannot be used any more.
+        rate = org.tax_rates.get(str(tax_type)) if tax_type else None
+        if tax_type and (rate is None or rate["Status"] != "ACTIVE"):
             errors.append(
                 f"The TaxType code '{tax_type}' does not exist or cannot be used for this type "
                 "of transaction."

@@ -438,7 +438,9 @@ class _Records:
         if isinstance(fate, InXero) and fate.record is not None and self.is_latest(upload):
             record = msgspec.structs.replace(fate.record, id=record.id, sync=getattr(record, "sync", None))
             self.put(upload.entity, record)
-        if isinstance(fate, InXero) and fate.fields and self.is_latest(upload):
+        if isinstance(fate, InXero) and fate.fields:
+            # Facts of Xero's (the online invoice URL, emailed) that no phone edits: they hold even
+            # when a later upload of the record is on its way (an email request waits for its invoice).
             record = msgspec.structs.replace(record, **fate.fields)
             self.put(upload.entity, record)
         changes: dict[str, object] = {}

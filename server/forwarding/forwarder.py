@@ -517,7 +517,10 @@ class _Run:
             if isinstance(fate, InXero) and fate.facts is not None:
                 others = pending.get(item.record_id, set()) - no_longer - {item.upload_id}
                 if others:
-                    fate = InXero(fate.xero_id, fate.facts.invoice_number, problem=fate.problem)
+                    # Not the amounts; the fields Xero alone sets (its online invoice URL) still go.
+                    fate = InXero(
+                        fate.xero_id, fate.facts.invoice_number, problem=fate.problem, fields=fate.fields
+                    )
             if not state_of(fate).is_pending:
                 no_longer.add(item.upload_id)
             allowed.append((item, fate, operation))

@@ -17,15 +17,18 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from reference_client.phone import Line
 from server.settings import Settings
+from sync_protocol.entities import Invoice
 from tests.fixtures.devices import NewPhone
 from tests.fixtures.sandbox import RunningSandbox, sandbox_config, start_sandbox
 from tests.fixtures.xero_spec import XeroSpec
 from tests.forwarding.conftest import SALES, Forwarding, settle
 from xero_sandbox.faults import FaultSpec
+from xero_sandbox.invoices import online_invoice_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -156,3 +159,48 @@ async def test_invoices_pushed_with_send_to_customer_are_emailed_once_each_throu
     emailed = Counter(str(e["InvoiceID"]) for e in forwarding.xero_org.emails)
     assert len(xero_ids) == 12
     assert {xero_id: emailed[xero_id] for xero_id in xero_ids} == dict.fromkeys(xero_ids, 1)
+
+
+EMAIL_CALL = "POST /api.xro/2.0/Invoices/{invoice_id:str}/Email"  # the sandbox's call count key
+
+
+async def test_a_worker_killed_after_xero_took_the_email_request_leaves_one_email_and_the_url_on_the_phone(
+    forwarding: Forwarding, new_phone: NewPhone, settings: Settings
+) -> None:
+    await forwarding.set(email_invoices=True)
+    phone = await new_phone()
+    await phone.refresh()
+    customer = phone.create_customer("Killed After Email Ltd", email="killed@crash.example")
+    invoice = phone.create_invoice(customer, [Line("1", "80.00", tax_type="OUTPUT2", account_code=SALES)])
+    phone.email_invoice(invoice)
+    handle = forwarding.sandbox.handle
+    # Xero sends the email and the connection drops before its answer; the worker dies at that moment.
+    drop = handle.add_fault(FaultSpec(kind="drop", route="POST /api.xro/2.0/Invoices/*/Email", count=1))
+    assert {r.status for r in await phone.upload()} == {"applied"}
+    environment = worker_environment(settings)
+
+    worker = start_worker(environment)
+    try:
+        deadline = asyncio.get_running_loop().time() + 120
+        while not drop.exhausted:
+            assert asyncio.get_running_loop().time() < deadline, "the email request never reached Xero"
+            await asyncio.sleep(0.005)
+    finally:
+        worker.kill()
+        worker.wait()
+    assert len(forwarding.xero_org.emails) == 1  # Xero sent it; nobody heard so
+    survivor = start_worker(environment)
+    try:
+        counts = await settle(forwarding.admin, within=120)
+    finally:
+        survivor.terminate()
+        survivor.wait()
+    await phone.refresh()
+
+    assert counts["done"] == 3, counts
+    [xero_invoice] = forwarding.xero_invoices_for(invoice)
+    assert [e["InvoiceID"] for e in forwarding.xero_org.emails] == [xero_invoice["InvoiceID"]]
+    assert handle.state.calls[EMAIL_CALL] == 1  # found sent, not asked again
+    on_phone = msgspec.json.decode(phone.store.record("invoice", invoice) or b"", type=Invoice)
+    assert on_phone.emailed is True
+    assert on_phone.online_invoice_url == online_invoice_url(xero_invoice)

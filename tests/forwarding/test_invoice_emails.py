@@ -13,6 +13,7 @@ from sync_protocol.errors import ErrorCode
 from tests.forwarding.conftest import SALES, Forwarding, settle
 from xero_sandbox import invoices
 from xero_sandbox.faults import FaultSpec
+from xero_sandbox.invoices import online_invoice_url
 
 EMAIL = "POST /api.xro/2.0/Invoices/*/Email"
 
@@ -47,6 +48,7 @@ async def test_an_invoice_pushed_with_an_email_request_is_emailed_once(
         True,
         invoice.sync and msgspec.structs.replace(invoice.sync, state="in_xero", mutation_id=mutation_id),
     )
+    assert invoice.online_invoice_url == online_invoice_url(forwarding.xero_invoice_for(invoice_id))
 
 
 async def test_a_lost_answer_is_reconciled_without_a_second_email(

@@ -190,6 +190,30 @@ async def test_xeros_refusal_of_an_item_reaches_the_phone_naming_the_field(
     assert "already exists" in sync.message
 
 
+async def test_a_tax_type_archived_in_xero_after_the_mirrors_pull_fails_with_xeros_message_naming_it(
+    forwarding: Forwarding, phone: Phone
+) -> None:
+    # The mirror still has OUTPUT2 active, so the door lets the product in; Xero refuses the item.
+    archived = forwarding.sandbox.control().post(
+        f"/organisations/{forwarding.xero_org.tenant_id}/tax-rates/OUTPUT2", json={"Status": "ARCHIVED"}
+    )
+    assert archived.status_code == 200, archived.text
+    product = create_product(phone, "STALE-TAX")
+    assert [r.status for r in await _upload(phone)] == ["applied"]
+
+    counts = await settle(forwarding.admin)
+
+    assert counts["failed"] == 1
+    assert items_with_code(forwarding, "STALE-TAX") == []
+    await phone.refresh()
+    sync = phone_product(phone, product).sync
+    assert sync is not None
+    assert (sync.state, sync.field) == ("failed", "product.tax_type")
+    assert sync.message == (
+        "The TaxType code 'OUTPUT2' does not exist or cannot be used for this type of transaction."
+    )
+
+
 async def test_product_edits_go_to_xero_only_when_the_organisation_sends_them(
     forwarding: Forwarding, phone: Phone
 ) -> None:

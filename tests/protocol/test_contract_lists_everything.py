@@ -163,3 +163,14 @@ def test_every_field_of_an_answer_is_named_in_the_protocol_doc(cls: type[msgspec
         assert f"`{field}`" in doc or f'"{field}":' in doc, (
             f"docs/protocol.md never names {cls.__name__}.{field}"
         )
+
+
+def test_every_table_of_the_protocol_doc_has_its_delimiter_row_under_its_header() -> None:
+    """A Markdown table whose ``|---|`` row is not the second renders as text (or with a data row
+    for its header): the Records tables a developer reads must show as tables."""
+    lines = PROTOCOL_DOC.read_text().splitlines()
+    delimiter = re.compile(r"^\|(\s*:?-+:?\s*\|)+$")
+    starts = [i for i, line in enumerate(lines) if line.startswith("|") and not lines[i - 1].startswith("|")]
+    assert starts
+    broken = [lines[i] for i in starts if i + 1 >= len(lines) or not delimiter.match(lines[i + 1])]
+    assert broken == []

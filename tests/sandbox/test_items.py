@@ -6,7 +6,9 @@ from decimal import Decimal
 
 import httpx
 
+from tests.fixtures.sandbox import RunningSandbox
 from tests.sandbox.support import decimal_json, send, validation_messages
+from xero_sandbox.store import Organisation
 
 
 def test_create_item_and_read_it_back(xero: httpx.Client) -> None:
@@ -57,3 +59,18 @@ def test_deleted_item_simply_vanishes(xero: httpx.Client) -> None:
     assert xero.delete(f"/Items/{item['ItemID']}").status_code == 204
     assert xero.get(f"/Items/{item['ItemID']}").status_code == 404
     assert "GONE" not in {i["Code"] for i in xero.get("/Items").json()["Items"]}
+
+
+def test_an_unknown_or_archived_tax_type_on_an_item_is_rejected(
+    sandbox: RunningSandbox, xero_org: Organisation, xero: httpx.Client
+) -> None:
+    archived = sandbox.control().post(
+        f"/organisations/{xero_org.tenant_id}/tax-rates/OUTPUT2", json={"Status": "ARCHIVED"}
+    )
+    assert archived.status_code == 200, archived.text
+    for tax_type in ("NOSUCHTAX", "OUTPUT2"):
+        refused = xero.put("/Items", json={"Code": f"TAX-{tax_type}", "SalesDetails": {"TaxType": tax_type}})
+        assert validation_messages(refused) == [
+            f"The TaxType code '{tax_type}' does not exist or cannot be used for this type of transaction."
+        ]
+    assert {i["Code"] for i in xero.get("/Items").json()["Items"]} & {"TAX-NOSUCHTAX", "TAX-OUTPUT2"} == set()
