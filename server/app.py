@@ -59,6 +59,7 @@ from server.services.xero_connect import XeroConnectService
 from server.settings import Settings
 from server.watermelon.adapter import WatermelonSync
 from server.xero_link.access import XeroAccess
+from server.xero_link.shared_limits import PostgresLimits
 
 SCHEMA_ASSETS = "/schema-assets"
 
@@ -110,6 +111,15 @@ def process_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def xero_access(settings: Settings, database: Database, secrets: SecretBox) -> XeroAccess:
+    """Xero clients for this process: on PostgreSQL their limits are counted with every other process's
+    (``server/xero_link/shared_limits.py``); SQLite serves one process, which counts in memory."""
+    shared = None
+    if database.engine.dialect.name == "postgresql":
+        shared = PostgresLimits(database, lease_seconds=settings.xero_call_lease_seconds)
+    return XeroAccess(settings, database, secrets, shared=shared)
+
+
 def forwarding_workers(
     settings: Settings, database: Database, xero: XeroAccess, holder: str
 ) -> ForwardingWorkers:
@@ -132,7 +142,7 @@ def create_app(settings: Settings) -> Litestar:
     configure_logging(settings.log_level)
     database = Database(settings.database_url)
     secrets = secret_box_for(settings)
-    xero = XeroAccess(settings, database, secrets)
+    xero = xero_access(settings, database, secrets)
     holder = process_name()
     sync = SyncService(database, xero, holder, timedelta(seconds=settings.sync_lease_seconds))
     scheduler = MirrorScheduler(
