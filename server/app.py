@@ -49,6 +49,7 @@ from server.http.xero_webhooks import xero_webhooks
 from server.kinds import KINDS
 from server.logs import configure_logging
 from server.mirror.budget import Policy
+from server.mirror.pull_queue import PullWorkers
 from server.mirror.scheduler import MirrorScheduler
 from server.mirror.service import SyncService
 from server.mirror.webhooks import WebhookInbox, WebhookWorker
@@ -157,6 +158,7 @@ def create_app(settings: Settings) -> Litestar:
             reserve=settings.xero_daily_reserve,
             floor=timedelta(minutes=settings.sync_interval_floor_minutes),
         ),
+        pulls=PullWorkers(database, sync, settings.pulls_per_process, settings.pull_poll_seconds),
     )
     forwarding = forwarding_workers(settings, database, xero, holder)
     pokes = FeedPokes(database)  # before anything commits to the feed: it hears every commit
