@@ -70,7 +70,7 @@ def peaks(calls: list[LoggedCall], now: float) -> tuple[int, int]:
     return peak, in_minute
 
 
-async def test_five_processes_killed_at_random_keep_an_organisation_within_xeros_limits_and_forward_each_upload_once(
+async def test_killed_processes_keep_an_organisation_within_xeros_limits_and_forward_each_upload_once(
     forwarding: Forwarding, new_phone: NewPhone, settings: Settings, xero_sandbox: RunningSandbox
 ) -> None:
     phone = await new_phone(batch_size=200)

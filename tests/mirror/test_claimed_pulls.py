@@ -57,7 +57,7 @@ async def _pull_runs(database: Database) -> list[SyncRun]:
         return list(await session.scalars(select(SyncRun).where(SyncRun.kind == "pull")))
 
 
-async def test_two_hundred_organisations_due_at_once_are_all_pulled_by_several_processes_never_one_twice_at_once(
+async def test_two_hundred_organisations_due_at_once_are_pulled_by_several_processes_never_one_twice_at_once(
     xero_sandbox: RunningSandbox, database: Database, settings: Settings
 ) -> None:
     organisations = await _connect_many(xero_sandbox, database, settings)
@@ -107,7 +107,16 @@ async def test_two_hundred_organisations_due_at_once_are_all_pulled_by_several_p
     }
     for org in list(overlapping)[:3]:
         for run in sorted((r for r in runs if r.organisation_id == org), key=lambda r: r.started_at):
-            print("RUN", run.trigger, run.status, run.started_at, run.finished_at, run.expires_at, (run.details or {}).get("process"), run.errors)
+            print(
+                "RUN",
+                run.trigger,
+                run.status,
+                run.started_at,
+                run.finished_at,
+                run.expires_at,
+                (run.details or {}).get("process"),
+                run.errors,
+            )
     print("RUNS", len(runs), "OVERLAP", len(overlapping))
     processes = {run.details["process"] for run in runs if run.status == "succeeded" and run.details}
     assert set(by_organisation) == set(organisations)
