@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import delete, or_, select
 
+from server.db.chunks import chunks
 from server.db.database import Database
 from server.db.mirror_models import DuePull
 from server.db.types import utcnow
@@ -57,14 +58,14 @@ class PullWorkers:
         """Records pulls as due (since ``due[organisation]``); one already waiting keeps its place."""
         if not due:
             return
+        rows = [{"organisation_id": org, "trigger": trigger, "due_at": at} for org, at in due.items()]
         async with self._db.transaction() as session:
-            await session.execute(
-                insert(session, DuePull)
-                .values(
-                    [{"organisation_id": org, "trigger": trigger, "due_at": at} for org, at in due.items()]
+            for chunk in chunks(rows):
+                await session.execute(
+                    insert(session, DuePull)
+                    .values(chunk)
+                    .on_conflict_do_nothing(index_elements=["organisation_id"])
                 )
-                .on_conflict_do_nothing(index_elements=["organisation_id"])
-            )
         self.wake()
 
     async def claim(self, limit: int) -> list[tuple[uuid.UUID, str]]:

@@ -104,6 +104,7 @@ class TenantLimiter:
         self.in_flight = 0
         self.max_in_flight = 0
         self._pause_to_share = 0.0
+        self._day_to_share: int | None = None  # Xero's daily count as answered in the current slot
 
     @asynccontextmanager
     async def slot(self, use_reserve: bool = False) -> AsyncIterator[None]:
@@ -146,14 +147,16 @@ class TenantLimiter:
                 await self._sleep(answer.wait)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        self._pause_to_share = 0.0
+        self._pause_to_share, self._day_to_share = 0.0, None
         try:
             yield
         finally:
             self.in_flight -= 1
             pause, self._pause_to_share = self._pause_to_share, 0.0
+            # Only what this call's answer said: an older count would overwrite another process's newer one.
+            day, self._day_to_share = self._day_to_share, None
             # Shielded: a cancelled caller must still hand its slot back (else it lapses only at expiry).
-            await asyncio.shield(shared.finish(self.tenant_id, answer.ticket, self.day_remaining, pause))
+            await asyncio.shield(shared.finish(self.tenant_id, answer.ticket, day, pause))
 
     async def _wait_turn(self, reserve: int) -> None:
         # One waiter at a time decides; the others queue behind it in arrival order.
@@ -188,7 +191,7 @@ class TenantLimiter:
         """Take Xero's own counts from a response."""
         day = headers.get("x-daylimit-remaining")
         if day is not None and day.isdigit():
-            self.day_remaining = int(day)
+            self.day_remaining = self._day_to_share = int(day)
 
     def pause(self, seconds: float) -> None:
         """A 429 said wait: no call for this tenant leaves before then."""
