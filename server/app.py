@@ -52,6 +52,7 @@ from server.http.xero_webhooks import xero_webhooks
 from server.kinds import KINDS
 from server.logs import configure_logging
 from server.mirror.budget import Policy
+from server.mirror.pull_queue import PullWorkers
 from server.mirror.scheduler import MirrorScheduler
 from server.mirror.service import SyncService
 from server.mirror.webhooks import WebhookInbox, WebhookWorker
@@ -62,6 +63,7 @@ from server.services.xero_connect import XeroConnectService
 from server.settings import Settings
 from server.watermelon.adapter import WatermelonSync
 from server.xero_link.access import XeroAccess
+from server.xero_link.shared_limits import PostgresLimits
 
 SCHEMA_ASSETS = "/schema-assets"
 
@@ -113,6 +115,15 @@ def process_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def xero_access(settings: Settings, database: Database, secrets: SecretBox) -> XeroAccess:
+    """Xero clients for this process: on PostgreSQL their limits are counted with every other process's
+    (``server/xero_link/shared_limits.py``); SQLite serves one process, which counts in memory."""
+    shared = None
+    if database.engine.dialect.name == "postgresql":
+        shared = PostgresLimits(database, lease_seconds=settings.xero_call_lease_seconds)
+    return XeroAccess(settings, database, secrets, shared=shared)
+
+
 def forwarding_workers(
     settings: Settings, database: Database, xero: XeroAccess, holder: str
 ) -> ForwardingWorkers:
@@ -135,7 +146,7 @@ def create_app(settings: Settings) -> Litestar:
     configure_logging(settings.log_level)
     database = Database(settings.database_url, pool_size=settings.database_pool_size)
     secrets = secret_box_for(settings)
-    xero = XeroAccess(settings, database, secrets)
+    xero = xero_access(settings, database, secrets)
     holder = process_name()
     sync = SyncService(database, xero, holder, timedelta(seconds=settings.sync_lease_seconds))
     scheduler = MirrorScheduler(
@@ -150,6 +161,7 @@ def create_app(settings: Settings) -> Litestar:
             reserve=settings.xero_daily_reserve,
             floor=timedelta(minutes=settings.sync_interval_floor_minutes),
         ),
+        pulls=PullWorkers(database, sync, settings.pulls_per_process, settings.pull_poll_seconds),
     )
     forwarding = forwarding_workers(settings, database, xero, holder)
     pokes = FeedPokes(database)  # before anything commits to the feed: it hears every commit

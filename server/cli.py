@@ -119,11 +119,10 @@ async def _migrate(settings: Settings) -> None:
 
 
 async def _forward(settings: Settings, once: bool) -> int:
-    from server.app import forwarding_workers, process_name, secret_box_for
-    from server.xero_link.access import XeroAccess
+    from server.app import forwarding_workers, process_name, secret_box_for, xero_access
 
     database = Database(settings.database_url, pool_size=settings.database_pool_size)
-    xero = XeroAccess(settings, database, secret_box_for(settings))
+    xero = xero_access(settings, database, secret_box_for(settings))
     workers = forwarding_workers(
         settings.replace(forwarding_workers=max(1, settings.forwarding_workers)),
         database,

@@ -217,6 +217,35 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
         ),
         msgspec.Meta(gt=0),
     ] = 10
+    pulls_per_process: Annotated[
+        int,
+        _doc(
+            "Mirror pulls this process runs at once, claimed oldest due first from every organisation's "
+            "due pulls (other processes take the rest). 0: this process pulls nothing on schedule."
+        ),
+        msgspec.Meta(ge=0, le=64),
+    ] = 4
+    pull_poll_seconds: Annotated[
+        float,
+        _doc("How often a process with room for a pull looks for due pulls another process scheduled."),
+        msgspec.Meta(gt=0),
+    ] = 2.0
+    xero_call_lease_seconds: Annotated[
+        float,
+        _doc(
+            "PostgreSQL: how long a Xero call holds one of its tenant's 5 slots if its process dies "
+            "mid-call (the slot lapses then). Longer than any call lasts."
+        ),
+        msgspec.Meta(gt=0),
+    ] = 60.0
+    xero_minute_seconds: Annotated[
+        float,
+        _doc(
+            "Length of Xero's rate-limit minute in real seconds: 60 against Xero; less only against a "
+            "time-scaled sandbox (tests, benches)."
+        ),
+        msgspec.Meta(gt=0),
+    ] = 60.0
 
     @property
     def base_url(self) -> str:

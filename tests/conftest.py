@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.devices",
     "tests.fixtures.xero_connect",
     "tests.fixtures.browser",
+    "tests.fixtures.processes",
 ]

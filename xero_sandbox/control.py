@@ -384,6 +384,16 @@ def calls(request: Request[Any, Any, Any]) -> Response[bytes]:
     return _json(dict(_sandbox(request).state.calls))
 
 
+@get("/call-log", sync_to_thread=False)
+def call_log(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Every admitted Accounting API call (optionally of one ``tenant_id``) with its start and end in
+    sandbox seconds (``ended`` null while in flight), and the 429s given by problem."""
+    limiter = _sandbox(request).limiter
+    tenant = (request.query_params.get("tenant_id") or "").lower()
+    calls = [asdict(c) for c in limiter.call_log if not tenant or c.tenant_id == tenant]
+    return _json({"calls": calls, "rejected": dict(limiter.rejected)})
+
+
 @delete("/calls", sync_to_thread=False, status_code=204)
 def reset_calls(request: Request[Any, Any, Any]) -> None:
     _sandbox(request).state.calls.clear()
@@ -476,6 +486,7 @@ HANDLERS = [
     advance,
     ledger,
     calls,
+    call_log,
     reset_calls,
     add_fault,
     list_faults,

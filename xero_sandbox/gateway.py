@@ -111,7 +111,7 @@ async def serve(
         try:
             reply = await _limited(sandbox, request, headers, org, route, operation, write)
         finally:
-            sandbox.limiter.release(org.tenant_id)
+            sandbox.limiter.release(org.tenant_id, remaining.call)
     except SandboxError as error:
         reply = error_reply(error, sandbox.config.lowercase_problems)
     if remaining is not None or tenant_id:

@@ -1,6 +1,8 @@
 """Xero's rate limits: concurrent, per minute and per day per tenant, and an app-wide minute limit.
 
-Windows are rolling, measured on the sandbox clock (so ``time_scale`` shortens them).
+Windows are rolling, measured on the sandbox clock (so ``time_scale`` shortens them). Every admitted
+call is kept in ``call_log`` with its start and end on that clock, so a test can check from outside
+that no tenant ever had more than 5 in flight or 60 in a minute (``GET /_sandbox/call-log``).
 Retry-After is given in *real* seconds (sandbox wait / time_scale, rounded up, at least 1), so a
 client that honours it waits the right amount of wall-clock time.
 """
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .clock import Clock
 from .config import Limits
@@ -19,11 +21,21 @@ MINUTE = 60.0
 DAY = 86400.0
 
 
+@dataclass
+class LoggedCall:
+    """One admitted call, on the sandbox clock; ``ended`` None while it is in flight."""
+
+    tenant_id: str
+    started: float
+    ended: float | None = None
+
+
 @dataclass(frozen=True)
 class Remaining:
     minute: int
     day: int
     app_minute: int
+    call: int = -1  # the admitted call's index in ``RateLimiter.call_log`` (-1: none)
 
     def headers(self) -> dict[str, str]:
         return {
@@ -44,8 +56,10 @@ class RateLimiter:
         # What a test or the control API can read: 429s given, by problem, and the peak concurrency.
         self.rejected: Counter[str] = Counter()
         self.max_in_flight: dict[str, int] = defaultdict(int)
+        self.call_log: list[LoggedCall] = []
 
     def reset(self) -> None:
+        self.call_log.clear()
         self._minute.clear()
         self._day.clear()
         self._app.clear()
@@ -87,10 +101,13 @@ class RateLimiter:
         app.append(now)
         self._in_flight[tenant_id] += 1
         self.max_in_flight[tenant_id] = max(self.max_in_flight[tenant_id], self._in_flight[tenant_id])
-        return self.remaining(tenant_id)
+        self.call_log.append(LoggedCall(tenant_id, now))
+        return replace(self.remaining(tenant_id), call=len(self.call_log) - 1)
 
-    def release(self, tenant_id: str) -> None:
+    def release(self, tenant_id: str, call: int = -1) -> None:
         self._in_flight[tenant_id] = max(0, self._in_flight[tenant_id] - 1)
+        if 0 <= call < len(self.call_log):
+            self.call_log[call].ended = self.clock.seconds()
 
     def _real_wait(self, sandbox_seconds: float) -> int:
         return max(1, math.ceil(self.clock.real_seconds(max(0.0, sandbox_seconds))))

@@ -204,3 +204,21 @@ class XeroWebhookEvent(Base):
     event_date: Mapped[datetime]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None]
+
+
+class DuePull(Base):
+    """A pull waiting for a process to run it: one row per organisation, oldest ``due_at`` first.
+
+    Claimed like forwarding's uploads (``FOR UPDATE SKIP LOCKED``, a claim that lapses at
+    ``claim_expires_at``) by any process's pull workers, ``server/mirror/pull_queue.py``.
+    """
+
+    __tablename__ = "due_pulls"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
+    )
+    trigger: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    claimed_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    claim_expires_at: Mapped[datetime | None]

@@ -153,6 +153,7 @@ class SyncCounter(Base):
 from server.db import (  # noqa: E402, F401
     admin_models,
     forwarding_models,
+    limit_models,
     mirror_models,
     sync_models,
     watermelon_models,

@@ -1,11 +1,13 @@
 """Periodic pulls with APScheduler 3 (AsyncIOScheduler), one scheduler per deployment.
 
 Every process runs the same light ``tick`` job; a tick first takes the ``scheduler`` lease, so only
-one process (the elected one, until it stops renewing) starts pulls. What is due is derived from the
-database - connected organisations whose last run started more than their interval ago - so a restart
-loses no schedule and needs no job store. Each pull still takes its organisation's lease. The interval
-is ``server.mirror.budget``'s choice: the organisation's own (set in Settings), else with webhooks the
-server-wide one, else the most often Xero's daily budget allows.
+one process (the elected one, until it stops renewing) decides what is due. What is due is derived
+from the database - connected organisations whose last run started more than their interval ago - so
+a restart loses no schedule and needs no job store. The scheduler does not run the pulls: it records
+them as due pulls, which every process's ``PullWorkers`` claim and run, a bounded number at a time,
+oldest due first (``server/mirror/pull_queue.py``). Each pull still takes its organisation's lease.
+The interval is ``server.mirror.budget``'s choice: the organisation's own (set in Settings), else
+with webhooks the server-wide one, else the most often Xero's daily budget allows.
 
 The same scheduler purges tombstones older than the retention period (``tombstone_retention_days``)
 every ``tombstone_purge_seconds``, raising each organisation's horizon (``feed.purge_tombstones``).
@@ -14,11 +16,9 @@ Purging is idempotent, so every process may run it; it needs no lease.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from datetime import timedelta
-from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select
@@ -30,6 +30,7 @@ from server.db.mirror_models import XeroConnection
 from server.db.types import utcnow
 from server.mirror.budget import Policy, Schedule, Usage, usage_of
 from server.mirror.leases import SCHEDULER_LEASE
+from server.mirror.pull_queue import PullWorkers
 from server.mirror.service import SyncService
 from server.xero_link.tokens import CONNECTED
 
@@ -46,9 +47,11 @@ class MirrorScheduler:
         retention: timedelta = timedelta(0),
         purge_seconds: float = 3600.0,
         policy: Policy | None = None,
+        pulls: PullWorkers | None = None,
     ) -> None:
         """``retention``: how long tombstones are kept (0: forever, no purge job). ``policy``: how each
-        organisation's interval is chosen (None: ``interval`` for all but those with their own)."""
+        organisation's interval is chosen (None: ``interval`` for all but those with their own).
+        ``pulls``: this process's pull workers (None: four, with the sync service's lease time)."""
         self._db = database
         self._sync = sync
         self.interval = interval
@@ -57,7 +60,7 @@ class MirrorScheduler:
         self.retention = retention
         self.purge_seconds = purge_seconds
         self._scheduler: AsyncIOScheduler | None = None
-        self._running: set[asyncio.Task[Any]] = set()
+        self.pulls = pulls or PullWorkers(database, sync)
 
     def start(self) -> None:
         scheduler = AsyncIOScheduler(timezone="UTC")
@@ -84,6 +87,8 @@ class MirrorScheduler:
         if scheduler.get_jobs():
             scheduler.start()
             self._scheduler = scheduler
+        if self.interval > timedelta(0):
+            self.pulls.start()
 
     async def purge(self) -> dict[uuid.UUID, int]:
         """Purges tombstones older than the retention period; returns how many, by organisation."""
@@ -110,7 +115,7 @@ class MirrorScheduler:
         return purged
 
     async def tick(self) -> list[uuid.UUID]:
-        """Start the pulls that are due; returns their organisations (for tests and logs)."""
+        """Record the pulls that are due; returns their organisations (for tests and logs)."""
         # The lease outlives a few ticks so a slow tick does not hand leadership around.
         if not await self._sync.leases.take(SCHEDULER_LEASE, timedelta(seconds=self.tick_seconds * 3)):
             return []
@@ -123,10 +128,10 @@ class MirrorScheduler:
         last = await self._sync.log.last_started(list(interval))
         now = utcnow()
         due = [org for org in interval if org not in last or now - last[org] >= interval[org]]
-        for organisation_id in due:
-            task = asyncio.get_running_loop().create_task(self._pull(organisation_id))
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
+        # Due since its last pull's start plus its interval (never pulled: now): oldest due goes first.
+        await self.pulls.add(
+            {org: last[org] + interval[org] if org in last else now for org in due}, "schedule"
+        )
         return due
 
     async def schedules(self, organisation_id: uuid.UUID | None = None) -> dict[uuid.UUID, Schedule]:
@@ -145,19 +150,11 @@ class MirrorScheduler:
         usage = await usage_of(self._db, list(own), utcnow()) if self.policy.budget_aware else {}
         return {org: self.policy.choose(minutes, usage.get(org, Usage())) for org, minutes in own.items()}
 
-    async def _pull(self, organisation_id: uuid.UUID) -> None:
-        try:
-            await self._sync.run(organisation_id, trigger="schedule")
-        except Exception:
-            log.exception("scheduled pull failed", extra={"organisation_id": str(organisation_id)})
-
     async def stop(self) -> None:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
-        for task in list(self._running):
-            task.cancel()
-        await asyncio.gather(*self._running, return_exceptions=True)
+        await self.pulls.stop()
         await self._sync.leases.release(SCHEDULER_LEASE)
 
 

@@ -116,7 +116,11 @@ class SyncService:
             result = puller.result
             errors = [error.wire() for error in result.errors]
             await self.log.close(
-                run.run_id, result.counts, run.client.calls, errors, details={"by_type": by_type}
+                run.run_id,
+                result.counts,
+                run.client.calls,
+                errors,
+                details={"by_type": by_type, "process": self.leases.holder},  # which process pulled
             )
             await self.leases.release(lease)
 

@@ -176,6 +176,10 @@ class XeroClient:
                     response = await self._http.request(
                         method, self._base + path, params=params, headers=request_headers, content=content
                     )
+                    # Told inside the slot: a shared limiter stores both as the call ends.
+                    self._limiter.observe(response.headers)
+                    if response.status_code == 429:
+                        self._limiter.pause(_retry_after(response))
             except httpx.HTTPError as exc:
                 failures += 1
                 if not retry or failures >= self._retry.attempts:
@@ -184,7 +188,6 @@ class XeroClient:
                     ) from exc
                 await self._backoff(failures)
                 continue
-            self._limiter.observe(response.headers)
             status = response.status_code
             if status < 300:
                 return response
@@ -205,8 +208,7 @@ class XeroClient:
                     raise NeedsReconnect(f"Xero refused this connection: {detail}", status=status)
                 raise AuthError(f"Xero refused {method} {path}: {detail}", status=status)
             if status == 429:
-                wait = _retry_after(response)
-                self._limiter.pause(wait)
+                wait = _retry_after(response)  # the limiter paused the tenant for it
                 limited += 1
                 problem = response.headers.get("x-rate-limit-problem", "")
                 if wait > self._retry.max_retry_after or limited >= self._retry.rate_limited_attempts:

@@ -1,7 +1,8 @@
 """The one place that hands out Xero clients: shared HTTP pool, per-tenant limiters, token store.
 
 Pulls and (next) forwarding both call ``client_for(organisation_id)``; the client they get shares
-the tenant's limiter with every other client of that tenant in this process.
+the tenant's limiter with every other client of that tenant in this process, and, through the
+limiters' shared store (PostgreSQL), with every other process.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from server.settings import Settings
 from server.xero.client import RetryPolicy, XeroClient, default_timeout
 from server.xero.errors import NeedsReconnect
 from server.xero.oauth import Identity, XeroApp, scopes
-from server.xero.rate_limit import Limiters, LimitPolicy
+from server.xero.rate_limit import Limiters, LimitPolicy, SharedLimits
 from server.xero_link.tokens import CONNECTED, TokenStore
 
 
@@ -43,12 +44,18 @@ class XeroAccess:
         secrets: SecretBox,
         limits: LimitPolicy | None = None,
         retry: RetryPolicy = RetryPolicy(),
+        shared: SharedLimits | None = None,
     ) -> None:
+        """``shared``: where every process counts each tenant's calls (None: this process alone)."""
         self.settings = settings
         self._db = database
         self.http = httpx.AsyncClient(timeout=default_timeout(), follow_redirects=False)
         self.identity = Identity(xero_app(settings), self.http)
-        self.limiters = Limiters(limits or LimitPolicy(daily_reserve=settings.xero_daily_reserve))
+        self.limiters = Limiters(
+            limits
+            or LimitPolicy(daily_reserve=settings.xero_daily_reserve, minute=settings.xero_minute_seconds),
+            shared,
+        )
         self.tokens = TokenStore(database, secrets, self.identity)
         self.retry = retry
 

@@ -11,7 +11,7 @@ import pytest
 from server.xero import wire
 from server.xero.client import AccessToken, XeroClient
 from server.xero.errors import RateLimited
-from server.xero.rate_limit import LimitPolicy, TenantLimiter
+from server.xero.rate_limit import Limiters, LimitPolicy, TenantLimiter
 from tests.fixtures.sandbox import RunningSandbox
 from tests.fixtures.xero_connect import FAST_RETRY
 from xero_sandbox import Limits
@@ -120,3 +120,18 @@ async def test_the_daily_reserve_is_left_to_forwarding_clients(make_sandbox: Any
 
     assert seen == [200] * 5
     assert limiter.day_remaining == 0
+
+
+async def test_the_in_memory_limiter_keeps_every_tenant_together_inside_the_app_wide_minute() -> None:
+    limiters = Limiters(LimitPolicy(per_minute=100, minute=0.5, app_per_minute=3))
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    for tenant in ("a", "b", "c"):
+        async with limiters.for_tenant(tenant).slot():
+            pass
+    quick = loop.time() - began
+    async with limiters.for_tenant("d").slot():  # a fourth tenant's call waits for the app's minute
+        waited = loop.time() - began
+
+    assert quick < 0.3
+    assert waited >= 0.45
