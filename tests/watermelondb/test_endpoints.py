@@ -767,6 +767,30 @@ async def test_a_line_an_app_replaced_with_its_own_is_deleted_on_the_other_apps_
     assert replacement["id"] in [r["id"] for r in changes["invoice_lines"]["created"]]
 
 
+async def _an_app_holding_its_invoice(
+    client: httpx.AsyncClient, pair_device: PairDevice, server_db: Database, acme_id: uuid.UUID
+) -> tuple[str, dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """An app that pushed an invoice and pulled after: (invoice id, header row, line rows, that pull)."""
+    await publish_entities(server_db, acme_id, standard_mirror())
+    client.headers.update((await pair_device("WatermelonDB app")).headers)
+    invoice_id = new_id()
+    header, lines = an_invoice(invoice_id, customer(1).id)
+    first = await pull(client)
+    created = {"invoices": {**empty(), "created": [header]}, "invoice_lines": {**empty(), "created": lines}}
+    assert (await push(client, first["timestamp"], created)).json()["rejections"] == []
+    synced = await pull(client, first["timestamp"])
+    return invoice_id, header, lines, synced
+
+
+async def _void_elsewhere(mobile: httpx.AsyncClient, invoice_id: str) -> None:
+    """A native phone voids the invoice."""
+    voided = await mobile.post(
+        "/mobile/v1/mutations",
+        json={"mutations": [{"op": "void_invoice", "mutation_id": new_id(), "invoice_id": invoice_id}]},
+    )
+    assert voided.json()["results"][0]["status"] == "applied", voided.text
+
+
 async def test_a_refused_edit_of_an_invoice_voided_elsewhere_reaches_the_app_as_a_deletion_only(
     mobile: httpx.AsyncClient,
     client: httpx.AsyncClient,
@@ -777,22 +801,13 @@ async def test_a_refused_edit_of_an_invoice_voided_elsewhere_reaches_the_app_as_
     # Found by the convergence test (seed 12): the rejection note of an app's edit went out as a
     # partial "updated" row for an invoice the server had voided; WatermelonDB creates a record
     # from an update it does not hold, so the app kept an invoice no other device has.
-    await publish_entities(server_db, acme_id, standard_mirror())
-    client.headers.update((await pair_device("WatermelonDB app")).headers)
-    invoice_id = new_id()
-    header, lines = an_invoice(invoice_id, customer(1).id)
-    first = await pull(client)
-    created = {"invoices": {**empty(), "created": [header]}, "invoice_lines": {**empty(), "created": lines}}
-    assert (await push(client, first["timestamp"], created)).json()["rejections"] == []
-    synced = await pull(client, first["timestamp"])
+    invoice_id, header, _lines, synced = await _an_app_holding_its_invoice(
+        client, pair_device, server_db, acme_id
+    )
     wrong = {**header, "total": "1.00", "_status": "updated", "_changed": "total"}
     refused = await push(client, synced["timestamp"], {"invoices": {**empty(), "updated": [wrong]}})
     assert list(refused.json()["experimentalRejectedIds"]) == ["invoices"], refused.text
-    voided = await mobile.post(
-        "/mobile/v1/mutations",
-        json={"mutations": [{"op": "void_invoice", "mutation_id": new_id(), "invoice_id": invoice_id}]},
-    )
-    assert voided.json()["results"][0]["status"] == "applied", voided.text
+    await _void_elsewhere(mobile, invoice_id)
 
     changes = (await pull(client, synced["timestamp"]))["changes"]
 
@@ -812,19 +827,10 @@ async def test_a_line_an_app_added_to_an_invoice_voided_elsewhere_leaves_the_app
     # Found by the convergence test (seed 6): the app's new line was refused with its invoice, which
     # another device had voided; the invoice reached the app as a deletion, the line did not, so the
     # app kept a line of no invoice, unsynced and with no reason.
-    await publish_entities(server_db, acme_id, standard_mirror())
-    client.headers.update((await pair_device("WatermelonDB app")).headers)
-    invoice_id = new_id()
-    header, lines = an_invoice(invoice_id, customer(1).id)
-    first = await pull(client)
-    created = {"invoices": {**empty(), "created": [header]}, "invoice_lines": {**empty(), "created": lines}}
-    assert (await push(client, first["timestamp"], created)).json()["rejections"] == []
-    synced = await pull(client, first["timestamp"])
-    voided = await mobile.post(
-        "/mobile/v1/mutations",
-        json={"mutations": [{"op": "void_invoice", "mutation_id": new_id(), "invoice_id": invoice_id}]},
+    invoice_id, _header, lines, synced = await _an_app_holding_its_invoice(
+        client, pair_device, server_db, acme_id
     )
-    assert voided.json()["results"][0]["status"] == "applied", voided.text
+    await _void_elsewhere(mobile, invoice_id)
     added = {**lines[0], "id": new_id(), "position": len(lines)}
     new_line = {"invoice_lines": {**empty(), "created": [added]}}
     assert (await push(client, synced["timestamp"], new_line)).status_code == 409
