@@ -136,6 +136,9 @@ async def _mirror(base_url: str) -> dict[str, Any]:
         connected.raise_for_status()
         assert connected.json()["status"] == "connected", connected.text
         started = await http.post("/admin/api/sync")
+        while started.status_code == 409:  # the connect's own pull still runs: a full one after it
+            await asyncio.sleep(0.5)
+            started = await http.post("/admin/api/sync")
         assert started.status_code == 202, started.text
         run_id = started.json()["run_id"]
         while True:

@@ -57,6 +57,9 @@ class SyncService:
         self.leases = Leases(database, holder)
         self.log = SyncLog(database)
         self._tasks: set[asyncio.Task[Any]] = set()
+        # The lease keeps other processes out; within this process (whose holder name the lease
+        # already has) a Sync now, a connect's pull and a claimed scheduled pull must not overlap.
+        self._pulling: set[uuid.UUID] = set()
 
     async def start(
         self,
@@ -67,12 +70,17 @@ class SyncService:
     ) -> StartedRun | None:
         """Take the pull lease and open a run; None when another pull of this organisation runs."""
         client = await self._access.client_for(organisation_id)  # NeedsReconnect: paused
-        if not await self.leases.take(pull_lease(organisation_id), self.lease_ttl, organisation_id):
+        if organisation_id in self._pulling:
             return None
+        self._pulling.add(organisation_id)
         try:
+            if not await self.leases.take(pull_lease(organisation_id), self.lease_ttl, organisation_id):
+                self._pulling.discard(organisation_id)
+                return None
             # A run whose owner died with the lease is closed as interrupted here.
             run_id = await self.log.start(organisation_id, trigger, list(types), ttl=self.lease_ttl)
         except BaseException:
+            self._pulling.discard(organisation_id)
             await self.leases.release(pull_lease(organisation_id))
             raise
         return StartedRun(run_id, organisation_id, types, trigger, client, targets)
@@ -123,6 +131,7 @@ class SyncService:
                 details={"by_type": by_type, "process": self.leases.holder},  # which process pulled
             )
             await self.leases.release(lease)
+            self._pulling.discard(run.organisation_id)
 
     async def run(
         self,

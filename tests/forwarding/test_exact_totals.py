@@ -7,6 +7,7 @@ When Xero's totals differ all the same, the upload says so (``xero_totals_differ
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -119,8 +120,14 @@ async def test_an_invoice_whose_totals_xero_computes_otherwise_lands_and_says_by
     assert upload["xero_id"] == xero["InvoiceID"]
     assert "TotalTax 0.04 in Xero, 0.05 on the phone (-0.01)" in upload["last_error"]
     assert "Total 0.34 in Xero, 0.35 on the phone (-0.01)" in upload["last_error"]
-    runs = (await forwarding.admin.get("/admin/api/sync-runs", params={"kind": "forward"})).json()["runs"]
-    [error] = [e for run in runs for e in run["errors"]]
+    errors: list[dict[str, object]] = []
+    for _ in range(50):  # the forwarding run's log entry closes just after the upload's fate
+        runs = (await forwarding.admin.get("/admin/api/sync-runs", params={"kind": "forward"})).json()["runs"]
+        errors = [e for run in runs for e in run["errors"]]
+        if errors:
+            break
+        await asyncio.sleep(0.1)
+    [error] = errors
     assert error["code"] == ErrorCode.XERO_TOTALS_DIFFER
     assert error["record"] == invoice_id
     assert error["details"]["Total"] == {"xero": "0.34", "phone": "0.35", "difference": "-0.01"}
