@@ -49,6 +49,29 @@ async def test_two_server_processes_never_pull_the_same_organisation_at_once(
     assert sum(xero_sandbox.handle.state.calls.values()) == 7  # one pull's calls, not two
 
 
+async def test_two_pulls_of_one_organisation_started_in_one_process_never_run_at_once(
+    xero_sandbox: RunningSandbox, database: Database, settings: Settings
+) -> None:
+    # A connect's pull and a claimed scheduled pull in the same process hold the lease under the same
+    # name; they overlapped and collided on the mirror's cursors until the process kept its own count.
+    org = xero_sandbox.organisation(contacts=5, items=2)
+    access = XeroAccess(settings, database, SecretBox.from_text(settings.secret_key))
+    service = SyncService(database, access, "one-process")
+    organisation_id = await make_organisation(database)
+    tokens = xero_sandbox.handle.identity.token_response(
+        xero_sandbox.handle.grant_tokens(CLIENT_ID, [org.tenant_id])
+    )
+    await bind_connection(access, database, organisation_id, org.tenant_id, tokens)
+    xero_sandbox.handle.add_fault(FaultSpec(kind="latency", route="GET /api.xro/2.0/*", seconds=0.1))
+    try:
+        runs = await asyncio.gather(service.run(organisation_id), service.run(organisation_id))
+    finally:
+        await access.close()
+
+    assert sorted(run is None for run in runs) == [False, True]
+    assert sum(xero_sandbox.handle.state.calls.values()) == 7  # one pull's calls, not two
+
+
 async def test_only_one_scheduler_of_a_deployment_starts_pulls(
     xero_sandbox: RunningSandbox, database: Database, settings: Settings
 ) -> None:
